@@ -1,0 +1,133 @@
+"""The analysis of a trained model's attention, written as Markdown with every number computed from the model.
+
+``write_report`` regenerates a model's artifacts: metrics.json, examples.md, attention_heatmap.png and ANALYSIS.md.
+The app's Analysis page shows the same text, computed live for the active model.
+"""
+
+import json
+from pathlib import Path
+
+from .checkpoint import atomic_write_text
+from .inference import Reverser
+from .metrics import Evaluation
+from .report import (
+    SHOWCASE_SENTENCE,
+    evaluate_sentences,
+    examples_markdown,
+    pick_examples,
+    write_json,
+    write_showcase_heatmap,
+)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def peak_walk(reverser: Reverser, sentence: str = SHOWCASE_SENTENCE) -> str:
+    """Where each decoder step of one sentence puts its highest weight, as a Markdown table."""
+    result = reverser.reverse(sentence)
+    source = [*result.tokens, "<eos>"]
+    rows = ["| step | output | attends most to | weight |", "|---|---|---|---|"]
+    for step, weights in enumerate(result.attention):
+        peak = max(range(len(weights)), key=weights.__getitem__)
+        word = result.output[step] if step < len(result.output) else "<eos>"
+        rows.append(f"| {step + 1} | `{word}` | {peak + 1}·`{source[peak]}` | {weights[peak]:.3f} |")
+    return "\n".join(rows)
+
+
+def analysis_markdown(reverser: Reverser, evaluation: Evaluation, ablation: dict | None = None) -> str:
+    """The four questions of the analysis, answered with this model's numbers."""
+    a = evaluation.alignment
+    per_length = evaluation.per_length
+    worst_length, worst = min(per_length.items(), key=lambda item: item[1]["exact_match"])
+    lengths = sorted(map(int, per_length))
+    sentence = SHOWCASE_SENTENCE
+    text = f"""# How attention reverses a sentence
+
+Every number below is computed from the model by `python -m seq2seq report` on its test split of
+{evaluation.total:,} sentences (exact match {_pct(evaluation.exact_match)}, {evaluation.correct:,}/{evaluation.total:,};
+token accuracy {_pct(evaluation.token_accuracy)}). Decoder step *i* of a sentence of *n* words should copy source word
+*n + 1 − i*: its **mirror position**; the final `<eos>` step's mirror is the source's `<eos>`.
+
+## What patterns appear in the attention weights?
+
+The weights form an **anti-diagonal**: the first output word looks at the last input word, the second at the one
+before it, and so on. Over all {a["steps"]:,} decoder steps, the highest weight sits on the mirror position in
+{_pct(a["mirror_peak_rate"])} of steps, and the mirror position holds on average {_num(a["mirror_mass"], 3)} of the
+step's total weight of 1. Attention is sharp: its entropy is {_num(a["entropy_middle"])} nats in the middle of the
+output, against {_num(a["entropy_uniform"])} nats for weights spread evenly over the same sources.
+
+Step by step, for "{sentence}":
+
+{peak_walk(reverser, sentence)}
+
+## Does attention align input and output tokens correctly?
+
+Yes, and by **position**, not by content. The proof is in repeated words: where the word to copy occurs more than
+once in the source ({a["repeated_steps"]:,} steps), content alone cannot say which occurrence comes next, yet the peak
+is on the mirror occurrence in {_pct(a["mirror_peak_repeated"])} of those steps. In "{sentence}" the two `the`s are
+told apart the same way (table above).
+
+## How does attention help the model reverse?
+
+The decoder never has to remember the whole sentence in one state vector. At each step the context vector
+c_i = Σ_j α_ij h_j is, in effect, the annotation of the one source word to emit next, so the task becomes "look one
+position further left" rather than "recall word *n − i* from a fixed-size summary". That is why accuracy stays
+flat with length: exact match is {_pct(per_length[str(lengths[0])]["exact_match"])} at {lengths[0]} word(s),
+{_pct(per_length[str(lengths[-1])]["exact_match"])} at {lengths[-1]} words, and lowest at {worst_length} words
+({_pct(worst["exact_match"])}, {worst["correct"]}/{worst["total"]}).
+"""
+    if ablation:
+        text += "\n" + ablation_paragraph(ablation) + "\n"
+    text += f"""
+## What happens at the beginning and end of sequences?
+
+- **Beginning.** The first output word needs the *last* input word. The first step's peak is on it in
+  {_pct(a["mirror_peak_first"])} of sentences; its entropy is {_num(a["entropy_first"])} nats. The decoder finds
+  this position from s_0, which is built from the backward encoder state at the first position: a summary of the
+  whole sentence read right to left, so "where the sentence ends" is what it knows first.
+- **End.** The last output word is the first input word: the peak is there in {_pct(a["mirror_peak_last_word"])}
+  of sentences. Then the model must stop: at the `<eos>` step the peak is on the source's `<eos>` in
+  {_pct(a["mirror_peak_eos"])} of sentences, with entropy {_num(a["entropy_last"])} nats. Having walked off the
+  left end of the source, attention lands on the end marker, and the model emits `<eos>`.
+"""
+    return text
+
+
+def ablation_paragraph(ablation: dict) -> str:
+    """One paragraph comparing the default model with the model that has no attention, from artifacts/ablation.json."""
+    rows = {row["variant"]: row for row in ablation.get("rows", [])}
+    base, plain = rows.get("default"), rows.get("no attention")
+    if not base or not plain:
+        return ""
+    return (
+        f"The ablation (`benchmarks/ablation.py`, {ablation.get('seeds', '?')} seeds) measures it: without attention "
+        f"the same encoder-decoder reaches {_pct(plain['test_mean'])} exact match on the test set, against "
+        f"{_pct(base['test_mean'])} with it."
+    )
+
+
+def write_report(checkpoint_path: str | Path, out_dir: str | Path, examples: int = 12) -> list[str]:
+    """Evaluate a checkpoint on its stored test split and (re)write its artifacts in ``out_dir``."""
+    out = Path(out_dir)
+    reverser = Reverser.load(checkpoint_path)
+    report = evaluate_sentences(reverser, reverser.checkpoint.test_sentences)
+    ablation_path = out / "ablation.json"
+    ablation = json.loads(ablation_path.read_text()) if ablation_path.is_file() else None
+    metrics = {"test": report.evaluation.to_dict(), "config": reverser.checkpoint.config.to_dict()}
+    if reverser.checkpoint.history:
+        metrics["training"] = reverser.checkpoint.history[-1]
+    write_json(out / "metrics.json", metrics)
+    atomic_write_text(out / "examples.md", examples_markdown(pick_examples(report.results, examples)))
+    engine = write_showcase_heatmap(reverser, out / "attention_heatmap.png")
+    atomic_write_text(out / "ANALYSIS.md", analysis_markdown(reverser, report.evaluation, ablation))
+    return [
+        report.evaluation.summary(),
+        f"wrote {out / 'metrics.json'}, {out / 'examples.md'}, {out / 'ANALYSIS.md'}",
+        f"wrote {out / 'attention_heatmap.png'} (drawn with {engine})",
+    ]

@@ -1,0 +1,32 @@
+"""Training examples per epoch: the training sentences, plus optional augmentation.
+
+Augmentation teaches what plain sentences do not: ``join_share`` adds pairs of training sentences joined into one
+(longer than any single sentence, so the decoder learns to keep its place past the usual lengths), and ``unk_rate``
+drops source words to ``<unk>`` with the aligned target word dropped too, so the model learns to say ``<unk>`` at the
+step whose attention points at the unknown word, which inference then copies (see ``inference.copy_unknowns``).
+"""
+
+import random
+
+from .config import Config
+from .vocab import UNK
+
+
+def examples_per_epoch(config: Config, train_size: int) -> int:
+    return train_size + round(config.join_share * train_size)
+
+
+def training_examples(
+    config: Config, train: list[list[str]], rng: random.Random
+) -> tuple[list[list[str]], list[list[str]]]:
+    """(sources, targets) for one epoch, augmentation drawn afresh from ``rng``."""
+    sources = [list(s) for s in train]
+    for _ in range(examples_per_epoch(config, len(train)) - len(train)):
+        sources.append(rng.choice(train) + rng.choice(train))
+    targets = []
+    for i, source in enumerate(sources):
+        if config.unk_rate > 0:
+            source = [UNK if rng.random() < config.unk_rate else w for w in source]
+            sources[i] = source
+        targets.append(source[::-1])
+    return sources, targets

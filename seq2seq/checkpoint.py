@@ -1,0 +1,125 @@
+"""One self-contained checkpoint file per model: config, vocabulary, weights, history, metrics, test split.
+
+Checkpoints hold only tensors and plain Python values, so they load with ``torch.load(weights_only=True)``: a file
+that would run code when unpickled is refused, not executed. Files are written atomically (a temporary file beside
+the target, fsync, then rename), so a crash or a full disk never leaves a half-written checkpoint in place.
+"""
+
+import io
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import torch
+
+from .config import Config
+from .model import Seq2Seq
+from .vocab import Vocabulary
+
+FORMAT = "seq2seq-reverser"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used, with a one-line reason."""
+
+
+@dataclass
+class Checkpoint:
+    config: Config
+    vocab: Vocabulary
+    state_dict: dict
+    history: list[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    test_sentences: list[list[str]] = field(default_factory=list)
+    snapshots: list[dict] = field(default_factory=list)  # attention of fixed validation sentences, per evaluation
+
+    def build_model(self, device: torch.device | str = "cpu") -> Seq2Seq:
+        model = Seq2Seq(len(self.vocab), self.config)
+        try:
+            model.load_state_dict(self.state_dict)
+        except RuntimeError as error:
+            first_line = str(error).strip().splitlines()[0]
+            raise CheckpointError(f"the weights do not fit the model its config describes: {first_line}") from None
+        return model.to(device).eval()
+
+    def to_payload(self) -> dict:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "vocab": list(self.vocab.itos),
+            "state_dict": self.state_dict,
+            "history": self.history,
+            "metrics": self.metrics,
+            "test_sentences": [" ".join(s) for s in self.test_sentences],
+            "snapshots": self.snapshots,
+        }
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write a file through ``write(handle)`` so that ``path`` holds either its old content or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | Path) -> None:
+    buffer = io.BytesIO()
+    torch.save(checkpoint.to_payload(), buffer)
+    atomic_write(path, lambda handle: handle.write(buffer.getbuffer()))
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Load and check a checkpoint, or raise CheckpointError saying in one line what is wrong with it."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many kinds for truncated, foreign or hostile files
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "weights_only" in str(error) or "Unsupported global" in str(error):
+            reason = "it holds Python objects that could run code when loaded, so it was not loaded"
+        raise CheckpointError(f"{path.name} is not a readable checkpoint: {reason[:200]}") from None
+    return checkpoint_from_payload(payload, path.name)
+
+
+def checkpoint_from_payload(payload: object, name: str = "checkpoint") -> Checkpoint:
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{name} is not a {FORMAT} checkpoint")
+    version = payload.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{name} has checkpoint format version {version}; this version of seq2seq reads version {FORMAT_VERSION}"
+        )
+    try:
+        config = Config.from_dict(payload["config"])
+        vocab = Vocabulary(payload["vocab"])
+        return Checkpoint(
+            config=config,
+            vocab=vocab,
+            state_dict=payload["state_dict"],
+            history=list(payload.get("history", [])),
+            metrics=dict(payload.get("metrics", {})),
+            test_sentences=[s.split(" ") for s in payload.get("test_sentences", [])],
+            snapshots=list(payload.get("snapshots", [])),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{name} is damaged: {error}") from None

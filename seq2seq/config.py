@@ -1,0 +1,101 @@
+"""The one source of truth for a run's settings: a dataclass that is saved inside every checkpoint."""
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+
+@dataclass
+class Config:
+    """Everything that defines a model and how it was trained. ``Config.from_dict(asdict(c)) == c``."""
+
+    # Model
+    embedding_size: int = 64
+    hidden_size: int = 128
+    attention_size: int = 128
+    # Data: the built-in generator (used when no training file is given) and the splits
+    corpus_size: int = 20_000
+    min_length: int = 1
+    max_length: int = 15
+    random_share: float = 0.25
+    valid_size: int = 1_000
+    test_size: int = 1_000
+    # Training-time augmentation (see seq2seq.augment): joined sentence pairs, random sequences, words dropped to <unk>
+    join_share: float = 0.0
+    unk_rate: float = 0.0
+    # Optimisation
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 3e-3
+    lr_schedule: str = "linear"
+    weight_decay: float = 0.0
+    teacher_forcing: float = 1.0
+    clip: float = 1.0
+    seed: int = 0
+    device: str = "auto"
+    target_accuracy: float | None = None
+    max_seconds: float | None = None
+    evals_per_epoch: int = 1
+    # Where the data came from: None for the built-in generator, else the training file's name
+    train_file: str | None = None
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Refuse settings that cannot train, with a message that names the setting."""
+        positive_ints = (
+            "embedding_size",
+            "hidden_size",
+            "attention_size",
+            "corpus_size",
+            "min_length",
+            "max_length",
+            "valid_size",
+            "test_size",
+            "epochs",
+            "batch_size",
+            "evals_per_epoch",
+        )
+        for name in positive_ints:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        for name in ("embedding_size", "hidden_size", "attention_size"):
+            if getattr(self, name) > 2048:
+                raise ValueError(f"{name} must be at most 2048, not {getattr(self, name)}")
+        if self.min_length > self.max_length:
+            raise ValueError(f"min_length ({self.min_length}) must not exceed max_length ({self.max_length})")
+        if not (math.isfinite(self.lr) and 0 < self.lr <= 1.0):
+            raise ValueError(f"lr must be a finite number in (0, 1], not {self.lr!r}")
+        for name in ("random_share", "join_share", "unk_rate", "teacher_forcing"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+                raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
+        if not (math.isfinite(self.clip) and self.clip > 0):
+            raise ValueError(f"clip must be a positive number, not {self.clip!r}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be zero or positive, not {self.weight_decay!r}")
+        if self.lr_schedule not in ("linear", "constant"):
+            raise ValueError(f"lr_schedule must be 'linear' or 'constant', not {self.lr_schedule!r}")
+        if self.device not in ("auto", "cpu", "cuda", "mps"):
+            raise ValueError(f"device must be auto, cpu, cuda or mps, not {self.device!r}")
+        if self.target_accuracy is not None and not (0 < self.target_accuracy <= 1):
+            raise ValueError(f"target_accuracy must be in (0, 1], not {self.target_accuracy!r}")
+        if self.max_seconds is not None and not (math.isfinite(self.max_seconds) and self.max_seconds > 0):
+            raise ValueError(f"max_seconds must be a positive number, not {self.max_seconds!r}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Config":
+        """Rebuild from a checkpoint's dict; unknown keys (from a newer version) are an error, not ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown config fields: {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+    def replace(self, **changes) -> "Config":
+        return dataclasses.replace(self, **changes)

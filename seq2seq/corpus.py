@@ -1,0 +1,131 @@
+"""Corpora: the built-in generated one, corpus files, and train/valid/test splits that share no sentence."""
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config
+from .grammar import SentenceGrammar
+from .tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, InputError, tokenize
+
+MAX_CORPUS_BYTES = 50 * 1024 * 1024
+"""Largest corpus file read, in bytes: far more than a model of this size needs, small enough to read at once."""
+
+MIN_CORPUS_SENTENCES = 30
+"""Fewest distinct sentences a corpus needs for three non-empty, disjoint splits."""
+
+
+@dataclass
+class Splits:
+    train: list[list[str]]
+    valid: list[list[str]]
+    test: list[list[str]]
+
+
+@dataclass
+class CorpusReport:
+    """What reading a corpus file kept and what it skipped, and why."""
+
+    kept: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def summary(self) -> str:
+        parts = [f"{self.kept:,} sentences"]
+        parts += [f"skipped {n:,} {reason}" for reason, n in sorted(self.skipped.items())]
+        return ", ".join(parts)
+
+
+def generate_corpus(size: int, min_length: int, max_length: int, random_share: float, seed: int) -> list[list[str]]:
+    """``size`` distinct sentences with lengths drawn uniformly from [min_length, max_length].
+
+    A ``random_share`` of them are random word sequences from the grammar's vocabulary. Short lengths have few distinct
+    sentences, so when one length runs out of new ones the draw moves on: lengths are roughly, not exactly, uniform.
+    """
+    rng = random.Random(seed)
+    grammar = SentenceGrammar(rng)
+    seen: set[tuple[str, ...]] = set()
+    sentences: list[list[str]] = []
+    misses = 0
+    while len(sentences) < size and misses < 50 * size:
+        length = rng.randint(min_length, max_length)
+        if rng.random() < random_share:
+            words = grammar.random_sequence(length)
+        else:
+            words = grammar.of_length(length) or grammar.random_sequence(length)
+        key = tuple(words)
+        if key in seen:
+            misses += 1
+            continue
+        seen.add(key)
+        sentences.append(words)
+    return sentences
+
+
+def read_corpus_text(data: bytes, name: str = "corpus") -> tuple[list[list[str]], CorpusReport]:
+    """Tokenize one sentence per line. Bad lines are skipped and counted; a file with nothing usable is an error."""
+    if len(data) > MAX_CORPUS_BYTES:
+        raise InputError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_CORPUS_BYTES // 2**20} MB.")
+    if not data.strip():
+        raise InputError(f"{name} is empty: it needs one sentence per line.")
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{name} looks like a binary file, not text with one sentence per line.")
+    report = CorpusReport()
+    sentences = []
+    for raw in data.splitlines():
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            report.skip("lines that are not UTF-8")
+            continue
+        if len(line) > MAX_SENTENCE_CHARS:
+            report.skip("over-long lines")
+            continue
+        tokens = tokenize(line)
+        if not tokens:
+            report.skip("empty lines")
+        elif len(tokens) > MAX_SENTENCE_TOKENS:
+            report.skip("over-long lines")
+        else:
+            sentences.append(tokens)
+    report.kept = len(sentences)
+    if not sentences:
+        raise InputError(f"{name} has no usable sentence ({report.summary()}).")
+    return sentences, report
+
+
+def read_corpus_file(path: str | Path) -> tuple[list[list[str]], CorpusReport]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"corpus file not found: {path}")
+    if path.stat().st_size > MAX_CORPUS_BYTES:
+        raise InputError(
+            f"{path.name} is {path.stat().st_size / 2**20:.1f} MB; the limit is {MAX_CORPUS_BYTES // 2**20} MB."
+        )
+    return read_corpus_text(path.read_bytes(), path.name)
+
+
+def split_corpus(sentences: list[list[str]], valid_size: int, test_size: int, seed: int) -> Splits:
+    """Shuffle distinct sentences into train / valid / test. Duplicates are dropped first, so no sentence is in two
+    splits. A corpus smaller than the asked-for splits gives each of valid and test a tenth of it instead."""
+    unique = list({tuple(s): None for s in sentences})
+    if len(unique) < MIN_CORPUS_SENTENCES:
+        raise InputError(
+            f"the corpus has {len(unique)} distinct sentences; at least {MIN_CORPUS_SENTENCES} are needed to split it."
+        )
+    random.Random(seed).shuffle(unique)
+    if valid_size + test_size > len(unique) // 2:
+        valid_size = test_size = max(1, len(unique) // 10)
+    valid = [list(s) for s in unique[:valid_size]]
+    test = [list(s) for s in unique[valid_size : valid_size + test_size]]
+    train = [list(s) for s in unique[valid_size + test_size :]]
+    return Splits(train, valid, test)
+
+
+def builtin_splits(config: Config) -> Splits:
+    """The generated corpus of a config, split: the same config always gives the same splits."""
+    total = config.corpus_size + config.valid_size + config.test_size
+    sentences = generate_corpus(total, config.min_length, config.max_length, config.random_share, config.seed)
+    return split_corpus(sentences, config.valid_size, config.test_size, config.seed)

@@ -1,0 +1,39 @@
+"""Where a run's sentences come from: the built-in generator or corpus files, split and checked."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+from .corpus import CorpusReport, Splits, builtin_splits, read_corpus_file, split_corpus
+from .vocab import Vocabulary
+
+
+@dataclass
+class RunData:
+    splits: Splits
+    vocab: Vocabulary
+    reports: dict[str, CorpusReport]  # per corpus file read: what was kept and skipped
+
+
+def load_run_data(
+    config: Config,
+    train_file: str | Path | None = None,
+    valid_file: str | Path | None = None,
+    test_file: str | Path | None = None,
+) -> RunData:
+    """The splits and vocabulary of a run. Without files the built-in generator is used. With only a training file it
+    is split three ways; given valid or test files, training sentences that also appear there are dropped, so the
+    splits never share a sentence. The vocabulary comes from the training split alone."""
+    reports: dict[str, CorpusReport] = {}
+    if train_file is None:
+        splits = builtin_splits(config)
+    else:
+        sentences, reports[Path(train_file).name] = read_corpus_file(train_file)
+        splits = split_corpus(sentences, config.valid_size, config.test_size, config.seed)
+    for which, path in (("valid", valid_file), ("test", test_file)):
+        if path is not None:
+            sentences, reports[Path(path).name] = read_corpus_file(path)
+            setattr(splits, which, sentences)
+    held_out = {tuple(s) for s in splits.valid + splits.test}
+    splits.train = [s for s in splits.train if tuple(s) not in held_out]
+    return RunData(splits, Vocabulary.build(splits.train), reports)

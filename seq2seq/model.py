@@ -1,0 +1,215 @@
+"""The model of Bahdanau, Cho & Bengio (2014, arXiv:1409.0473, appendix A), in batched PyTorch.
+
+Encoder: an embedding and a bidirectional GRU over packed sequences; annotation h_j = [forward_j; backward_j].
+Decoder: s_0 = tanh(W_s · backward_1); at step i the attention query is the *previous* state s_{i-1}:
+
+    e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j)      alpha_i = softmax_j(e_ij) over real source positions
+    c_i  = sum_j alpha_ij h_j                      s_i = GRU([E y_{i-1}; c_i], s_{i-1})
+    p(y_i) = softmax(W_o tanh(L_o [s_i; c_i; E y_{i-1}]))
+
+The readout is a "deep output" as in the paper, with a tanh layer in place of the paper's maxout: it reads the new
+state s_i, the context c_i and the previous word's embedding.
+
+Speed comes from doing per step only what depends on the step: U_a h_j and the GRU's input projection of the
+annotations (W_c h_j, so that W_c c_i = sum_j alpha_ij W_c h_j) are computed once per batch; the embedding part of the
+GRU input is projected for all steps at once under teacher forcing; W_a s and W_hh s share one matrix multiply; and
+the readout and loss run once, after the loop, over real target tokens only.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .config import Config
+from .vocab import EOS_ID, PAD_ID, SOS_ID
+
+
+@dataclass
+class EncoderOutput:
+    annotations: Tensor  # (B, S, 2H) h_j, zero at padded positions
+    mask: Tensor  # (B, S) True at real source positions
+    padded: bool  # whether any row has padding (length-bucketed batches mostly have none)
+    initial_state: Tensor  # (B, H) s_0
+    keys: Tensor  # (B, S, A) U_a h_j, computed once per batch
+    input_context: Tensor  # (B, S, 3H) W_c h_j: the GRU input projection of each annotation
+
+
+@dataclass
+class DecodeResult:
+    tokens: Tensor  # (B, T) greedy token ids, PAD after each row's <eos>
+    attention: Tensor  # (B, T, S) attention weights of each decoder step
+    lengths: Tensor  # (B,) steps taken per row, the <eos> step included
+
+
+class Encoder(nn.Module):
+    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=PAD_ID)
+        self.rnn = nn.GRU(embedding_size, hidden_size, batch_first=True, bidirectional=True)
+
+    def forward(self, src: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Return the annotations (B, S, 2H) and the backward state at the first position (B, H)."""
+        embedded = self.embedding(src)  # (B, S, E)
+        if bool((src_lengths == src.size(1)).all()):
+            annotations, _ = self.rnn(embedded)  # no padding anywhere: packing would change nothing
+        else:
+            packed = pack_padded_sequence(embedded, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
+            annotations, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=src.size(1))
+        hidden = self.rnn.hidden_size
+        return annotations, annotations[:, 0, hidden:]
+
+
+class Decoder(nn.Module):
+    """A GRU decoder with additive attention whose query is the previous state s_{i-1}."""
+
+    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, attention_size: int) -> None:
+        super().__init__()
+        h = hidden_size
+        self.hidden_size = h
+        self.attention_size = attention_size
+        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=PAD_ID)
+        self.init_state = nn.Linear(h, h)  # W_s
+        self.key = nn.Linear(2 * h, attention_size)  # U_a (its bias plays the role of a bias in the tanh)
+        self.energy = nn.Linear(attention_size, 1, bias=False)  # v_a
+        # The GRU's input is [E y_{i-1}; c_i]; its projection is split so each part is computed where it is cheapest.
+        self.input_from_embedding = nn.Linear(embedding_size, 3 * h)  # W_e (with the input bias)
+        self.input_from_context = nn.Linear(2 * h, 3 * h, bias=False)  # W_c
+        # W_a (query) and W_hh (recurrence) both read s_{i-1}: one matrix multiply per step serves both.
+        self.from_state = nn.Linear(h, attention_size + 3 * h)
+        self.readout = nn.Sequential(nn.Linear(h + 2 * h + embedding_size, h), nn.Tanh())  # L_o, deep output
+        self.output = nn.Linear(h, vocab_size)  # W_o
+
+    def prepare(self, annotations: Tensor, backward_first: Tensor, mask: Tensor) -> EncoderOutput:
+        return EncoderOutput(
+            annotations=annotations,
+            mask=mask,
+            padded=not bool(mask.all()),
+            initial_state=torch.tanh(self.init_state(backward_first)),
+            keys=self.key(annotations),
+            input_context=self.input_from_context(annotations),
+        )
+
+    def step(self, input_gates: Tensor, state: Tensor, enc: EncoderOutput) -> tuple[Tensor, Tensor]:
+        """One decoder step from s_{i-1}: return s_i (B, H) and the attention weights alpha_i (B, S).
+
+        ``input_gates`` (B, 3H) is the GRU input projection of the previous word's embedding.
+        """
+        a = self.attention_size
+        projected = self.from_state(state)  # (B, A + 3H)
+        query, hidden_gates = projected[:, :a], projected[:, a:]
+        energies = self.energy(torch.tanh(enc.keys + query.unsqueeze(1))).squeeze(2)  # (B, S)
+        if enc.padded:
+            energies = energies.masked_fill(~enc.mask, float("-inf"))
+        weights = torch.softmax(energies, dim=1)  # (B, S)
+        input_gates = input_gates + torch.bmm(weights.unsqueeze(1), enc.input_context).squeeze(1)  # + W_c c_i
+        h = self.hidden_size
+        reset, update = torch.sigmoid(input_gates[:, : 2 * h] + hidden_gates[:, : 2 * h]).chunk(2, dim=1)
+        candidate = torch.tanh(input_gates[:, 2 * h :] + reset * hidden_gates[:, 2 * h :])
+        return torch.lerp(candidate, state, update), weights  # (1 - z) * n + z * s
+
+    def logits(self, states: Tensor, contexts: Tensor, prev_embedded: Tensor) -> Tensor:
+        """Readout for any leading shape: [s_i; c_i; E y_{i-1}] -> vocabulary logits."""
+        return self.output(self.readout(torch.cat([states, contexts, prev_embedded], dim=-1)))
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, vocab_size: int, config: Config) -> None:
+        super().__init__()
+        self.encoder = Encoder(vocab_size, config.embedding_size, config.hidden_size)
+        self.decoder = Decoder(vocab_size, config.embedding_size, config.hidden_size, config.attention_size)
+
+    def encode(self, src: Tensor, src_lengths: Tensor) -> EncoderOutput:
+        mask = torch.arange(src.size(1), device=src.device).unsqueeze(0) < src_lengths.unsqueeze(1)  # (B, S)
+        annotations, backward_first = self.encoder(src, src_lengths)
+        return self.decoder.prepare(annotations, backward_first, mask)
+
+    def forward(
+        self,
+        src: Tensor,
+        src_lengths: Tensor,
+        tgt_in: Tensor,
+        teacher_forcing: float = 1.0,
+        select: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Training forward pass. Return (logits, attention (B, T, S)).
+
+        ``tgt_in`` (B, T) is ``<sos>`` followed by the reference without its ``<eos>``. With teacher forcing 1 every
+        step reads the reference word; otherwise each row, at each step, reads the reference with that probability
+        and its own previous prediction otherwise. Logits are (B, T, V), or (N, V) for the N positions where the
+        boolean ``select`` (B, T) is True: the readout then runs on those positions only.
+        """
+        enc = self.encode(src, src_lengths)
+        if teacher_forcing >= 1.0:
+            return self._forced(enc, tgt_in, select)
+        logits, attention = self._sampled(enc, tgt_in, teacher_forcing)
+        return (logits if select is None else logits[select]), attention
+
+    def _forced(self, enc: EncoderOutput, tgt_in: Tensor, select: Tensor | None) -> tuple[Tensor, Tensor]:
+        dec = self.decoder
+        embedded = dec.embedding(tgt_in)  # (B, T, E)
+        input_gates = dec.input_from_embedding(embedded)  # (B, T, 3H): all steps at once
+        state, states, weights = enc.initial_state, [], []
+        for t in range(tgt_in.size(1)):
+            state, alpha = dec.step(input_gates[:, t], state, enc)
+            states.append(state)
+            weights.append(alpha)
+        attention = torch.stack(weights, dim=1)  # (B, T, S)
+        contexts = torch.bmm(attention, enc.annotations)  # (B, T, 2H): every c_i in one multiply
+        states_all = torch.stack(states, dim=1)  # (B, T, H)
+        if select is not None:  # (B, T, ·) -> (N, ·): the readout runs on real target tokens only
+            states_all, contexts, embedded = states_all[select], contexts[select], embedded[select]
+        return dec.logits(states_all, contexts, embedded), attention
+
+    def _sampled(self, enc: EncoderOutput, tgt_in: Tensor, teacher_forcing: float) -> tuple[Tensor, Tensor]:
+        use_reference = torch.rand(tgt_in.shape, device=tgt_in.device) < teacher_forcing  # (B, T)
+        tokens = tgt_in[:, 0]
+        logits, weights = [], []
+
+        def next_input(step: int, predicted: Tensor) -> Tensor:
+            return torch.where(use_reference[:, step], tgt_in[:, step], predicted)
+
+        self._loop(enc, tokens, tgt_in.size(1), next_input, logits, weights)
+        return torch.stack(logits, dim=1), torch.stack(weights, dim=1)
+
+    def _loop(self, enc, first_tokens, max_steps, choose_next, logits_out, weights_out, stop=None) -> None:
+        """Step the decoder feeding each step's chosen token to the next. ``choose_next(i, argmax)`` picks the input
+        of step i; ``stop(i, argmax)`` returning True ends the loop early."""
+        dec = self.decoder
+        state, tokens = enc.initial_state, first_tokens
+        for t in range(max_steps):
+            embedded = dec.embedding(tokens)  # (B, E)
+            state, alpha = dec.step(dec.input_from_embedding(embedded), state, enc)
+            context = torch.bmm(alpha.unsqueeze(1), enc.annotations).squeeze(1)  # (B, 2H)
+            step_logits = dec.logits(state, context, embedded)  # (B, V)
+            logits_out.append(step_logits)
+            weights_out.append(alpha)
+            predicted = step_logits.argmax(dim=1)
+            if stop is not None and stop(t, predicted):
+                break
+            if t + 1 < max_steps:
+                tokens = choose_next(t + 1, predicted)
+
+    @torch.no_grad()
+    def greedy_decode(self, src: Tensor, src_lengths: Tensor, margin: int = 5) -> DecodeResult:
+        """Greedy decoding without teacher forcing. Each row stops at its ``<eos>`` or after its own source length
+        plus ``margin`` steps; the reference length is never used."""
+        enc = self.encode(src, src_lengths)
+        batch = src.size(0)
+        limits = src_lengths.to(src.device) + margin  # (B,)
+        predictions: list[Tensor] = []
+        done = torch.zeros(batch, dtype=torch.bool, device=src.device)
+        lengths = torch.zeros(batch, dtype=torch.long, device=src.device)
+
+        def record(step: int, predicted: Tensor) -> bool:
+            predicted = predicted.masked_fill(done, PAD_ID)
+            predictions.append(predicted)
+            lengths.add_((~done).long())
+            done.logical_or_(predicted == EOS_ID).logical_or_(limits <= step + 1)
+            return bool(done.all())
+
+        logits, weights = [], []
+        first = torch.full((batch,), SOS_ID, dtype=torch.long, device=src.device)
+        self._loop(enc, first, int(limits.max()), lambda _step, _pred: predictions[-1], logits, weights, record)
+        return DecodeResult(torch.stack(predictions, dim=1), torch.stack(weights, dim=1), lengths)

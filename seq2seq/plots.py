@@ -1,0 +1,110 @@
+"""Attention heatmaps: an interactive Plotly figure, and a PNG of the same matrix.
+
+Axis labels carry the position (``3·the``) because Plotly merges equal category labels, which would fold repeated
+words into one cell. Tokens are HTML-escaped, since Plotly renders a subset of HTML in labels and hover text.
+The template and colour scale are set explicitly: importing Streamlit switches Plotly's default template to one
+whose colours only a browser fills in, and a PNG exported from it comes out near-black.
+"""
+
+import html
+import io
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from .checkpoint import atomic_write
+
+COLOR_SCALE = "Blues"
+TEMPLATE = "plotly_white"
+
+
+def position_labels(tokens: Sequence[str], escape: bool = True) -> list[str]:
+    """``["the", "cat", "the"]`` -> ``["1·the", "2·cat", "3·the"]``: distinct; escaped, safe in Plotly."""
+    return [f"{i}·{html.escape(tok) if escape else tok}" for i, tok in enumerate(tokens, start=1)]
+
+
+def heatmap_figure(
+    source: Sequence[str], output: Sequence[str], attention: Sequence[Sequence[float]], title: str = ""
+) -> go.Figure:
+    """Rows are decoder steps (output tokens, then ``<eos>``); columns are encoder positions (source tokens, ``<eos>``).
+
+    ``attention`` has one row per output token plus one for the ``<eos>`` step (fewer when decoding hit its length
+    cap) and one column per source token plus ``<eos>``.
+    """
+    x = position_labels([*source, "<eos>"])
+    y = position_labels([*output, "<eos>"])[: len(attention)]
+    figure = go.Figure(
+        go.Heatmap(
+            z=[list(row) for row in attention],
+            x=x,
+            y=y,
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=COLOR_SCALE,
+            colorbar={"title": {"text": "weight"}},
+            hovertemplate="output %{y}<br>input %{x}<br>weight %{z:.3f}<extra></extra>",
+        )
+    )
+    size = max(len(x), len(y))
+    figure.update_layout(
+        template=TEMPLATE,
+        title={"text": html.escape(title)} if title else None,
+        xaxis={"title": {"text": "encoder tokens (input)"}, "side": "top", "type": "category", "tickangle": -45},
+        yaxis={"title": {"text": "decoder steps (output)"}, "autorange": "reversed", "type": "category"},
+        width=max(420, 60 + 38 * size),
+        height=max(380, 90 + 34 * size),
+        margin={"l": 110, "r": 30, "t": 110, "b": 30},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+    )
+    return figure
+
+
+def heatmap_png(
+    source: Sequence[str], output: Sequence[str], attention: Sequence[Sequence[float]], title: str = ""
+) -> tuple[bytes, str]:
+    """The heatmap as PNG bytes and the engine that drew it: "kaleido" where a Chrome or Chromium is there to drive,
+    else "matplotlib" drawing the same matrix and labels."""
+    try:
+        return heatmap_figure(source, output, attention, title).to_image(format="png", scale=2), "kaleido"
+    except Exception as error:  # kaleido without a browser raises its own errors; any failure falls back
+        logging.getLogger(__name__).info("kaleido export failed (%s); drawing with matplotlib", error)
+    return _matplotlib_png(source, output, attention, title), "matplotlib"
+
+
+def _matplotlib_png(
+    source: Sequence[str], output: Sequence[str], attention: Sequence[Sequence[float]], title: str
+) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    x = position_labels([*source, "<eos>"], escape=False)
+    y = position_labels([*output, "<eos>"], escape=False)[: len(attention)]
+    size = max(len(x), len(y))
+    fig = Figure(figsize=(max(4.5, 0.5 * size + 2), max(4.0, 0.45 * size + 1.5)), dpi=150)
+    ax = fig.add_subplot()
+    image = ax.imshow(attention, cmap=COLOR_SCALE, vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(x)), x, rotation=45, ha="left")
+    ax.set_yticks(range(len(y)), y)
+    ax.xaxis.tick_top()
+    ax.set_xlabel("encoder tokens (input)")
+    ax.xaxis.set_label_position("top")
+    ax.set_ylabel("decoder steps (output)")
+    if title:
+        ax.set_title(title, pad=30)
+    fig.colorbar(image, ax=ax, label="weight")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", facecolor="white")
+    return buffer.getvalue()
+
+
+def write_heatmap_png(path: str | Path, source, output, attention, title: str = "") -> str:
+    """Write the heatmap PNG atomically; return the engine used."""
+    data, engine = heatmap_png(source, output, attention, title)
+    atomic_write(path, lambda handle: handle.write(data))
+    return engine

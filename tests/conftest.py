@@ -1,0 +1,62 @@
+"""Shared fixtures: a tiny corpus, and a tiny model trained on it once per test session (a few seconds)."""
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from seq2seq.config import Config
+from seq2seq.data import load_run_data
+from seq2seq.inference import Reverser
+from seq2seq.train import Trainer
+
+TINY_WORDS = ["the", "cat", "dog", "sat", "ran", "on", "mat", "big", "red", "saw", "a", "bird"]
+
+
+def tiny_config(**changes) -> Config:
+    base = Config(
+        embedding_size=24,
+        hidden_size=32,
+        attention_size=32,
+        batch_size=32,
+        lr=1e-2,
+        epochs=12,
+        valid_size=60,
+        test_size=60,
+        seed=0,
+        device="cpu",
+    )
+    return base.replace(**changes)
+
+
+def write_tiny_corpus(path: Path, count: int = 900, lengths: tuple[int, int] = (1, 4), seed: int = 0) -> Path:
+    rng = random.Random(seed)
+    lines = {" ".join(rng.choice(TINY_WORDS) for _ in range(rng.randint(*lengths))) for _ in range(count)}
+    path.write_text("\n".join(sorted(lines)) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    return write_tiny_corpus(tmp_path_factory.mktemp("corpus") / "tiny.txt")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_corpus) -> Path:
+    """A run folder holding a model trained on ``tiny_corpus``: it reverses 1-4 word sentences of TINY_WORDS."""
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("run")
+    config = tiny_config(train_file=tiny_corpus.name, target_accuracy=1.0)
+    Trainer(config, load_run_data(config, tiny_corpus), out, log=lambda line: None).run()
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_run) -> Path:
+    return tiny_run / "model.pt"
+
+
+@pytest.fixture(scope="session")
+def tiny_reverser(tiny_checkpoint) -> Reverser:
+    return Reverser.load(tiny_checkpoint)

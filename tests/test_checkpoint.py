@@ -1,0 +1,114 @@
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from seq2seq.checkpoint import (
+    FORMAT_VERSION,
+    CheckpointError,
+    atomic_write,
+    checkpoint_from_payload,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+
+def test_round_trip_keeps_everything(tiny_checkpoint, tmp_path):
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    copy = tmp_path / "copy.pt"
+    save_checkpoint(checkpoint, copy)
+    again = load_checkpoint(copy)
+    assert again.config == checkpoint.config
+    assert again.vocab.itos == checkpoint.vocab.itos
+    assert again.history == checkpoint.history and again.metrics == checkpoint.metrics
+    assert again.test_sentences == checkpoint.test_sentences
+    for key, tensor in checkpoint.state_dict.items():
+        assert torch.equal(again.state_dict[key], tensor)
+
+
+def test_checkpoints_load_with_weights_only(tiny_checkpoint):
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    assert payload["format_version"] == FORMAT_VERSION
+    assert isinstance(payload["config"], dict) and isinstance(payload["vocab"], list)
+
+
+def test_missing_truncated_and_foreign_files_are_refused(tiny_checkpoint, tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(tiny_checkpoint.read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(truncated)
+    text = tmp_path / "text.pt"
+    text.write_text("hello")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(text)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(CheckpointError, match="not a seq2seq-reverser checkpoint"):
+        load_checkpoint(foreign)
+
+
+def test_other_format_versions_and_damaged_payloads_say_what_is_wrong(tiny_checkpoint):
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    with pytest.raises(CheckpointError, match="format version 99"):
+        checkpoint_from_payload({**payload, "format_version": 99})
+    with pytest.raises(CheckpointError, match="damaged"):
+        checkpoint_from_payload({**payload, "config": {**payload["config"], "hidden_size": -1}})
+    broken = load_checkpoint(tiny_checkpoint)
+    broken.state_dict = {k: v[..., :1] for k, v in broken.state_dict.items()}
+    with pytest.raises(CheckpointError, match="do not fit"):
+        broken.build_model()
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, (f"touch {MARKER}",))
+
+
+MARKER = ""
+
+
+def test_a_hostile_pickle_is_refused_and_its_payload_never_runs(tmp_path):
+    global MARKER
+    marker = tmp_path / "pwned"
+    MARKER = str(marker)
+    hostile = tmp_path / "hostile.pt"
+    hostile.write_bytes(pickle.dumps({"format": "seq2seq-reverser", "x": _Payload()}, protocol=2))
+    with pytest.raises(CheckpointError, match="could run code"):
+        load_checkpoint(hostile)
+    assert not marker.exists()
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "file.bin"
+    target.write_bytes(b"old")
+
+    def failing(handle):
+        handle.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, failing)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]  # no temporary file left behind
+
+
+def test_killing_a_process_mid_write_leaves_the_old_checkpoint_loadable(tiny_checkpoint, tmp_path):
+    target = tmp_path / "model.pt"
+    target.write_bytes(tiny_checkpoint.read_bytes())
+    script = (
+        "import os, signal, sys\n"
+        "from seq2seq.checkpoint import atomic_write\n"
+        "def write(handle):\n"
+        "    handle.write(b'x' * 100000)\n"
+        "    handle.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"atomic_write({str(target)!r}, write)\n"
+    )
+    process = subprocess.run([sys.executable, "-c", script], cwd=os.getcwd())
+    assert process.returncode == -9
+    assert load_checkpoint(target).history

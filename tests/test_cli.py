@@ -1,0 +1,121 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from seq2seq.cli import main
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_reverse_prints_each_reversal(capsys, tiny_checkpoint):
+    code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "the cat sat", "a dog")
+    assert code == 0 and out.splitlines() == ["sat cat the", "dog a"]
+
+
+def test_reverse_reads_stdin_and_prints_json(capsys, monkeypatch, tiny_checkpoint):
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("the cat\n\nthe zebra\n"))
+    code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--json")
+    data = json.loads(out)
+    assert code == 0 and [d["output"] for d in data][0] == "cat the"
+    assert data[1]["unknown"] == ["zebra"]
+    assert len(data[0]["attention"]) == 3 and len(data[0]["attention"][0]) == 3
+
+
+def test_evaluate_prints_examples_and_writes_json_and_heatmap(capsys, tiny_checkpoint, tmp_path):
+    code, out, _ = run(
+        capsys,
+        "evaluate",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--examples",
+        "10",
+        "--json",
+        str(tmp_path / "m.json"),
+        "--heatmap",
+        str(tmp_path / "h.png"),
+    )
+    assert code == 0
+    assert out.count("\nReference: ") == 10 and out.startswith("Input: ")
+    assert "exact match: " in out
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert {"exact_match", "correct", "total", "per_length", "alignment"} <= set(metrics)
+    assert metrics["total"] == sum(v["total"] for v in metrics["per_length"].values())
+    assert (tmp_path / "h.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_evaluate_on_a_test_file(capsys, tiny_checkpoint, tmp_path):
+    test_file = tmp_path / "t.txt"
+    test_file.write_text("the cat sat\na dog\n")
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", str(tiny_checkpoint), "--test-file", str(test_file))
+    assert code == 0 and "(2/2)" in out
+
+
+def test_info_lists_config_and_vocabulary(capsys, tiny_checkpoint):
+    code, out, _ = run(capsys, "info", "--checkpoint", str(tiny_checkpoint), "--json")
+    info = json.loads(out)
+    assert code == 0 and "cat" in info["vocabulary"] and info["config"]["hidden_size"] == 32
+    assert info["metrics"]["test"]["total"] > 0
+
+
+def test_train_on_corpus_files(capsys, tmp_path, tiny_corpus):
+    out_dir = tmp_path / "run"
+    code, out, _ = run(
+        capsys,
+        "train",
+        "--train-file",
+        str(tiny_corpus),
+        "--out",
+        str(out_dir),
+        "--epochs",
+        "1",
+        "--hidden-size",
+        "16",
+        "--embedding-size",
+        "8",
+        "--attention-size",
+        "8",
+        "--valid-size",
+        "20",
+        "--test-size",
+        "20",
+        "--device",
+        "cpu",
+    )
+    assert code == 0
+    assert (out_dir / "model.pt").exists() and (out_dir / "history.csv").exists()
+    assert "tiny.txt: " in out and "best model:" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["reverse", "--checkpoint", "/nonexistent/model.pt", "x"], "checkpoint not found"),
+        (["train", "--epochs", "0"], "epochs must be"),
+        (["train", "--lr", "nan"], "lr must be"),
+        (["train", "--train-file", "/nonexistent.txt"], "corpus file not found"),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_empty_input_is_a_clear_error(capsys, tiny_checkpoint):
+    code, _, err = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "   ")
+    assert code == 2 and "empty" in err
+
+
+def test_module_entry_point_runs_without_traceback(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    process = subprocess.run(
+        [sys.executable, "-m", "seq2seq", "info", "--checkpoint", str(bad)], capture_output=True, text=True
+    )
+    assert process.returncode == 2
+    assert "Traceback" not in process.stderr and process.stderr.startswith("error: ")

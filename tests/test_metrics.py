@@ -1,0 +1,66 @@
+import math
+
+from seq2seq.inference import Reversal
+from seq2seq.metrics import (
+    alignment_metrics,
+    evaluate_results,
+    format_example,
+    mirror_position,
+    token_matches,
+)
+
+
+def reversal(tokens, output, attention=None):
+    n = len(tokens)
+    if attention is None:  # a perfect anti-diagonal, then <eos> -> <eos>
+        attention = [[1.0 if j == mirror_position(i, n) else 0.0 for j in range(n + 1)] for i in range(len(output) + 1)]
+    return Reversal(tokens, [True] * n, output, output, [False] * len(output), attention)
+
+
+def test_mirror_position():
+    assert [mirror_position(i, 3) for i in range(4)] == [2, 1, 0, 3]
+
+
+def test_exact_match_per_length_and_token_accuracy():
+    results = [
+        reversal(["a", "b"], ["b", "a"]),
+        reversal(["a", "b", "c"], ["c", "b", "a"]),
+        reversal(["a", "b", "c"], ["c", "a", "b"]),
+    ]
+    evaluation = evaluate_results(results)
+    assert (evaluation.correct, evaluation.total) == (2, 3)
+    assert evaluation.per_length == {
+        "2": {"exact_match": 1.0, "correct": 1, "total": 1},
+        "3": {"exact_match": 0.5, "correct": 1, "total": 2},
+    }
+    assert evaluation.token_accuracy == (2 + 3 + 1) / 8
+    assert evaluation.summary() == "exact match: 0.6667 (2/3)"
+
+
+def test_missing_or_extra_tokens_count_as_errors():
+    assert token_matches(["a"], ["a", "b"]) == (1, 2)
+    assert token_matches(["a", "b", "c"], ["a"]) == (1, 3)
+
+
+def test_alignment_of_a_perfect_anti_diagonal():
+    metrics = alignment_metrics([reversal(["the", "cat", "the"], ["the", "cat", "the"])])
+    assert metrics["mirror_peak_rate"] == metrics["mirror_mass"] == 1.0
+    assert metrics["mirror_peak_first"] == metrics["mirror_peak_eos"] == 1.0
+    assert metrics["repeated_steps"] == 2 and metrics["mirror_peak_repeated"] == 1.0
+    assert metrics["entropy_first"] == 0.0
+    assert math.isclose(metrics["entropy_uniform"], math.log(4))
+
+
+def test_alignment_of_uniform_attention():
+    uniform = [[0.25] * 4 for _ in range(4)]
+    metrics = alignment_metrics([reversal(["a", "b", "c"], ["c", "b", "a"], uniform)])
+    assert math.isclose(metrics["mirror_mass"], 0.25)
+    assert math.isclose(metrics["entropy_middle"], math.log(4))
+    assert metrics["mirror_peak_repeated"] is None
+
+
+def test_example_format():
+    assert format_example(reversal(["the", "cat", "sat"], ["sat", "cat", "the"])) == (
+        'Input: "the cat sat"\nOutput: "sat cat the"\nReference: "sat cat the"\nmatch'
+    )
+    assert format_example(reversal(["a", "b"], ["a", "b"])).endswith("\nno match")

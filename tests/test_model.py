@@ -1,0 +1,118 @@
+import torch
+
+from seq2seq.config import Config
+from seq2seq.model import Seq2Seq
+from seq2seq.vocab import EOS_ID, PAD_ID
+
+V, B, S, T = 20, 3, 6, 5
+
+
+def make_model(seed: int = 0) -> Seq2Seq:
+    torch.manual_seed(seed)
+    model = Seq2Seq(V, Config(embedding_size=8, hidden_size=12, attention_size=10)).eval()
+    return model.requires_grad_(False)
+
+
+def inputs():
+    torch.manual_seed(1)
+    src = torch.randint(4, V, (B, S))
+    lengths = torch.tensor([6, 4, 2])
+    for row, n in enumerate(lengths):
+        src[row, n:] = PAD_ID
+    tgt_in = torch.randint(4, V, (B, T))
+    return src, lengths, tgt_in
+
+
+def test_shapes_and_attention_rows_sum_to_one():
+    src, lengths, tgt_in = inputs()
+    logits, attention = make_model()(src, lengths, tgt_in)
+    assert logits.shape == (B, T, V)
+    assert attention.shape == (B, T, S)
+    torch.testing.assert_close(attention.sum(-1), torch.ones(B, T))
+
+
+def test_padded_positions_get_no_attention():
+    src, lengths, tgt_in = inputs()
+    _, attention = make_model()(src, lengths, tgt_in)
+    assert float(attention[1, :, 4:].abs().max()) == 0.0
+    assert float(attention[2, :, 2:].abs().max()) == 0.0
+
+
+def test_changing_padded_values_changes_nothing():
+    src, lengths, tgt_in = inputs()
+    model = make_model()
+    logits, attention = model(src, lengths, tgt_in)
+    noisy = src.clone()
+    noisy[1, 4:] = 7
+    noisy[2, 2:] = 9
+    logits2, attention2 = model(noisy, lengths, tgt_in)
+    torch.testing.assert_close(logits, logits2)
+    torch.testing.assert_close(attention, attention2)
+
+
+def test_a_padded_row_equals_the_same_row_alone():
+    src, lengths, tgt_in = inputs()
+    model = make_model()
+    logits, _ = model(src, lengths, tgt_in)
+    alone, _ = model(src[2:3, :2], lengths[2:3], tgt_in[2:3])
+    torch.testing.assert_close(logits[2:3], alone, atol=1e-5, rtol=1e-5)
+
+
+def test_select_returns_logits_of_selected_positions_only():
+    src, lengths, tgt_in = inputs()
+    model = make_model()
+    full, _ = model(src, lengths, tgt_in)
+    select = torch.zeros(B, T, dtype=torch.bool)
+    select[0, :3] = True
+    select[2, 1] = True
+    picked, _ = model(src, lengths, tgt_in, select=select)
+    torch.testing.assert_close(picked, full[select])
+
+
+def test_teacher_forcing_one_equals_the_fast_path_and_zero_differs():
+    src, lengths, tgt_in = inputs()
+    model = make_model()
+    forced, _ = model(src, lengths, tgt_in, teacher_forcing=1.0)
+    torch.manual_seed(0)
+    almost, _ = model(src, lengths, tgt_in, teacher_forcing=0.999999)  # the step-by-step path, reading the reference
+    torch.testing.assert_close(forced, almost, atol=1e-5, rtol=1e-5)
+    free, _ = model(src, lengths, tgt_in, teacher_forcing=0.0)
+    assert not torch.allclose(forced[:, 1:], free[:, 1:])
+    torch.testing.assert_close(forced[:, 0], free[:, 0])  # the first step reads <sos> either way
+
+
+def test_the_query_is_the_previous_state():
+    """Step i attends from s_{i-1}, so its weights cannot depend on the word it reads at step i (y_{i-1}).
+    A decoder that queried with s_i would fail this."""
+    src, lengths, tgt_in = inputs()
+    model = make_model()
+    _, before = model(src, lengths, tgt_in)
+    changed = tgt_in.clone()
+    changed[:, 2] = (tgt_in[:, 2] + 1 - 4) % (V - 4) + 4
+    _, after = model(src, lengths, changed)
+    torch.testing.assert_close(before[:, :3], after[:, :3])
+    assert not torch.allclose(before[:, 3], after[:, 3])
+
+
+def test_greedy_decode_stops_at_eos_and_is_capped_by_source_length():
+    src, lengths, _ = inputs()
+    result = make_model().greedy_decode(src, lengths, margin=3)
+    assert result.tokens.shape[0] == B
+    assert result.tokens.shape[1] <= int(lengths.max()) + 3
+    for row in range(B):
+        assert int(result.lengths[row]) <= int(lengths[row]) + 3
+        row_tokens = result.tokens[row].tolist()
+        if EOS_ID in row_tokens:
+            end = row_tokens.index(EOS_ID)
+            assert all(t == PAD_ID for t in row_tokens[end + 1 :])
+            assert int(result.lengths[row]) == end + 1
+
+
+def test_greedy_decode_of_a_forced_eos_takes_one_step():
+    src, lengths, _ = inputs()
+    model = make_model()
+    with torch.no_grad():
+        model.decoder.output.bias.fill_(-100.0)
+        model.decoder.output.bias[EOS_ID] = 100.0
+    result = model.greedy_decode(src, lengths)
+    assert result.tokens.shape[1] == 1 and result.lengths.tolist() == [1, 1, 1]

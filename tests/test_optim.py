@@ -1,0 +1,69 @@
+import random
+
+import pytest
+import torch
+
+from seq2seq.batching import bucketed_batches
+from seq2seq.config import Config
+from seq2seq.corpus import generate_corpus
+from seq2seq.model import Seq2Seq
+from seq2seq.optim import Adam
+from seq2seq.train import masked_loss
+from seq2seq.vocab import Vocabulary
+
+
+def paired_runs(manual_kwargs: dict, reference_cls, reference_kwargs: dict, steps: int = 120):
+    """Train two copies of the real model, one per optimizer, on the same batches; return both models."""
+    sentences = generate_corpus(400, 1, 8, 0.25, seed=0)
+    vocab = Vocabulary.build(sentences)
+    batches = bucketed_batches(sentences, vocab, 32, random.Random(0))
+    config = Config(embedding_size=16, hidden_size=24, attention_size=16)
+    torch.manual_seed(0)
+    mine = Seq2Seq(len(vocab), config).double()
+    theirs = Seq2Seq(len(vocab), config).double()
+    theirs.load_state_dict(mine.state_dict())
+    optimizers = [Adam(mine.parameters(), **manual_kwargs), reference_cls(theirs.parameters(), **reference_kwargs)]
+    for step in range(steps):
+        batch = batches[step % len(batches)]
+        for model, optimizer in zip((mine, theirs), optimizers, strict=True):
+            optimizer.zero_grad()
+            loss, _ = masked_loss(model, batch, 1.0)
+            loss.backward()
+            optimizer.step()
+    return mine, theirs
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_matches_torch_adam_on_the_real_model(weight_decay):
+    kwargs = dict(lr=3e-3, betas=(0.9, 0.98), eps=1e-8, weight_decay=weight_decay)
+    mine, theirs = paired_runs(kwargs, torch.optim.Adam, kwargs)
+    for (name, a), b in zip(mine.named_parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
+
+
+def test_decoupled_weight_decay_matches_torch_adamw():
+    kwargs = dict(lr=3e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05)
+    mine, theirs = paired_runs({**kwargs, "decoupled_weight_decay": True}, torch.optim.AdamW, kwargs, steps=100)
+    for a, b in zip(mine.parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+
+
+def test_weight_decay_is_l2_not_decoupled():
+    """With L2 decay and zero gradient, Adam's normalised step is a full lr step against the sign of the weight."""
+    p = torch.nn.Parameter(torch.tensor([2.0, -2.0]))
+    opt = Adam([p], lr=0.1, weight_decay=1.0)
+    p.grad = torch.zeros(2)
+    opt.step()
+    torch.testing.assert_close(p.detach(), torch.tensor([1.9, -1.9]))
+
+
+def test_parameters_without_gradients_are_left_alone_and_bad_settings_refused():
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = Adam([a, b], lr=0.1)
+    a.grad = torch.ones(2)
+    opt.step()
+    assert torch.equal(b.detach(), torch.ones(2)) and not torch.equal(a.detach(), torch.ones(2))
+    with pytest.raises(ValueError):
+        Adam([a], lr=-1)
+    with pytest.raises(ValueError):
+        Adam([a], betas=(1.0, 0.9))

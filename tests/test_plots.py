@@ -1,0 +1,66 @@
+import io
+
+import numpy as np
+import plotly.io as pio
+import pytest
+from PIL import Image
+
+from seq2seq.plots import _matplotlib_png, heatmap_figure, heatmap_png, position_labels
+
+SOURCE = ["the", "dog", "saw", "the", "dog"]
+OUTPUT = SOURCE[::-1]
+ATTENTION = [[1.0 if j == (4 - i if i < 5 else 5) else 0.0 for j in range(6)] for i in range(6)]
+
+
+def test_repeated_words_get_distinct_labels():
+    assert position_labels(SOURCE) == ["1·the", "2·dog", "3·saw", "4·the", "5·dog"]
+    figure = heatmap_figure(SOURCE, OUTPUT, ATTENTION)
+    heatmap = figure.data[0]
+    assert len(set(heatmap.x)) == 6 and len(set(heatmap.y)) == 6
+    assert heatmap.x[-1] == "6·&lt;eos&gt;"
+
+
+def test_markup_in_tokens_is_escaped():
+    figure = heatmap_figure(["<b>x</b>"], ["<b>x</b>"], [[1, 0], [0, 1]], title="<script>alert(1)</script>")
+    assert figure.data[0].x[0] == "1·&lt;b&gt;x&lt;/b&gt;"
+    assert "<script>" not in figure.layout.title.text
+
+
+def test_template_and_colours_are_explicit_even_after_streamlit_changes_the_default():
+    pio.templates.default = "none"
+    figure = heatmap_figure(SOURCE, OUTPUT, ATTENTION)
+    assert figure.layout.template == pio.templates["plotly_white"]
+    assert figure.data[0].colorscale == heatmap_figure(SOURCE, OUTPUT, ATTENTION).data[0].colorscale
+    assert figure.data[0].colorscale[-1][1] != figure.data[0].colorscale[0][1]
+
+
+def _pixels(png: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+def _assert_readable(png: bytes) -> None:
+    pixels = np.asarray(_pixels(png)).reshape(-1, 3).astype(int)
+    r, b = pixels[:, 0], pixels[:, 2]
+    white = float((pixels.min(axis=1) > 240).mean())
+    dark_blue = float(((b > 80) & (r < 60) & (b > r + 40)).mean())
+    assert white > 0.3, "the background should be white, not near-black"
+    assert dark_blue > 0.005, "the high-weight cells should be drawn in the colour scale's dark blue"
+
+
+def test_matplotlib_png_is_a_readable_heatmap():
+    _assert_readable(_matplotlib_png(SOURCE, OUTPUT, ATTENTION, "title"))
+
+
+def test_png_export_is_readable_whichever_engine_draws_it():
+    pio.templates.default = "streamlit" if "streamlit" in pio.templates else "plotly_dark"
+    png, engine = heatmap_png(SOURCE, OUTPUT, ATTENTION)
+    assert engine in ("kaleido", "matplotlib")
+    _assert_readable(png)
+
+
+def test_kaleido_is_used_where_chromium_exists():
+    import shutil
+
+    if not shutil.which("chromium") and not shutil.which("google-chrome"):
+        pytest.skip("no Chrome or Chromium on this machine: the export falls back to matplotlib")
+    assert heatmap_png(SOURCE, OUTPUT, ATTENTION)[1] == "kaleido"

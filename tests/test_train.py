@@ -1,0 +1,135 @@
+import csv
+
+import pytest
+import torch
+
+from seq2seq.batching import make_batch
+from seq2seq.checkpoint import load_checkpoint
+from seq2seq.config import Config
+from seq2seq.data import load_run_data
+from seq2seq.model import Seq2Seq
+from seq2seq.train import HISTORY_COLUMNS, Trainer, masked_loss, snapshot_sentences
+from seq2seq.vocab import Vocabulary
+
+from .conftest import tiny_config
+
+
+def test_loss_ignores_padding():
+    vocab = Vocabulary.build([["a", "b", "c"]])
+    torch.manual_seed(0)
+    model = Seq2Seq(len(vocab), Config(embedding_size=8, hidden_size=8, attention_size=8))
+    alone = make_batch([["a"]], vocab)
+    padded = make_batch([["a"], ["a", "b", "c"]], vocab)
+    loss_alone, n_alone = masked_loss(model, alone, 1.0)
+    # the padded row's loss, computed inside a padded batch, must equal it computed alone
+    logits, _ = model(padded.src, padded.src_lengths, padded.tgt_in)
+    row = torch.nn.functional.cross_entropy(logits[0, :2], padded.tgt_out[0, :2])
+    torch.testing.assert_close(row, loss_alone)
+    assert n_alone == 2 and masked_loss(model, padded, 1.0)[1] == 2 + 4
+
+
+def test_a_short_run_learns_to_reverse_and_writes_its_run_folder(tiny_run):
+    checkpoint = load_checkpoint(tiny_run / "model.pt")
+    assert checkpoint.metrics["test"]["exact_match"] >= 0.9
+    length3 = checkpoint.metrics["test"]["per_length"]["3"]
+    assert length3["exact_match"] >= 0.9 and length3["total"] >= 5
+    with open(tiny_run / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == HISTORY_COLUMNS
+    assert len(rows) == len(checkpoint.history) >= 2
+    assert float(rows[-1]["valid_loss"]) < float(rows[0]["valid_loss"])
+    assert all(float(r["train_seconds"]) <= float(r["wall_seconds"]) for r in rows)
+
+
+def test_history_records_the_clipped_norm_before_clipping(tiny_run):
+    checkpoint = load_checkpoint(tiny_run / "model.pt")
+    assert any(row["grad_norm"] > checkpoint.config.clip for row in checkpoint.history)
+
+
+def test_snapshots_follow_fixed_sentences_across_evaluations(tiny_run):
+    snapshots = load_checkpoint(tiny_run / "model.pt").snapshots
+    assert len(snapshots) >= 2
+    first, last = snapshots[0]["examples"], snapshots[-1]["examples"]
+    assert [e["tokens"] for e in first] == [e["tokens"] for e in last]
+    example = last[-1]
+    assert len(example["attention"][0]) == len(example["tokens"]) + 1
+
+
+def test_snapshot_sentences_spread_over_lengths():
+    valid = [["w"] * n for n in range(1, 11)]
+    assert [len(s) for s in snapshot_sentences(valid)] == [4, 6, 9]
+
+
+def test_stop_keeps_a_loadable_checkpoint(tmp_path, tiny_corpus):
+    config = tiny_config(train_file=tiny_corpus.name, epochs=50)
+    seen = []
+
+    def callback(progress):
+        seen.append(progress.kind)
+        if progress.kind == "batch" and progress.step >= 15:
+            trainer.stop()
+
+    trainer = Trainer(
+        config, load_run_data(config, tiny_corpus), tmp_path, callback, report_every=5, log=lambda s: None
+    )
+    result = trainer.run()
+    assert result.stop_reason == "stopped"
+    assert seen[-1] == "end" and "batch" in seen
+    assert load_checkpoint(tmp_path / "model.pt").history
+
+
+def test_max_seconds_and_target_accuracy_stop_the_run(tmp_path, tiny_corpus):
+    config = tiny_config(train_file=tiny_corpus.name, epochs=50, max_seconds=0.5)
+    result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path / "a", log=lambda s: None).run()
+    assert result.stop_reason == "max_seconds"
+    config = tiny_config(train_file=tiny_corpus.name, epochs=50, target_accuracy=0.05, evals_per_epoch=2)
+    result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path / "b", log=lambda s: None).run()
+    assert result.stop_reason == "target_accuracy"
+    assert result.history[-1]["valid_exact_match"] >= 0.05
+
+
+def test_evals_per_epoch_adds_rows_within_an_epoch(tmp_path, tiny_corpus):
+    config = tiny_config(train_file=tiny_corpus.name, epochs=1, evals_per_epoch=3)
+    result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path, log=lambda s: None).run()
+    assert [row["epoch"] for row in result.history] == [1, 1, 1]
+
+
+def test_teacher_forcing_below_one_trains(tmp_path, tiny_corpus):
+    config = tiny_config(train_file=tiny_corpus.name, epochs=1, teacher_forcing=0.5)
+    result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path, log=lambda s: None).run()
+    assert result.history and result.stop_reason == "epochs"
+
+
+def test_seeded_runs_are_identical(tmp_path, tiny_corpus):
+    config = tiny_config(train_file=tiny_corpus.name, epochs=1)
+    losses = []
+    for name in ("a", "b"):
+        result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path / name, log=lambda s: None).run()
+        losses.append([row["valid_loss"] for row in result.history])
+    assert losses[0] == losses[1]
+
+
+def test_a_diverging_run_stops_at_the_first_non_finite_loss(tmp_path, tiny_corpus, monkeypatch):
+    config = tiny_config(train_file=tiny_corpus.name, epochs=3)
+    data = load_run_data(config, tiny_corpus)
+    calls = {"n": 0}
+    real = masked_loss
+
+    def poisoned(model, batch, teacher_forcing):
+        loss, n = real(model, batch, teacher_forcing)
+        calls["n"] += model.training
+        return (loss * float("nan") if model.training and calls["n"] > 40 else loss), n
+
+    monkeypatch.setattr("seq2seq.train.masked_loss", poisoned)
+    lines = []
+    result = Trainer(config, data, tmp_path, log=lines.append).run()
+    assert result.stop_reason == "diverged"
+    assert any("became nan" in line for line in lines)
+    assert load_checkpoint(tmp_path / "model.pt").history  # the best model before it is intact
+
+
+def test_training_refuses_an_empty_training_split(tmp_path, tiny_corpus):
+    config = tiny_config(train_file=tiny_corpus.name)
+    data = load_run_data(config, tiny_corpus, valid_file=tiny_corpus)
+    with pytest.raises(ValueError, match="no training sentences"):
+        Trainer(config, data, tmp_path)
