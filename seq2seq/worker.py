@@ -1,0 +1,285 @@
+"""A background training worker: one ``Trainer`` on its own thread, with a thread-safe view of its progress.
+
+The app holds one worker per server and every browser session reads it; the worker knows nothing about Streamlit.
+At most one run goes on at a time: a second ``start`` while one runs raises ``TrainingBusy`` instead of starting
+another. Each run gets a new folder under the runs root, so it never writes over another run or the shipped model.
+
+Workers are stopped and joined at interpreter exit: a thread still inside torch when the interpreter tears down
+aborts the process (exit status 134).
+"""
+
+import atexit
+import contextlib
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from .checkpoint import CheckpointError, atomic_write, load_checkpoint
+from .config import Config
+from .data import RunData, load_run_data
+from .registry import new_run_dir, write_run_info
+from .train import Progress, Trainer
+
+ACTIVE = ("preparing", "running", "stopping")
+"""Statuses of a run that is still going on."""
+
+MAX_LOG_LINES = 400
+MAX_CURVE_POINTS = 300
+
+logger = logging.getLogger(__name__)
+_WORKERS: "weakref.WeakSet[TrainingWorker]" = weakref.WeakSet()
+
+
+class TrainingBusy(RuntimeError):
+    """A run is already going on; only one trains at a time."""
+
+
+def downsample(points: list, limit: int = MAX_CURVE_POINTS) -> list:
+    """At most ``limit`` evenly spaced points, always keeping the first and the last one."""
+    if limit < 2 or len(points) <= limit:
+        return list(points[: max(limit, 0)] if limit < 2 else points)
+    last = len(points) - 1
+    picks = sorted({round(i * last / (limit - 1)) for i in range(limit)})
+    return [points[i] for i in picks]
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """A consistent copy of a worker's progress, safe to read while the run goes on."""
+
+    run_id: int = 0  # increases with every start; 0 means nothing was started on this worker yet
+    status: str = "idle"  # idle | preparing | running | stopping | finished | failed
+    run_dir: Path | None = None
+    config: Config | None = None
+    corpus: str = ""
+    data_summary: str = ""
+    started_at: float | None = None
+    finished_at: float | None = None
+    epoch: int = 0
+    step: int = 0
+    total_steps: int = 0
+    batches: list[dict] = field(default_factory=list)  # {"step", "train_loss", "grad_norm"}, downsampled
+    history: list[dict] = field(default_factory=list)  # one row per validation, as in history.csv
+    log: list[str] = field(default_factory=list)
+    snapshot: dict | None = None  # the latest attention snapshot: {"epoch", "step", "examples": [...]}
+    snapshot_count: int = 0
+    stop_reason: str | None = None
+    test_metrics: dict | None = None
+    error: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def fraction(self) -> float:
+        if self.status == "finished":
+            return 1.0
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.run_dir / "model.pt" if self.run_dir else None
+
+    @property
+    def elapsed(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.finished_at or time.time()) - self.started_at
+
+
+class TrainingWorker:
+    """Runs one training at a time on a daemon thread and keeps what the app shows while it goes on."""
+
+    def __init__(self, report_every: int = 5, max_log_lines: int = MAX_LOG_LINES) -> None:
+        self.report_every = report_every
+        self.max_log_lines = max_log_lines
+        self._lock = threading.Lock()
+        self._state = TrainingState()
+        self._batches: list[dict] = []
+        self._thread: threading.Thread | None = None
+        self._trainer: Trainer | None = None
+        self._stop_requested = False
+        _WORKERS.add(self)
+
+    # ----------------------------------------------------------------------------------------------------- reading
+    def state(self, max_points: int = MAX_CURVE_POINTS) -> TrainingState:
+        with self._lock:
+            return replace(self._state, batches=downsample(self._batches, max_points))
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return self._state.active
+
+    # ----------------------------------------------------------------------------------------------------- control
+    def start(
+        self,
+        config: Config,
+        runs_root: str | Path,
+        data: RunData | None = None,
+        corpus: str = "built-in generator",
+        corpus_text: bytes | None = None,
+    ) -> TrainingState:
+        """Start a run in a new folder under ``runs_root``; raise TrainingBusy if one is going on.
+
+        Without ``data`` the built-in corpus of ``config`` is generated on the worker thread. ``corpus_text``, the
+        uploaded file a run was given, is kept in its folder as ``corpus.txt``.
+        """
+        config.validate()
+        with self._lock:
+            if self._state.active:
+                raise TrainingBusy(
+                    f"A training run is already in progress ({self._state.run_dir.name if self._state.run_dir else ''},"
+                    f" {self._state.status}); stop it or wait for it to finish before starting another."
+                )
+            run_dir = new_run_dir(runs_root)
+            self._batches = []
+            self._stop_requested = False
+            self._state = TrainingState(
+                run_id=self._state.run_id + 1,
+                status="preparing",
+                run_dir=run_dir,
+                config=config,
+                corpus=corpus,
+                started_at=time.time(),
+            )
+            state = self._state
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(state.run_id, config, run_dir, data, corpus_text),
+                name=f"seq2seq-train-{run_dir.name}",
+                daemon=True,  # never keeps the interpreter alive; the atexit hook stops and joins it
+            )
+        write_run_info(run_dir, self._info(state))
+        self._thread.start()
+        return state
+
+    def stop(self) -> bool:
+        """Ask the current run to stop after its batch; the best checkpoint so far stays. False if none runs."""
+        with self._lock:
+            if not self._state.active:
+                return False
+            self._stop_requested = True
+            if self._trainer is not None:
+                self._trainer.stop()
+            self._state = replace(self._state, status="stopping")
+            self._log_locked("stop requested: finishing the current batch, then validating and saving")
+            return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current run's thread; True when no run is going on any more."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.busy
+
+    def shutdown(self, timeout: float = 60.0) -> None:
+        self.stop()
+        self.wait(timeout)
+
+    # ----------------------------------------------------------------------------------------------------- the run
+    def _run(self, run_id: int, config: Config, run_dir: Path, data: RunData | None, corpus_text: bytes | None):
+        # One intra-op thread: on a small machine the server must stay responsive while this trains.
+        torch.set_num_threads(1)
+        try:
+            if corpus_text is not None:
+                atomic_write(run_dir / "corpus.txt", lambda handle: handle.write(corpus_text))
+            if data is None:
+                self._log("generating the built-in corpus")
+                data = load_run_data(config)
+            splits = data.splits
+            summary = (
+                f"data: {len(splits.train):,} train / {len(splits.valid):,} valid / {len(splits.test):,} test "
+                f"sentences, vocabulary {len(data.vocab):,}"
+            )
+            self._log(summary)
+            trainer = Trainer(
+                config, data, run_dir, callback=self._on_progress, report_every=self.report_every, log=self._log
+            )
+            with self._lock:
+                self._trainer = trainer
+                if self._stop_requested:
+                    trainer.stop()
+                status = "stopping" if self._stop_requested else "running"
+                self._state = replace(self._state, status=status, data_summary=summary)
+            result = trainer.run()
+            metrics = None
+            try:
+                metrics = load_checkpoint(result.checkpoint_path).metrics.get("test")
+            except CheckpointError as error:
+                self._log(f"could not read the test metrics back: {error}")
+            with self._lock:
+                self._state = replace(
+                    self._state,
+                    status="failed" if result.stop_reason == "diverged" else "finished",
+                    stop_reason=result.stop_reason,
+                    test_metrics=metrics,
+                    error="the training loss became non-finite; try a smaller learning rate"
+                    if result.stop_reason == "diverged"
+                    else None,
+                    finished_at=time.time(),
+                )
+        except Exception as error:  # any failure ends the run with a message, never a dead thread
+            logger.exception("training run %s failed", run_dir)
+            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            with self._lock:
+                self._log_locked(f"failed: {message}")
+                self._state = replace(self._state, status="failed", error=message, finished_at=time.time())
+        finally:
+            with self._lock:
+                self._trainer = None
+                state = self._state
+            try:
+                write_run_info(run_dir, self._info(state))
+            except OSError as error:
+                logger.warning("could not write run.json in %s: %s", run_dir, error)
+
+    def _on_progress(self, progress: Progress) -> None:
+        with self._lock:
+            changes: dict = {"epoch": progress.epoch, "step": progress.step, "total_steps": progress.total_steps}
+            if progress.kind == "batch":
+                self._batches.append(
+                    {"step": progress.step, "train_loss": progress.train_loss, "grad_norm": progress.grad_norm}
+                )
+            elif progress.kind == "eval" and progress.row is not None:
+                changes["history"] = [*self._state.history, dict(progress.row)]
+                trainer = self._trainer
+                if trainer is not None and trainer.snapshots:
+                    changes["snapshot"] = trainer.snapshots[-1]
+                    changes["snapshot_count"] = len(trainer.snapshots)
+            self._state = replace(self._state, **changes)
+
+    def _log(self, line: str) -> None:
+        with self._lock:
+            self._log_locked(line)
+
+    def _log_locked(self, line: str) -> None:
+        log = [*self._state.log, line][-self.max_log_lines :]
+        self._state = replace(self._state, log=log)
+
+    @staticmethod
+    def _info(state: TrainingState) -> dict:
+        return {
+            "status": state.status,
+            "started_at": state.started_at,
+            "finished_at": state.finished_at,
+            "corpus": state.corpus,
+            "stop_reason": state.stop_reason,
+            "error": state.error,
+            "test": state.test_metrics and {k: state.test_metrics.get(k) for k in ("exact_match", "correct", "total")},
+            "config": state.config.to_dict() if state.config else None,
+        }
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    """Stop and join every worker before the interpreter tears down torch."""
+    for worker in list(_WORKERS):
+        with contextlib.suppress(Exception):  # at exit, nothing is left to report to
+            worker.shutdown(timeout=60.0)

@@ -1,0 +1,164 @@
+"""Model and run locations, run folders, uploads, and the shared model cache."""
+
+import json
+import os
+import shutil
+import threading
+
+import pytest
+
+from seq2seq.checkpoint import CheckpointError
+from seq2seq.registry import (
+    CHECKPOINT_ENV,
+    DEFAULT_CHECKPOINT,
+    DEFAULT_RUNS_DIR,
+    RUNS_ENV,
+    UNKNOWN_WORD_EXAMPLE,
+    ModelCache,
+    ablation_path,
+    ablation_rows,
+    default_checkpoint_path,
+    list_runs,
+    load_ablation,
+    model_label,
+    new_run_dir,
+    runs_root,
+    safe_corpus_name,
+    upload_run_data,
+    write_run_info,
+)
+from seq2seq.tokenize import InputError, tokenize
+from tests.conftest import tiny_config
+
+
+def test_locations_default_and_overridden(monkeypatch, tmp_path):
+    monkeypatch.delenv(CHECKPOINT_ENV, raising=False)
+    monkeypatch.delenv(RUNS_ENV, raising=False)
+    assert default_checkpoint_path() == DEFAULT_CHECKPOINT and DEFAULT_CHECKPOINT.parts[-2:] == (
+        "artifacts",
+        "model.pt",
+    )
+    assert runs_root() == DEFAULT_RUNS_DIR and DEFAULT_RUNS_DIR.parts[-2:] == ("artifacts", "runs")
+    monkeypatch.setenv(CHECKPOINT_ENV, str(tmp_path / "m.pt"))
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path / "r"))
+    assert default_checkpoint_path() == tmp_path / "m.pt"
+    assert runs_root() == tmp_path / "r"
+    assert ablation_path() == tmp_path / "ablation.json"
+
+
+def test_new_run_dirs_are_new_and_distinct(tmp_path):
+    first = new_run_dir(tmp_path / "runs", now=0)
+    second = new_run_dir(tmp_path / "runs", now=0)
+    assert first.is_dir() and second.is_dir() and first != second
+    assert second.name == f"{first.name}-2"
+    assert not any(first.iterdir())
+
+
+def test_list_runs_reads_run_info_newest_first(tmp_path):
+    old, new, bare = (tmp_path / name for name in ("20240101-000000", "20250101-000000", "20230101-000000"))
+    write_run_info(old, {"status": "finished", "started_at": 1.0, "corpus": "a.txt", "test": {"exact_match": 0.5}})
+    (old / "model.pt").write_bytes(b"x")
+    write_run_info(new, {"status": "running", "started_at": 2.0})
+    bare.mkdir()
+    (tmp_path / ".hidden").mkdir()
+    runs = list_runs(tmp_path)
+    assert [r.name for r in runs] == [new.name, old.name, bare.name]
+    assert runs[0].status == "interrupted"  # says running, but the worker does not run it
+    assert list_runs(tmp_path, live_run_dir=new)[0].status == "running"
+    assert runs[1].status == "finished" and runs[1].test_exact_match == 0.5 and runs[1].has_model
+    assert runs[1].corpus == "a.txt" and runs[1].started.startswith("1970-01-01")
+    assert runs[2].status == "unknown" and not runs[2].has_model
+    assert list_runs(tmp_path / "missing") == []
+
+
+def test_model_labels(monkeypatch, tmp_path):
+    monkeypatch.setenv(CHECKPOINT_ENV, str(tmp_path / "shipped" / "model.pt"))
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs"))
+    assert model_label(tmp_path / "shipped" / "model.pt") == "shipped default"
+    assert model_label(tmp_path / "runs" / "20250101-000000" / "model.pt") == "run 20250101-000000"
+    assert model_label(tmp_path / "elsewhere.pt") == str(tmp_path / "elsewhere.pt")
+
+
+def test_safe_corpus_name_drops_folders():
+    assert safe_corpus_name("../../etc/passwd") == "passwd"
+    assert safe_corpus_name("C:\\Users\\me\\corpus.txt") == "corpus.txt"
+    assert safe_corpus_name("") == "corpus.txt"
+    assert len(safe_corpus_name("a" * 500)) == 100
+
+
+def test_upload_run_data_splits_like_a_file(tiny_corpus):
+    config = tiny_config()
+    data = upload_run_data(config, tiny_corpus.read_bytes(), "x/tiny.txt")
+    assert list(data.reports) == ["tiny.txt"]
+    assert len(data.splits.valid) == len(data.splits.test) == 60
+    held_out = {tuple(s) for s in data.splits.valid + data.splits.test}
+    assert not held_out & {tuple(s) for s in data.splits.train}
+    assert set(data.vocab.words) <= set(tokenize(tiny_corpus.read_text()))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty"), (b"\x00\x01binary", "binary"), (b"one line\ntwo lines\n", "at least 30")],
+)
+def test_upload_run_data_refuses_unusable_files(content, message):
+    with pytest.raises(InputError, match=message):
+        upload_run_data(tiny_config(), content, "bad.txt")
+
+
+def test_ablation_files(tmp_path):
+    assert load_ablation(tmp_path / "none.json") == (None, None)
+    (tmp_path / "bad.json").write_text("{not json")
+    data, error = load_ablation(tmp_path / "bad.json")
+    assert data is None and "bad.json" in error
+    (tmp_path / "norows.json").write_text("[1, 2]")
+    assert "rows" in load_ablation(tmp_path / "norows.json")[1]
+    rows = [{"variant": "default", "test_mean": 0.99, "runs": [0.98, 1.0]}, {"variant": "no attention"}, "junk"]
+    (tmp_path / "ok.json").write_text(json.dumps({"seeds": 3, "rows": rows}))
+    data, error = load_ablation(tmp_path / "ok.json")
+    assert error is None and ablation_rows(data) == [
+        {"variant": "default", "test_mean": 0.99},
+        {"variant": "no attention"},
+    ]
+
+
+def test_model_cache_loads_each_file_version_once(tmp_path, tiny_checkpoint):
+    path = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, path)
+    cache = ModelCache()
+    models = []
+    threads = [threading.Thread(target=lambda: models.append(cache.get(path))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert cache.loads == 1 and all(m is models[0] for m in models)
+    assert cache.get(path) is models[0] and cache.loads == 1
+    # A new version of the file (another mtime) is loaded anew.
+    shutil.copy(tiny_checkpoint, path)
+    os.utime(path, ns=(1, 1))
+    assert cache.get(path) is not models[0] and cache.loads == 2
+
+
+def test_model_cache_remembers_broken_files_and_says_why(tmp_path):
+    cache = ModelCache()
+    with pytest.raises(CheckpointError, match="not found"):
+        cache.get(tmp_path / "missing.pt")
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint at all")
+    for _ in range(3):
+        with pytest.raises(CheckpointError, match="broken.pt") as info:
+            cache.get(broken)
+        assert "\n" not in str(info.value)
+    assert cache.loads == 1
+
+
+def test_loaded_model_summary_report_and_examples(tiny_checkpoint):
+    model = ModelCache().get(tiny_checkpoint)
+    assert model.accuracy_text().startswith("test exact match ") and "/60)" in model.accuracy_text()
+    report = model.test_report()
+    assert model.test_report() is report and report.evaluation.total == 60
+    examples = model.example_sentences()
+    assert 2 <= len(examples) <= 4 and examples[-1] == UNKNOWN_WORD_EXAMPLE
+    vocab = model.reverser.vocab
+    for sentence in examples[:-1]:
+        assert all(tok in vocab for tok in tokenize(sentence))

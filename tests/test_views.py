@@ -1,0 +1,101 @@
+"""What the pages show: tables, filters, figures and labels, all plain data and escaped text."""
+
+import pytest
+
+from seq2seq.inference import Reversal
+from seq2seq.views import (
+    alignment_rows,
+    example_rows,
+    filter_rows,
+    filtered_accuracy,
+    markdown_escape,
+    output_rows,
+    per_length_figure,
+    result_figure,
+    snapshot_alignment,
+    snapshot_figure,
+    snapshot_label,
+    status_text,
+    token_rows,
+    training_figure,
+    unknown_words,
+    watched_index,
+)
+
+GOOD = Reversal(["a", "b"], [True, True], ["b", "a"], ["b", "a"], [False, False], [[0, 1, 0], [1, 0, 0], [0, 0, 1]])
+BAD = Reversal(["x", "y", "z"], [True, False, True], ["z", "y", "y"], ["z", "<unk>", "y"], [False, True, False], [])
+
+
+def test_token_and_output_rows_flag_unknown_and_copied_words():
+    assert [r["in vocabulary"] for r in token_rows(BAD)] == ["yes", "UNKNOWN: seen as <unk>", "yes"]
+    assert unknown_words(BAD) == ["y"]
+    assert [bool(r["copied"]) for r in output_rows(BAD)] == [False, True, False]
+    assert [r["position"] for r in output_rows(BAD)] == [1, 2, 3]
+
+
+def test_example_rows_and_filters():
+    rows = example_rows([GOOD, BAD])
+    assert rows[0] == {"#": 1, "input": "a b", "output": "b a", "reference": "b a", "length": 2, "match": True}
+    assert rows[1]["match"] is False and rows[1]["reference"] == "z y x"
+    assert filter_rows(rows, "match") == rows[:1]
+    assert filter_rows(rows, "no match") == rows[1:]
+    assert filter_rows(rows, "all", (3, 5)) == rows[1:]
+    assert filter_rows(rows, "all", (4, 5)) == []
+    assert filtered_accuracy(rows) == (0.5, 1, 2) and filtered_accuracy([]) == (None, 0, 0)
+    with pytest.raises(ValueError, match="match filter"):
+        filter_rows(rows, "maybe")
+
+
+def test_per_length_figure_has_explicit_template():
+    figure = per_length_figure(
+        {"2": {"exact_match": 1.0, "correct": 1, "total": 1}, "10": {"exact_match": 0.5, "correct": 1, "total": 2}}
+    )
+    assert figure.layout.template.layout.paper_bgcolor is not None  # an explicit template, not Streamlit's
+    assert list(figure.data[0].x) == [2, 10] and list(figure.data[0].y) == [100.0, 50.0]
+
+
+def test_training_figure_traces():
+    batches = [{"step": i, "train_loss": 1 / i, "grad_norm": 0.5} for i in range(1, 11)]
+    history = [{"step": 5, "train_loss": 0.3, "valid_loss": 0.4, "valid_exact_match": 0.5}]
+    figure = training_figure(batches, history, total_steps=20)
+    names = [trace.name for trace in figure.data]
+    assert names == ["train loss (batches)", "train loss", "valid loss", "valid exact match (%)", "gradient norm"]
+    assert len(figure.data[0].x) == 10 and list(figure.data[3].y) == [50.0]
+    assert figure.layout.uirevision == "training"
+    assert training_figure([], [], None).data[0].x in (None, ())
+
+
+def test_snapshot_helpers():
+    snapshot = {
+        "epoch": 2,
+        "step": 40,
+        "examples": [{"tokens": ["a", "b"], "output": ["b", "a"], "attention": GOOD.attention}],
+    }
+    assert snapshot_label(snapshot) == "epoch 2 · step 40"
+    assert snapshot_figure(snapshot, 5) is None and snapshot_alignment(snapshot, 5) is None
+    assert "epoch 2" in snapshot_figure(snapshot, 0).layout.title.text
+    assert snapshot_alignment(snapshot, 0)["mirror_peak_rate"] == 1.0
+    assert watched_index(None) == 0 and watched_index({"examples": [1, 2, 3]}) == 1
+
+
+def test_alignment_rows_format_each_column():
+    rows = alignment_rows(("one", {"mirror_peak_rate": 0.5, "entropy_first": 0.25}), ("none", None))
+    first = rows[0]
+    assert first["metric"].startswith("mirror-position accuracy") and first["one"] == "50.0%" and first["none"] == "n/a"
+    entropy = next(r for r in rows if r["metric"].startswith("entropy at the start"))
+    assert entropy["one"] == "0.250"
+
+
+def test_markup_stays_text():
+    assert markdown_escape("<script>alert(1)</script>") == "\\<script\\>alert\\(1\\)\\</script\\>"
+    assert markdown_escape("**bold** :red[x]\nnext") == "\\*\\*bold\\*\\* \\:red\\[x\\] next"
+    hostile = Reversal(["<b>x</b>"], [False], ["<b>x</b>"], ["<unk>"], [True], [[1.0, 0.0], [0.0, 1.0]])
+    figure = result_figure(hostile, "<img src=x onerror=alert(1)>")
+    assert "<b>" not in str(list(figure.data[0].x)) and "&lt;b&gt;" in str(list(figure.data[0].x))
+    assert "<img" not in figure.layout.title.text
+
+
+def test_status_text():
+    assert status_text("finished", "stopped") == "finished (stopped by a user)"
+    assert status_text("running") == "training"
+    assert status_text("interrupted").startswith("interrupted")
