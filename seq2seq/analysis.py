@@ -18,6 +18,7 @@ from .report import (
     write_json,
     write_showcase_heatmap,
 )
+from .stress import build_suites, run_stress, stress_table
 
 
 def _pct(value: float | None) -> str:
@@ -119,15 +120,21 @@ def write_report(checkpoint_path: str | Path, out_dir: str | Path, examples: int
     report = evaluate_sentences(reverser, reverser.checkpoint.test_sentences)
     ablation_path = out / "ablation.json"
     ablation = json.loads(ablation_path.read_text()) if ablation_path.is_file() else None
-    metrics = {"test": report.evaluation.to_dict(), "config": reverser.checkpoint.config.to_dict()}
-    if reverser.checkpoint.history:
-        metrics["training"] = reverser.checkpoint.history[-1]
+    stress = run_stress(reverser, build_suites(reverser.checkpoint))
+    metrics = {
+        "test": report.evaluation.to_dict(),
+        "stress": stress,
+        "data": reverser.checkpoint.metrics.get("data", {}),
+        "config": reverser.checkpoint.config.to_dict(),
+        "history": reverser.checkpoint.history,
+    }
     write_json(out / "metrics.json", metrics)
     atomic_write_text(out / "examples.md", examples_markdown(pick_examples(report.results, examples)))
     engine = write_showcase_heatmap(reverser, out / "attention_heatmap.png")
     atomic_write_text(out / "ANALYSIS.md", analysis_markdown(reverser, report.evaluation, ablation))
     return [
         report.evaluation.summary(),
+        stress_table(stress),
         f"wrote {out / 'metrics.json'}, {out / 'examples.md'}, {out / 'ANALYSIS.md'}",
         f"wrote {out / 'attention_heatmap.png'} (drawn with {engine})",
     ]

@@ -1,4 +1,4 @@
-"""The command line: ``python -m seq2seq {train,evaluate,reverse,info,report} ...``.
+"""The command line: ``python -m seq2seq {train,evaluate,reverse,info,stress,report} ...``.
 
 Every error a user can cause (a missing or foreign checkpoint, an empty sentence, a bad corpus file, a setting out of
 range) prints one line on stderr and exits with status 2; nothing prints a traceback for them.
@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="what a checkpoint holds")
     _checkpoint_flag(info)
     info.add_argument("--json", action="store_true")
+
+    stress = commands.add_parser("stress", help="exact match on unknown-word, long, repeated, random and short suites")
+    _checkpoint_flag(stress)
+    stress.add_argument("--seed", type=int, default=1234)
+    stress.add_argument("--json", type=Path, help="write the results as JSON to this file")
 
     report = commands.add_parser("report", help="write metrics.json, examples.md, attention_heatmap.png, ANALYSIS.md")
     _checkpoint_flag(report)
@@ -188,17 +193,13 @@ def cmd_reverse(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.checkpoint)
-    lengths = sorted({len(s) for s in checkpoint.test_sentences})
     n_params = sum(t.numel() for t in checkpoint.state_dict.values())
     info = {
         "checkpoint": str(args.checkpoint),
         "config": checkpoint.config.to_dict(),
         "parameters": n_params,
         "vocabulary_size": len(checkpoint.vocab),
-        "lengths_trained": [checkpoint.config.min_length, checkpoint.config.max_length]
-        if checkpoint.config.train_file is None
-        else None,
-        "test_lengths": [lengths[0], lengths[-1]] if lengths else None,
+        "data": checkpoint.metrics.get("data", {}),
         "epochs_run": checkpoint.history[-1]["epoch"] if checkpoint.history else 0,
         "metrics": checkpoint.metrics,
         "vocabulary": checkpoint.vocab.words,
@@ -210,10 +211,26 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"parameters: {n_params:,}")
     for field in fields(checkpoint.config):
         print(f"  {field.name} = {getattr(checkpoint.config, field.name)!r}")
+    data = checkpoint.metrics.get("data")
+    if data:
+        lengths = f"{data['train_min_length']}-{data['train_max_length']}"
+        print(f"trained on {data['train_sentences']:,} sentences of {lengths} words")
     test = checkpoint.metrics.get("test")
     if test:
         print(f"test exact match: {test['exact_match']:.4f} ({test['correct']}/{test['total']})")
     print(f"vocabulary ({len(checkpoint.vocab)} tokens with 4 special): {' '.join(checkpoint.vocab.words)}")
+    return 0
+
+
+def cmd_stress(args: argparse.Namespace) -> int:
+    from .stress import build_suites, run_stress, stress_table
+
+    reverser = Reverser.load(args.checkpoint, args.device)
+    results = run_stress(reverser, build_suites(reverser.checkpoint, seed=args.seed))
+    print(stress_table(results))
+    if args.json:
+        write_json(args.json, results)
+        print(f"results: {args.json}")
     return 0
 
 

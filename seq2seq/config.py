@@ -13,6 +13,11 @@ class Config:
     embedding_size: int = 64
     hidden_size: int = 128
     attention_size: int = 128
+    # Single ideas of the design that the ablation switches off (see seq2seq.model); the defaults are the paper's
+    attention: str = "additive"  # or "none": a plain encoder-decoder
+    attention_query: str = "previous"  # or "current": attend from s_i instead of s_{i-1}
+    bidirectional: bool = True
+    mask_padding: bool = True
     # Data: the built-in generator (used when no training file is given) and the splits
     corpus_size: int = 20_000
     min_length: int = 1
@@ -20,8 +25,10 @@ class Config:
     random_share: float = 0.25
     valid_size: int = 1_000
     test_size: int = 1_000
-    # Training-time augmentation (see seq2seq.augment): joined sentence pairs, random sequences, words dropped to <unk>
+    # Training-time augmentation, drawn afresh each epoch (see seq2seq.augment): joined sentence pairs and random word
+    # sequences (as shares of the training set), and the rate at which source words are dropped to <unk>
     join_share: float = 0.0
+    random_extra_share: float = 0.0
     unk_rate: float = 0.0
     # Optimisation
     epochs: int = 10
@@ -30,7 +37,7 @@ class Config:
     lr_schedule: str = "linear"
     weight_decay: float = 0.0
     teacher_forcing: float = 1.0
-    clip: float = 1.0
+    clip: float | None = 1.0  # max gradient norm; None: no clipping
     seed: int = 0
     device: str = "auto"
     target_accuracy: float | None = None
@@ -68,12 +75,16 @@ class Config:
             raise ValueError(f"min_length ({self.min_length}) must not exceed max_length ({self.max_length})")
         if not (math.isfinite(self.lr) and 0 < self.lr <= 1.0):
             raise ValueError(f"lr must be a finite number in (0, 1], not {self.lr!r}")
-        for name in ("random_share", "join_share", "unk_rate", "teacher_forcing"):
+        for name in ("random_share", "join_share", "random_extra_share", "unk_rate", "teacher_forcing"):
             value = getattr(self, name)
             if not (math.isfinite(value) and 0.0 <= value <= 1.0):
                 raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
-        if not (math.isfinite(self.clip) and self.clip > 0):
+        if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
             raise ValueError(f"clip must be a positive number, not {self.clip!r}")
+        if self.attention not in ("additive", "none"):
+            raise ValueError(f"attention must be 'additive' or 'none', not {self.attention!r}")
+        if self.attention_query not in ("previous", "current"):
+            raise ValueError(f"attention_query must be 'previous' or 'current', not {self.attention_query!r}")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be zero or positive, not {self.weight_decay!r}")
         if self.lr_schedule not in ("linear", "constant"):

@@ -14,6 +14,12 @@ Speed comes from doing per step only what depends on the step: U_a h_j and the G
 annotations (W_c h_j, so that W_c c_i = sum_j alpha_ij W_c h_j) are computed once per batch; the embedding part of the
 GRU input is projected for all steps at once under teacher forcing; W_a s and W_hh s share one matrix multiply; and
 the readout and loss run once, after the loop, over real target tokens only.
+
+The config can switch off single ideas, for the ablation in ``benchmarks/ablation.py``: ``attention="none"`` gives a
+plain encoder-decoder whose context is the same mean of the annotations at every step; ``attention_query="current"``
+attends from s_i, computed from the previous context, as many popular implementations do; ``bidirectional=False``
+reads the source left to right only (s_0 then comes from the last forward state); ``mask_padding=False`` lets
+attention fall on padded positions.
 """
 
 from dataclasses import dataclass
@@ -28,7 +34,7 @@ from .vocab import EOS_ID, PAD_ID, SOS_ID
 
 @dataclass
 class EncoderOutput:
-    annotations: Tensor  # (B, S, 2H) h_j, zero at padded positions
+    annotations: Tensor  # (B, S, D) h_j, zero at padded positions; D = 2H (H unidirectional)
     mask: Tensor  # (B, S) True at real source positions
     padded: bool  # whether any row has padding (length-bucketed batches mostly have none)
     initial_state: Tensor  # (B, H) s_0
@@ -44,13 +50,14 @@ class DecodeResult:
 
 
 class Encoder(nn.Module):
-    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int) -> None:
+    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, bidirectional: bool = True) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=PAD_ID)
-        self.rnn = nn.GRU(embedding_size, hidden_size, batch_first=True, bidirectional=True)
+        self.rnn = nn.GRU(embedding_size, hidden_size, batch_first=True, bidirectional=bidirectional)
 
     def forward(self, src: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Return the annotations (B, S, 2H) and the backward state at the first position (B, H)."""
+        """Return the annotations (B, S, D) and the state s_0 is built from (B, H): the backward state at the first
+        position, or without a backward direction, the forward state at the last real position."""
         embedded = self.embedding(src)  # (B, S, E)
         if bool((src_lengths == src.size(1)).all()):
             annotations, _ = self.rnn(embedded)  # no padding anywhere: packing would change nothing
@@ -58,56 +65,78 @@ class Encoder(nn.Module):
             packed = pack_padded_sequence(embedded, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
             annotations, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=src.size(1))
         hidden = self.rnn.hidden_size
-        return annotations, annotations[:, 0, hidden:]
+        if self.rnn.bidirectional:
+            return annotations, annotations[:, 0, hidden:]
+        last = (src_lengths - 1).to(src.device)
+        return annotations, annotations[torch.arange(src.size(0), device=src.device), last]
 
 
 class Decoder(nn.Module):
     """A GRU decoder with additive attention whose query is the previous state s_{i-1}."""
 
-    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, attention_size: int) -> None:
+    def __init__(self, vocab_size: int, config: Config) -> None:
         super().__init__()
-        h = hidden_size
-        self.hidden_size = h
-        self.attention_size = attention_size
-        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=PAD_ID)
+        h, e, a = config.hidden_size, config.embedding_size, config.attention_size
+        d = 2 * h if config.bidirectional else h  # annotation size
+        self.hidden_size, self.attention_size = h, a
+        self.attend = config.attention == "additive"
+        self.query_current = config.attention_query == "current"
+        self.mask_padding = config.mask_padding
+        self.embedding = nn.Embedding(vocab_size, e, padding_idx=PAD_ID)
         self.init_state = nn.Linear(h, h)  # W_s
-        self.key = nn.Linear(2 * h, attention_size)  # U_a (its bias plays the role of a bias in the tanh)
-        self.energy = nn.Linear(attention_size, 1, bias=False)  # v_a
+        self.key = nn.Linear(d, a)  # U_a (its bias plays the role of a bias in the tanh)
+        self.energy = nn.Linear(a, 1, bias=False)  # v_a
         # The GRU's input is [E y_{i-1}; c_i]; its projection is split so each part is computed where it is cheapest.
-        self.input_from_embedding = nn.Linear(embedding_size, 3 * h)  # W_e (with the input bias)
-        self.input_from_context = nn.Linear(2 * h, 3 * h, bias=False)  # W_c
+        self.input_from_embedding = nn.Linear(e, 3 * h)  # W_e (with the input bias)
+        self.input_from_context = nn.Linear(d, 3 * h, bias=False)  # W_c
         # W_a (query) and W_hh (recurrence) both read s_{i-1}: one matrix multiply per step serves both.
-        self.from_state = nn.Linear(h, attention_size + 3 * h)
-        self.readout = nn.Sequential(nn.Linear(h + 2 * h + embedding_size, h), nn.Tanh())  # L_o, deep output
+        self.from_state = nn.Linear(h, a + 3 * h)
+        self.readout = nn.Sequential(nn.Linear(h + d + e, h), nn.Tanh())  # L_o, deep output
         self.output = nn.Linear(h, vocab_size)  # W_o
 
-    def prepare(self, annotations: Tensor, backward_first: Tensor, mask: Tensor) -> EncoderOutput:
+    def prepare(self, annotations: Tensor, first_state_source: Tensor, mask: Tensor) -> EncoderOutput:
         return EncoderOutput(
             annotations=annotations,
             mask=mask,
             padded=not bool(mask.all()),
-            initial_state=torch.tanh(self.init_state(backward_first)),
+            initial_state=torch.tanh(self.init_state(first_state_source)),
             keys=self.key(annotations),
             input_context=self.input_from_context(annotations),
         )
 
-    def step(self, input_gates: Tensor, state: Tensor, enc: EncoderOutput) -> tuple[Tensor, Tensor]:
-        """One decoder step from s_{i-1}: return s_i (B, H) and the attention weights alpha_i (B, S).
-
-        ``input_gates`` (B, 3H) is the GRU input projection of the previous word's embedding.
-        """
-        a = self.attention_size
-        projected = self.from_state(state)  # (B, A + 3H)
-        query, hidden_gates = projected[:, :a], projected[:, a:]
+    def attention_weights(self, query: Tensor, enc: EncoderOutput) -> Tensor:
+        """alpha (B, S) from the query W_a s (B, A)."""
+        if not self.attend:  # the plain encoder-decoder: one fixed context, the mean of the real annotations
+            return enc.mask.float() / enc.mask.sum(dim=1, keepdim=True)
         energies = self.energy(torch.tanh(enc.keys + query.unsqueeze(1))).squeeze(2)  # (B, S)
-        if enc.padded:
+        if enc.padded and self.mask_padding:
             energies = energies.masked_fill(~enc.mask, float("-inf"))
-        weights = torch.softmax(energies, dim=1)  # (B, S)
-        input_gates = input_gates + torch.bmm(weights.unsqueeze(1), enc.input_context).squeeze(1)  # + W_c c_i
+        return torch.softmax(energies, dim=1)
+
+    def gru(self, input_gates: Tensor, hidden_gates: Tensor, state: Tensor) -> Tensor:
+        """A GRU cell from precomputed input (B, 3H) and recurrent (B, 3H) projections."""
         h = self.hidden_size
         reset, update = torch.sigmoid(input_gates[:, : 2 * h] + hidden_gates[:, : 2 * h]).chunk(2, dim=1)
         candidate = torch.tanh(input_gates[:, 2 * h :] + reset * hidden_gates[:, 2 * h :])
-        return torch.lerp(candidate, state, update), weights  # (1 - z) * n + z * s
+        return torch.lerp(candidate, state, update)  # (1 - z) * n + z * s
+
+    def step(
+        self, input_gates: Tensor, state: Tensor, prev_weights: Tensor, enc: EncoderOutput
+    ) -> tuple[Tensor, Tensor]:
+        """One decoder step: return s_i (B, H) and the attention weights alpha_i (B, S).
+
+        ``input_gates`` (B, 3H) is the GRU input projection of the previous word's embedding; ``prev_weights`` are
+        alpha_{i-1}, used only when the query is the current state.
+        """
+        a = self.attention_size
+        projected = self.from_state(state)  # (B, A + 3H): W_a s_{i-1} and W_hh s_{i-1}
+        if self.query_current:  # s_i from the previous context, then attend with s_i
+            context_gates = torch.bmm(prev_weights.unsqueeze(1), enc.input_context).squeeze(1)  # W_c c_{i-1}
+            state = self.gru(input_gates + context_gates, projected[:, a:], state)
+            return state, self.attention_weights(self.from_state(state)[:, :a], enc)
+        weights = self.attention_weights(projected[:, :a], enc)
+        context_gates = torch.bmm(weights.unsqueeze(1), enc.input_context).squeeze(1)  # W_c c_i
+        return self.gru(input_gates + context_gates, projected[:, a:], state), weights
 
     def logits(self, states: Tensor, contexts: Tensor, prev_embedded: Tensor) -> Tensor:
         """Readout for any leading shape: [s_i; c_i; E y_{i-1}] -> vocabulary logits."""
@@ -117,13 +146,13 @@ class Decoder(nn.Module):
 class Seq2Seq(nn.Module):
     def __init__(self, vocab_size: int, config: Config) -> None:
         super().__init__()
-        self.encoder = Encoder(vocab_size, config.embedding_size, config.hidden_size)
-        self.decoder = Decoder(vocab_size, config.embedding_size, config.hidden_size, config.attention_size)
+        self.encoder = Encoder(vocab_size, config.embedding_size, config.hidden_size, config.bidirectional)
+        self.decoder = Decoder(vocab_size, config)
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> EncoderOutput:
         mask = torch.arange(src.size(1), device=src.device).unsqueeze(0) < src_lengths.unsqueeze(1)  # (B, S)
-        annotations, backward_first = self.encoder(src, src_lengths)
-        return self.decoder.prepare(annotations, backward_first, mask)
+        annotations, first_state_source = self.encoder(src, src_lengths)
+        return self.decoder.prepare(annotations, first_state_source, mask)
 
     def forward(
         self,
@@ -150,13 +179,14 @@ class Seq2Seq(nn.Module):
         dec = self.decoder
         embedded = dec.embedding(tgt_in)  # (B, T, E)
         input_gates = dec.input_from_embedding(embedded)  # (B, T, 3H): all steps at once
-        state, states, weights = enc.initial_state, [], []
+        state, alpha = enc.initial_state, torch.zeros_like(enc.mask, dtype=enc.annotations.dtype)
+        states, weights = [], []
         for t in range(tgt_in.size(1)):
-            state, alpha = dec.step(input_gates[:, t], state, enc)
+            state, alpha = dec.step(input_gates[:, t], state, alpha, enc)
             states.append(state)
             weights.append(alpha)
         attention = torch.stack(weights, dim=1)  # (B, T, S)
-        contexts = torch.bmm(attention, enc.annotations)  # (B, T, 2H): every c_i in one multiply
+        contexts = torch.bmm(attention, enc.annotations)  # (B, T, D): every c_i in one multiply
         states_all = torch.stack(states, dim=1)  # (B, T, H)
         if select is not None:  # (B, T, ·) -> (N, ·): the readout runs on real target tokens only
             states_all, contexts, embedded = states_all[select], contexts[select], embedded[select]
@@ -178,10 +208,11 @@ class Seq2Seq(nn.Module):
         of step i; ``stop(i, argmax)`` returning True ends the loop early."""
         dec = self.decoder
         state, tokens = enc.initial_state, first_tokens
+        alpha = torch.zeros_like(enc.mask, dtype=enc.annotations.dtype)
         for t in range(max_steps):
             embedded = dec.embedding(tokens)  # (B, E)
-            state, alpha = dec.step(dec.input_from_embedding(embedded), state, enc)
-            context = torch.bmm(alpha.unsqueeze(1), enc.annotations).squeeze(1)  # (B, 2H)
+            state, alpha = dec.step(dec.input_from_embedding(embedded), state, alpha, enc)
+            context = torch.bmm(alpha.unsqueeze(1), enc.annotations).squeeze(1)  # (B, D)
             step_logits = dec.logits(state, context, embedded)  # (B, V)
             logits_out.append(step_logits)
             weights_out.append(alpha)

@@ -110,6 +110,7 @@ class Trainer:
         self._stop = threading.Event()
         self.history: list[dict] = []
         self.snapshots: list[dict] = []
+        self.tokens_seen = 0  # real target tokens trained on so far: tokens_seen / train_seconds is the throughput
 
     @property
     def checkpoint_path(self) -> Path:
@@ -154,11 +155,12 @@ class Trainer:
                     break
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip))
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip or math.inf))
                 optimizer.step()
                 step += 1
                 loss_sum += loss.item() * tokens
                 tokens_sum += tokens
+                self.tokens_seen += tokens
                 train_seconds += time.perf_counter() - started
                 if step % self.report_every == 0:
                     self.callback(Progress("batch", epoch, step, total_steps, loss.item(), grad_norm))
@@ -278,7 +280,16 @@ class Trainer:
         checkpoint = load_checkpoint(self.checkpoint_path)
         reverser = Reverser.from_checkpoint(checkpoint, self.config.device)
         evaluation = evaluate_results(reverser.reverse_tokens(self.data.splits.test))
-        checkpoint.metrics = {"test": evaluation.to_dict()}
+        lengths = [len(s) for s in self.data.splits.train]
+        checkpoint.metrics = {
+            "test": evaluation.to_dict(),
+            "data": {
+                "train_sentences": len(lengths),
+                "train_min_length": min(lengths),
+                "train_max_length": max(lengths),
+                "vocabulary_size": len(self.data.vocab),
+            },
+        }
         checkpoint.history = list(self.history)
         checkpoint.snapshots = list(self.snapshots)
         save_checkpoint(checkpoint, self.checkpoint_path)

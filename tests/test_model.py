@@ -116,3 +116,43 @@ def test_greedy_decode_of_a_forced_eos_takes_one_step():
         model.decoder.output.bias[EOS_ID] = 100.0
     result = model.greedy_decode(src, lengths)
     assert result.tokens.shape[1] == 1 and result.lengths.tolist() == [1, 1, 1]
+
+
+def make_variant(**changes) -> Seq2Seq:
+    torch.manual_seed(0)
+    config = Config(embedding_size=8, hidden_size=12, attention_size=10, **changes)
+    return Seq2Seq(V, config).eval().requires_grad_(False)
+
+
+def test_without_attention_the_context_is_a_fixed_mean():
+    src, lengths, tgt_in = inputs()
+    _, attention = make_variant(attention="none")(src, lengths, tgt_in)
+    torch.testing.assert_close(attention[1, 0], torch.tensor([0.25] * 4 + [0.0] * 2))
+    torch.testing.assert_close(attention[:, 0], attention[:, -1])
+
+
+def test_querying_with_the_current_state_makes_step_i_depend_on_its_input_word():
+    src, lengths, tgt_in = inputs()
+    model = make_variant(attention_query="current")
+    _, before = model(src, lengths, tgt_in)
+    changed = tgt_in.clone()
+    changed[:, 2] = (tgt_in[:, 2] + 1 - 4) % (V - 4) + 4
+    _, after = model(src, lengths, changed)
+    torch.testing.assert_close(before[:, :2], after[:, :2])
+    assert not torch.allclose(before[:, 2], after[:, 2])
+
+
+def test_a_unidirectional_encoder_starts_from_the_last_forward_state():
+    src, lengths, tgt_in = inputs()
+    model = make_variant(bidirectional=False)
+    logits, attention = model(src, lengths, tgt_in)
+    assert logits.shape == (B, T, V) and attention.shape == (B, T, S)
+    annotations, first = model.encoder(src, lengths)
+    assert annotations.shape == (B, S, 12)
+    torch.testing.assert_close(first[1], annotations[1, 3])
+
+
+def test_without_the_mask_attention_falls_on_padding():
+    src, lengths, tgt_in = inputs()
+    _, attention = make_variant(mask_padding=False)(src, lengths, tgt_in)
+    assert float(attention[2, :, 2:].sum()) > 0.01

@@ -1,0 +1,156 @@
+"""Speed and memory of training and inference, run by hand (not in CI). Prints a Markdown report.
+
+    python benchmarks/speed.py                 # everything: three seeds per corpus, a few minutes
+    python benchmarks/speed.py --seeds 1       # quicker
+
+Training: time (``train_seconds``, validation excluded) to reach 90/95/99% valid exact match on the built-in corpus
+and on a 20k-sentence corpus file of 3-15 words, median over seeds, with target tokens per second and the peak
+resident memory of the training process. Each run is its own subprocess, so one run's memory is not another's.
+Optimizer: the manual Adam against torch.optim.Adam on the same model and gradients. Inference: one 10-word sentence,
+and batched greedy decoding of 1,000 test sentences, after load.
+"""
+
+import argparse
+import csv
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from seq2seq.config import Config  # noqa: E402
+from seq2seq.corpus import generate_corpus  # noqa: E402
+from seq2seq.inference import Reverser  # noqa: E402
+from seq2seq.optim import Adam  # noqa: E402
+
+TARGETS = (0.90, 0.95, 0.99)
+
+_CHILD = """
+import json, resource, sys, torch
+sys.path.insert(0, {root!r})
+from seq2seq.config import Config
+from seq2seq.data import load_run_data
+from seq2seq.train import Trainer
+config = Config.from_dict(json.loads({config!r}))
+data = load_run_data(config, {train_file!r})
+trainer = Trainer(config, data, {out!r}, log=lambda line: None)
+result = trainer.run()
+print(json.dumps({{"tokens": trainer.tokens_seen, "train_seconds": result.history[-1]["train_seconds"],
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "stop": result.stop_reason}}))
+"""
+
+
+def train_once(config: Config, train_file: str | None, out: Path) -> dict:
+    code = _CHILD.format(root=str(ROOT), config=json.dumps(config.to_dict()), train_file=train_file, out=str(out))
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    summary = json.loads(process.stdout.strip().splitlines()[-1])
+    with open(out / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for target in TARGETS:
+        reached = [float(r["train_seconds"]) for r in rows if float(r["valid_exact_match"]) >= target]
+        summary[f"t{round(target * 100)}"] = reached[0] if reached else None
+    summary["final_exact_match"] = float(rows[-1]["valid_exact_match"])
+    return summary
+
+
+def median_or_none(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def training_rows(config: Config, seeds: int, workdir: Path) -> list[str]:
+    corpus = workdir / "corpus-20k.txt"
+    sentences = generate_corpus(22_000, 3, 15, 0.25, seed=99)
+    corpus.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
+    rows = []
+    for name, train_file in (("built-in generator", None), ("20k corpus file, 3-15 words", str(corpus))):
+        runs = []
+        for seed in range(seeds):
+            run_config = config.replace(seed=seed, train_file=Path(train_file).name if train_file else None)
+            runs.append(train_once(run_config, train_file, workdir / f"{name[:5]}-{seed}"))
+            print(f"  {name}, seed {seed}: {runs[-1]}", file=sys.stderr)
+        cells = [name]
+        for target in TARGETS:
+            times = [r[f"t{round(target * 100)}"] for r in runs]
+            value = median_or_none(times)
+            missed = sum(t is None for t in times)
+            cells.append(
+                "not reached" if value is None else f"{value:.1f} s" + (f" ({missed} missed)" if missed else "")
+            )
+        cells.append(f"{statistics.median(r['tokens'] / r['train_seconds'] for r in runs):,.0f}")
+        cells.append(f"{max(r['peak_rss_mb'] for r in runs):.0f} MB")
+        cells.append(", ".join(f"{r['final_exact_match']:.3f}" for r in runs))
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def optimizer_ratio(config: Config, repeats: int = 7, steps: int = 200) -> tuple[float, float]:
+    from seq2seq.model import Seq2Seq
+
+    model = Seq2Seq(400, config)
+    params = list(model.parameters())
+    for p in params:
+        p.grad = torch.randn_like(p)
+    timings: dict[str, list[float]] = {"manual": [], "torch": []}
+    for _ in range(repeats):
+        for name, optimizer in (("manual", Adam(params, lr=1e-4)), ("torch", torch.optim.Adam(params, lr=1e-4))):
+            start = time.perf_counter()
+            for _ in range(steps):
+                optimizer.step()
+            timings[name].append((time.perf_counter() - start) / steps * 1e6)
+    return statistics.median(timings["manual"]), statistics.median(timings["torch"])
+
+
+def inference_times(checkpoint: Path, repeats: int = 200) -> tuple[float, float]:
+    reverser = Reverser.load(checkpoint)
+    sentence = "the big dog saw a small cat near the river"  # 10 words
+    reverser.reverse(sentence)
+    single = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        reverser.reverse(sentence)
+        single.append((time.perf_counter() - start) * 1e3)
+    test = reverser.checkpoint.test_sentences[:1000]
+    batched = []
+    for _ in range(7):
+        start = time.perf_counter()
+        reverser.reverse_tokens(test, batch_size=1000)
+        batched.append(time.perf_counter() - start)
+    return statistics.median(single), statistics.median(batched)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / "artifacts" / "model.pt")
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args()
+    config = Config(target_accuracy=0.99, evals_per_epoch=8, device="cpu")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"config: {json.dumps(config.to_dict())}", end="\n\n")
+    if not args.skip_training:
+        print("| corpus | to 90% | to 95% | to 99% | target tokens/s | peak memory | final valid exact match |")
+        print("|---|---|---|---|---|---|---|")
+        with tempfile.TemporaryDirectory() as workdir:
+            for row in training_rows(config, args.seeds, Path(workdir)):
+                print(row)
+        print(f"\n(median of {args.seeds} seeds; times are train_seconds, validation excluded)\n")
+    manual, reference = optimizer_ratio(config)
+    print(f"Adam step: manual {manual:.0f} µs, torch.optim.Adam {reference:.0f} µs (ratio {manual / reference:.2f})")
+    if args.checkpoint.is_file():
+        single, batched = inference_times(args.checkpoint)
+        print(
+            f"Inference ({args.checkpoint.name}): one 10-word sentence {single:.2f} ms median; "
+            f"1,000 test sentences batched {batched:.3f} s median"
+        )
+
+
+if __name__ == "__main__":
+    main()

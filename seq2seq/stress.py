@@ -1,0 +1,123 @@
+"""Stress suites: sentences unlike the test split, built from a model's own vocabulary and test split, seeded.
+
+- ``normal``: the test split itself, for reference;
+- ``random order``: random sequences of known words, of every trained length: no grammar to lean on;
+- ``repeated words``: test sentences with one word copied over one or two other positions, so content alone cannot
+  say which occurrence comes next;
+- ``unknown words``: test sentences with one or two words replaced by made-up words the model never saw (scored with
+  and without the ``<unk>`` copy step);
+- ``one-two words``: the shortest inputs;
+- ``long``: sentences longer than any in the training corpus, per length up to twice its longest, made by joining
+  test sentences and cutting them to length.
+"""
+
+import random
+from dataclasses import dataclass
+
+from .checkpoint import Checkpoint
+from .inference import Reverser
+from .metrics import per_length_accuracy
+
+SUITES = ("normal", "random order", "repeated words", "unknown words", "one-two words")
+_SYLLABLES = "ka lo mi ra zu ve tor bix qua nel dro fen gup hal jet wim yos pex".split()
+
+
+@dataclass
+class StressSuites:
+    suites: dict[str, list[list[str]]]
+    long: dict[int, list[list[str]]]  # by length, past the longest training sentence
+    train_max_length: int
+
+
+def train_max_length(checkpoint: Checkpoint) -> int:
+    """The longest sentence of the training corpus (augmented examples, such as joined pairs, not counted)."""
+    data = checkpoint.metrics.get("data", {})
+    if "train_max_length" in data:
+        return int(data["train_max_length"])
+    return max(map(len, checkpoint.test_sentences))
+
+
+def made_up_words(count: int, known: set[str], rng: random.Random) -> list[str]:
+    """Pronounceable words that are not in the vocabulary."""
+    words: list[str] = []
+    while len(words) < count:
+        word = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))
+        if word not in known and word not in words:
+            words.append(word)
+    return words
+
+
+def build_suites(checkpoint: Checkpoint, seed: int = 1234, size: int = 500, per_length: int = 50) -> StressSuites:
+    rng = random.Random(seed)
+    vocab = checkpoint.vocab
+    words = vocab.words
+    test = [s for s in checkpoint.test_sentences if s]
+    longest = train_max_length(checkpoint)
+
+    def random_sequence(length: int) -> list[str]:
+        return [rng.choice(words) for _ in range(length)]
+
+    def repeated(sentence: list[str]) -> list[str]:
+        out = list(sentence)
+        word = rng.choice(out)
+        for position in rng.sample(range(len(out)), k=min(len(out), rng.randint(2, 3))):
+            out[position] = word
+        return out
+
+    unknown_pool = made_up_words(200, set(words), rng)
+
+    def with_unknowns(sentence: list[str]) -> list[str]:
+        out = list(sentence)
+        for position in rng.sample(range(len(out)), k=min(len(out), rng.randint(1, 2))):
+            out[position] = rng.choice(unknown_pool)
+        return out
+
+    def joined(length: int) -> list[str]:
+        out: list[str] = []
+        while len(out) < length:
+            out += rng.choice(test)
+        return out[:length]
+
+    multi = [s for s in test if len(s) >= 3] or test
+    suites = {
+        "normal": test,
+        "random order": [random_sequence(rng.randint(1, longest)) for _ in range(size)],
+        "repeated words": [repeated(rng.choice(multi)) for _ in range(size)],
+        "unknown words": [with_unknowns(rng.choice(test)) for _ in range(size)],
+        "one-two words": [random_sequence(1 + i % 2) for i in range(size)],
+    }
+    long = {n: [joined(n) for _ in range(per_length)] for n in range(longest + 1, 2 * longest + 1)}
+    return StressSuites(suites, long, longest)
+
+
+def run_stress(reverser: Reverser, stress: StressSuites) -> dict:
+    """Exact match per suite, and per length for the long sentences (lengths within training from the test split)."""
+    results: dict = {"train_max_length": stress.train_max_length, "suites": {}}
+    for name, sentences in stress.suites.items():
+        outcome = reverser.reverse_tokens(sentences)
+        correct = sum(r.match for r in outcome)
+        results["suites"][name] = {"exact_match": correct / len(outcome), "correct": correct, "total": len(outcome)}
+        if name == "normal":
+            results["per_length"] = per_length_accuracy(outcome)
+    plain = reverser.with_copy(False).reverse_tokens(stress.suites["unknown words"])
+    correct = sum(r.match for r in plain)
+    results["suites"]["unknown words (no copy)"] = {
+        "exact_match": correct / len(plain),
+        "correct": correct,
+        "total": len(plain),
+    }
+    long_results = reverser.reverse_tokens([s for n in sorted(stress.long) for s in stress.long[n]])
+    results["per_length"].update(per_length_accuracy(long_results))
+    return results
+
+
+def stress_table(results: dict) -> str:
+    """The results as plain text: one line per suite, then exact match per length."""
+    lines = [f"{'suite':<26} exact match"]
+    for name, row in results["suites"].items():
+        lines.append(f"{name:<26} {row['exact_match']:.4f} ({row['correct']}/{row['total']})")
+    lines.append(f"\nper length (longest training sentence: {results['train_max_length']} words)")
+    for length, row in results["per_length"].items():
+        marker = "" if int(length) <= results["train_max_length"] else "  (longer than trained)"
+        lines.append(f"{length:>4} words  {row['exact_match']:.4f} ({row['correct']}/{row['total']}){marker}")
+    return "\n".join(lines)
