@@ -248,6 +248,7 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "reverse": cmd_reverse,
     "info": cmd_info,
+    "stress": cmd_stress,
     "report": cmd_report,
 }
 

@@ -10,11 +10,14 @@ class Config:
     """Everything that defines a model and how it was trained. ``Config.from_dict(asdict(c)) == c``."""
 
     # Model
-    embedding_size: int = 64
-    hidden_size: int = 128
-    attention_size: int = 128
+    embedding_size: int = 32
+    hidden_size: int = 64
+    attention_size: int = 64
+    # Attention: "location" (default) is Bahdanau's additive attention plus a location term that reads the previous
+    # weights (Chorowski, Bahdanau et al. 2015); "additive" is the 2014 paper's exactly; "none" a plain encoder-decoder.
+    attention: str = "location"
+    location_kernel: int = 5  # width of the location term's convolution
     # Single ideas of the design that the ablation switches off (see seq2seq.model); the defaults are the paper's
-    attention: str = "additive"  # or "none": a plain encoder-decoder
     attention_query: str = "previous"  # or "current": attend from s_i instead of s_{i-1}
     bidirectional: bool = True
     mask_padding: bool = True
@@ -27,13 +30,13 @@ class Config:
     test_size: int = 1_000
     # Training-time augmentation, drawn afresh each epoch (see seq2seq.augment): joined sentence pairs and random word
     # sequences (as shares of the training set), and the rate at which source words are dropped to <unk>
-    join_share: float = 0.0
-    random_extra_share: float = 0.0
-    unk_rate: float = 0.0
+    join_share: float = 0.2
+    random_extra_share: float = 0.2
+    unk_rate: float = 0.05
     # Optimisation
-    epochs: int = 10
+    epochs: int = 3
     batch_size: int = 64
-    lr: float = 3e-3
+    lr: float = 5e-3
     lr_schedule: str = "linear"
     weight_decay: float = 0.0
     teacher_forcing: float = 1.0
@@ -81,8 +84,10 @@ class Config:
                 raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
         if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
             raise ValueError(f"clip must be a positive number, not {self.clip!r}")
-        if self.attention not in ("additive", "none"):
-            raise ValueError(f"attention must be 'additive' or 'none', not {self.attention!r}")
+        if self.attention not in ("additive", "location", "none"):
+            raise ValueError(f"attention must be 'additive', 'location' or 'none', not {self.attention!r}")
+        if self.location_kernel < 1 or self.location_kernel % 2 == 0:
+            raise ValueError(f"location_kernel must be an odd whole number, not {self.location_kernel!r}")
         if self.attention_query not in ("previous", "current"):
             raise ValueError(f"attention_query must be 'previous' or 'current', not {self.attention_query!r}")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):

@@ -10,6 +10,13 @@ Decoder: s_0 = tanh(W_s · backward_1); at step i the attention query is the *pr
 The readout is a "deep output" as in the paper, with a tanh layer in place of the paper's maxout: it reads the new
 state s_i, the context c_i and the previous word's embedding.
 
+By default the attention is *location-aware* (Chorowski, Bahdanau, Serdyuk, Cho & Bengio 2015): the energy also
+reads a convolution of the previous step's weights, e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j + U_f (F * alpha_{i-1})_j).
+Reversal is "attend one position left of where you attended last"; with the location term that is a pattern the
+model can learn directly, instead of re-deriving its place from the content of s_{i-1} at every step. It reaches
+99% in about a quarter of the training steps and keeps its place far past the trained lengths (README, ablation).
+``attention="additive"`` is the 2014 model exactly.
+
 Speed comes from doing per step only what depends on the step: U_a h_j and the GRU's input projection of the
 annotations (W_c h_j, so that W_c c_i = sum_j alpha_ij W_c h_j) are computed once per batch; the embedding part of the
 GRU input is projected for all steps at once under teacher forcing; W_a s and W_hh s share one matrix multiply; and
@@ -79,13 +86,20 @@ class Decoder(nn.Module):
         h, e, a = config.hidden_size, config.embedding_size, config.attention_size
         d = 2 * h if config.bidirectional else h  # annotation size
         self.hidden_size, self.attention_size = h, a
-        self.attend = config.attention == "additive"
+        self.attend = config.attention != "none"
         self.query_current = config.attention_query == "current"
         self.mask_padding = config.mask_padding
         self.embedding = nn.Embedding(vocab_size, e, padding_idx=PAD_ID)
         self.init_state = nn.Linear(h, h)  # W_s
         self.key = nn.Linear(d, a)  # U_a (its bias plays the role of a bias in the tanh)
         self.energy = nn.Linear(a, 1, bias=False)  # v_a
+        # Location-aware attention (Chorowski, Bahdanau et al. 2015): U_f (F * alpha_{i-1}), a convolution of the
+        # previous weights, straight into the attention space.
+        self.location = (
+            nn.Conv1d(1, a, config.location_kernel, padding=config.location_kernel // 2, bias=False)
+            if config.attention == "location"
+            else None
+        )
         # The GRU's input is [E y_{i-1}; c_i]; its projection is split so each part is computed where it is cheapest.
         self.input_from_embedding = nn.Linear(e, 3 * h)  # W_e (with the input bias)
         self.input_from_context = nn.Linear(d, 3 * h, bias=False)  # W_c
@@ -104,11 +118,14 @@ class Decoder(nn.Module):
             input_context=self.input_from_context(annotations),
         )
 
-    def attention_weights(self, query: Tensor, enc: EncoderOutput) -> Tensor:
-        """alpha (B, S) from the query W_a s (B, A)."""
+    def attention_weights(self, query: Tensor, prev_weights: Tensor, enc: EncoderOutput) -> Tensor:
+        """alpha (B, S) from the query W_a s (B, A) (and, location-aware, the previous weights (B, S))."""
         if not self.attend:  # the plain encoder-decoder: one fixed context, the mean of the real annotations
             return enc.mask.float() / enc.mask.sum(dim=1, keepdim=True)
-        energies = self.energy(torch.tanh(enc.keys + query.unsqueeze(1))).squeeze(2)  # (B, S)
+        features = enc.keys + query.unsqueeze(1)  # (B, S, A)
+        if self.location is not None:
+            features = features + self.location(prev_weights.unsqueeze(1)).transpose(1, 2)  # (B, A, S) -> (B, S, A)
+        energies = self.energy(torch.tanh(features)).squeeze(2)  # (B, S)
         if enc.padded and self.mask_padding:
             energies = energies.masked_fill(~enc.mask, float("-inf"))
         return torch.softmax(energies, dim=1)
@@ -126,15 +143,15 @@ class Decoder(nn.Module):
         """One decoder step: return s_i (B, H) and the attention weights alpha_i (B, S).
 
         ``input_gates`` (B, 3H) is the GRU input projection of the previous word's embedding; ``prev_weights`` are
-        alpha_{i-1}, used only when the query is the current state.
+        alpha_{i-1}, used by location-aware attention and when the query is the current state.
         """
         a = self.attention_size
         projected = self.from_state(state)  # (B, A + 3H): W_a s_{i-1} and W_hh s_{i-1}
         if self.query_current:  # s_i from the previous context, then attend with s_i
             context_gates = torch.bmm(prev_weights.unsqueeze(1), enc.input_context).squeeze(1)  # W_c c_{i-1}
             state = self.gru(input_gates + context_gates, projected[:, a:], state)
-            return state, self.attention_weights(self.from_state(state)[:, :a], enc)
-        weights = self.attention_weights(projected[:, :a], enc)
+            return state, self.attention_weights(self.from_state(state)[:, :a], prev_weights, enc)
+        weights = self.attention_weights(projected[:, :a], prev_weights, enc)
         context_gates = torch.bmm(weights.unsqueeze(1), enc.input_context).squeeze(1)  # W_c c_i
         return self.gru(input_gates + context_gates, projected[:, a:], state), weights
 

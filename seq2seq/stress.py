@@ -7,8 +7,8 @@
 - ``unknown words``: test sentences with one or two words replaced by made-up words the model never saw (scored with
   and without the ``<unk>`` copy step);
 - ``one-two words``: the shortest inputs;
-- ``long``: sentences longer than any in the training corpus, per length up to twice its longest, made by joining
-  test sentences and cutting them to length.
+- ``long``: sentences longer than any in the training corpus, per length up to twice the longest example the model
+  saw in training (joined pairs included), made by joining test sentences and cutting them to length.
 """
 
 import random
@@ -26,15 +26,15 @@ _SYLLABLES = "ka lo mi ra zu ve tor bix qua nel dro fen gup hal jet wim yos pex"
 class StressSuites:
     suites: dict[str, list[list[str]]]
     long: dict[int, list[list[str]]]  # by length, past the longest training sentence
-    train_max_length: int
+    train_max_length: int  # longest sentence of the training corpus
+    seen_max_length: int  # longest example trained on, joined pairs included
 
 
-def train_max_length(checkpoint: Checkpoint) -> int:
-    """The longest sentence of the training corpus (augmented examples, such as joined pairs, not counted)."""
+def trained_lengths(checkpoint: Checkpoint) -> tuple[int, int]:
+    """(longest training-corpus sentence, longest example trained on with augmentation), from the checkpoint."""
     data = checkpoint.metrics.get("data", {})
-    if "train_max_length" in data:
-        return int(data["train_max_length"])
-    return max(map(len, checkpoint.test_sentences))
+    corpus = int(data.get("train_max_length", max(map(len, checkpoint.test_sentences))))
+    return corpus, int(data.get("seen_max_length", corpus))
 
 
 def made_up_words(count: int, known: set[str], rng: random.Random) -> list[str]:
@@ -52,7 +52,7 @@ def build_suites(checkpoint: Checkpoint, seed: int = 1234, size: int = 500, per_
     vocab = checkpoint.vocab
     words = vocab.words
     test = [s for s in checkpoint.test_sentences if s]
-    longest = train_max_length(checkpoint)
+    longest, seen = trained_lengths(checkpoint)
 
     def random_sequence(length: int) -> list[str]:
         return [rng.choice(words) for _ in range(length)]
@@ -86,13 +86,17 @@ def build_suites(checkpoint: Checkpoint, seed: int = 1234, size: int = 500, per_
         "unknown words": [with_unknowns(rng.choice(test)) for _ in range(size)],
         "one-two words": [random_sequence(1 + i % 2) for i in range(size)],
     }
-    long = {n: [joined(n) for _ in range(per_length)] for n in range(longest + 1, 2 * longest + 1)}
-    return StressSuites(suites, long, longest)
+    long = {n: [joined(n) for _ in range(per_length)] for n in range(longest + 1, 2 * seen + 1)}
+    return StressSuites(suites, long, longest, seen)
 
 
 def run_stress(reverser: Reverser, stress: StressSuites) -> dict:
     """Exact match per suite, and per length for the long sentences (lengths within training from the test split)."""
-    results: dict = {"train_max_length": stress.train_max_length, "suites": {}}
+    results: dict = {
+        "train_max_length": stress.train_max_length,
+        "seen_max_length": stress.seen_max_length,
+        "suites": {},
+    }
     for name, sentences in stress.suites.items():
         outcome = reverser.reverse_tokens(sentences)
         correct = sum(r.match for r in outcome)
@@ -116,8 +120,10 @@ def stress_table(results: dict) -> str:
     lines = [f"{'suite':<26} exact match"]
     for name, row in results["suites"].items():
         lines.append(f"{name:<26} {row['exact_match']:.4f} ({row['correct']}/{row['total']})")
-    lines.append(f"\nper length (longest training sentence: {results['train_max_length']} words)")
+    corpus, seen = results["train_max_length"], results["seen_max_length"]
+    lines.append(f"\nper length (longest training sentence: {corpus} words; longest example trained on: {seen} words)")
     for length, row in results["per_length"].items():
-        marker = "" if int(length) <= results["train_max_length"] else "  (longer than trained)"
+        n = int(length)
+        marker = "" if n <= corpus else "  (seen only as joined pairs)" if n <= seen else "  (longer than any trained)"
         lines.append(f"{length:>4} words  {row['exact_match']:.4f} ({row['correct']}/{row['total']}){marker}")
     return "\n".join(lines)

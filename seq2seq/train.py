@@ -111,6 +111,7 @@ class Trainer:
         self.history: list[dict] = []
         self.snapshots: list[dict] = []
         self.tokens_seen = 0  # real target tokens trained on so far: tokens_seen / train_seconds is the throughput
+        self.longest_seen = 0  # longest training example, augmentation (joined pairs) included
 
     @property
     def checkpoint_path(self) -> Path:
@@ -140,6 +141,7 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for epoch in range(1, cfg.epochs + 1):
             sources, targets = training_examples(cfg, splits.train, rng)
+            self.longest_seen = max(self.longest_seen, *map(len, sources))
             batches = bucketed_batches(sources, vocab, cfg.batch_size, rng, targets)
             for batch_index, batch in enumerate(batches, start=1):
                 started = time.perf_counter()
@@ -287,6 +289,7 @@ class Trainer:
                 "train_sentences": len(lengths),
                 "train_min_length": min(lengths),
                 "train_max_length": max(lengths),
+                "seen_max_length": self.longest_seen,
                 "vocabulary_size": len(self.data.vocab),
             },
         }

@@ -26,6 +26,9 @@ def tiny_config(**changes) -> Config:
         test_size=60,
         seed=0,
         device="cpu",
+        join_share=0.0,
+        random_extra_share=0.0,
+        unk_rate=0.0,
     )
     return base.replace(**changes)
 

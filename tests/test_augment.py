@@ -25,3 +25,11 @@ def test_unknown_dropout_drops_the_aligned_target_word_too():
     assert any("<unk>" in s for s in sources)
     assert all(t == s[::-1] for s, t in zip(sources, targets, strict=True))
     assert TRAIN[0] == ["a", "b"]  # the training sentences themselves are untouched
+
+
+def test_random_sequences_use_training_words_and_lengths():
+    config = tiny_config(random_extra_share=1.0)
+    sources, targets = training_examples(config, TRAIN, random.Random(0))
+    extra = sources[len(TRAIN) :]
+    assert len(extra) == len(TRAIN)
+    assert all(set(s) <= set("abcdef") and 1 <= len(s) <= 3 for s in extra)

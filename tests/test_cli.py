@@ -119,3 +119,10 @@ def test_module_entry_point_runs_without_traceback(tmp_path):
     )
     assert process.returncode == 2
     assert "Traceback" not in process.stderr and process.stderr.startswith("error: ")
+
+
+def test_stress_prints_every_suite_and_writes_json(capsys, tiny_checkpoint, tmp_path):
+    code, out, _ = run(capsys, "stress", "--checkpoint", str(tiny_checkpoint), "--json", str(tmp_path / "s.json"))
+    assert code == 0 and "random order" in out and "unknown words (no copy)" in out
+    results = json.loads((tmp_path / "s.json").read_text())
+    assert results["train_max_length"] == 4 and "8" in results["per_length"]

@@ -156,3 +156,15 @@ def test_without_the_mask_attention_falls_on_padding():
     src, lengths, tgt_in = inputs()
     _, attention = make_variant(mask_padding=False)(src, lengths, tgt_in)
     assert float(attention[2, :, 2:].sum()) > 0.01
+
+
+def test_location_aware_attention_reads_the_previous_weights():
+    src, lengths, tgt_in = inputs()
+    model = make_variant(attention="location")
+    enc = model.encode(src, lengths)
+    query = torch.zeros(B, 10)
+    flat = model.decoder.attention_weights(query, torch.zeros(B, S), enc)
+    peaked = model.decoder.attention_weights(query, torch.nn.functional.one_hot(lengths - 1, S).float(), enc)
+    assert not torch.allclose(flat, peaked)
+    torch.testing.assert_close(peaked.sum(-1), torch.ones(B))
+    assert float(peaked[2, 2:].sum()) == 0.0  # the mask still holds
