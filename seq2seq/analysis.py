@@ -41,13 +41,40 @@ def peak_walk(reverser: Reverser, sentence: str = SHOWCASE_SENTENCE) -> str:
     return "\n".join(rows)
 
 
-def analysis_markdown(reverser: Reverser, evaluation: Evaluation, ablation: dict | None = None) -> str:
-    """The four questions of the analysis, answered with this model's numbers."""
-    a = evaluation.alignment
-    per_length = evaluation.per_length
-    worst_length, worst = min(per_length.items(), key=lambda item: item[1]["exact_match"])
+def _length_note(per_length: dict[str, dict], stress: dict | None) -> str:
+    """How accuracy holds up with length, on the test split and, where measured, past the trained lengths."""
     lengths = sorted(map(int, per_length))
+    worst_length, worst = min(per_length.items(), key=lambda item: (item[1]["exact_match"], int(item[0])))
+    if worst["exact_match"] == 1.0:
+        text = f"Accuracy does not fall with length: every test length, {lengths[0]} to {lengths[-1]} words, is exact."
+    else:
+        text = (
+            f"Accuracy stays flat with length: the lowest test length is {worst_length} words at "
+            f"{_pct(worst['exact_match'])} ({worst['correct']}/{worst['total']})."
+        )
+    if stress:
+        seen = stress["seen_max_length"]
+        table = stress["per_length"]
+        far = [(n, table[str(n)]["exact_match"]) for n in (round(1.3 * seen), 2 * seen) if str(n) in table]
+        if far:
+            parts = ", ".join(f"{_pct(value)} at {n} words" for n, value in far)
+            text += f" Past the longest example it trained on ({seen} words), exact match is {parts}."
+    return text
+
+
+def analysis_markdown(
+    reverser: Reverser, evaluation: Evaluation, ablation: dict | None = None, stress: dict | None = None
+) -> str:
+    """The four questions of the analysis, answered with this model's numbers (``stress`` from ``run_stress``)."""
+    a = evaluation.alignment
     sentence = SHOWCASE_SENTENCE
+    location_note = (
+        "This model's attention is location-aware: its energies also read a convolution of the previous step's "
+        'weights, so "one position left of where I looked last" is a pattern it can learn directly.'
+        if reverser.checkpoint.config.attention == "location"
+        else ""
+    )
+    length_note = _length_note(evaluation.per_length, stress)
     text = f"""# How attention reverses a sentence
 
 Every number below is computed from the model by `python -m seq2seq report` on its test split of
@@ -78,10 +105,8 @@ told apart the same way (table above).
 
 The decoder never has to remember the whole sentence in one state vector. At each step the context vector
 c_i = Σ_j α_ij h_j is, in effect, the annotation of the one source word to emit next, so the task becomes "look one
-position further left" rather than "recall word *n − i* from a fixed-size summary". That is why accuracy stays
-flat with length: exact match is {_pct(per_length[str(lengths[0])]["exact_match"])} at {lengths[0]} word(s),
-{_pct(per_length[str(lengths[-1])]["exact_match"])} at {lengths[-1]} words, and lowest at {worst_length} words
-({_pct(worst["exact_match"])}, {worst["correct"]}/{worst["total"]}).
+position further left" rather than "recall word *n − i* from a fixed-size summary". {location_note}
+{length_note}
 """
     if ablation:
         text += "\n" + ablation_paragraph(ablation) + "\n"
@@ -106,11 +131,19 @@ def ablation_paragraph(ablation: dict) -> str:
     base, plain = rows.get("default"), rows.get("no attention")
     if not base or not plain:
         return ""
-    return (
+    text = (
         f"The ablation (`benchmarks/ablation.py`, {ablation.get('seeds', '?')} seeds) measures it: without attention "
         f"the same encoder-decoder reaches {_pct(plain['test_mean'])} exact match on the test set, against "
         f"{_pct(base['test_mean'])} with it."
     )
+    paper = rows.get("paper's attention (no location term)")
+    if paper:
+        text += (
+            f" Without the location term (the 2014 paper's attention) it reaches {_pct(paper['test_mean'])} in the "
+            f"same training, and {_pct(paper['long (1.3x)_mean'])} at 1.3 times the longest trained length, "
+            f"against {_pct(base['long (1.3x)_mean'])}."
+        )
+    return text
 
 
 def write_report(checkpoint_path: str | Path, out_dir: str | Path, examples: int = 12) -> list[str]:
@@ -131,7 +164,7 @@ def write_report(checkpoint_path: str | Path, out_dir: str | Path, examples: int
     write_json(out / "metrics.json", metrics)
     atomic_write_text(out / "examples.md", examples_markdown(pick_examples(report.results, examples)))
     engine = write_showcase_heatmap(reverser, out / "attention_heatmap.png")
-    atomic_write_text(out / "ANALYSIS.md", analysis_markdown(reverser, report.evaluation, ablation))
+    atomic_write_text(out / "ANALYSIS.md", analysis_markdown(reverser, report.evaluation, ablation, stress))
     return [
         report.evaluation.summary(),
         stress_table(stress),

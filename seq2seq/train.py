@@ -134,11 +134,13 @@ class Trainer:
         total_steps = steps_per_epoch * cfg.epochs
         eval_at = {round(steps_per_epoch * k / cfg.evals_per_epoch) for k in range(1, cfg.evals_per_epoch + 1)}
 
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.out_dir.glob(".*.tmp"):  # left by a process killed in the middle of a write
+            stale.unlink()
         best_loss, stop_reason = math.inf, "epochs"
         step, train_seconds, wall_start = 0, 0.0, time.perf_counter()
         loss_sum = tokens_sum = 0.0
         grad_norm = float("nan")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         for epoch in range(1, cfg.epochs + 1):
             sources, targets = training_examples(cfg, splits.train, rng)
             self.longest_seen = max(self.longest_seen, *map(len, sources))

@@ -143,14 +143,12 @@ def snapshot_label(snapshot: dict) -> str:
     return f"epoch {snapshot.get('epoch', '?')} · step {snapshot.get('step', '?')}"
 
 
-def snapshot_figure(snapshot: dict, index: int = 0, title: str | None = None) -> go.Figure | None:
+def snapshot_figure(snapshot: dict, index: int = 0, title: str = "") -> go.Figure | None:
     """The heatmap of one watched sentence in one training snapshot; None when the snapshot has no such example."""
     examples = snapshot.get("examples") or []
     if not 0 <= index < len(examples):
         return None
     example = examples[index]
-    if title is None:
-        title = f'"{" ".join(example["tokens"])}" at {snapshot_label(snapshot)}'
     return heatmap_figure(example["tokens"], example["output"], example["attention"], title)
 
 

@@ -38,3 +38,18 @@ def test_write_report_writes_every_artifact(tiny_checkpoint, tmp_path):
     assert (tmp_path / "examples.md").read_text().count("Reference: ") == 10
     assert (tmp_path / "attention_heatmap.png").read_bytes().startswith(b"\x89PNG")
     assert "mirror position" in (tmp_path / "ANALYSIS.md").read_text()
+
+
+def test_length_note_quotes_the_worst_length_and_the_long_suite():
+    from seq2seq.analysis import _length_note
+
+    per_length = {
+        "1": {"exact_match": 1.0, "correct": 4, "total": 4},
+        "2": {"exact_match": 0.5, "correct": 1, "total": 2},
+    }
+    stress = {"seen_max_length": 10, "per_length": {"13": {"exact_match": 0.9}, "20": {"exact_match": 0.25}}}
+    note = _length_note(per_length, stress)
+    assert "lowest test length is 2 words at 50.0% (1/2)" in note
+    assert "90.0% at 13 words, 25.0% at 20 words" in note
+    perfect = {"3": {"exact_match": 1.0, "correct": 1, "total": 1}}
+    assert "every test length, 3 to 3 words, is exact" in _length_note(perfect, None)

@@ -64,3 +64,15 @@ def test_split_drops_duplicates_and_refuses_tiny_corpora():
 def test_small_corpora_get_proportional_splits():
     splits = split_corpus([["w", str(i)] for i in range(60)], valid_size=1000, test_size=1000, seed=0)
     assert len(splits.valid) == len(splits.test) == 6 and len(splits.train) == 48
+
+
+def test_a_single_ten_megabyte_line_is_skipped_not_tokenized():
+    with pytest.raises(InputError, match="no usable sentence.*over-long"):
+        read_corpus_text(b"word " * 2_000_000)
+
+
+def test_all_identical_lines_cannot_be_split():
+    sentences, report = read_corpus_text(b"the cat sat\n" * 5000)
+    assert report.kept == 5000
+    with pytest.raises(InputError, match="1 distinct"):
+        split_corpus(sentences, 100, 100, 0)
