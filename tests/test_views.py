@@ -73,7 +73,7 @@ def test_snapshot_helpers():
     }
     assert snapshot_label(snapshot) == "epoch 2 · step 40"
     assert snapshot_figure(snapshot, 5) is None and snapshot_alignment(snapshot, 5) is None
-    assert "epoch 2" in snapshot_figure(snapshot, 0).layout.title.text
+    assert snapshot_figure(snapshot, 0, "at epoch 2").layout.title.text == "at epoch 2"
     assert snapshot_alignment(snapshot, 0)["mirror_peak_rate"] == 1.0
     assert watched_index(None) == 0 and watched_index({"examples": [1, 2, 3]}) == 1
 

@@ -1,0 +1,132 @@
+"""Streamlit glue shared by the app's pages: the sidebar, this browser session's active model, the server's trainer.
+
+Every computation lives in ``seq2seq/``; this module only lays out widgets. User and model text is shown through
+widgets that print text as text (code blocks, tables, Plotly labels escaped by ``seq2seq.plots``) or is escaped
+with ``markdown_escape`` first; nothing here uses ``unsafe_allow_html``.
+"""
+
+from pathlib import Path
+
+# Imported here, on the script thread, before any fragment runs: a first import of these inside a fragment's thread
+# can race another session's import of the same module.
+import pandas as pd  # noqa: F401
+import plotly.graph_objects  # noqa: F401
+import streamlit as st
+import torch  # noqa: F401
+
+from seq2seq.checkpoint import CheckpointError
+from seq2seq.inference import Reversal
+from seq2seq.plots import heatmap_png
+from seq2seq.registry import LoadedModel, ModelCache, default_checkpoint_path
+from seq2seq.views import markdown_escape, percent, result_figure, status_text
+from seq2seq.worker import TrainingWorker
+
+MODEL_KEY = "active_model_path"
+PAGES = [
+    ("streamlit_app.py", "Try it", ":material/translate:"),
+    ("pages/1_Train.py", "Train", ":material/model_training:"),
+    ("pages/2_Examples.py", "Examples", ":material/table_rows:"),
+    ("pages/3_Attention.py", "Attention", ":material/grid_on:"),
+    ("pages/4_Analysis.py", "Analysis", ":material/insights:"),
+]
+
+
+@st.cache_resource(show_spinner=False)
+def model_cache() -> ModelCache:
+    """Models loaded once per checkpoint file, shared by every session of this server."""
+    return ModelCache()
+
+
+@st.cache_resource(show_spinner=False)
+def training_worker() -> TrainingWorker:
+    """The server's one trainer: every session and tab reads it, and it goes on when a page is left or reloaded."""
+    return TrainingWorker()
+
+
+# ------------------------------------------------------------------------------------------------- active model
+def active_model_path() -> Path:
+    """This browser session's model: a run it chose, else the shipped default. Other sessions are not affected."""
+    chosen = st.session_state.get(MODEL_KEY)
+    return Path(chosen) if chosen else default_checkpoint_path()
+
+
+def set_active_model(path: str | Path | None) -> None:
+    st.session_state[MODEL_KEY] = str(path) if path else None
+
+
+def load_active_model() -> tuple[LoadedModel | None, str | None]:
+    """(the active model, None) or (None, the one-line reason it cannot be loaded)."""
+    try:
+        return model_cache().get(active_model_path()), None
+    except CheckpointError as error:
+        return None, str(error)
+
+
+def setup_page(title: str) -> tuple[LoadedModel | None, str | None]:
+    """Page config and sidebar; returns the active model or why there is none."""
+    st.set_page_config(page_title=f"{title} · Seq2Seq reverser", page_icon=":material/swap_horiz:", layout="wide")
+    model, error = load_active_model()
+    _sidebar(model, error)
+    return model, error
+
+
+def _sidebar(model: LoadedModel | None, error: str | None) -> None:
+    with st.sidebar:
+        st.markdown("### Seq2Seq word-order reverser")
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+        st.markdown("**Active model**")
+        if model is not None:
+            st.markdown(markdown_escape(model.label))
+            st.caption(markdown_escape(model.accuracy_text()))
+        else:
+            st.error("No model loaded.")
+        if st.session_state.get(MODEL_KEY):
+            st.button("Use the shipped default", key="use_default_model", on_click=set_active_model, args=(None,))
+        state = training_worker().state(max_points=0)
+        if state.active:
+            st.divider()
+            st.caption(f"Training on this server: {status_text(state.status)}, {percent(state.fraction)} done.")
+
+
+def require_model(model: LoadedModel | None, error: str | None) -> LoadedModel:
+    """The active model, or a clear message (never a traceback) and the way to train one; stops the page."""
+    if model is None:
+        active = active_model_path()
+        if active == default_checkpoint_path():
+            st.error(f"The default model cannot be loaded: {error}")
+            st.info(
+                "Train a model on the Train page (a few minutes on a CPU), or run "
+                "`python -m seq2seq train --out artifacts/runs/first` and point `SEQ2SEQ_CHECKPOINT` at its model.pt."
+            )
+        else:
+            st.error(f"The chosen model cannot be loaded: {error}")
+            st.button("Use the shipped default", key="fallback_default_model", on_click=set_active_model, args=(None,))
+        st.page_link("pages/1_Train.py", label="Train a model", icon=":material/model_training:")
+        st.stop()
+    return model
+
+
+def active_model_caption(model: LoadedModel) -> None:
+    st.caption(f"Active model: {markdown_escape(model.label)} · {markdown_escape(model.accuracy_text())}")
+
+
+# ------------------------------------------------------------------------------------------------- heatmaps
+def heatmap(result: Reversal, title: str, key: str, file_name: str = "attention_heatmap.png") -> None:
+    """The hover-able attention heatmap of one result, and a button that downloads it as a PNG (drawn on click).
+
+    The chart on the page has no title of its own (the page says what it shows); the PNG carries ``title``.
+    """
+    st.plotly_chart(result_figure(result), theme=None, key=f"{key}_chart", width="content")
+    tokens, output, attention = list(result.tokens), list(result.output), result.attention
+    title = title if len(title) <= 60 else title[:59] + "…"
+    st.download_button(
+        "Download the heatmap (PNG)",
+        data=lambda: heatmap_png(tokens, output, attention, title)[0],
+        file_name=file_name,
+        mime="image/png",
+        key=f"{key}_png",
+        icon=":material/download:",
+        on_click="ignore",
+    )

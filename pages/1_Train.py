@@ -1,0 +1,285 @@
+"""Train: choose a corpus and hyper-parameters, start and stop a run, and watch it learn live.
+
+One trainer per server (``app_ui.training_worker``) runs in the background: the run goes on when this page is left,
+reloaded or opened in a second tab, and a second Start while one runs says so instead of starting another.
+"""
+
+import pandas as pd
+import plotly  # noqa: F401
+import streamlit as st
+import torch  # noqa: F401
+
+import app_ui
+from seq2seq.config import Config
+from seq2seq.corpus import MAX_CORPUS_BYTES
+from seq2seq.registry import list_runs, runs_root, safe_corpus_name, upload_run_data
+from seq2seq.tokenize import InputError
+from seq2seq.views import (
+    markdown_escape,
+    percent,
+    snapshot_figure,
+    snapshot_label,
+    status_text,
+    training_figure,
+    watched_index,
+)
+from seq2seq.worker import TrainingBusy, TrainingState
+
+REFRESH_SECONDS = 1.0
+BUILT_IN, UPLOAD = "built-in generator", "uploaded text file"
+
+model, error = app_ui.setup_page("Train")
+worker = app_ui.training_worker()
+st.title("Train a model")
+st.caption(
+    "Runs go on in the background on this server: switch pages or reload and it keeps training. Each run is saved "
+    "in a folder of its own; the shipped default model is never overwritten."
+)
+
+# ------------------------------------------------------------------------------------------------- settings
+defaults = Config()
+st.subheader("Corpus")
+corpus_kind = st.radio("Sentences to learn from", [BUILT_IN, UPLOAD], horizontal=True, key="corpus_kind")
+upload = None
+if corpus_kind == BUILT_IN:
+    c1, c2 = st.columns(2)
+    corpus_size = c1.number_input(
+        "Training sentences", min_value=30, max_value=500_000, value=defaults.corpus_size, step=1000, key="corpus_size"
+    )
+    length_range = c2.slider(
+        "Sentence length (words)", 1, 40, (defaults.min_length, defaults.max_length), key="length_range"
+    )
+else:
+    corpus_size, length_range = defaults.corpus_size, (defaults.min_length, defaults.max_length)
+    upload = st.file_uploader(
+        f"A UTF-8 text file, one sentence per line (at most {MAX_CORPUS_BYTES // 2**20} MB)",
+        type=["txt"],
+        key="corpus_file",
+    )
+
+st.subheader("Hyper-parameters")
+c1, c2, c3, c4 = st.columns(4)
+embedding_size = c1.number_input("Embedding size", 1, 2048, defaults.embedding_size, key="embedding_size")
+hidden_size = c2.number_input("Hidden size", 1, 2048, defaults.hidden_size, key="hidden_size")
+batch_size = c3.number_input("Batch size", 1, 4096, defaults.batch_size, key="batch_size")
+epochs = c4.number_input("Epochs", 1, 1000, defaults.epochs, key="epochs")
+c1, c2, c3, c4 = st.columns(4)
+lr = c1.number_input("Learning rate", 0.0, 1.0, defaults.lr, step=0.0005, format="%.4f", key="lr")
+teacher_forcing = c2.slider("Teacher forcing ratio", 0.0, 1.0, defaults.teacher_forcing, 0.05, key="teacher_forcing")
+clip = c3.number_input("Gradient clip norm (0: off)", 0.0, 1000.0, defaults.clip or 0.0, step=0.5, key="clip")
+seed = c4.number_input("Seed", 0, 2**31 - 1, defaults.seed, key="seed")
+ATTENTION_KINDS = {
+    "location": "location-aware (Bahdanau + where it looked last)",
+    "additive": "additive (Bahdanau 2014, as in the paper)",
+    "none": "none (a plain encoder-decoder)",
+}
+with st.expander("More settings"):
+    attention = st.radio(
+        "Attention",
+        list(ATTENTION_KINDS),
+        index=list(ATTENTION_KINDS).index(defaults.attention) if defaults.attention in ATTENTION_KINDS else 0,
+        format_func=ATTENTION_KINDS.get,
+        horizontal=True,
+        key="attention",
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    attention_size = c1.number_input("Attention size", 1, 2048, defaults.attention_size, key="attention_size")
+    valid_size = c2.number_input("Validation sentences", 1, 100_000, defaults.valid_size, key="valid_size")
+    test_size = c3.number_input("Test sentences", 1, 100_000, defaults.test_size, key="test_size")
+    evals_per_epoch = c4.number_input("Validations per epoch", 1, 100, defaults.evals_per_epoch, key="evals_per_epoch")
+    c1, c2, c3 = st.columns(3)
+    unk_rate = c1.slider("Unknown-word rate", 0.0, 0.5, defaults.unk_rate, 0.01, key="unk_rate")
+    join_share = c2.slider("Joined-sentence share", 0.0, 1.0, defaults.join_share, 0.05, key="join_share")
+    random_extra = c3.slider(
+        "Random-sequence share", 0.0, 1.0, defaults.random_extra_share, 0.05, key="random_extra_share"
+    )
+    c1, c2, _ = st.columns(3)
+    target = c1.number_input("Stop at valid exact match (0: off)", 0.0, 1.0, 0.0, step=0.01, key="target_accuracy")
+    max_minutes = c2.number_input("Time limit in minutes (0: off)", 0.0, 24 * 60.0, 0.0, step=1.0, key="max_minutes")
+
+config, config_error = None, None
+try:
+    config = Config(
+        embedding_size=int(embedding_size),
+        hidden_size=int(hidden_size),
+        attention_size=int(attention_size),
+        attention=attention,
+        corpus_size=int(corpus_size),
+        min_length=int(length_range[0]),
+        max_length=int(length_range[1]),
+        valid_size=int(valid_size),
+        test_size=int(test_size),
+        join_share=float(join_share),
+        random_extra_share=float(random_extra),
+        unk_rate=float(unk_rate),
+        epochs=int(epochs),
+        batch_size=int(batch_size),
+        lr=float(lr),
+        teacher_forcing=float(teacher_forcing),
+        clip=float(clip) or None,
+        seed=int(seed),
+        target_accuracy=float(target) or None,
+        max_seconds=60.0 * float(max_minutes) or None,
+        evals_per_epoch=int(evals_per_epoch),
+        train_file=safe_corpus_name(upload.name) if upload is not None else None,
+    )
+except ValueError as problem:
+    config_error = str(problem)
+    st.error(f"These settings cannot train: {problem}")
+
+upload_data, upload_error = None, None
+if upload is not None and config is not None:
+    try:
+        upload_data = upload_run_data(config, upload.getvalue(), upload.name)
+    except InputError as problem:
+        upload_error = str(problem)
+        st.error(f"This file cannot be used: {problem}")
+    else:
+        splits = upload_data.splits
+        for name, report in upload_data.reports.items():
+            st.caption(
+                f"{markdown_escape(name)}: {markdown_escape(report.summary())}; split into {len(splits.train):,} "
+                f"train / {len(splits.valid):,} valid / {len(splits.test):,} test sentences, "
+                f"vocabulary {len(upload_data.vocab):,}"
+            )
+
+# ------------------------------------------------------------------------------------------------- start / stop
+c1, c2, _ = st.columns([1, 1, 4])
+start = c1.button("Start training", type="primary", key="start_training", icon=":material/play_arrow:")
+stop = c2.button("Stop", key="stop_training", icon=":material/stop:")
+if start:
+    if config is None:
+        st.error(f"Not started: {config_error}")
+    elif corpus_kind == UPLOAD and upload is None:
+        st.error("Not started: choose a text file to upload first, or use the built-in generator.")
+    elif corpus_kind == UPLOAD and upload_data is None:
+        st.error(f"Not started: {upload_error}")
+    else:
+        try:
+            if upload_data is not None:
+                started = worker.start(
+                    config,
+                    runs_root(),
+                    upload_data,
+                    corpus=safe_corpus_name(upload.name),
+                    corpus_text=upload.getvalue(),
+                )
+            else:
+                started = worker.start(config, runs_root())
+        except TrainingBusy as busy:
+            st.warning(str(busy), icon=":material/hourglass_top:")
+        except OSError as problem:
+            st.error(f"Not started: the run folder cannot be written ({problem}).")
+        else:
+            st.success(f"Started run {started.run_dir.name}.")
+if stop:
+    if worker.stop():
+        st.info("Stopping: the run finishes its batch, validates and saves its best model.")
+    else:
+        st.info("No training run is going on.")
+
+
+# ------------------------------------------------------------------------------------------------- live view
+def show_run(state: TrainingState) -> None:
+    if state.run_id == 0:
+        st.info("No training run on this server yet: choose the settings above and press Start.")
+        return
+    config = state.config
+    st.subheader(f"Run {state.run_dir.name}: {status_text(state.status, state.stop_reason)}")
+    epochs_text = f"epoch {state.epoch} of {config.epochs}" if config else ""
+    st.progress(
+        state.fraction,
+        text=f"step {state.step:,} of {state.total_steps:,} · {epochs_text} · {state.elapsed:.0f} s",
+    )
+    if state.error:
+        st.error(f"The run failed: {state.error}")
+    st.caption(f"corpus: {markdown_escape(state.corpus)}. {markdown_escape(state.data_summary)}")
+    last = state.history[-1] if state.history else None
+    c1, c2, c3, c4 = st.columns(4)
+    batch = state.batches[-1] if state.batches else None
+    c1.metric("train loss", f"{batch['train_loss']:.4f}" if batch else "–")
+    c2.metric("valid loss", f"{last['valid_loss']:.4f}" if last else "–")
+    c3.metric("valid exact match", percent(last["valid_exact_match"]) if last else "–")
+    c4.metric("gradient norm", f"{batch['grad_norm']:.3f}" if batch else "–")
+    st.plotly_chart(training_figure(state.batches, state.history, state.total_steps), theme=None, key="training_curves")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Log**")
+        st.code("\n".join(state.log[-30:]) or "(nothing yet)", language=None)
+    with right:
+        st.markdown("**Attention of a fixed validation sentence, as it forms**")
+        index = watched_index(state.snapshot)
+        figure = snapshot_figure(state.snapshot, index) if state.snapshot else None
+        if figure is None:
+            st.caption("Shown after the first validation.")
+        else:
+            watched = state.snapshot["examples"][index]
+            st.caption(f"at {snapshot_label(state.snapshot)}, for:")
+            st.code(" ".join(watched["tokens"]), language=None)
+            st.plotly_chart(figure, theme=None, key="training_attention", width="content")
+    if state.status == "finished" and state.checkpoint_path and state.checkpoint_path.is_file():
+        if state.test_metrics:
+            test = state.test_metrics
+            st.success(f"Test exact match {percent(test['exact_match'])} ({test['correct']:,}/{test['total']:,}).")
+        if str(app_ui.active_model_path()) == str(state.checkpoint_path):
+            st.success("This run's model is your active model.", icon=":material/check_circle:")
+        elif st.button("Make this run the active model", type="primary", key="activate_latest"):
+            app_ui.set_active_model(state.checkpoint_path)
+            st.rerun()
+
+
+initial = worker.state(max_points=0)
+st.session_state["seen_training"] = (initial.run_id, initial.active)
+
+
+@st.fragment(run_every=REFRESH_SECONDS if initial.active else None)
+def live_view() -> None:
+    state = worker.state()
+    now = (state.run_id, state.active)
+    if st.session_state.get("seen_training") != now:
+        # A run started or ended since the page was drawn: redraw the whole page (run list, sidebar, refresh rate).
+        st.session_state["seen_training"] = now
+        st.rerun()
+    show_run(state)
+
+
+st.divider()
+live_view()
+
+# ------------------------------------------------------------------------------------------------- past runs
+st.divider()
+st.subheader("Runs on this server")
+live_dir = initial.run_dir if initial.active else None
+runs = list_runs(runs_root(), live_run_dir=live_dir)
+if not runs:
+    st.caption("None yet.")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "run": run.name,
+                    "started": run.started,
+                    "status": status_text(run.status, run.stop_reason),
+                    "corpus": run.corpus,
+                    "test exact match": percent(run.test_exact_match),
+                }
+                for run in runs
+            ]
+        ),
+        hide_index=True,
+        key="runs_table",
+    )
+    usable = [run for run in runs if run.has_model and run.status not in ("preparing", "running", "stopping")]
+    if usable:
+        c1, c2 = st.columns([3, 1])
+        choice = c1.selectbox(
+            "Run to use as your active model",
+            range(len(usable)),
+            format_func=lambda i: f"{usable[i].name} · test exact match {percent(usable[i].test_exact_match)}",
+            key="run_choice",
+        )
+        c2.write("")
+        if c2.button("Make active", key="activate_run"):
+            app_ui.set_active_model(usable[choice].checkpoint)
+            st.rerun()

@@ -1,0 +1,64 @@
+"""Examples: the active model on its test set, as a filterable table, with per-length accuracy and heatmaps."""
+
+import pandas as pd
+import plotly  # noqa: F401
+import streamlit as st
+import torch  # noqa: F401
+
+import app_ui
+from seq2seq.metrics import format_example
+from seq2seq.report import pick_examples
+from seq2seq.views import MATCH_FILTERS, example_rows, filter_rows, filtered_accuracy, per_length_figure, percent
+
+model, error = app_ui.setup_page("Examples")
+st.title("Test-set examples")
+loaded = app_ui.require_model(model, error)
+app_ui.active_model_caption(loaded)
+
+with st.spinner("Reversing the test set…"):
+    report = loaded.test_report()
+results, evaluation = report.results, report.evaluation
+if not results:
+    st.info("This model holds no test split, so there is nothing to show here.")
+    st.stop()
+
+c1, c2, c3 = st.columns(3)
+c1.metric("exact match", percent(evaluation.exact_match), help="share of test sentences reversed exactly")
+c2.metric("token accuracy", percent(evaluation.token_accuracy), help="share of output positions that are right")
+c3.metric("test sentences", f"{evaluation.total:,}")
+st.plotly_chart(per_length_figure(evaluation.per_length), theme=None, key="per_length_chart")
+
+st.subheader("All test sentences")
+rows = example_rows(results)
+lengths = sorted({row["length"] for row in rows})
+c1, c2 = st.columns([1, 2])
+match = c1.radio("Show", MATCH_FILTERS, horizontal=True, key="match_filter")
+if lengths[0] < lengths[-1]:
+    length_range = c2.slider("Source length", lengths[0], lengths[-1], (lengths[0], lengths[-1]), key="length_filter")
+else:
+    length_range = (lengths[0], lengths[-1])
+shown = filter_rows(rows, match, length_range)
+accuracy, correct, total = filtered_accuracy(shown)
+st.caption(f"{total:,} of {len(rows):,} sentences shown; exact match among them: {percent(accuracy)} ({correct:,}).")
+event = st.dataframe(
+    pd.DataFrame(shown, columns=["#", "input", "output", "reference", "length", "match"]),
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="examples_table",
+    column_config={"match": st.column_config.CheckboxColumn("match")},
+)
+
+selected = list(event.selection.rows) if event is not None else []
+if shown:
+    row = shown[selected[0]] if selected and selected[0] < len(shown) else shown[0]
+    result = results[row["#"] - 1]
+    st.subheader(f"Example #{row['#']}")
+    st.caption("Pick a row in the table to see its heatmap." if not selected else "The row picked in the table.")
+    st.code(format_example(result), language=None)
+    app_ui.heatmap(result, f"test example #{row['#']}", key="example")
+
+st.subheader("A dozen examples")
+st.caption("Spread over the lengths, with any mismatches first so that errors are never hidden.")
+for example in pick_examples(results, 12):
+    st.code(format_example(example), language=None)

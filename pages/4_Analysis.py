@@ -1,0 +1,41 @@
+"""Analysis: the four questions about attention, answered with numbers computed live from the active model."""
+
+import pandas as pd
+import plotly  # noqa: F401
+import streamlit as st
+import torch  # noqa: F401
+
+import app_ui
+from seq2seq.analysis import analysis_markdown
+from seq2seq.registry import ablation_path, ablation_rows, load_ablation
+from seq2seq.report import SHOWCASE_SENTENCE
+
+model, error = app_ui.setup_page("Analysis")
+loaded = app_ui.require_model(model, error)
+app_ui.active_model_caption(loaded)
+
+with st.spinner("Reversing the test set…"):
+    report = loaded.test_report()
+ablation, ablation_error = load_ablation()
+
+if report.evaluation.total == 0:
+    st.title("Analysis")
+    st.info("This model holds no test split, so its analysis cannot be computed.")
+    st.stop()
+
+left, right = st.columns([3, 2])
+with left:
+    st.markdown(analysis_markdown(loaded.reverser, report.evaluation, ablation))
+with right:
+    showcase = loaded.reverser.reverse(SHOWCASE_SENTENCE)
+    st.markdown(f"**Attention for “{SHOWCASE_SENTENCE}”**")
+    app_ui.heatmap(showcase, f"attention for: {SHOWCASE_SENTENCE}", key="analysis")
+
+st.subheader("Ablation")
+if ablation is not None:
+    st.caption(f"From {ablation_path().name}: the same model with parts taken away, over several seeds.")
+    st.dataframe(pd.DataFrame(ablation_rows(ablation)), hide_index=True, key="ablation_table")
+elif ablation_error:
+    st.warning(f"The ablation results cannot be shown: {ablation_error}")
+else:
+    st.caption("No ablation results yet (`python benchmarks/ablation.py` writes artifacts/ablation.json).")

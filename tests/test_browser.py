@@ -1,0 +1,324 @@
+"""End to end in a real browser: Playwright drives Debian's Chromium against ``streamlit run`` on 127.0.0.1.
+
+These tests skip, saying why, only where no Chromium is installed (``.ci/run`` installs it). Playwright's own browser
+download is never used: the browser is ``/usr/bin/chromium`` (or ``SEQ2SEQ_CHROMIUM``). A failing test saves a
+screenshot of its page under ``test-screenshots/``.
+
+With ``SEQ2SEQ_SCREENSHOTS=<folder>`` set, ``test_screenshots_of_every_screen`` also writes a screenshot of each
+screen, on the shipped default model, into that folder (the README's pictures live in ``docs/screenshots``).
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from seq2seq.registry import CHECKPOINT_ENV, DEFAULT_CHECKPOINT, RUNS_ENV
+
+REPO = Path(__file__).resolve().parent.parent
+FAILURE_SHOTS = REPO / "test-screenshots"
+CHROMIUM = os.environ.get("SEQ2SEQ_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGES = {
+    "Train": "Train a model",
+    "Examples": "Test-set examples",
+    "Attention": "Attention",
+    "Analysis": "How attention",
+}
+TIMEOUT_MS = 60_000
+
+if not Path(CHROMIUM).is_file():
+    pytest.skip(f"no Chromium at {CHROMIUM} (install Debian's: apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+
+
+# ------------------------------------------------------------------------------------------------- server
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``streamlit run streamlit_app.py`` on 127.0.0.1 and a free port, up once ``/_stcore/health`` answers."""
+
+    def __init__(self, checkpoint: Path, runs_dir: Path, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, CHECKPOINT_ENV: str(checkpoint), RUNS_ENV: str(runs_dir), "PYTHONUNBUFFERED": "1"}
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(REPO / "streamlit_app.py"),
+                "--server.address=127.0.0.1",
+                f"--server.port={self.port}",
+                "--server.headless=true",
+                "--browser.gatherUsageStats=false",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.process.returncode}:\n{self.log()}")
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response,
+            ):
+                if response.status == 200:
+                    return
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"streamlit did not answer on {self.url} within {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> int | None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_checkpoint) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("browser")
+    running = Server(tiny_checkpoint, folder / "runs", folder / "streamlit.log")
+    yield running
+    code = running.stop()
+    assert code in (0, -15), f"streamlit exited with {code}:\n{running.log()}"  # never 134 (abort at exit)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    """A fresh browser tab; each test wraps its steps in ``shot_on_failure``."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def set_number(tab, label: str, value: str) -> None:
+    field = tab.get_by_role("spinbutton", name=label, exact=True)
+    field.fill(value)
+    field.press("Enter")
+    wait_ready(tab)
+
+
+def save_failure_shot(tab, name: str) -> None:
+    FAILURE_SHOTS.mkdir(exist_ok=True)
+    with contextlib.suppress(Exception):
+        safe = re.sub(r"[^\w.-]+", "_", name)
+        tab.screenshot(path=str(FAILURE_SHOTS / f"{safe}.png"), full_page=True)
+
+
+@contextlib.contextmanager
+def shot_on_failure(tab, name: str):
+    """Save a screenshot of ``tab`` when the block fails (assertions included), then re-raise."""
+    try:
+        yield
+    except BaseException:
+        save_failure_shot(tab, name)
+        raise
+
+
+def wait_ready(tab) -> None:
+    """Wait until the app has connected and finished running its script."""
+    tab.wait_for_selector('[data-testid="stApp"]', timeout=TIMEOUT_MS)
+    tab.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=TIMEOUT_MS,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- tests
+def test_type_a_sentence_and_see_the_reversal_and_heatmap(server, page):
+    with shot_on_failure(page, "type_a_sentence"):
+        page.goto(server.url)
+        box = page.get_by_role("textbox", name="Sentence", exact=True)
+        box.fill("the dog saw bird")
+        box.press("Enter")
+        page.get_by_text("Match: the output is exactly the input reversed.").wait_for()
+        assert page.locator('[data-testid="stCode"]').first.inner_text().strip() == "bird saw dog the"
+        heatmap = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+        heatmap.wait_for()
+        labels = page.eval_on_selector(
+            '[data-testid="stPlotlyChart"] .js-plotly-plot', "el => el.data[0].x.concat(el.data[0].y)"
+        )
+        assert "1·the" in labels and "4·bird" in labels and "5·&lt;eos&gt;" in labels
+        assert heatmap.locator(".hm, image, .heatmaplayer").count() >= 1  # the cells are drawn
+
+
+def test_markup_typed_in_the_box_stays_text(server, page):
+    with shot_on_failure(page, "markup"):
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(server.url)
+        box = page.get_by_role("textbox", name="Sentence", exact=True)
+        box.fill("<script>alert(1)</script><img src=x onerror=alert(2)>")
+        box.press("Enter")
+        page.get_by_text("not in the model's vocabulary").wait_for()
+        page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+        time.sleep(1)
+        assert dialogs == []
+        assert page.locator("img[src=x]").count() == 0
+
+
+def test_start_a_tiny_training_and_see_the_curve_grow(server, page):
+    with shot_on_failure(page, "training"):
+        page.goto(f"{server.url}/Train")
+        wait_ready(page)
+        for label, value in [("Training sentences", "200"), ("Embedding size", "8"), ("Hidden size", "16")]:
+            set_number(page, label, value)
+        page.get_by_text("More settings").click()
+        for label, value in [("Attention size", "16"), ("Validation sentences", "30"), ("Test sentences", "30")]:
+            set_number(page, label, value)
+        set_number(page, "Epochs", "300")
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text(re.compile(r"^Run \d{8}-\d{6}")).first.wait_for()
+        points = "() => { const p = document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
+        points += " return p && p.data ? p.data[0].x.length : 0; }"
+        page.wait_for_function(f"({points})() > 0", timeout=TIMEOUT_MS)
+        first = page.evaluate(points)
+        page.wait_for_function(f"({points})() > {first}", timeout=TIMEOUT_MS)  # the fragment redraws it, live
+        page.get_by_text("valid exact match").first.wait_for()
+        page.get_by_role("button", name="Stop").click()
+        page.get_by_text("finished (stopped by a user)").first.wait_for(timeout=120_000)
+        page.get_by_role("button", name="Make this run the active model").click()
+        page.get_by_text("This run's model is your active model.").wait_for()
+
+
+def test_every_page_opens_by_its_own_url_on_a_fresh_server(tmp_path, tiny_checkpoint, browser):
+    """Each page's URL is the first thing its session opens, on a server that has not run the entry script yet: every
+    one shows the full app (its own content, the whole sidebar, the active model), not a bare or missing page."""
+    fresh = Server(tiny_checkpoint, tmp_path / "runs", tmp_path / "streamlit.log")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tabs = {}
+    try:
+        for path in PAGES:  # all opened before any of them, or the entry page, has run
+            tabs[path] = context.new_page()
+            tabs[path].set_default_timeout(TIMEOUT_MS)
+            tabs[path].goto(f"{fresh.url}/{path}", wait_until="commit")
+        for path, tab in tabs.items():
+            with shot_on_failure(tab, f"deep_link_{path}"):
+                tab.get_by_text(PAGES[path]).first.wait_for()
+                sidebar = tab.locator('[data-testid="stSidebar"]')
+                for label in ("Try it", "Train", "Examples", "Attention", "Analysis"):
+                    link = sidebar.get_by_role("link", name=label, exact=True)
+                    link.wait_for()
+                    assert link.count() == 1
+                sidebar.get_by_text("shipped default").wait_for()
+                wait_ready(tab)
+                assert tab.locator('[data-testid="stException"]').count() == 0
+                assert "Page not found" not in tab.content()
+                assert tab.url.endswith(f"/{path}")
+    finally:
+        context.close()
+        fresh.stop()
+
+
+# ------------------------------------------------------------------------------------------------- README pictures
+SCREENS = [  # name, URL path, sentence to type, page height to show
+    ("try_it", "", "the cat sat on the mat", 1900),
+    ("train", "Train", None, 2500),
+    ("examples", "Examples", None, 2300),
+    ("attention", "Attention", None, 2600),
+    ("analysis", "Analysis", None, 2300),
+]
+
+
+@pytest.mark.skipif(not os.environ.get("SEQ2SEQ_SCREENSHOTS"), reason="set SEQ2SEQ_SCREENSHOTS=<folder> to take them")
+def test_screenshots_of_every_screen(tmp_path, browser):
+    """One picture per screen, on the shipped default model (``SEQ2SEQ_CHECKPOINT`` may name another)."""
+    out = Path(os.environ["SEQ2SEQ_SCREENSHOTS"])
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = Path(os.environ.get(CHECKPOINT_ENV) or DEFAULT_CHECKPOINT)
+    assert checkpoint.is_file(), f"no model to show at {checkpoint}"
+    shots = Server(checkpoint, tmp_path / "runs", tmp_path / "streamlit.log")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(120_000)
+    try:
+        for name, path, sentence, height in SCREENS:
+            with shot_on_failure(tab, f"screenshot_{name}"):
+                # Streamlit scrolls inside its main block, so a full-page shot is only as tall as the window.
+                tab.set_viewport_size({"width": 1400, "height": height})
+                tab.goto(f"{shots.url}/{path}")
+                wait_ready(tab)
+                if sentence:
+                    box = tab.get_by_role("textbox", name="Sentence", exact=True)
+                    box.fill(sentence)
+                    box.press("Enter")
+                    tab.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+                if name == "train":
+                    train_for_the_picture(tab)
+                else:
+                    tab.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+                wait_ready(tab)
+                time.sleep(1.5)  # let Plotly finish drawing
+                tab.screenshot(path=str(out / f"{name}.png"), full_page=True)
+    finally:
+        context.close()
+        shots.stop()
+
+
+def train_for_the_picture(tab) -> None:
+    """A short run on a small built-in corpus, stopped once a few validations have drawn the curves."""
+    for label, value in [("Training sentences", "3000"), ("Epochs", "4")]:
+        set_number(tab, label, value)
+    tab.get_by_text("More settings").click()
+    for label, value in [("Validation sentences", "200"), ("Test sentences", "200"), ("Validations per epoch", "4")]:
+        set_number(tab, label, value)
+    tab.get_by_text("More settings").click()
+    tab.get_by_role("button", name="Start training").click()
+    tab.wait_for_function(
+        "() => { const p = document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
+        " return p.length >= 2 && p[0].data && p[0].data[2].x.length >= 3; }",
+        timeout=600_000,
+    )
