@@ -22,7 +22,7 @@ TEMPLATE = "plotly_white"
 
 def position_labels(tokens: Sequence[str], escape: bool = True) -> list[str]:
     """``["the", "cat", "the"]`` -> ``["1·the", "2·cat", "3·the"]``: distinct; escaped, safe in Plotly."""
-    return [f"{i}·{html.escape(tok) if escape else tok}" for i, tok in enumerate(tokens, start=1)]
+    return [f"{i}·{html.escape(tok, quote=False) if escape else tok}" for i, tok in enumerate(tokens, start=1)]
 
 
 def heatmap_figure(
@@ -50,12 +50,12 @@ def heatmap_figure(
     size = max(len(x), len(y))
     figure.update_layout(
         template=TEMPLATE,
-        title={"text": html.escape(title)} if title else None,
+        title={"text": html.escape(title, quote=False), "y": 0.98, "yanchor": "top"} if title else None,
         xaxis={"title": {"text": "encoder tokens (input)"}, "side": "top", "type": "category", "tickangle": -45},
         yaxis={"title": {"text": "decoder steps (output)"}, "autorange": "reversed", "type": "category"},
         width=max(420, 60 + 38 * size),
         height=max(380, 90 + 34 * size),
-        margin={"l": 110, "r": 30, "t": 110, "b": 30},
+        margin={"l": 110, "r": 30, "t": 150 if title else 110, "b": 30},
         paper_bgcolor="white",
         plot_bgcolor="white",
     )
