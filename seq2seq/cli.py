@@ -23,31 +23,33 @@ from .tokenize import InputError, checked_tokens
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "artifacts" / "model.pt"
 
-# Command-line flags that set a Config field of the same name (dashes for underscores).
+# Command-line flags of `train` that set the Config field of the same name (dashes for underscores), with their help.
 TRAIN_FLAGS = {
-    "epochs": int,
-    "batch_size": int,
-    "lr": float,
-    "hidden_size": int,
-    "embedding_size": int,
-    "attention_size": int,
-    "teacher_forcing": float,
-    "clip": float,
-    "seed": int,
-    "device": str,
-    "target_accuracy": float,
-    "max_seconds": float,
-    "evals_per_epoch": int,
-    "corpus_size": int,
-    "min_length": int,
-    "max_length": int,
-    "random_share": float,
-    "join_share": float,
-    "unk_rate": float,
-    "weight_decay": float,
-    "lr_schedule": str,
-    "valid_size": int,
-    "test_size": int,
+    "epochs": "passes over the training set",
+    "batch_size": "sentences per batch",
+    "lr": "peak learning rate of the manual Adam",
+    "lr_schedule": "linear (decays to 0 over the run) or constant",
+    "weight_decay": "L2 weight decay, as torch.optim.Adam's",
+    "clip": "max-norm gradient clipping",
+    "teacher_forcing": "probability that a decoder step reads the reference word",
+    "hidden_size": "GRU state size",
+    "embedding_size": "word embedding size",
+    "attention_size": "attention layer size",
+    "attention": "location (default), additive (the 2014 paper's exactly) or none",
+    "seed": "seeds the corpus, the splits, the weights and the batches",
+    "device": "auto, cpu, cuda or mps",
+    "target_accuracy": "stop once valid exact match reaches this",
+    "max_seconds": "stop after this many seconds of training",
+    "evals_per_epoch": "validations per epoch (each adds a history row and an attention snapshot)",
+    "corpus_size": "built-in corpus: training sentences",
+    "min_length": "built-in corpus: shortest sentence",
+    "max_length": "built-in corpus: longest sentence",
+    "random_share": "built-in corpus: share of random word sequences",
+    "valid_size": "validation sentences",
+    "test_size": "test sentences",
+    "join_share": "augmentation: share of joined sentence pairs added per epoch",
+    "random_extra_share": "augmentation: share of random word sequences added per epoch",
+    "unk_rate": "augmentation: rate at which source words are dropped to <unk>",
 }
 
 
@@ -67,8 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-file", type=Path)
     train.add_argument("--out", type=Path, default=Path("runs/latest"), help="run folder (default: runs/latest)")
     defaults = Config()
-    for name, kind in TRAIN_FLAGS.items():
-        train.add_argument(f"--{name.replace('_', '-')}", type=kind, default=getattr(defaults, name))
+    for name, help_text in TRAIN_FLAGS.items():
+        default = getattr(defaults, name)
+        kind = float if default is None else type(default)
+        train.add_argument(
+            f"--{name.replace('_', '-')}", type=kind, default=default, help=f"{help_text} (default: {default})"
+        )
 
     evaluate = commands.add_parser("evaluate", help="exact match on a test set, with examples")
     _checkpoint_flag(evaluate)

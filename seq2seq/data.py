@@ -21,19 +21,25 @@ def load_run_data(
     valid_file: str | Path | None = None,
     test_file: str | Path | None = None,
 ) -> RunData:
-    """The splits and vocabulary of a run. Without files the built-in generator is used. With only a training file it
-    is split three ways; given valid or test files, training sentences that also appear there are dropped, so the
-    splits never share a sentence. The vocabulary comes from the training split alone."""
+    """The splits and vocabulary of a run. Without files the built-in generator is used. A training file alone is
+    split three ways; with both a valid and a test file it is all training data. Training sentences that also appear
+    in the valid or test set are dropped, so the splits never share a sentence. The vocabulary comes from the training
+    split alone."""
     reports: dict[str, CorpusReport] = {}
+    held_out: dict[str, list[list[str]]] = {}
+    for which, path in (("valid", valid_file), ("test", test_file)):
+        if path is not None:
+            held_out[which], reports[Path(path).name] = read_corpus_file(path)
     if train_file is None:
         splits = builtin_splits(config)
     else:
         sentences, reports[Path(train_file).name] = read_corpus_file(train_file)
-        splits = split_corpus(sentences, config.valid_size, config.test_size, config.seed)
-    for which, path in (("valid", valid_file), ("test", test_file)):
-        if path is not None:
-            sentences, reports[Path(path).name] = read_corpus_file(path)
-            setattr(splits, which, sentences)
+        if len(held_out) == 2:
+            splits = Splits(sentences, [], [])
+        else:
+            splits = split_corpus(sentences, config.valid_size, config.test_size, config.seed)
+    for which, sentences in held_out.items():
+        setattr(splits, which, sentences)
     held_out = {tuple(s) for s in splits.valid + splits.test}
     splits.train = [s for s in splits.train if tuple(s) not in held_out]
     return RunData(splits, Vocabulary.build(splits.train), reports)

@@ -21,3 +21,12 @@ def test_given_valid_and_test_files_are_removed_from_training(tmp_path, tiny_cor
     held = {tuple(s) for s in data.splits.valid}
     assert held and not held & {tuple(s) for s in data.splits.train}
     assert data.splits.test == data.splits.valid
+
+
+def test_with_valid_and_test_files_the_whole_training_file_trains(tmp_path, tiny_corpus):
+    valid = write_tiny_corpus(tmp_path / "valid.txt", count=40, seed=8)
+    test = write_tiny_corpus(tmp_path / "test.txt", count=40, seed=9)
+    data = load_run_data(tiny_config(), tiny_corpus, valid_file=valid, test_file=test)
+    held = {tuple(s) for s in data.splits.valid + data.splits.test}
+    corpus = [line.split() for line in tiny_corpus.read_text().splitlines()]
+    assert len(data.splits.train) == len([s for s in corpus if tuple(s) not in held])
