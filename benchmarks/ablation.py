@@ -5,8 +5,8 @@ on the test split and every stress suite. Run by hand (a few minutes per seed); 
     python benchmarks/ablation.py --tiny --out /tmp/a.json
 
 Every variant is the default config with one idea removed, trained for the same number of epochs (1 by default, in
-which the default model passes 99% valid exact match): an equal budget, not each variant's best. "no <unk> copy" is the default model itself,
-decoded without the copy step.
+which the default model passes 99% valid exact match): an equal budget, not each variant's best. "no <unk> copy" is
+the default model itself, decoded without the copy step.
 """
 
 import argparse
