@@ -89,7 +89,7 @@ class Reverser:
 
     def reverse_tokens(self, sentences: Sequence[Sequence[str]], batch_size: int = 500) -> list[Reversal]:
         """Reverse tokenized sentences in batches of similar length; results come back in the input order."""
-        results: list[Reversal] = [None] * len(sentences)  # type: ignore[list-item]
+        results: dict[int, Reversal] = {}
         order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
@@ -101,7 +101,7 @@ class Reverser:
             for row, (i, words) in enumerate(zip(rows, chunk, strict=True)):
                 raw = self.vocab.decode(tokens[row])
                 results[i] = self._finish(words, raw, attention[row, : len(raw) + 1, : len(words) + 1].tolist())
-        return results
+        return [results[i] for i in range(len(sentences))]
 
     def _finish(self, words: list[str], raw: list[str], weights: list[list[float]]) -> Reversal:
         if self.copy_unknown:

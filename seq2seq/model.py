@@ -196,7 +196,7 @@ class Seq2Seq(nn.Module):
         dec = self.decoder
         embedded = dec.embedding(tgt_in)  # (B, T, E)
         input_gates = dec.input_from_embedding(embedded)  # (B, T, 3H): all steps at once
-        state, alpha = enc.initial_state, torch.zeros_like(enc.mask, dtype=enc.annotations.dtype)
+        state, alpha = enc.initial_state, self._no_weights(enc)
         states, weights = [], []
         for t in range(tgt_in.size(1)):
             state, alpha = dec.step(input_gates[:, t], state, alpha, enc)
@@ -211,53 +211,48 @@ class Seq2Seq(nn.Module):
 
     def _sampled(self, enc: EncoderOutput, tgt_in: Tensor, teacher_forcing: float) -> tuple[Tensor, Tensor]:
         use_reference = torch.rand(tgt_in.shape, device=tgt_in.device) < teacher_forcing  # (B, T)
-        tokens = tgt_in[:, 0]
+        state, alpha, tokens = enc.initial_state, self._no_weights(enc), tgt_in[:, 0]
         logits, weights = [], []
-
-        def next_input(step: int, predicted: Tensor) -> Tensor:
-            return torch.where(use_reference[:, step], tgt_in[:, step], predicted)
-
-        self._loop(enc, tokens, tgt_in.size(1), next_input, logits, weights)
+        for t in range(tgt_in.size(1)):
+            state, alpha, step_logits = self._free_step(enc, tokens, state, alpha)
+            logits.append(step_logits)
+            weights.append(alpha)
+            if t + 1 < tgt_in.size(1):
+                tokens = torch.where(use_reference[:, t + 1], tgt_in[:, t + 1], step_logits.argmax(dim=1))
         return torch.stack(logits, dim=1), torch.stack(weights, dim=1)
 
-    def _loop(self, enc, first_tokens, max_steps, choose_next, logits_out, weights_out, stop=None) -> None:
-        """Step the decoder feeding each step's chosen token to the next. ``choose_next(i, argmax)`` picks the input
-        of step i; ``stop(i, argmax)`` returning True ends the loop early."""
+    def _free_step(self, enc: EncoderOutput, tokens: Tensor, state: Tensor, alpha: Tensor) -> tuple[Tensor, ...]:
+        """One step that reads a token chosen at run time: (s_i (B, H), alpha_i (B, S), logits (B, V))."""
         dec = self.decoder
-        state, tokens = enc.initial_state, first_tokens
-        alpha = torch.zeros_like(enc.mask, dtype=enc.annotations.dtype)
-        for t in range(max_steps):
-            embedded = dec.embedding(tokens)  # (B, E)
-            state, alpha = dec.step(dec.input_from_embedding(embedded), state, alpha, enc)
-            context = torch.bmm(alpha.unsqueeze(1), enc.annotations).squeeze(1)  # (B, D)
-            step_logits = dec.logits(state, context, embedded)  # (B, V)
-            logits_out.append(step_logits)
-            weights_out.append(alpha)
-            predicted = step_logits.argmax(dim=1)
-            if stop is not None and stop(t, predicted):
-                break
-            if t + 1 < max_steps:
-                tokens = choose_next(t + 1, predicted)
+        embedded = dec.embedding(tokens)  # (B, E)
+        state, alpha = dec.step(dec.input_from_embedding(embedded), state, alpha, enc)
+        context = torch.bmm(alpha.unsqueeze(1), enc.annotations).squeeze(1)  # (B, D)
+        return state, alpha, dec.logits(state, context, embedded)
+
+    @staticmethod
+    def _no_weights(enc: EncoderOutput) -> Tensor:
+        """alpha_0: no previous attention (B, S)."""
+        return torch.zeros_like(enc.mask, dtype=enc.annotations.dtype)
 
     @torch.no_grad()
     def greedy_decode(self, src: Tensor, src_lengths: Tensor, margin: int = 5) -> DecodeResult:
         """Greedy decoding without teacher forcing. Each row stops at its ``<eos>`` or after its own source length
         plus ``margin`` steps; the reference length is never used."""
         enc = self.encode(src, src_lengths)
-        batch = src.size(0)
-        limits = src_lengths.to(src.device) + margin  # (B,)
-        predictions: list[Tensor] = []
-        done = torch.zeros(batch, dtype=torch.bool, device=src.device)
-        lengths = torch.zeros(batch, dtype=torch.long, device=src.device)
-
-        def record(step: int, predicted: Tensor) -> bool:
-            predicted = predicted.masked_fill(done, PAD_ID)
-            predictions.append(predicted)
-            lengths.add_((~done).long())
-            done.logical_or_(predicted == EOS_ID).logical_or_(limits <= step + 1)
-            return bool(done.all())
-
-        logits, weights = [], []
-        first = torch.full((batch,), SOS_ID, dtype=torch.long, device=src.device)
-        self._loop(enc, first, int(limits.max()), lambda _step, _pred: predictions[-1], logits, weights, record)
+        batch, device = src.size(0), src.device
+        limits = src_lengths.to(device) + margin  # (B,)
+        done = torch.zeros(batch, dtype=torch.bool, device=device)
+        lengths = torch.zeros(batch, dtype=torch.long, device=device)
+        state, alpha = enc.initial_state, self._no_weights(enc)
+        tokens = torch.full((batch,), SOS_ID, dtype=torch.long, device=device)
+        predictions, weights = [], []
+        for t in range(int(limits.max())):
+            state, alpha, step_logits = self._free_step(enc, tokens, state, alpha)
+            tokens = step_logits.argmax(dim=1).masked_fill(done, PAD_ID)  # finished rows emit padding
+            predictions.append(tokens)
+            weights.append(alpha)
+            lengths += ~done
+            done |= (tokens == EOS_ID) | (limits <= t + 1)
+            if bool(done.all()):
+                break
         return DecodeResult(torch.stack(predictions, dim=1), torch.stack(weights, dim=1), lengths)
