@@ -15,9 +15,11 @@ import streamlit as st
 import torch  # noqa: F401
 
 from seq2seq.checkpoint import CheckpointError
+from seq2seq.config import Config
+from seq2seq.data import RunData
 from seq2seq.inference import Reversal
 from seq2seq.plots import heatmap_png
-from seq2seq.registry import LoadedModel, ModelCache, default_checkpoint_path
+from seq2seq.registry import LoadedModel, ModelCache, default_checkpoint_path, upload_run_data
 from seq2seq.views import markdown_escape, percent, result_figure, status_text
 from seq2seq.worker import TrainingWorker
 
@@ -41,6 +43,14 @@ def model_cache() -> ModelCache:
 def training_worker() -> TrainingWorker:
     """The server's one trainer: every session and tab reads it, and it goes on when a page is left or reloaded."""
     return TrainingWorker()
+
+
+@st.cache_resource(show_spinner="Reading the corpus…", max_entries=2, ttl=3600)
+def read_upload(data: bytes, name: str, valid_size: int, test_size: int, seed: int) -> RunData:
+    """An uploaded corpus split for training, read once per file and split settings (not on every rerun).
+
+    Raises InputError (never cached) for a file that cannot be used."""
+    return upload_run_data(Config(valid_size=valid_size, test_size=test_size, seed=seed), data, name)
 
 
 # ------------------------------------------------------------------------------------------------- active model

@@ -12,7 +12,7 @@ import torch  # noqa: F401
 import app_ui
 from seq2seq.config import Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
-from seq2seq.registry import list_runs, runs_root, safe_corpus_name, upload_run_data
+from seq2seq.registry import list_runs, runs_root, safe_corpus_name
 from seq2seq.tokenize import InputError
 from seq2seq.views import (
     markdown_escape,
@@ -130,7 +130,9 @@ except ValueError as problem:
 upload_data, upload_error = None, None
 if upload is not None and config is not None:
     try:
-        upload_data = upload_run_data(config, upload.getvalue(), upload.name)
+        upload_data = app_ui.read_upload(
+            upload.getvalue(), upload.name, config.valid_size, config.test_size, config.seed
+        )
     except InputError as problem:
         upload_error = str(problem)
         st.error(f"This file cannot be used: {problem}")

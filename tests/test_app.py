@@ -169,14 +169,19 @@ def test_a_tiny_run_trains_lands_in_its_folder_and_becomes_active(runs):
     assert any(c.startswith(f"Active model: run {run_dir.name}".replace("-", "\\-")) for c in texts(at.caption))
 
 
-def test_stop_from_the_train_page(runs):
-    at = open_app("pages/1_Train.py")
-    tiny_settings(at, epochs=500)
-    at.button(key="start_training").click().run()
-    at.button(key="stop_training").click().run()
-    assert any("Stopping" in i for i in texts(at.info))
-    assert "finished (stopped by a user)" in wait_for_run_end(at)
-    (run_dir,) = runs.iterdir()
+def test_a_second_session_sees_the_run_cannot_start_another_and_can_stop_it(runs):
+    mine = open_app("pages/1_Train.py")
+    tiny_settings(mine, epochs=500)
+    mine.button(key="start_training").click().run()
+    theirs = open_app("pages/1_Train.py")  # another browser tab or user: the same server-wide trainer
+    name = run_status(mine).split(":")[0]
+    assert run_status(theirs).startswith(name) and run_status(theirs).endswith(("preparing the data", "training"))
+    theirs.button(key="start_training").click().run()
+    assert any("already in progress" in w for w in texts(theirs.warning))
+    theirs.button(key="stop_training").click().run()
+    assert any("Stopping" in i for i in texts(theirs.info))
+    assert "finished (stopped by a user)" in wait_for_run_end(mine)
+    (run_dir,) = runs.iterdir()  # one run only, in its own folder
     assert (run_dir / "model.pt").is_file()
 
 
