@@ -120,6 +120,12 @@ def require_model(model: LoadedModel | None, error: str | None) -> LoadedModel:
 
 def active_model_caption(model: LoadedModel) -> None:
     st.caption(f"Active model: {markdown_escape(model.label)} · {markdown_escape(model.accuracy_text())}")
+    if getattr(model.config, "attention", "additive") == "none":
+        st.warning(
+            "This model has no attention: it is a plain encoder-decoder whose context is the same mean of the "
+            "encoder states at every step, so its heatmaps show those uniform weights.",
+            icon=":material/info:",
+        )
 
 
 # ------------------------------------------------------------------------------------------------- heatmaps

@@ -9,6 +9,7 @@ screen, on the shipped default model, into that folder (the README's pictures li
 """
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from seq2seq.registry import CHECKPOINT_ENV, DEFAULT_CHECKPOINT, RUNS_ENV
 
@@ -197,6 +199,16 @@ def test_type_a_sentence_and_see_the_reversal_and_heatmap_markup_stays_text(serv
         )
         assert "1·the" in labels and "4·bird" in labels and "5·&lt;eos&gt;" in labels
         assert heatmap.locator(".hm, image, .heatmaplayer").count() >= 1  # the cells are drawn
+        # The PNG is drawn on the server when the button is pressed, with an explicit (light) template.
+        with page.expect_download(timeout=120_000) as download_info:
+            page.get_by_role("button", name="Download the heatmap (PNG)").click()
+        download = download_info.value
+        assert download.suggested_filename == "attention_heatmap.png"
+        png = Path(download.path()).read_bytes()
+        assert png.startswith(b"\x89PNG")
+        with Image.open(io.BytesIO(png)) as image:
+            pixels = image.convert("L").resize((64, 64)).tobytes()
+            assert sum(pixels) / len(pixels) > 150  # mostly white, never the near-black dark template
 
         box.fill("<script>alert(1)</script><img src=x onerror=alert(2)>")
         box.press("Enter")
