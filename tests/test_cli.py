@@ -126,3 +126,19 @@ def test_stress_prints_every_suite_and_writes_json(capsys, tiny_checkpoint, tmp_
     assert code == 0 and "random order" in out and "unknown words (no copy)" in out
     results = json.loads((tmp_path / "s.json").read_text())
     assert results["train_max_length"] == 4 and "8" in results["per_length"]
+
+
+def test_a_run_folder_that_cannot_be_written_is_a_clear_error(capsys, tmp_path, tiny_corpus):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = run(capsys, "train", "--train-file", str(tiny_corpus), "--out", str(blocker / "run"),
+                       "--epochs", "1", "--valid-size", "20", "--test-size", "20")  # fmt: skip
+    assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert blocker.read_text() == "not a folder"
+
+
+def test_huge_and_odd_sentences(capsys, tiny_checkpoint):
+    code, _, err = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "word " * 10_000)
+    assert code == 2 and "limit" in err
+    code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "THE\\tcat 😀 <b>x</b>")
+    assert code == 0 and len(out.splitlines()) == 1

@@ -1,4 +1,5 @@
 import csv
+from pathlib import Path
 
 import pytest
 import torch
@@ -133,3 +134,12 @@ def test_training_refuses_an_empty_training_split(tmp_path, tiny_corpus):
     data = load_run_data(config, tiny_corpus, valid_file=tiny_corpus)
     with pytest.raises(ValueError, match="no training sentences"):
         Trainer(config, data, tmp_path)
+
+
+def test_a_run_writes_only_inside_its_run_folder(tmp_path, tiny_corpus):
+    config = tiny_config(train_file=tiny_corpus.name, epochs=1, evals_per_epoch=2)
+    before = set(Path.cwd().iterdir())
+    Trainer(config, load_run_data(config, tiny_corpus), tmp_path / "run", log=lambda s: None).run()
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["history.csv", "model.pt"]
+    assert set(Path.cwd().iterdir()) == before
