@@ -207,7 +207,7 @@ def show_run(state: TrainingState) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Log**")
-        st.code("\n".join(state.log[-30:]) or "(nothing yet)", language=None)
+        st.code("\n".join(state.log[-30:]) or "(nothing yet)", language=None, wrap_lines=True)
     with right:
         st.markdown("**Attention of a fixed validation sentence, as it forms**")
         index = watched_index(state.snapshot)

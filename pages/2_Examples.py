@@ -46,7 +46,14 @@ event = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key="examples_table",
-    column_config={"match": st.column_config.CheckboxColumn("match")},
+    column_config={
+        "#": st.column_config.NumberColumn("#", width="small"),
+        "input": st.column_config.TextColumn("input", width="medium"),
+        "output": st.column_config.TextColumn("output", width="medium"),
+        "reference": st.column_config.TextColumn("reference", width="medium"),
+        "length": st.column_config.NumberColumn("length", width="small"),
+        "match": st.column_config.CheckboxColumn("match", width="small"),
+    },
 )
 
 selected = list(event.selection.rows) if event is not None else []
@@ -60,5 +67,6 @@ if shown:
 
 st.subheader("A dozen examples")
 st.caption("Spread over the lengths, with any mismatches first so that errors are never hidden.")
-for example in pick_examples(results, 12):
-    st.code(format_example(example), language=None)
+columns = st.columns(3)
+for i, example in enumerate(pick_examples(results, 12)):
+    columns[i % 3].code(format_example(example), language=None, wrap_lines=True)
