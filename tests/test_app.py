@@ -318,3 +318,25 @@ def test_every_page_renders_a_model_without_attention(runs, plain_checkpoint, pa
     assert not at.main.error or page is None  # Try it may say "No match": this model is barely trained
     if page != "pages/1_Train.py":
         assert any("no attention" in w for w in texts(at.warning))
+
+
+@pytest.fixture(scope="module")
+def copying_checkpoint(tmp_path_factory, tiny_corpus) -> Path:
+    """The tiny model trained with words dropped to <unk>, so that it says <unk> where an unknown word belongs."""
+    out = tmp_path_factory.mktemp("copying")
+    config = tiny_config(train_file=tiny_corpus.name, unk_rate=0.15)
+    Trainer(config, load_run_data(config, tiny_corpus), out, log=lambda line: None).run()
+    return out / "model.pt"
+
+
+def test_unknown_words_copied_through_attention_are_shown(runs, monkeypatch, copying_checkpoint):
+    monkeypatch.setenv(CHECKPOINT_ENV, str(copying_checkpoint))
+    at = open_app()
+    at.text_input(key="sentence").input("the wug sat").run()
+    assert texts(at.code)[:2] == ["sat wug the", "sat wug the"]
+    assert any("Match" in s for s in texts(at.success))
+    assert any("not in the model's vocabulary" in w for w in texts(at.warning))
+    assert any("copied from the input" in i for i in texts(at.info))
+    tokens, output = (frame.value for frame in at.dataframe)
+    assert list(tokens["in vocabulary"]) == ["yes", "UNKNOWN: seen as <unk>", "yes"]
+    assert [bool(flag) for flag in output["copied"]] == [False, True, False]
