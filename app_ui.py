@@ -65,7 +65,8 @@ def set_active_model(path: str | Path | None) -> None:
 
 
 def load_active_model() -> tuple[LoadedModel | None, str | None]:
-    """(the active model, None) or (None, the one-line reason it cannot be loaded)."""
+    """(the active model, None) or (None, the one-line reason it cannot be loaded). A model file that turned bad
+    after it loaded keeps being served, and the sidebar says why (``ModelCache.problem``)."""
     try:
         return model_cache().get(active_model_path()), None
     except CheckpointError as error:
@@ -90,6 +91,12 @@ def _sidebar(model: LoadedModel | None, error: str | None) -> None:
         if model is not None:
             st.markdown(markdown_escape(model.label))
             st.caption(markdown_escape(model.accuracy_text()))
+            problem = model_cache().problem(active_model_path())
+            if problem:
+                st.warning(
+                    f"Its file cannot be used now ({markdown_escape(problem)}); the version loaded earlier is "
+                    "still served."
+                )
         else:
             st.error("No model loaded.")
         if st.session_state.get(MODEL_KEY):

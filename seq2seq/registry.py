@@ -242,7 +242,8 @@ class ModelCache:
     """Checkpoints loaded once per (path, modification time, size), shared by every session of a server.
 
     ``get`` raises CheckpointError with a one-line reason; that reason is remembered for the same file version, so a
-    broken file is not read again on every page view.
+    broken file is not read again on every page view. When a file that loaded before goes missing or is replaced by
+    one that cannot be used, ``get`` keeps serving the last good version and ``problem`` says what is wrong.
     """
 
     def __init__(self, max_entries: int = 4, device: str = "cpu") -> None:
@@ -250,17 +251,41 @@ class ModelCache:
         self.device = device
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple, LoadedModel | CheckpointError] = OrderedDict()
+        self._last_good: dict[str, LoadedModel] = {}
+        self._problems: dict[str, str] = {}
         self.loads = 0  # how many times a file was actually read (for tests and the soak figures)
 
     def get(self, path: str | Path) -> LoadedModel:
         path = Path(path)
+        name = str(path.resolve())
+        try:
+            entry = self._load(path, name)
+        except CheckpointError as error:
+            with self._lock:
+                good = self._last_good.get(name)
+                if good is None:
+                    self._problems.pop(name, None)
+                    raise
+                self._problems[name] = str(error)
+            return good
+        with self._lock:
+            self._last_good[name] = entry
+            self._problems.pop(name, None)
+        return entry
+
+    def problem(self, path: str | Path) -> str | None:
+        """Why the file at ``path`` cannot be used now, when ``get`` serves an earlier good version of it instead."""
+        with self._lock:
+            return self._problems.get(str(Path(path).resolve()))
+
+    def _load(self, path: Path, name: str) -> LoadedModel:
         try:
             stat = path.stat()
         except FileNotFoundError:
             raise CheckpointError(f"checkpoint not found: {path}") from None
         except OSError as error:
             raise CheckpointError(f"{path.name} cannot be read: {error.strerror or error}") from None
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        key = (name, stat.st_mtime_ns, stat.st_size)
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -274,7 +299,7 @@ class ModelCache:
                     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                     entry = CheckpointError(f"{path.name} cannot be used: {reason[:200]}")
                 self._entries[key] = entry
-                # Older versions of the same file are stale: drop them, then keep to the size limit.
+                # Older versions of the same file are stale (the last good one is kept apart), then the size limit.
                 for other in [k for k in self._entries if k[0] == key[0] and k != key]:
                     del self._entries[other]
                 while len(self._entries) > self.max_entries:
@@ -288,3 +313,5 @@ class ModelCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._last_good.clear()
+            self._problems.clear()

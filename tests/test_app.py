@@ -340,3 +340,17 @@ def test_unknown_words_copied_through_attention_are_shown(runs, monkeypatch, cop
     tokens, output = (frame.value for frame in at.dataframe)
     assert list(tokens["in vocabulary"]) == ["yes", "UNKNOWN: seen as <unk>", "yes"]
     assert [bool(flag) for flag in output["copied"]] == [False, True, False]
+
+
+def test_a_model_file_that_turns_bad_keeps_the_last_good_model_served(runs, monkeypatch, tmp_path, tiny_checkpoint):
+    path = tmp_path / "shipped" / "model.pt"
+    path.parent.mkdir()
+    shutil.copy(tiny_checkpoint, path)
+    monkeypatch.setenv(CHECKPOINT_ENV, str(path))
+    at = open_app()
+    at.text_input(key="sentence").input("the cat sat").run()
+    path.write_bytes(b"half a checkpoint")  # say, an interrupted copy over it
+    at.run()
+    assert not at.exception and not at.main.error
+    assert texts(at.code)[0] == "sat cat the"
+    assert any("cannot be used now" in w for w in texts(at.sidebar.warning))

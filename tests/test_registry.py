@@ -162,3 +162,18 @@ def test_loaded_model_summary_report_and_examples(tiny_checkpoint):
     vocab = model.reverser.vocab
     for sentence in examples[:-1]:
         assert all(tok in vocab for tok in tokenize(sentence))
+
+
+def test_model_cache_keeps_serving_the_last_good_version(tmp_path, tiny_checkpoint):
+    path = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, path)
+    cache = ModelCache()
+    good = cache.get(path)
+    assert cache.problem(path) is None
+    path.write_bytes(b"truncated")  # replaced by a broken file
+    assert cache.get(path) is good and "model.pt" in cache.problem(path)
+    path.unlink()  # or removed
+    assert cache.get(path) is good and "not found" in cache.problem(path)
+    shutil.copy(tiny_checkpoint, path)  # a good file again: loaded, and the problem is gone
+    os.utime(path, ns=(5, 5))
+    assert cache.get(path) is not good and cache.problem(path) is None
