@@ -138,10 +138,8 @@ class TrainingWorker:
                     f"A training run is already in progress ({self._state.run_dir.name if self._state.run_dir else ''},"
                     f" {self._state.status}); stop it or wait for it to finish before starting another."
                 )
-            run_dir = new_run_dir(runs_root)
-            self._batches = []
-            self._stop_requested = False
-            self._state = TrainingState(
+            run_dir = new_run_dir(runs_root)  # OSError (say, a read-only folder) leaves the worker as it was
+            state = TrainingState(
                 run_id=self._state.run_id + 1,
                 status="preparing",
                 run_dir=run_dir,
@@ -149,14 +147,21 @@ class TrainingWorker:
                 corpus=corpus,
                 started_at=time.time(),
             )
-            state = self._state
+            try:
+                write_run_info(run_dir, self._info(state))
+            except OSError:
+                with contextlib.suppress(OSError):
+                    run_dir.rmdir()
+                raise
+            self._batches = []
+            self._stop_requested = False
+            self._state = state
             self._thread = threading.Thread(
                 target=self._run,
                 args=(state.run_id, config, run_dir, data, corpus_text),
                 name=f"seq2seq-train-{run_dir.name}",
                 daemon=True,  # never keeps the interpreter alive; the atexit hook stops and joins it
             )
-        write_run_info(run_dir, self._info(state))
         self._thread.start()
         return state
 

@@ -136,3 +136,16 @@ def test_interpreter_exit_during_a_run_stops_and_joins_it(tmp_path, tiny_corpus)
     (run_dir,) = tmp_path.iterdir()
     assert json.loads((run_dir / "run.json").read_text())["stop_reason"] == "stopped"
     load_checkpoint(run_dir / "model.pt")
+
+
+def test_an_unwritable_runs_folder_is_an_error_and_leaves_the_worker_free(tmp_path, monkeypatch):
+    import seq2seq.worker as worker_module
+
+    def refuse(run_dir, info):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(worker_module, "write_run_info", refuse)
+    worker = TrainingWorker()
+    with pytest.raises(OSError, match="Permission denied"):
+        worker.start(tiny_config(), tmp_path)
+    assert worker.state().status == "idle" and not worker.busy and not list(tmp_path.iterdir())
