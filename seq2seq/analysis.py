@@ -66,6 +66,8 @@ def analysis_markdown(
     reverser: Reverser, evaluation: Evaluation, ablation: dict | None = None, stress: dict | None = None
 ) -> str:
     """The four questions of the analysis, answered with this model's numbers (``stress`` from ``run_stress``)."""
+    if not evaluation.total:
+        return "# How attention reverses a sentence\n\nThis model has no test sentences to analyse.\n"
     a = evaluation.alignment
     sentence = SHOWCASE_SENTENCE
     location_note = (

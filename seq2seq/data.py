@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .corpus import CorpusReport, Splits, builtin_splits, read_corpus_file, split_corpus
+from .corpus import CorpusReport, Splits, builtin_splits, read_corpus_file, read_corpus_text, split_corpus
 from .vocab import Vocabulary
 
 
@@ -40,6 +40,17 @@ def load_run_data(
             splits = split_corpus(sentences, config.valid_size, config.test_size, config.seed)
     for which, sentences in held_out.items():
         setattr(splits, which, sentences)
+    return _run_data(splits, reports)
+
+
+def run_data_from_text(config: Config, data: bytes, name: str) -> RunData:
+    """As ``load_run_data`` with a training file, from the file's bytes (an upload): split three ways."""
+    sentences, report = read_corpus_text(data, name)
+    return _run_data(split_corpus(sentences, config.valid_size, config.test_size, config.seed), {name: report})
+
+
+def _run_data(splits: Splits, reports: dict[str, CorpusReport]) -> RunData:
+    """Drop training sentences that are also held out, and build the vocabulary from what is left."""
     held_out = {tuple(s) for s in splits.valid + splits.test}
     splits.train = [s for s in splits.train if tuple(s) not in held_out]
     return RunData(splits, Vocabulary.build(splits.train), reports)

@@ -17,12 +17,10 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, atomic_write_text
 from .config import Config
-from .corpus import read_corpus_text, split_corpus
-from .data import RunData
+from .data import RunData, run_data_from_text
 from .inference import Reverser
 from .report import SHOWCASE_SENTENCE, TestReport, evaluate_sentences
 from .tokenize import tokenize
-from .vocab import Vocabulary
 
 CHECKPOINT_ENV = "SEQ2SEQ_CHECKPOINT"
 RUNS_ENV = "SEQ2SEQ_RUNS_DIR"
@@ -176,10 +174,7 @@ def safe_corpus_name(name: str) -> str:
 def upload_run_data(config: Config, data: bytes, name: str) -> RunData:
     """The splits and vocabulary of a run from an uploaded corpus (one sentence per line), as ``load_run_data`` makes
     them from a file. Raises InputError, with a message fit to show, for a file that cannot be used."""
-    name = safe_corpus_name(name)
-    sentences, report = read_corpus_text(data, name)
-    splits = split_corpus(sentences, config.valid_size, config.test_size, config.seed)
-    return RunData(splits, Vocabulary.build(splits.train), {name: report})
+    return run_data_from_text(config, data, safe_corpus_name(name))
 
 
 # --------------------------------------------------------------------------------------------------------- models

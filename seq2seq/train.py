@@ -55,8 +55,10 @@ class Progress:
     total_steps: int
     train_loss: float
     grad_norm: float
-    row: dict | None = None
-    message: str = ""
+    row: dict | None = None  # "eval": the history row
+    snapshot: dict | None = None  # "eval": the attention snapshot of the watched validation sentences
+    message: str = ""  # "end": the closing line
+    stop_reason: str | None = None  # "end": epochs, target_accuracy, max_seconds, stopped or diverged
 
 
 @dataclass
@@ -65,6 +67,7 @@ class TrainResult:
     history: list[dict]
     stop_reason: str
     best_valid_loss: float
+    test: Evaluation  # the best checkpoint on the test split
 
 
 def set_seed(seed: int) -> None:
@@ -193,7 +196,8 @@ class Trainer:
                 if row["valid_loss"] < best_loss:
                     best_loss = row["valid_loss"]
                     self._save(model)
-                self.callback(Progress("eval", epoch, step, total_steps, row["train_loss"], grad_norm, row))
+                snapshot = self.snapshots[-1]
+                self.callback(Progress("eval", epoch, step, total_steps, row["train_loss"], grad_norm, row, snapshot))
                 if cfg.target_accuracy is not None and row["valid_exact_match"] >= cfg.target_accuracy:
                     stop_reason = "target_accuracy"
                     break
@@ -225,8 +229,10 @@ class Trainer:
             f"checkpoint {self.checkpoint_path}"
         )
         self.log(message)
-        self.callback(Progress("end", epoch, step, total_steps, float("nan"), grad_norm, None, message))
-        return TrainResult(self.checkpoint_path, self.history, stop_reason, best_loss)
+        self.callback(
+            Progress("end", epoch, step, total_steps, float("nan"), grad_norm, message=message, stop_reason=stop_reason)
+        )
+        return TrainResult(self.checkpoint_path, self.history, stop_reason, best_loss, test)
 
     @torch.no_grad()
     def _validate(

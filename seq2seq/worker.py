@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CheckpointError, atomic_write, load_checkpoint
+from .checkpoint import atomic_write
 from .config import Config
 from .data import RunData, load_run_data
 from .registry import new_run_dir, write_run_info
@@ -214,11 +214,7 @@ class TrainingWorker:
                 status = "stopping" if self._stop_requested else "running"
                 self._state = replace(self._state, status=status, data_summary=summary)
             result = trainer.run()
-            metrics = None
-            try:
-                metrics = load_checkpoint(result.checkpoint_path).metrics.get("test")
-            except CheckpointError as error:
-                self._log(f"could not read the test metrics back: {error}")
+            metrics = result.test.to_dict()
             with self._lock:
                 self._state = replace(
                     self._state,
@@ -254,10 +250,9 @@ class TrainingWorker:
                 )
             elif progress.kind == "eval" and progress.row is not None:
                 changes["history"] = [*self._state.history, dict(progress.row)]
-                trainer = self._trainer
-                if trainer is not None and trainer.snapshots:
-                    changes["snapshot"] = trainer.snapshots[-1]
-                    changes["snapshot_count"] = len(trainer.snapshots)
+                if progress.snapshot is not None:
+                    changes["snapshot"] = progress.snapshot
+                    changes["snapshot_count"] = self._state.snapshot_count + 1
             self._state = replace(self._state, **changes)
 
     def _log(self, line: str) -> None:

@@ -53,3 +53,9 @@ def test_length_note_quotes_the_worst_length_and_the_long_suite():
     assert "90.0% at 13 words, 25.0% at 20 words" in note
     perfect = {"3": {"exact_match": 1.0, "correct": 1, "total": 1}}
     assert "every test length, 3 to 3 words, is exact" in _length_note(perfect, None)
+
+
+def test_a_model_without_test_sentences_gets_a_short_answer(tiny_reverser):
+    from seq2seq.metrics import evaluate_results
+
+    assert "no test sentences" in analysis_markdown(tiny_reverser, evaluate_results([]))

@@ -143,3 +143,13 @@ def test_a_run_writes_only_inside_its_run_folder(tmp_path, tiny_corpus):
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["history.csv", "model.pt"]
     assert set(Path.cwd().iterdir()) == before
+
+
+def test_progress_carries_snapshots_and_the_stop_reason(tmp_path, tiny_corpus):
+    config = tiny_config(train_file=tiny_corpus.name, epochs=1, evals_per_epoch=2)
+    seen = []
+    result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path, seen.append, log=lambda s: None).run()
+    evals = [p for p in seen if p.kind == "eval"]
+    assert len(evals) == 2 and all(p.snapshot["examples"] for p in evals)
+    assert seen[-1].kind == "end" and seen[-1].stop_reason == "epochs" == result.stop_reason
+    assert result.test.total == 60
