@@ -109,6 +109,7 @@ def optimizer_ratio(config: Config, repeats: int = 7, steps: int = 200) -> tuple
 
 
 def inference_times(checkpoint: Path, repeats: int = 200) -> tuple[float, float]:
+    torch.set_num_threads(1)  # as the command line and the app decode
     reverser = Reverser.load(checkpoint)
     sentence = "the big dog saw a small cat near the river"  # 10 words
     reverser.reverse(sentence)

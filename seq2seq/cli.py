@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
+import torch
+
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config
 from .corpus import read_corpus_file
@@ -261,6 +263,10 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "train":
+        # Decoding runs many small operations, for which one thread is faster than several (and far faster when
+        # other work shares the cores); training keeps torch's default.
+        torch.set_num_threads(1)
     try:
         return COMMANDS[args.command](args)
     except (InputError, CheckpointError, UsageError, ValueError, OSError) as error:

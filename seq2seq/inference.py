@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 import torch
@@ -88,19 +89,26 @@ class Reverser:
         return self.reverse_tokens([checked_tokens(sentence)])[0]
 
     def reverse_tokens(self, sentences: Sequence[Sequence[str]], batch_size: int = 500) -> list[Reversal]:
-        """Reverse tokenized sentences in batches of similar length; results come back in the input order."""
+        """Reverse tokenized sentences; results come back in the input order.
+
+        Sentences are decoded in batches of one length each: no row attends over padding or decodes past the others,
+        which makes a large mixed set several times faster than one padded batch.
+        """
         results: dict[int, Reversal] = {}
         order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            chunk = [list(sentences[i]) for i in rows]
-            batch = make_batch(chunk, self.vocab).to(self.device)
-            with torch.inference_mode():
-                decoded = self.model.greedy_decode(batch.src, batch.src_lengths)
-            tokens, attention = decoded.tokens.cpu().tolist(), decoded.attention.cpu()
-            for row, (i, words) in enumerate(zip(rows, chunk, strict=True)):
-                raw = self.vocab.decode(tokens[row])
-                results[i] = self._finish(words, raw, attention[row, : len(raw) + 1, : len(words) + 1].tolist())
+        for _, same_length in groupby(order, key=lambda i: len(sentences[i])):
+            same_length = list(same_length)
+            for start in range(0, len(same_length), batch_size):
+                rows = same_length[start : start + batch_size]
+                chunk = [list(sentences[i]) for i in rows]
+                batch = make_batch(chunk, self.vocab).to(self.device)
+                with torch.inference_mode():
+                    decoded = self.model.greedy_decode(batch.src, batch.src_lengths)
+                tokens, attention = decoded.tokens.tolist(), decoded.attention.tolist()
+                for row, (i, words) in enumerate(zip(rows, chunk, strict=True)):
+                    raw = self.vocab.decode(tokens[row])
+                    weights = [step[: len(words) + 1] for step in attention[row][: len(raw) + 1]]
+                    results[i] = self._finish(words, raw, weights)
         return [results[i] for i in range(len(sentences))]
 
     def _finish(self, words: list[str], raw: list[str], weights: list[list[float]]) -> Reversal:

@@ -17,10 +17,10 @@ model can learn directly, instead of re-deriving its place from the content of s
 99% in about a quarter of the training steps and keeps its place far past the trained lengths (README, ablation).
 ``attention="additive"`` is the 2014 model exactly.
 
-Speed comes from doing per step only what depends on the step: U_a h_j and the GRU's input projection of the
-annotations (W_c h_j, so that W_c c_i = sum_j alpha_ij W_c h_j) are computed once per batch; the embedding part of the
-GRU input is projected for all steps at once under teacher forcing; W_a s and W_hh s share one matrix multiply; and
-the readout and loss run once, after the loop, over real target tokens only.
+Speed comes from doing per step only what depends on the step: U_a h_j is computed once per batch; the GRU input
+[E y_{i-1}; c_i] is projected in two parts, the embedding part for all steps at once (under teacher forcing) or
+looked up from a per-word table (when decoding); W_a s and W_hh s share one matrix multiply; and the readout and loss
+run once, after the loop, over real target tokens only.
 
 The config can switch off single ideas, for the ablation in ``benchmarks/ablation.py``: ``attention="none"`` gives a
 plain encoder-decoder whose context is the same mean of the annotations at every step; ``attention_query="current"``
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .config import Config
@@ -46,7 +47,6 @@ class EncoderOutput:
     padded: bool  # whether any row has padding (length-bucketed batches mostly have none)
     initial_state: Tensor  # (B, H) s_0
     keys: Tensor  # (B, S, A) U_a h_j, computed once per batch
-    input_context: Tensor  # (B, S, 3H) W_c h_j: the GRU input projection of each annotation
 
 
 @dataclass
@@ -94,12 +94,9 @@ class Decoder(nn.Module):
         self.key = nn.Linear(d, a)  # U_a (its bias plays the role of a bias in the tanh)
         self.energy = nn.Linear(a, 1, bias=False)  # v_a
         # Location-aware attention (Chorowski, Bahdanau et al. 2015): U_f (F * alpha_{i-1}), a convolution of the
-        # previous weights, straight into the attention space.
-        self.location = (
-            nn.Conv1d(1, a, config.location_kernel, padding=config.location_kernel // 2, bias=False)
-            if config.attention == "location"
-            else None
-        )
+        # previous weights straight into the attention space, written as one linear map of the window around j.
+        self.location_kernel = config.location_kernel
+        self.location = nn.Linear(config.location_kernel, a, bias=False) if config.attention == "location" else None
         # The GRU's input is [E y_{i-1}; c_i]; its projection is split so each part is computed where it is cheapest.
         self.input_from_embedding = nn.Linear(e, 3 * h)  # W_e (with the input bias)
         self.input_from_context = nn.Linear(d, 3 * h, bias=False)  # W_c
@@ -115,7 +112,6 @@ class Decoder(nn.Module):
             padded=not bool(mask.all()),
             initial_state=torch.tanh(self.init_state(first_state_source)),
             keys=self.key(annotations),
-            input_context=self.input_from_context(annotations),
         )
 
     def attention_weights(self, query: Tensor, prev_weights: Tensor, enc: EncoderOutput) -> Tensor:
@@ -124,7 +120,9 @@ class Decoder(nn.Module):
             return enc.mask.float() / enc.mask.sum(dim=1, keepdim=True)
         features = enc.keys + query.unsqueeze(1)  # (B, S, A)
         if self.location is not None:
-            features = features + self.location(prev_weights.unsqueeze(1)).transpose(1, 2)  # (B, A, S) -> (B, S, A)
+            half = self.location_kernel // 2
+            windows = F.pad(prev_weights, (half, half)).unfold(1, self.location_kernel, 1)  # (B, S, K)
+            features = features + self.location(windows)  # (B, S, A)
         energies = self.energy(torch.tanh(features)).squeeze(2)  # (B, S)
         if enc.padded and self.mask_padding:
             energies = energies.masked_fill(~enc.mask, float("-inf"))
@@ -139,8 +137,8 @@ class Decoder(nn.Module):
 
     def step(
         self, input_gates: Tensor, state: Tensor, prev_weights: Tensor, enc: EncoderOutput
-    ) -> tuple[Tensor, Tensor]:
-        """One decoder step: return s_i (B, H) and the attention weights alpha_i (B, S).
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """One decoder step: return s_i (B, H), the attention weights alpha_i (B, S) and the context c_i (B, D).
 
         ``input_gates`` (B, 3H) is the GRU input projection of the previous word's embedding; ``prev_weights`` are
         alpha_{i-1}, used by location-aware attention and when the query is the current state.
@@ -148,16 +146,22 @@ class Decoder(nn.Module):
         a = self.attention_size
         projected = self.from_state(state)  # (B, A + 3H): W_a s_{i-1} and W_hh s_{i-1}
         if self.query_current:  # s_i from the previous context, then attend with s_i
-            context_gates = torch.bmm(prev_weights.unsqueeze(1), enc.input_context).squeeze(1)  # W_c c_{i-1}
-            state = self.gru(input_gates + context_gates, projected[:, a:], state)
-            return state, self.attention_weights(self.from_state(state)[:, :a], prev_weights, enc)
+            previous = context_of(prev_weights, enc)
+            state = self.gru(input_gates + self.input_from_context(previous), projected[:, a:], state)
+            weights = self.attention_weights(self.from_state(state)[:, :a], prev_weights, enc)
+            return state, weights, context_of(weights, enc)
         weights = self.attention_weights(projected[:, :a], prev_weights, enc)
-        context_gates = torch.bmm(weights.unsqueeze(1), enc.input_context).squeeze(1)  # W_c c_i
-        return self.gru(input_gates + context_gates, projected[:, a:], state), weights
+        context = context_of(weights, enc)
+        return self.gru(input_gates + self.input_from_context(context), projected[:, a:], state), weights, context
 
     def logits(self, states: Tensor, contexts: Tensor, prev_embedded: Tensor) -> Tensor:
         """Readout for any leading shape: [s_i; c_i; E y_{i-1}] -> vocabulary logits."""
         return self.output(self.readout(torch.cat([states, contexts, prev_embedded], dim=-1)))
+
+
+def context_of(weights: Tensor, enc: EncoderOutput) -> Tensor:
+    """c = sum_j alpha_j h_j: (B, S) weights -> (B, D) context."""
+    return torch.bmm(weights.unsqueeze(1), enc.annotations).squeeze(1)
 
 
 class Seq2Seq(nn.Module):
@@ -197,14 +201,14 @@ class Seq2Seq(nn.Module):
         embedded = dec.embedding(tgt_in)  # (B, T, E)
         input_gates = dec.input_from_embedding(embedded)  # (B, T, 3H): all steps at once
         state, alpha = enc.initial_state, self._no_weights(enc)
-        states, weights = [], []
+        states, weights, contexts = [], [], []
         for t in range(tgt_in.size(1)):
-            state, alpha = dec.step(input_gates[:, t], state, alpha, enc)
+            state, alpha, context = dec.step(input_gates[:, t], state, alpha, enc)
             states.append(state)
             weights.append(alpha)
+            contexts.append(context)
         attention = torch.stack(weights, dim=1)  # (B, T, S)
-        contexts = torch.bmm(attention, enc.annotations)  # (B, T, D): every c_i in one multiply
-        states_all = torch.stack(states, dim=1)  # (B, T, H)
+        states_all, contexts = torch.stack(states, dim=1), torch.stack(contexts, dim=1)  # (B, T, H), (B, T, D)
         if select is not None:  # (B, T, ·) -> (N, ·): the readout runs on real target tokens only
             states_all, contexts, embedded = states_all[select], contexts[select], embedded[select]
         return dec.logits(states_all, contexts, embedded), attention
@@ -212,21 +216,27 @@ class Seq2Seq(nn.Module):
     def _sampled(self, enc: EncoderOutput, tgt_in: Tensor, teacher_forcing: float) -> tuple[Tensor, Tensor]:
         use_reference = torch.rand(tgt_in.shape, device=tgt_in.device) < teacher_forcing  # (B, T)
         state, alpha, tokens = enc.initial_state, self._no_weights(enc), tgt_in[:, 0]
+        input_table = self._input_table()
         logits, weights = [], []
         for t in range(tgt_in.size(1)):
-            state, alpha, step_logits = self._free_step(enc, tokens, state, alpha)
+            state, alpha, step_logits = self._free_step(enc, input_table, tokens, state, alpha)
             logits.append(step_logits)
             weights.append(alpha)
             if t + 1 < tgt_in.size(1):
                 tokens = torch.where(use_reference[:, t + 1], tgt_in[:, t + 1], step_logits.argmax(dim=1))
         return torch.stack(logits, dim=1), torch.stack(weights, dim=1)
 
-    def _free_step(self, enc: EncoderOutput, tokens: Tensor, state: Tensor, alpha: Tensor) -> tuple[Tensor, ...]:
+    def _input_table(self) -> Tensor:
+        """The GRU input projection of every word's embedding (V, 3H): a lookup per step instead of a multiply."""
+        return self.decoder.input_from_embedding(self.decoder.embedding.weight)
+
+    def _free_step(
+        self, enc: EncoderOutput, input_table: Tensor, tokens: Tensor, state: Tensor, alpha: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """One step that reads a token chosen at run time: (s_i (B, H), alpha_i (B, S), logits (B, V))."""
         dec = self.decoder
         embedded = dec.embedding(tokens)  # (B, E)
-        state, alpha = dec.step(dec.input_from_embedding(embedded), state, alpha, enc)
-        context = torch.bmm(alpha.unsqueeze(1), enc.annotations).squeeze(1)  # (B, D)
+        state, alpha, context = dec.step(input_table[tokens], state, alpha, enc)
         return state, alpha, dec.logits(state, context, embedded)
 
     @staticmethod
@@ -241,18 +251,24 @@ class Seq2Seq(nn.Module):
         enc = self.encode(src, src_lengths)
         batch, device = src.size(0), src.device
         limits = src_lengths.to(device) + margin  # (B,)
+        first_limit, last_limit = int(limits.min()), int(limits.max())
         done = torch.zeros(batch, dtype=torch.bool, device=device)
-        lengths = torch.zeros(batch, dtype=torch.long, device=device)
         state, alpha = enc.initial_state, self._no_weights(enc)
         tokens = torch.full((batch,), SOS_ID, dtype=torch.long, device=device)
+        input_table = self._input_table()
         predictions, weights = [], []
-        for t in range(int(limits.max())):
-            state, alpha, step_logits = self._free_step(enc, tokens, state, alpha)
-            tokens = step_logits.argmax(dim=1).masked_fill(done, PAD_ID)  # finished rows emit padding
+        for t in range(last_limit):
+            state, alpha, step_logits = self._free_step(enc, input_table, tokens, state, alpha)
+            tokens = step_logits.argmax(dim=1).masked_fill_(done, PAD_ID)  # finished rows emit padding
             predictions.append(tokens)
             weights.append(alpha)
-            lengths += ~done
-            done |= (tokens == EOS_ID) | (limits <= t + 1)
+            done |= tokens == EOS_ID
+            if t + 1 >= first_limit:  # some rows reach their length cap
+                done |= limits <= t + 1
             if bool(done.all()):
                 break
-        return DecodeResult(torch.stack(predictions, dim=1), torch.stack(weights, dim=1), lengths)
+        tokens_all = torch.stack(predictions, dim=1)  # (B, T)
+        ended = tokens_all == EOS_ID
+        capped = limits.clamp(max=tokens_all.size(1))
+        lengths = torch.where(ended.any(dim=1), ended.int().argmax(dim=1) + 1, capped)  # steps taken, <eos> included
+        return DecodeResult(tokens_all, torch.stack(weights, dim=1), lengths)
