@@ -144,6 +144,19 @@ class Trainer:
         step, train_seconds, wall_start = 0, 0.0, time.perf_counter()
         loss_sum = tokens_sum = 0.0
         grad_norm = float("nan")
+
+        def validate_and_keep_best() -> dict:
+            """Validate now, add a history row, and save the model if it is the best so far."""
+            nonlocal best_loss, loss_sum, tokens_sum
+            wall_seconds = time.perf_counter() - wall_start
+            row = self._validate(model, reverser, valid_batches, watched, epoch, step, loss_sum / tokens_sum,
+                                 grad_norm, lr, train_seconds, wall_seconds)  # fmt: skip
+            loss_sum = tokens_sum = 0.0
+            if row["valid_loss"] < best_loss:
+                best_loss = row["valid_loss"]
+                self._save(model)
+            return row
+
         for epoch in range(1, cfg.epochs + 1):
             sources, targets = training_examples(cfg, splits.train, rng)
             self.longest_seen = max(self.longest_seen, *map(len, sources))
@@ -179,23 +192,7 @@ class Trainer:
                     break
                 if batch_index not in eval_at:
                     continue
-                row = self._validate(
-                    model,
-                    reverser,
-                    valid_batches,
-                    watched,
-                    epoch,
-                    step,
-                    loss_sum / tokens_sum,
-                    grad_norm,
-                    lr,
-                    train_seconds,
-                    time.perf_counter() - wall_start,
-                )
-                loss_sum = tokens_sum = 0.0
-                if row["valid_loss"] < best_loss:
-                    best_loss = row["valid_loss"]
-                    self._save(model)
+                row = validate_and_keep_best()
                 snapshot = self.snapshots[-1]
                 self.callback(Progress("eval", epoch, step, total_steps, row["train_loss"], grad_norm, row, snapshot))
                 if cfg.target_accuracy is not None and row["valid_exact_match"] >= cfg.target_accuracy:
@@ -204,22 +201,7 @@ class Trainer:
             if stop_reason != "epochs":
                 break
         if stop_reason in ("stopped", "max_seconds") and tokens_sum:
-            row = self._validate(
-                model,
-                reverser,
-                valid_batches,
-                watched,
-                epoch,
-                step,
-                loss_sum / tokens_sum,
-                grad_norm,
-                lr,
-                train_seconds,
-                time.perf_counter() - wall_start,
-            )
-            if row["valid_loss"] < best_loss:
-                best_loss = row["valid_loss"]
-                self._save(model)
+            validate_and_keep_best()  # the batches since the last validation count too
         if not self.checkpoint_path.exists():
             # No validation finished yet: keep what there is, so every run leaves a loadable model.
             self._save(model)
