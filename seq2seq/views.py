@@ -181,63 +181,19 @@ def training_figure(batches: Sequence[dict], history: Sequence[dict], total_step
         vertical_spacing=0.07,
         subplot_titles=("loss", "valid exact match", "gradient norm (before clipping)"),
     )
-    steps = [b["step"] for b in batches]
-    figure.add_trace(
-        go.Scatter(
-            x=steps,
-            y=[b["train_loss"] for b in batches],
-            name="train loss (batches)",
-            mode="lines",
-            line={"color": "rgba(31,119,180,0.45)", "width": 1},
-        ),
-        row=1,
-        col=1,
-    )
-    eval_steps = [r["step"] for r in history]
-    figure.add_trace(
-        go.Scatter(
-            x=eval_steps,
-            y=[r["train_loss"] for r in history],
-            name="train loss",
-            mode="lines+markers",
-            line={"color": "#1f77b4"},
-        ),
-        row=1,
-        col=1,
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=eval_steps,
-            y=[r["valid_loss"] for r in history],
-            name="valid loss",
-            mode="lines+markers",
-            line={"color": "#d62728"},
-        ),
-        row=1,
-        col=1,
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=eval_steps,
-            y=[100 * r["valid_exact_match"] for r in history],
-            name="valid exact match (%)",
-            mode="lines+markers",
-            line={"color": "#2ca02c"},
-        ),
-        row=2,
-        col=1,
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=steps,
-            y=[b["grad_norm"] for b in batches],
-            name="gradient norm",
-            mode="lines",
-            line={"color": "#9467bd", "width": 1},
-        ),
-        row=3,
-        col=1,
-    )
+    steps, eval_steps = [b["step"] for b in batches], [r["step"] for r in history]
+    # (name, x, y, subplot row, mode, line style)
+    series = [
+        ("train loss (batches)", steps, [b["train_loss"] for b in batches], 1, "lines",
+         {"color": "rgba(31,119,180,0.45)", "width": 1}),
+        ("train loss", eval_steps, [r["train_loss"] for r in history], 1, "lines+markers", {"color": "#1f77b4"}),
+        ("valid loss", eval_steps, [r["valid_loss"] for r in history], 1, "lines+markers", {"color": "#d62728"}),
+        ("valid exact match (%)", eval_steps, [100 * r["valid_exact_match"] for r in history], 2, "lines+markers",
+         {"color": "#2ca02c"}),
+        ("gradient norm", steps, [b["grad_norm"] for b in batches], 3, "lines", {"color": "#9467bd", "width": 1}),
+    ]  # fmt: skip
+    for name, x, y, row, mode, line in series:
+        figure.add_trace(go.Scatter(x=x, y=y, name=name, mode=mode, line=line), row=row, col=1)
     figure.update_yaxes(title_text="exact match (%)", range=[0, 100], row=2, col=1)
     figure.update_xaxes(title_text="step", row=3, col=1)
     if total_steps:
