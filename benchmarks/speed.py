@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args()
     config = Config(target_accuracy=0.99, evals_per_epoch=8, device="cpu")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"torch {torch.__version__}, intra-op threads: {torch.get_num_threads()}")
     print(f"config: {json.dumps(config.to_dict())}", end="\n\n")
     if not args.skip_training:
         print("| corpus | to 90% | to 95% | to 99% | target tokens/s | peak memory | final valid exact match |")
