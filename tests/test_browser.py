@@ -8,116 +8,41 @@ With ``SEQ2SEQ_SCREENSHOTS=<folder>`` set, ``test_screenshots_of_every_screen`` 
 screen, on the shipped default model, into that folder (the README's pictures live in ``docs/screenshots``).
 """
 
-import contextlib
 import io
 import json
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from seq2seq.registry import CHECKPOINT_ENV, DEFAULT_CHECKPOINT, RUNS_ENV
+from seq2seq.registry import CHECKPOINT_ENV, DEFAULT_CHECKPOINT
+from tests.browser_support import (
+    TIMEOUT_MS,
+    Server,
+    missing_browser,
+    new_tab,
+    open_browser,
+    set_number,
+    shot_on_failure,
+    wait_ready,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-FAILURE_SHOTS = REPO / "test-screenshots"
-CHROMIUM = os.environ.get("SEQ2SEQ_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGES = {
     "Train": "Train a model",
     "Examples": "Test-set examples",
     "Attention": "Attention",
     "Analysis": "How attention",
 }
-TIMEOUT_MS = 60_000
 
-if not Path(CHROMIUM).is_file():
-    pytest.skip(f"no Chromium at {CHROMIUM} (install Debian's: apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+if missing_browser():
+    pytest.skip(missing_browser(), allow_module_level=True)
 
 
 # ------------------------------------------------------------------------------------------------- server
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """``streamlit run streamlit_app.py`` on 127.0.0.1 and a free port, up once ``/_stcore/health`` answers."""
-
-    def __init__(self, checkpoint: Path, runs_dir: Path, log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.runs_dir = runs_dir
-        env = {**os.environ, CHECKPOINT_ENV: str(checkpoint), RUNS_ENV: str(runs_dir), "PYTHONUNBUFFERED": "1"}
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(REPO / "streamlit_app.py"),
-                "--server.address=127.0.0.1",
-                f"--server.port={self.port}",
-                "--server.headless=true",
-                "--browser.gatherUsageStats=false",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_healthy()
-
-    def _wait_healthy(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.process.returncode}:\n{self.log()}")
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response,
-            ):
-                if response.status == 200:
-                    return
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"streamlit did not answer on {self.url} within {timeout} s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> int | None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._log.close()
-        return self.process.returncode
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_checkpoint) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("browser")
@@ -129,56 +54,15 @@ def server(tmp_path_factory, tiny_checkpoint) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with open_browser() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
 def page(browser) -> Iterator:
     """A fresh browser tab; each test wraps its steps in ``shot_on_failure``."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    try:
+    with new_tab(browser, accept_downloads=True) as tab:
         yield tab
-    finally:
-        context.close()
-
-
-def set_number(tab, label: str, value: str) -> None:
-    field = tab.get_by_role("spinbutton", name=label, exact=True)
-    field.fill(value)
-    field.press("Enter")
-    wait_ready(tab)
-
-
-def save_failure_shot(tab, name: str) -> None:
-    FAILURE_SHOTS.mkdir(exist_ok=True)
-    with contextlib.suppress(Exception):
-        safe = re.sub(r"[^\w.-]+", "_", name)
-        tab.screenshot(path=str(FAILURE_SHOTS / f"{safe}.png"), full_page=True)
-
-
-@contextlib.contextmanager
-def shot_on_failure(tab, name: str):
-    """Save a screenshot of ``tab`` when the block fails (assertions included), then re-raise."""
-    try:
-        yield
-    except BaseException:
-        save_failure_shot(tab, name)
-        raise
-
-
-def wait_ready(tab) -> None:
-    """Wait until the app has connected and finished running its script."""
-    tab.wait_for_selector('[data-testid="stApp"]', timeout=TIMEOUT_MS)
-    tab.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=TIMEOUT_MS,
-    )
 
 
 # ------------------------------------------------------------------------------------------------- tests
