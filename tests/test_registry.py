@@ -121,16 +121,28 @@ def test_ablation_files(tmp_path):
     ]
 
 
-def test_model_cache_loads_each_file_version_once(tmp_path, tiny_checkpoint):
-    path = tmp_path / "model.pt"
-    shutil.copy(tiny_checkpoint, path)
-    cache = ModelCache()
-    models = []
-    threads = [threading.Thread(target=lambda: models.append(cache.get(path))) for _ in range(6)]
+def at_once(calls: list) -> list:
+    """Each call on a thread of its own, all released together (as sessions arriving at once); their results."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return results
+
+
+def test_model_cache_loads_each_file_version_once(tmp_path, tiny_checkpoint):
+    path = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, path)
+    cache = ModelCache()
+    models = at_once([lambda: cache.get(path)] * 8)
     assert cache.loads == 1 and all(m is models[0] for m in models)
     assert cache.get(path) is models[0] and cache.loads == 1
     # A new version of the file (another mtime) is loaded anew.
@@ -177,3 +189,21 @@ def test_model_cache_keeps_serving_the_last_good_version(tmp_path, tiny_checkpoi
     shutil.copy(tiny_checkpoint, path)  # a good file again: loaded, and the problem is gone
     os.utime(path, ns=(5, 5))
     assert cache.get(path) is not good and cache.problem(path) is None
+
+
+def test_model_cache_is_shared_safely_by_sessions_asking_for_different_models_at_once(tmp_path, tiny_checkpoint):
+    """Eight sessions at once, four per model, one of them naming its file by another path: one load per model."""
+    first, second = tmp_path / "a" / "model.pt", tmp_path / "b" / "model.pt"
+    for path in (first, second):
+        path.parent.mkdir()
+        shutil.copy(tiny_checkpoint, path)
+    other_spelling = tmp_path / "b" / ".." / "a" / "model.pt"
+    cache = ModelCache()
+    models = at_once([lambda p=p: cache.get(p) for p in [first, second, other_spelling, second] * 2])
+    assert cache.loads == 2
+    assert {id(m) for m in models[0::2]} == {id(models[0])} and {id(m) for m in models[1::2]} == {id(models[1])}
+    assert models[0] is not models[1] and models[0].path.resolve() == first.resolve()
+    # and the shared model answers sessions reversing at the same time as it answers one alone
+    expected = models[0].reverser.reverse("the big cat sat").output
+    outputs = at_once([lambda m=m: m.reverser.reverse("the big cat sat").output for m in models])
+    assert outputs == [expected] * 8
