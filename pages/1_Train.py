@@ -134,8 +134,8 @@ if upload is not None and config is not None:
             upload.getvalue(), upload.name, config.valid_size, config.test_size, config.seed
         )
     except InputError as problem:
-        upload_error = str(problem)
-        st.error(f"This file cannot be used: {problem}")
+        upload_error = markdown_escape(str(problem))  # it names the file: shown as text, never as Markdown
+        st.error(f"This file cannot be used: {upload_error}")
     else:
         splits = upload_data.splits
         for name, report in upload_data.reports.items():

@@ -4,19 +4,26 @@ The app reads the default model from ``SEQ2SEQ_CHECKPOINT`` (here the tiny test 
 sentences of a dozen words) and writes runs under ``SEQ2SEQ_RUNS_DIR`` (here a temporary folder).
 """
 
+import csv
+import html
 import json
+import re
 import shutil
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import app_ui
+from seq2seq.config import Config
+from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.data import load_run_data
 from seq2seq.registry import CHECKPOINT_ENV, RUNS_ENV, write_run_info
+from seq2seq.tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, tokenize
 from seq2seq.train import Trainer
-from tests.conftest import tiny_config
+from tests.conftest import TINY_WORDS, tiny_config
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "streamlit_app.py")
@@ -108,11 +115,86 @@ def test_unknown_words_are_flagged(runs):
     assert list(tokens["in vocabulary"]) == ["yes", "UNKNOWN: seen as <unk>", "yes"]
 
 
-@pytest.mark.parametrize(("sentence", "message"), [("   ", "empty"), ("word " * 500, "limit")])
+@pytest.mark.parametrize(
+    ("sentence", "message"),
+    [
+        ("   ", "empty"),
+        ("\t\n\x00", "empty"),
+        ("word " * 500, f"the limit is {MAX_SENTENCE_CHARS:,}"),
+        ("word " * 10_000, f"the limit is {MAX_SENTENCE_CHARS:,}"),  # 10,000 words
+        ("a " * (MAX_SENTENCE_TOKENS + 1), f"the limit is {MAX_SENTENCE_TOKENS}"),  # short enough, too many words
+    ],
+    ids=["spaces", "white-space-and-control", "500-words", "10000-words", "101-words"],
+)
 def test_unusable_input_gets_a_message(runs, sentence, message):
     at = open_app()
+    started = time.monotonic()
     at.text_input(key="sentence").input(sentence).run()
-    assert not at.exception and any(message in e for e in texts(at.error))
+    assert time.monotonic() - started < 10  # refused before any model work, not after it
+    assert not at.exception and any(message in e for e in texts(at.error)), texts(at.error)
+    assert not at.get("plotly_chart")
+
+
+ODD_SENTENCES = [
+    "?!",  # only punctuation
+    "... ; -- !?",
+    "cat",  # one word
+    "The CAT sAt",  # mixed case
+    "the\tcat\nsat",  # tabs and newlines
+    "the\x00cat\x07sat\x1b[31m on\u200b",  # control characters (and a zero-width space)
+    "🐱 sat on 🧶 😀",  # emoji
+    "кошка сидела на коврике",  # Cyrillic
+    "猫 坐 在 垫子 上",  # CJK
+    "جلست القطة على الحصيرة",  # Arabic
+    "<b>x</b>",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)> & &amp; `code` *star* [link](http://x)",
+]
+RAW_MARKUP = re.compile(r"(?<!\\)<(b|/b|i|script|/script|img)\b")  # a tag, not escaped for Markdown
+
+
+def plotly_labels(spec: str) -> list[str]:
+    figure = json.loads(spec)
+    labels = [str(v) for trace in figure["data"] for axis in ("x", "y") for v in (trace.get(axis) or [])]
+    return [*labels, str(((figure.get("layout") or {}).get("title") or {}).get("text") or "")]
+
+
+def assert_shown_as_text(at: AppTest) -> None:
+    """No markup of the user's in Markdown-rendered text, nor in the labels and titles of a chart (escaped for
+    Plotly, which renders some HTML there and in hover text)."""
+    assert not at.get("html")
+    for element in [*at.markdown, *at.caption, *at.warning, *at.info, *at.success, *at.error, *at.subheader]:
+        assert not RAW_MARKUP.search(element.value), element.value
+    for chart in at.get("plotly_chart"):
+        assert not any("<" in label for label in plotly_labels(chart.proto.spec))
+
+
+def unescaped(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+@pytest.mark.parametrize("page", ["Try it", "Attention"])
+def test_odd_sentences_are_reversed_and_shown_as_text(runs, page):
+    """Punctuation only, one word, mixed case, tabs, control characters, emoji, other scripts and markup: each is
+    reversed (as the tokenizer splits it) with no exception, and shown as text everywhere."""
+    at = open_app(None if page == "Try it" else "pages/3_Attention.py")
+    if page == "Attention":
+        at.radio(key="attention_source").set_value("a sentence I type").run()
+    for sentence in ODD_SENTENCES:
+        tokens = tokenize(sentence)
+        if page == "Try it":
+            at.text_input(key="sentence").input(sentence).run()
+            shown = texts(at.code)[1]  # the true reversal
+            assert shown == " ".join(reversed(tokens)), sentence
+        else:
+            at.text_input(key="attention_sentence").input(sentence).run()
+            shown = texts(at.code)[0]
+            assert shown.startswith(f"input:  {' '.join(tokens)}\noutput: "), sentence
+        assert not at.exception, (sentence, at.exception)
+        assert not any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in shown), sentence
+        assert_shown_as_text(at)
+        heatmap = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+        assert heatmap["x"] == [f"{i}·{html.escape(t, quote=False)}" for i, t in enumerate([*tokens, "<eos>"], 1)]
 
 
 def test_markup_is_shown_as_text(runs):
@@ -210,19 +292,114 @@ def test_an_uploaded_corpus_trains(runs, tiny_corpus):
     assert json.loads((run_dir / "run.json").read_text())["corpus"] == "my corpus.txt"
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [(b"\x00\x01\x02 binary", "binary"), (b"", "empty"), (b"just\ntwo lines\n", "at least 30")],
-)
-def test_an_unusable_upload_is_refused_with_a_message(runs, content, message):
+def distinct_lines(count: int) -> bytes:
+    return "".join(f"the cat sat on mat {i}\n" for i in range(count)).encode()
+
+
+UNUSABLE_UPLOADS = {  # name: (content, made when the test runs; what the message says)
+    "binary": (lambda: b"\x00\x01\x02 binary", "binary"),
+    "empty": (lambda: b"", "empty"),
+    "blank-lines": (lambda: b"\n \n\t\n" * 100, "empty"),
+    "two-lines": (lambda: b"just\ntwo lines\n", "at least 30"),
+    "not-utf-8": (lambda: "".join(f"café crème numéro {i}\n" for i in range(40)).encode("latin-1"), "not UTF-8"),
+    "one-10-mb-line": (lambda: b"word " * 2_000_000, "over-long lines"),
+    "all-lines-identical": (lambda: b"the cat sat on the mat\n" * 5_000, "1 distinct sentences"),
+    "too-small-to-split": (lambda: distinct_lines(29), "29 distinct sentences; at least 30"),
+    "millions-of-lines-over-the-size-limit": (
+        lambda: b"the cat sat\n" * (MAX_CORPUS_BYTES // 12 + 1),
+        f"the limit is {MAX_CORPUS_BYTES // 2**20} MB",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", UNUSABLE_UPLOADS)
+def test_an_unusable_upload_is_refused_with_a_message(runs, kind):
+    make, message = UNUSABLE_UPLOADS[kind]
     at = open_app("pages/1_Train.py")
     at.radio(key="corpus_kind").set_value("uploaded text file").run()
     at.button(key="start_training").click().run()
     assert any("choose a text file" in e for e in texts(at.error))
-    at.file_uploader(key="corpus_file").set_value(("bad.txt", content, "text/plain")).run()
-    assert any(message in e for e in texts(at.error)), texts(at.error)
+    at.file_uploader(key="corpus_file").set_value(("bad.txt", make(), "text/plain")).run()
+    assert not at.exception, at.exception
+    assert any(message in unescaped(e) for e in texts(at.error)), texts(at.error)
     at.button(key="start_training").click().run()
     assert any(e.startswith("Not started") for e in texts(at.error)) and not runs.exists()
+
+
+def test_an_upload_with_some_bad_lines_says_what_was_skipped_and_keeps_the_rest(runs):
+    good = distinct_lines(40)
+    content = good + good + "café\n".encode("latin-1") * 3 + b"word " * 1_000 + b"\n\n\n"
+    at = open_app("pages/1_Train.py")
+    at.radio(key="corpus_kind").set_value("uploaded text file").run()
+    at.file_uploader(key="corpus_file").set_value(("mixed.txt", content, "text/plain")).run()
+    assert not at.exception and not at.error, texts(at.error)
+    (caption,) = [c for c in texts(at.caption) if "split into" in c]
+    assert "80 sentences" in caption and "skipped 3 lines that are not UTF\\-8" in caption
+    assert "skipped 1 over\\-long lines" in caption and "skipped 2 empty lines" in caption
+    assert "split into 32 train / 4 valid / 4 test" in caption  # duplicates dropped: 40 distinct sentences
+
+
+@pytest.mark.parametrize("content", [None, b""], ids=["usable", "refused"])
+def test_markup_in_an_uploaded_file_name_is_shown_as_text(runs, content):
+    at = open_app("pages/1_Train.py")
+    at.radio(key="corpus_kind").set_value("uploaded text file").run()
+    name = "<img src=x onerror=alert(1)><b>bold<i> [link](javascript:alert(1)) *star*.txt"
+    data = distinct_lines(40) if content is None else content
+    at.file_uploader(key="corpus_file").set_value((name, data, "text/plain")).run()
+    assert not at.exception, at.exception
+    shown = [c for c in texts(at.caption) if "split into" in c] if content is None else texts(at.error)
+    assert shown and all(unescaped(name) in unescaped(text) for text in shown)
+    for text in shown:  # every Markdown character of the name escaped: shown as it is, never as a link or a tag
+        assert "\\<img" in text and "\\[link\\]\\(javascript" in text and "\\*star\\*" in text, text
+    assert_shown_as_text(at)
+
+
+def test_a_batch_larger_than_the_corpus_trains_in_one_batch(runs):
+    at = open_app("pages/1_Train.py")
+    at.radio(key="corpus_kind").set_value("uploaded text file").run()
+    lines = "".join(f"{a} {b}\n" for a in TINY_WORDS[:5] for b in TINY_WORDS[:8]).encode()  # 40 distinct
+    at.file_uploader(key="corpus_file").set_value(("small.txt", lines, "text/plain")).run()
+    tiny_settings(at, epochs=2)
+    at.number_input(key="batch_size").set_value(4096).run()
+    at.button(key="start_training").click().run()
+    assert any(s.startswith("Started run ") for s in texts(at.success)), texts(at.error)
+    assert "finished (all epochs done)" in wait_for_run_end(at)
+    (run_dir,) = runs.iterdir()
+    assert (run_dir / "model.pt").is_file()
+    with open(run_dir / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[-1]["epoch"] == "2" and rows[-1]["step"] == "2"  # one batch per epoch
+
+
+def test_settings_outside_the_widget_bounds_never_reach_the_trainer(runs):
+    """A modified client can send any number; Streamlit puts one outside a widget's bounds back to the default (the
+    Config would refuse most of them too, but not, say, a billion training sentences), and lr 0, inside the bounds,
+    is refused with a message. Nothing starts and nothing is written."""
+    defaults = Config()
+    hostile = {
+        "lr": float("nan"),
+        "embedding_size": 0,
+        "hidden_size": 100_000,
+        "batch_size": -1,
+        "epochs": 0,
+        "corpus_size": 10**9,
+        "valid_size": -5,
+        "clip": float("inf"),
+    }
+    at = open_app("pages/1_Train.py")
+    for key, value in hostile.items():
+        at.number_input(key=key).set_value(value)
+    at.run()
+    assert not at.exception, at.exception
+    for key in hostile:
+        expected = getattr(defaults, key)
+        assert at.session_state[key] == expected, (key, at.session_state[key])
+    at.number_input(key="lr").set_value(0.0)
+    at.number_input(key="corpus_size").set_value(10**9)
+    at.button(key="start_training").click().run()
+    assert at.session_state["corpus_size"] == defaults.corpus_size
+    assert any("lr must be" in e for e in texts(at.error)) and any("Not started" in e for e in texts(at.error))
+    assert not runs.exists() and not app_ui.training_worker().busy
 
 
 def test_the_active_model_is_chosen_per_session(runs, tiny_checkpoint):
