@@ -20,8 +20,8 @@ from seq2seq.data import RunData
 from seq2seq.inference import Reversal
 from seq2seq.plots import heatmap_png
 from seq2seq.registry import LoadedModel, ModelCache, default_checkpoint_path, upload_run_data
-from seq2seq.views import markdown_escape, percent, result_figure, status_text
-from seq2seq.worker import TrainingWorker
+from seq2seq.views import markdown_escape, percent, result_figure, snapshot_figure, status_text, training_figure
+from seq2seq.worker import TrainingState, TrainingWorker
 
 MODEL_KEY = "active_model_path"
 PAGES = [
@@ -51,6 +51,25 @@ def read_upload(data: bytes, name: str, valid_size: int, test_size: int, seed: i
 
     Raises InputError (never cached) for a file that cannot be used."""
     return upload_run_data(Config(valid_size=valid_size, test_size=test_size, seed=seed), data, name)
+
+
+# The live view of a run redraws every second in every session that watches it, and building its figures takes about
+# a tenth of a second of CPU, under the GIL the training thread needs too. So they are built once per moment of the
+# run and shared by every session watching it (Streamlit only reads them).
+@st.cache_resource(show_spinner=False, max_entries=4)
+def live_training_figure(
+    run_id: int, step: int, evaluations: int, _state: TrainingState
+) -> plotly.graph_objects.Figure:
+    """The live curves of run ``run_id`` after ``step`` steps and ``evaluations`` validations."""
+    return training_figure(_state.batches, _state.history, _state.total_steps)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def live_snapshot_figure(
+    run_id: int, snapshots: int, index: int, _snapshot: dict
+) -> plotly.graph_objects.Figure | None:
+    """The heatmap of watched sentence ``index`` in the latest of ``snapshots`` snapshots of run ``run_id``."""
+    return snapshot_figure(_snapshot, index)
 
 
 # ------------------------------------------------------------------------------------------------- active model

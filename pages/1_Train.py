@@ -17,10 +17,8 @@ from seq2seq.tokenize import InputError
 from seq2seq.views import (
     markdown_escape,
     percent,
-    snapshot_figure,
     snapshot_label,
     status_text,
-    training_figure,
     watched_index,
 )
 from seq2seq.worker import TrainingBusy, TrainingState
@@ -203,7 +201,8 @@ def show_run(state: TrainingState) -> None:
     c2.metric("valid loss", f"{last['valid_loss']:.4f}" if last else "–")
     c3.metric("valid exact match", percent(last["valid_exact_match"]) if last else "–")
     c4.metric("gradient norm", f"{batch['grad_norm']:.3f}" if batch else "–")
-    st.plotly_chart(training_figure(state.batches, state.history, state.total_steps), theme=None, key="training_curves")
+    curves = app_ui.live_training_figure(state.run_id, state.step, len(state.history), state)
+    st.plotly_chart(curves, theme=None, key="training_curves")
     left, right = st.columns(2)
     with left:
         st.markdown("**Log**")
@@ -211,7 +210,11 @@ def show_run(state: TrainingState) -> None:
     with right:
         st.markdown("**Attention of a fixed validation sentence, as it forms**")
         index = watched_index(state.snapshot)
-        figure = snapshot_figure(state.snapshot, index) if state.snapshot else None
+        figure = (
+            app_ui.live_snapshot_figure(state.run_id, state.snapshot_count, index, state.snapshot)
+            if state.snapshot
+            else None
+        )
         if figure is None:
             st.caption("Shown after the first validation.")
         else:

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import time
+import tomllib
 import unicodedata
 from pathlib import Path
 
@@ -268,6 +269,30 @@ def test_a_second_session_sees_the_run_cannot_start_another_and_can_stop_it(runs
     assert "finished (stopped by a user)" in wait_for_run_end(mine)
     (run_dir,) = runs.iterdir()  # one run only, in its own folder
     assert (run_dir / "model.pt").is_file()
+
+
+def test_sessions_watching_a_run_share_its_figures(runs, monkeypatch):
+    """The live view redraws every second in every watching session; its figures are built once per moment of the
+    run, not once per session."""
+    built = []
+    training_figure = app_ui.training_figure
+    monkeypatch.setattr(app_ui, "training_figure", lambda *args: built.append(args) or training_figure(*args))
+    at = open_app("pages/1_Train.py")
+    tiny_settings(at, epochs=1)
+    at.button(key="start_training").click().run()
+    wait_for_run_end(at)
+    at.run()
+    drawn = len(built)
+    others = [open_app("pages/1_Train.py") for _ in range(3)]
+    assert drawn >= 1 and len(built) == drawn
+    assert len({tab.get("plotly_chart")[0].proto.spec for tab in [at, *others]}) == 1
+
+
+def test_the_server_does_not_collect_garbage_after_every_rerun():
+    """Streamlit's default full collection after each script run held the GIL for ~0.3 s with torch loaded, on every
+    tick of every watching session's live view: three Train pages starved a training run. The soak checks memory."""
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
 
 
 def test_bad_settings_are_refused_with_a_message(runs):
