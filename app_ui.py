@@ -94,7 +94,8 @@ def load_active_model() -> tuple[LoadedModel | None, str | None]:
 
 def setup_page(title: str) -> tuple[LoadedModel | None, str | None]:
     """Page config and sidebar; returns the active model or why there is none."""
-    st.set_page_config(page_title=f"{title} · Seq2Seq reverser", page_icon=":material/swap_horiz:", layout="wide")
+    # An emoji icon is drawn by the browser; a ":material/...:" one would be fetched from fonts.gstatic.com.
+    st.set_page_config(page_title=f"{title} · Seq2Seq reverser", page_icon="🔁", layout="wide")
     model, error = load_active_model()
     _sidebar(model, error)
     return model, error
