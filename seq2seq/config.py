@@ -4,6 +4,27 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from .tokenize import MAX_SENTENCE_TOKENS
+
+# The whole-number settings and the largest value each may take: beyond these a run only exhausts memory or time on a
+# model of this kind (a CLI typo such as --corpus-size 1000000000 must not try to generate a billion sentences).
+# Joined training pairs double a sentence, so generated ones stay within half the tokenizer's limit. The app's inputs
+# take their ranges from here.
+MAX_VALUES = {
+    "embedding_size": 2048,
+    "hidden_size": 2048,
+    "attention_size": 2048,
+    "corpus_size": 500_000,
+    "min_length": MAX_SENTENCE_TOKENS // 2,
+    "max_length": MAX_SENTENCE_TOKENS // 2,
+    "valid_size": 100_000,
+    "test_size": 100_000,
+    "epochs": 1_000,
+    "batch_size": 4_096,
+    "evals_per_epoch": 100,
+    "location_kernel": 31,
+}
+
 
 @dataclass
 class Config:
@@ -54,26 +75,12 @@ class Config:
 
     def validate(self) -> None:
         """Refuse settings that cannot train, with a message that names the setting."""
-        positive_ints = (
-            "embedding_size",
-            "hidden_size",
-            "attention_size",
-            "corpus_size",
-            "min_length",
-            "max_length",
-            "valid_size",
-            "test_size",
-            "epochs",
-            "batch_size",
-            "evals_per_epoch",
-        )
-        for name in positive_ints:
+        for name, largest in MAX_VALUES.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
-        for name in ("embedding_size", "hidden_size", "attention_size"):
-            if getattr(self, name) > 2048:
-                raise ValueError(f"{name} must be at most 2048, not {getattr(self, name)}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= largest:
+                raise ValueError(f"{name} must be a whole number from 1 to {largest:,}, not {value!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed must be a whole number of at least 0, not {self.seed!r}")
         if self.min_length > self.max_length:
             raise ValueError(f"min_length ({self.min_length}) must not exceed max_length ({self.max_length})")
         if not (math.isfinite(self.lr) and 0 < self.lr <= 1.0):
@@ -86,7 +93,7 @@ class Config:
             raise ValueError(f"clip must be a positive number, not {self.clip!r}")
         if self.attention not in ("additive", "location", "none"):
             raise ValueError(f"attention must be 'additive', 'location' or 'none', not {self.attention!r}")
-        if self.location_kernel < 1 or self.location_kernel % 2 == 0:
+        if self.location_kernel % 2 == 0:
             raise ValueError(f"location_kernel must be an odd whole number, not {self.location_kernel!r}")
         if self.attention_query not in ("previous", "current"):
             raise ValueError(f"attention_query must be 'previous' or 'current', not {self.attention_query!r}")

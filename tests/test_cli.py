@@ -98,6 +98,7 @@ def test_train_on_corpus_files(capsys, tmp_path, tiny_corpus):
         (["reverse", "--checkpoint", "/nonexistent/model.pt", "x"], "checkpoint not found"),
         (["train", "--epochs", "0"], "epochs must be"),
         (["train", "--lr", "nan"], "lr must be"),
+        (["train", "--corpus-size", "1000000000"], "corpus_size must be a whole number from 1 to 500,000"),
         (["train", "--train-file", "/nonexistent.txt"], "corpus file not found"),
     ],
 )

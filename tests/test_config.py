@@ -1,6 +1,7 @@
 import pytest
 
-from seq2seq.config import Config
+from seq2seq.config import MAX_VALUES, Config
+from seq2seq.tokenize import MAX_SENTENCE_TOKENS
 
 
 def test_round_trip_through_a_dict():
@@ -29,8 +30,33 @@ def test_unknown_fields_are_refused():
         {"device": "tpu"},
         {"max_seconds": -1.0},
         {"hidden_size": 100_000},
+        {"corpus_size": 10**9},
+        {"epochs": 10**6},
+        {"valid_size": 10**7},
+        {"batch_size": 10**6},
+        {"max_length": 10_000},
+        {"evals_per_epoch": 10**4},
+        {"location_kernel": 4},
+        {"location_kernel": 1001},
+        {"seed": -1},
+        {"seed": "7"},
+        {"corpus_size": True},
     ],
 )
 def test_bad_settings_are_refused_with_their_name(changes):
     with pytest.raises(ValueError, match=next(iter(changes))):
         Config(**changes)
+
+
+def test_every_whole_number_setting_is_allowed_at_its_limit_and_refused_past_it():
+    for name, largest in MAX_VALUES.items():
+        at_limit = {name: largest}
+        if name == "min_length":
+            at_limit["max_length"] = largest
+        Config(**at_limit)
+        with pytest.raises(ValueError, match=f"{name} must be a whole number from 1 to {largest:,}"):
+            Config(**{**at_limit, name: largest + 1})
+
+
+def test_generated_sentences_stay_within_what_the_reverser_accepts_even_when_joined():
+    assert 2 * MAX_VALUES["max_length"] <= MAX_SENTENCE_TOKENS
