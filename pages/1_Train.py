@@ -10,7 +10,7 @@ import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
-from seq2seq.config import Config
+from seq2seq.config import MAX_VALUES, Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.registry import list_runs, runs_root, safe_corpus_name
 from seq2seq.tokenize import InputError
@@ -36,16 +36,25 @@ st.caption(
 
 # ------------------------------------------------------------------------------------------------- settings
 defaults = Config()
+
+
+def whole_number(column, label: str, name: str, smallest: int = 1, **options) -> int:
+    """An input for the whole-number setting ``name``: from ``smallest`` to its limit, starting at its default."""
+    return int(column.number_input(label, smallest, MAX_VALUES[name], getattr(defaults, name), key=name, **options))
+
+
 st.subheader("Corpus")
 corpus_kind = st.radio("Sentences to learn from", [BUILT_IN, UPLOAD], horizontal=True, key="corpus_kind")
 upload = None
 if corpus_kind == BUILT_IN:
     c1, c2 = st.columns(2)
-    corpus_size = c1.number_input(
-        "Training sentences", min_value=30, max_value=500_000, value=defaults.corpus_size, step=1000, key="corpus_size"
-    )
+    corpus_size = whole_number(c1, "Training sentences", "corpus_size", smallest=30, step=1000)
     length_range = c2.slider(
-        "Sentence length (words)", 1, 40, (defaults.min_length, defaults.max_length), key="length_range"
+        "Sentence length (words)",
+        1,
+        MAX_VALUES["max_length"],
+        (defaults.min_length, defaults.max_length),
+        key="length_range",
     )
 else:
     corpus_size, length_range = defaults.corpus_size, (defaults.min_length, defaults.max_length)
@@ -57,10 +66,10 @@ else:
 
 st.subheader("Hyper-parameters")
 c1, c2, c3, c4 = st.columns(4)
-embedding_size = c1.number_input("Embedding size", 1, 2048, defaults.embedding_size, key="embedding_size")
-hidden_size = c2.number_input("Hidden size", 1, 2048, defaults.hidden_size, key="hidden_size")
-batch_size = c3.number_input("Batch size", 1, 4096, defaults.batch_size, key="batch_size")
-epochs = c4.number_input("Epochs", 1, 1000, defaults.epochs, key="epochs")
+embedding_size = whole_number(c1, "Embedding size", "embedding_size")
+hidden_size = whole_number(c2, "Hidden size", "hidden_size")
+batch_size = whole_number(c3, "Batch size", "batch_size")
+epochs = whole_number(c4, "Epochs", "epochs")
 c1, c2, c3, c4 = st.columns(4)
 lr = c1.number_input("Learning rate", 0.0, 1.0, defaults.lr, step=0.0005, format="%.4f", key="lr")
 teacher_forcing = c2.slider("Teacher forcing ratio", 0.0, 1.0, defaults.teacher_forcing, 0.05, key="teacher_forcing")
@@ -81,10 +90,10 @@ with st.expander("More settings"):
         key="attention",
     )
     c1, c2, c3, c4 = st.columns(4)
-    attention_size = c1.number_input("Attention size", 1, 2048, defaults.attention_size, key="attention_size")
-    valid_size = c2.number_input("Validation sentences", 1, 100_000, defaults.valid_size, key="valid_size")
-    test_size = c3.number_input("Test sentences", 1, 100_000, defaults.test_size, key="test_size")
-    evals_per_epoch = c4.number_input("Validations per epoch", 1, 100, defaults.evals_per_epoch, key="evals_per_epoch")
+    attention_size = whole_number(c1, "Attention size", "attention_size")
+    valid_size = whole_number(c2, "Validation sentences", "valid_size")
+    test_size = whole_number(c3, "Test sentences", "test_size")
+    evals_per_epoch = whole_number(c4, "Validations per epoch", "evals_per_epoch")
     c1, c2, c3 = st.columns(3)
     unk_rate = c1.slider("Unknown-word rate", 0.0, 0.5, defaults.unk_rate, 0.01, key="unk_rate")
     join_share = c2.slider("Joined-sentence share", 0.0, 1.0, defaults.join_share, 0.05, key="join_share")
@@ -98,27 +107,27 @@ with st.expander("More settings"):
 config, config_error = None, None
 try:
     config = Config(
-        embedding_size=int(embedding_size),
-        hidden_size=int(hidden_size),
-        attention_size=int(attention_size),
+        embedding_size=embedding_size,
+        hidden_size=hidden_size,
+        attention_size=attention_size,
         attention=attention,
-        corpus_size=int(corpus_size),
+        corpus_size=corpus_size,
         min_length=int(length_range[0]),
         max_length=int(length_range[1]),
-        valid_size=int(valid_size),
-        test_size=int(test_size),
+        valid_size=valid_size,
+        test_size=test_size,
         join_share=float(join_share),
         random_extra_share=float(random_extra),
         unk_rate=float(unk_rate),
-        epochs=int(epochs),
-        batch_size=int(batch_size),
+        epochs=epochs,
+        batch_size=batch_size,
         lr=float(lr),
         teacher_forcing=float(teacher_forcing),
         clip=float(clip) or None,
         seed=int(seed),
         target_accuracy=float(target) or None,
         max_seconds=60.0 * float(max_minutes) or None,
-        evals_per_epoch=int(evals_per_epoch),
+        evals_per_epoch=evals_per_epoch,
         train_file=safe_corpus_name(upload.name) if upload is not None else None,
     )
 except ValueError as problem:
