@@ -20,6 +20,7 @@ from seq2seq.data import RunData
 from seq2seq.inference import Reversal
 from seq2seq.plots import heatmap_png
 from seq2seq.registry import LoadedModel, ModelCache, default_checkpoint_path, upload_run_data
+from seq2seq.report import TestReport
 from seq2seq.views import markdown_escape, percent, result_figure, snapshot_figure, status_text, training_figure
 from seq2seq.worker import TrainingState, TrainingWorker
 
@@ -127,7 +128,26 @@ def _sidebar(model: LoadedModel | None, error: str | None) -> None:
             st.caption(f"Training on this server: {status_text(state.status)}, {percent(state.fraction)} done.")
 
 
-def require_model(model: LoadedModel | None, error: str | None) -> LoadedModel:
+def model_page(title: str, heading: str | None = None, intro: str | None = None) -> LoadedModel:
+    """Set up a page that shows the active model: its config, sidebar, heading and intro, then the model. Without
+    one, the page says why and stops there."""
+    model, error = setup_page(title)
+    if heading:
+        st.title(heading)
+    if intro:
+        st.markdown(intro)
+    loaded = _require_model(model, error)
+    _active_model_caption(loaded)
+    return loaded
+
+
+def report_on_test_set(model: LoadedModel) -> TestReport:
+    """The model's test-set report (computed once per model and cached by it), with a spinner the first time."""
+    with st.spinner("Reversing the test set…"):
+        return model.test_report()
+
+
+def _require_model(model: LoadedModel | None, error: str | None) -> LoadedModel:
     """The active model, or a clear message (never a traceback) and the way to train one; stops the page."""
     if model is None:
         active = active_model_path()
@@ -145,7 +165,7 @@ def require_model(model: LoadedModel | None, error: str | None) -> LoadedModel:
     return model
 
 
-def active_model_caption(model: LoadedModel) -> None:
+def _active_model_caption(model: LoadedModel) -> None:
     st.caption(f"Active model: {markdown_escape(model.label)} · {markdown_escape(model.accuracy_text())}")
     if getattr(model.config, "attention", "additive") == "none":
         st.warning(

@@ -18,15 +18,13 @@ def use_example(sentence: str) -> None:
     st.session_state["sentence"] = sentence
 
 
-model, error = app_ui.setup_page("Try it")
-st.title("Reverse a sentence with attention")
-st.markdown(
-    "An encoder-decoder with Bahdanau attention learned to say a sentence's words in reverse order. Type a "
+loaded = app_ui.model_page(
+    "Try it",
+    heading="Reverse a sentence with attention",
+    intro="An encoder-decoder with Bahdanau attention learned to say a sentence's words in reverse order. Type a "
     "sentence and press Enter: you see its reversal and, in the heatmap, which input word the decoder looked at "
-    "for each word it wrote."
+    "for each word it wrote.",
 )
-loaded = app_ui.require_model(model, error)
-app_ui.active_model_caption(loaded)
 
 examples = loaded.example_sentences()
 if examples:

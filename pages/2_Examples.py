@@ -10,13 +10,8 @@ from seq2seq.metrics import format_example
 from seq2seq.report import pick_examples
 from seq2seq.views import MATCH_FILTERS, example_rows, filter_rows, filtered_accuracy, per_length_figure, percent
 
-model, error = app_ui.setup_page("Examples")
-st.title("Test-set examples")
-loaded = app_ui.require_model(model, error)
-app_ui.active_model_caption(loaded)
-
-with st.spinner("Reversing the test set…"):
-    report = loaded.test_report()
+loaded = app_ui.model_page("Examples", heading="Test-set examples")
+report = app_ui.report_on_test_set(loaded)
 results, evaluation = report.results, report.evaluation
 if not results:
     st.info("This model holds no test split, so there is nothing to show here.")

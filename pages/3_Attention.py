@@ -13,13 +13,8 @@ from seq2seq.views import alignment_rows, snapshot_alignment, snapshot_figure, s
 
 TEST, TYPED = "a test example", "a sentence I type"
 
-model, error = app_ui.setup_page("Attention")
-st.title("Attention")
-loaded = app_ui.require_model(model, error)
-app_ui.active_model_caption(loaded)
-
-with st.spinner("Reversing the test set…"):
-    report = loaded.test_report()
+loaded = app_ui.model_page("Attention", heading="Attention")
+report = app_ui.report_on_test_set(loaded)
 
 source = st.radio("Show the attention of", [TEST, TYPED], horizontal=True, key="attention_source")
 result = None

@@ -10,12 +10,8 @@ from seq2seq.analysis import analysis_markdown
 from seq2seq.registry import ablation_path, ablation_rows, load_ablation
 from seq2seq.report import SHOWCASE_SENTENCE
 
-model, error = app_ui.setup_page("Analysis")
-loaded = app_ui.require_model(model, error)
-app_ui.active_model_caption(loaded)
-
-with st.spinner("Reversing the test set…"):
-    report = loaded.test_report()
+loaded = app_ui.model_page("Analysis")
+report = app_ui.report_on_test_set(loaded)
 ablation, ablation_error = load_ablation()
 
 if report.evaluation.total == 0:
