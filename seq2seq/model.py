@@ -13,8 +13,9 @@ state s_i, the context c_i and the previous word's embedding.
 By default the attention is *location-aware* (Chorowski, Bahdanau, Serdyuk, Cho & Bengio 2015): the energy also
 reads a convolution of the previous step's weights, e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j + U_f (F * alpha_{i-1})_j).
 Reversal is "attend one position left of where you attended last"; with the location term that is a pattern the
-model can learn directly, instead of re-deriving its place from the content of s_{i-1} at every step. It reaches
-99% in about a quarter of the training steps and keeps its place far past the trained lengths (README, ablation).
+model can learn directly, instead of re-deriving its place from the content of s_{i-1} at every step. In the
+ablation (README) it passes 99% valid exact match within one epoch, where the 2014 attention stays near 88%, and it
+keeps its place past the trained lengths, where the 2014 attention loses it.
 ``attention="additive"`` is the 2014 model exactly.
 
 Speed comes from doing per step only what depends on the step: U_a h_j is computed once per batch; the GRU input
