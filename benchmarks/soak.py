@@ -25,7 +25,6 @@ import csv
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -42,19 +41,19 @@ from seq2seq.corpus import generate_corpus  # noqa: E402
 from seq2seq.registry import CHECKPOINT_ENV, DEFAULT_CHECKPOINT  # noqa: E402
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, tokenize  # noqa: E402
 from tests.browser_support import (  # noqa: E402
+    RUNNING,
     Server,
     missing_browser,
     new_context,
     open_browser,
     open_tab,
     save_failure_shot,
-    set_number,
+    start_run,
     submit_sentence,
     wait_for_reversal,
     wait_ready,
 )
 
-RUNNING = re.compile(r"^Run \d{8}-\d{6}(-\d+)?: training")
 REFUSED = f"the limit is {MAX_SENTENCE_CHARS:,}"
 HOSTILE = [
     "<script>alert(1)</script> <b>x</b> <img src=x onerror=alert(2)>",
@@ -129,15 +128,7 @@ def start_training(tab, url: str, sentences: int) -> str:
     """Start a long run (1,000 epochs of a small built-in corpus) from the Train screen; return its status line."""
     tab.goto(f"{url}/Train")
     wait_ready(tab)
-    set_number(tab, "Training sentences", str(sentences))
-    set_number(tab, "Epochs", "1000")
-    tab.get_by_text("More settings").click()
-    set_number(tab, "Validation sentences", "100")
-    set_number(tab, "Test sentences", "100")
-    tab.get_by_role("button", name="Start training").click()
-    status = tab.get_by_text(RUNNING).first
-    status.wait_for(timeout=120_000)
-    return status.inner_text()
+    return start_run(tab, sentences=sentences, epochs=1000, held_out=100, timeout_ms=120_000)
 
 
 def wait_for_answer(tab, expected: str | None, timeout_ms: int) -> tuple[str, str]:

@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 60_000
+RUNNING = re.compile(r"^Run \d{8}-\d{6}(-\d+)?: training")  # the Train screen's status line while a run trains
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
@@ -193,6 +194,22 @@ def set_number(tab, label: str, value: str) -> None:
     field.fill(value)
     field.press("Enter")
     wait_ready(tab)
+
+
+def start_run(tab, sentences: int, epochs: int, held_out: int, per_epoch: int = 1, timeout_ms: int = TIMEOUT_MS) -> str:
+    """From the open Train screen, start a run on a built-in corpus of ``sentences`` (``held_out`` each for
+    validation and test, ``per_epoch`` validations an epoch); return its status line once it trains."""
+    set_number(tab, "Training sentences", str(sentences))
+    set_number(tab, "Epochs", str(epochs))
+    tab.get_by_text("More settings").click()
+    set_number(tab, "Validation sentences", str(held_out))
+    set_number(tab, "Test sentences", str(held_out))
+    set_number(tab, "Validations per epoch", str(per_epoch))
+    tab.get_by_text("More settings").click()  # closed again
+    tab.get_by_role("button", name="Start training").click()
+    status = tab.get_by_text(RUNNING).first
+    status.wait_for(timeout=timeout_ms)
+    return status.inner_text()
 
 
 _ACTIVE_MODEL = """() => {

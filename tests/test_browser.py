@@ -21,13 +21,14 @@ from PIL import Image
 
 from seq2seq.registry import CHECKPOINT_ENV, DEFAULT_CHECKPOINT
 from tests.browser_support import (
+    RUNNING,
     TIMEOUT_MS,
     Server,
     missing_browser,
     new_tab,
     open_browser,
-    set_number,
     shot_on_failure,
+    start_run,
     wait_ready,
 )
 
@@ -110,14 +111,7 @@ def test_train_watch_the_curve_grow_reload_stop_activate_and_exit_mid_run(server
     with shot_on_failure(page, "training"):
         page.goto(f"{server.url}/Train")
         wait_ready(page)
-        set_number(page, "Training sentences", "200")
-        set_number(page, "Epochs", "300")
-        page.get_by_text("More settings").click()
-        set_number(page, "Validation sentences", "30")
-        set_number(page, "Test sentences", "30")
-        page.get_by_role("button", name="Start training").click()
-        running = re.compile(r"^Run \d{8}-\d{6}(-\d+)?: training")
-        page.get_by_text(running).first.wait_for()
+        start_run(page, sentences=200, epochs=300, held_out=30)
         points = "() => { const p = document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
         points += " return p && p.data ? p.data[0].x.length : 0; }"
         page.wait_for_function(f"({points})() > 0", timeout=TIMEOUT_MS)
@@ -128,7 +122,7 @@ def test_train_watch_the_curve_grow_reload_stop_activate_and_exit_mid_run(server
         # The run goes on in the background through a reload: the page picks it up and keeps drawing it.
         before = page.evaluate(points)
         page.reload()
-        page.get_by_text(running).first.wait_for()
+        page.get_by_text(RUNNING).first.wait_for()
         page.wait_for_function(f"({points})() > {before}", timeout=TIMEOUT_MS)
         page.get_by_role("button", name="Stop").click()
         page.get_by_text("finished (stopped by a user)").first.wait_for(timeout=120_000)
@@ -137,7 +131,7 @@ def test_train_watch_the_curve_grow_reload_stop_activate_and_exit_mid_run(server
         page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"^run \d{8}-\d{6}")).wait_for()
 
         page.get_by_role("button", name="Start training").click()
-        page.get_by_text(running).first.wait_for()
+        page.get_by_text(RUNNING).first.wait_for()
     code = server.stop()
     assert code in (0, -15), f"streamlit exited with {code}:\n{server.log()}"
     assert "Aborted" not in server.log()
@@ -241,13 +235,7 @@ def screenshot_when_drawn(tab, path: Path, attempts: int = 20) -> None:
 
 def train_for_the_picture(tab) -> None:
     """A short run on a small built-in corpus, stopped once a few validations have drawn the curves."""
-    for label, value in [("Training sentences", "3000"), ("Epochs", "8")]:
-        set_number(tab, label, value)
-    tab.get_by_text("More settings").click()
-    for label, value in [("Validation sentences", "200"), ("Test sentences", "200"), ("Validations per epoch", "4")]:
-        set_number(tab, label, value)
-    tab.get_by_text("More settings").click()
-    tab.get_by_role("button", name="Start training").click()
+    start_run(tab, sentences=3000, epochs=8, held_out=200, per_epoch=4)
     # Shown once the model has learnt something: valid exact match (trace 3) at 60% or more, or the run has ended.
     tab.wait_for_function(
         "() => { const p = document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"

@@ -16,13 +16,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser_support import (
+    RUNNING,
     Server,
     missing_browser,
     new_tab,
     open_browser,
-    set_number,
     shot_on_failure,
     sidebar_model,
+    start_run,
     stop_any_run,
     submit_sentence,
     wait_for_reversal,
@@ -34,7 +35,6 @@ if missing_browser():
 
 from benchmarks.soak import Settings, run_soak  # noqa: E402 - imports Playwright helpers
 
-RUNNING = re.compile(r"^Run \d{8}-\d{6}(-\d+)?: training")
 RUN_LABEL = re.compile(r"^run \d{8}-\d{6}(-\d+)?$")
 
 # Generous: a training run's data, model and optimizer come and go between "before" and "after". A leak per request
@@ -77,13 +77,7 @@ def two_sessions(server: Server, browser) -> None:
         # The first session starts a tiny run that would go on for minutes.
         trainer.goto(f"{server.url}/Train")
         wait_ready(trainer)
-        set_number(trainer, "Training sentences", "200")
-        set_number(trainer, "Epochs", "500")
-        trainer.get_by_text("More settings").click()
-        set_number(trainer, "Validation sentences", "30")
-        set_number(trainer, "Test sentences", "30")
-        trainer.get_by_role("button", name="Start training").click()
-        trainer.get_by_text(RUNNING).first.wait_for()
+        start_run(trainer, sentences=200, epochs=500, held_out=30)
         (run_dir,) = server.runs_dir.iterdir()
 
         # Meanwhile the second reverses sentences on the shipped default and browses the examples.
