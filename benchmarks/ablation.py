@@ -28,6 +28,7 @@ from seq2seq.data import load_run_data  # noqa: E402
 from seq2seq.inference import Reverser  # noqa: E402
 from seq2seq.stress import build_suites, run_stress  # noqa: E402
 from seq2seq.train import Trainer  # noqa: E402
+from seq2seq.views import ablation_table  # noqa: E402
 
 VARIANTS: dict[str, dict] = {
     "default": {},
@@ -90,20 +91,10 @@ def run(config: Config, seeds: int, suite_size: int, log) -> dict:
 
 
 def markdown(ablation: dict) -> str:
-    def cell(row: dict, column: str) -> str:
-        mean, std = row[f"{column}_mean"], row[f"{column}_std"]
-        return "n/a" if mean is None else f"{mean:.3f} ± {std:.3f}"
-
-    def t99(row: dict) -> str:
-        mean = row["t99_mean"]
-        return f"{mean:.1f} s ({row['t99_reached']})" if mean is not None else f"not reached ({row['t99_reached']})"
-
-    lines = [
-        "| variant | " + " | ".join(COLUMNS) + " | time to 99% valid |",
-        "|---|" + "---|" * (len(COLUMNS) + 1),
-    ]
-    for row in ablation["rows"]:
-        lines.append(f"| {row['variant']} | " + " | ".join(cell(row, c) for c in COLUMNS) + f" | {t99(row)} |")
+    """The table the README quotes; the Analysis page shows the same cells."""
+    table = ablation_table(ablation)
+    lines = ["| " + " | ".join(table[0]) + " |", "|---" * len(table[0]) + "|"]
+    lines += ["| " + " | ".join(row.values()) + " |" for row in table]
     return "\n".join(lines)
 
 

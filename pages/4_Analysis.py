@@ -7,8 +7,9 @@ import torch  # noqa: F401
 
 import app_ui
 from seq2seq.analysis import analysis_markdown
-from seq2seq.registry import ablation_path, ablation_rows, load_ablation
+from seq2seq.registry import ablation_path, load_ablation
 from seq2seq.report import SHOWCASE_SENTENCE
+from seq2seq.views import ablation_table
 
 loaded = app_ui.model_page("Analysis")
 report = app_ui.report_on_test_set(loaded)
@@ -30,7 +31,7 @@ with right:
 st.subheader("Ablation")
 if ablation is not None:
     st.caption(f"From {ablation_path().name}: the same model with parts taken away, over several seeds.")
-    st.dataframe(pd.DataFrame(ablation_rows(ablation)), hide_index=True, key="ablation_table")
+    st.dataframe(pd.DataFrame(ablation_table(ablation)), hide_index=True, key="ablation_table")
 elif ablation_error:
     st.warning(f"The ablation results cannot be shown: {ablation_error}")
 else:

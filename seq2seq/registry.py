@@ -62,15 +62,6 @@ def load_ablation(path: str | Path | None = None) -> tuple[dict | None, str | No
     return data, None
 
 
-def ablation_rows(ablation: dict) -> list[dict]:
-    """The ablation's result rows, each a flat dict of plain values, for a table."""
-    rows = []
-    for row in ablation.get("rows", []):
-        if isinstance(row, dict):
-            rows.append({k: v for k, v in row.items() if isinstance(v, str | int | float | bool) or v is None})
-    return rows
-
-
 # --------------------------------------------------------------------------------------------------------- runs
 def new_run_dir(root: str | Path, now: float | None = None) -> Path:
     """Create and return a new, empty run folder named after the time: ``root/20250131-142501`` (``-2`` etc. when

@@ -139,6 +139,30 @@ def alignment_rows(*columns: tuple[str, dict | None]) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------------- training
+def ablation_table(ablation: dict) -> list[dict[str, str]]:
+    """The rows of ``ablation.json`` (``benchmarks/ablation.py``) as text cells: the variant, "mean ± std" for each
+    suite, and the time to 99% valid with how many seeds reached it. Missing or non-numeric values read "n/a"."""
+
+    def number(value) -> float | None:
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    table = []
+    for row in ablation.get("rows", []):
+        if not isinstance(row, dict):
+            continue
+        cells = {"variant": str(row.get("variant", "n/a"))}
+        for key, value in row.items():
+            column = key.removesuffix("_mean")
+            if column == key or column in ("t99", "test"):
+                continue
+            mean, std = number(value), number(row.get(f"{column}_std")) or 0.0
+            cells[column] = "n/a" if mean is None else f"{mean:.3f} ± {std:.3f}"
+        mean, reached = number(row.get("t99_mean")), str(row.get("t99_reached", "n/a"))
+        cells["time to 99% valid"] = f"{mean:.1f} s ({reached})" if mean is not None else f"not reached ({reached})"
+        table.append(cells)
+    return table
+
+
 def snapshot_label(snapshot: dict) -> str:
     return f"epoch {snapshot.get('epoch', '?')} · step {snapshot.get('step', '?')}"
 

@@ -488,12 +488,16 @@ def test_analysis_page_answers_the_four_questions_and_shows_the_ablation(runs, m
     shipped = tmp_path / "shipped"
     shipped.mkdir()
     shutil.copy(tiny_checkpoint, shipped / "model.pt")
-    rows = [{"variant": "default", "test_mean": 0.99}, {"variant": "no attention", "test_mean": 0.4}]
+    rows = [
+        {"variant": "default", "test_mean": 0.99, "normal_mean": 0.99, "normal_std": 0.01, "t99_mean": 12.0},
+        {"variant": "no attention", "test_mean": 0.4, "normal_mean": 0.4, "normal_std": 0.1, "t99_reached": "0/3"},
+    ]
     (shipped / "ablation.json").write_text(json.dumps({"seeds": 3, "rows": rows}))
     monkeypatch.setenv(CHECKPOINT_ENV, str(shipped / "model.pt"))
     at = open_app("pages/4_Analysis.py")
     (table,) = at.dataframe
     assert list(table.value["variant"]) == ["default", "no attention"]
+    assert list(table.value["normal"]) == ["0.990 ± 0.010", "0.400 ± 0.100"]
     assert "without attention" in "\n".join(texts(at.markdown))
 
 

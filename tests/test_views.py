@@ -4,6 +4,7 @@ import pytest
 
 from seq2seq.inference import Reversal
 from seq2seq.views import (
+    ablation_table,
     alignment_rows,
     example_rows,
     filter_rows,
@@ -99,3 +100,21 @@ def test_status_text():
     assert status_text("finished", "stopped") == "finished (stopped by a user)"
     assert status_text("running") == "training"
     assert status_text("interrupted").startswith("interrupted")
+
+
+def test_ablation_table_shows_mean_and_spread_and_survives_junk():
+    rows = [
+        {"variant": "default", "normal_mean": 1.0, "normal_std": 0.0, "long (1.3x)_mean": 0.8889,
+         "long (1.3x)_std": 0.139, "t99_mean": 15.51, "t99_std": 3.2, "t99_reached": "3/3", "test_mean": 1.0},
+        {"variant": "no attention", "normal_mean": 0.027, "normal_std": 0.005, "long (1.3x)_mean": None,
+         "long (1.3x)_std": None, "t99_mean": None, "t99_std": None, "t99_reached": "0/3", "test_mean": 0.027},
+        {"variant": "<b>odd</b>", "normal_mean": "high", "t99_mean": True},
+        "junk",
+    ]  # fmt: skip
+    assert ablation_table({"rows": rows}) == [
+        {"variant": "default", "normal": "1.000 ± 0.000", "long (1.3x)": "0.889 ± 0.139",
+         "time to 99% valid": "15.5 s (3/3)"},
+        {"variant": "no attention", "normal": "0.027 ± 0.005", "long (1.3x)": "n/a",
+         "time to 99% valid": "not reached (0/3)"},
+        {"variant": "<b>odd</b>", "normal": "n/a", "time to 99% valid": "not reached (n/a)"},
+    ]  # fmt: skip
