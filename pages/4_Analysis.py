@@ -9,7 +9,7 @@ import app_ui
 from seq2seq.analysis import analysis_markdown
 from seq2seq.registry import ablation_path, load_ablation
 from seq2seq.report import SHOWCASE_SENTENCE
-from seq2seq.views import ablation_table
+from seq2seq.views import ablation_table, markdown_escape
 
 loaded = app_ui.model_page("Analysis")
 report = app_ui.report_on_test_set(loaded)
@@ -30,7 +30,11 @@ with right:
 
 st.subheader("Ablation")
 if ablation is not None:
-    st.caption(f"From {ablation_path().name}: the same model with parts taken away, over several seeds.")
+    seeds = markdown_escape(str(ablation.get("seeds", "several")))
+    st.caption(
+        f"From {ablation_path().name} (`python benchmarks/ablation.py`): the default model and variants that each "
+        f"take one idea away, trained alike; mean ± standard deviation over {seeds} seeds."
+    )
     st.dataframe(pd.DataFrame(ablation_table(ablation)), hide_index=True, key="ablation_table")
 elif ablation_error:
     st.warning(f"The ablation results cannot be shown: {ablation_error}")
