@@ -12,7 +12,7 @@ import torch  # noqa: F401
 import app_ui
 from seq2seq.config import MAX_VALUES, Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
-from seq2seq.registry import list_runs, runs_root, safe_corpus_name
+from seq2seq.registry import ACTIVE_STATUSES, delete_run, list_runs, runs_root, safe_corpus_name
 from seq2seq.tokenize import InputError
 from seq2seq.views import (
     markdown_escape,
@@ -25,6 +25,7 @@ from seq2seq.worker import TrainingBusy, TrainingState
 
 REFRESH_SECONDS = 1.0
 BUILT_IN, UPLOAD = "built-in generator", "uploaded text file"
+RUN_MESSAGE = "run_message"  # what the last deletion did (escaped Markdown), shown once above the run list
 
 model, error = app_ui.setup_page("Train")
 worker = app_ui.training_worker()
@@ -260,11 +261,30 @@ def live_view() -> None:
 st.divider()
 live_view()
 
+
 # ------------------------------------------------------------------------------------------------- past runs
+def delete_chosen_run() -> None:
+    """Runs before the page is drawn (a button callback), so the list below no longer shows the run."""
+    name = st.session_state.get("delete_choice")
+    state = worker.state(max_points=0)
+    try:
+        delete_run(runs_root(), name, live_run_dir=state.run_dir if state.active else None)
+    except (ValueError, OSError) as problem:
+        st.session_state[RUN_MESSAGE] = ("error", f"Not deleted: {markdown_escape(str(problem))}")
+        return
+    if app_ui.active_model_path().resolve().parent == (runs_root() / name).resolve():
+        app_ui.set_active_model(None)  # this session's model was in it: back to the shipped default
+    st.session_state[RUN_MESSAGE] = ("success", f"Deleted run {markdown_escape(name)}.")
+    st.session_state["delete_confirm"] = False
+
+
 st.divider()
 st.subheader("Runs on this server")
 live_dir = initial.run_dir if initial.active else None
 runs = list_runs(runs_root(), live_run_dir=live_dir)
+if RUN_MESSAGE in st.session_state:
+    kind, message = st.session_state.pop(RUN_MESSAGE)
+    (st.success if kind == "success" else st.error)(message)
 if not runs:
     st.caption("None yet.")
 else:
@@ -284,16 +304,24 @@ else:
         hide_index=True,
         key="runs_table",
     )
-    usable = [run for run in runs if run.has_model and run.status not in ("preparing", "running", "stopping")]
+    finished = [run for run in runs if run.status not in ACTIVE_STATUSES]
+    usable = {run.name: run for run in finished if run.has_model}
     if usable:
         c1, c2 = st.columns([3, 1])
         choice = c1.selectbox(
             "Run to use as your active model",
-            range(len(usable)),
-            format_func=lambda i: f"{usable[i].name} · test exact match {percent(usable[i].test_exact_match)}",
+            list(usable),
+            format_func=lambda name: f"{name} · test exact match {percent(usable[name].test_exact_match)}",
             key="run_choice",
         )
         c2.write("")
         if c2.button("Make active", key="activate_run"):
             app_ui.set_active_model(usable[choice].checkpoint)
             st.rerun()
+    if finished:
+        with st.expander("Delete a run"):
+            c1, c2 = st.columns([3, 1])
+            c1.selectbox("Run to delete", [run.name for run in finished], key="delete_choice")
+            sure = c1.checkbox("Delete its folder and model for good", key="delete_confirm")
+            c2.write("")
+            c2.button("Delete", key="delete_run", disabled=not sure, on_click=delete_chosen_run)

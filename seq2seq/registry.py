@@ -9,6 +9,7 @@
 
 import json
 import os
+import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -28,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPO_ROOT / "artifacts" / "model.pt"
 DEFAULT_RUNS_DIR = REPO_ROOT / "artifacts" / "runs"
 RUN_INFO = "run.json"
+ACTIVE_STATUSES = ("preparing", "running", "stopping")  # a run in one of these may still write to its folder
 UNKNOWN_WORD_EXAMPLE = "the wug sat on the mat"
 
 
@@ -123,7 +125,7 @@ def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = 
     for path in sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True):
         info = read_run_info(path)
         status = str(info.get("status") or "unknown")
-        if status in ("preparing", "running", "stopping") and path.resolve() != live:
+        if status in ACTIVE_STATUSES and path.resolve() != live:
             status = "interrupted"
         test = info.get("test") if isinstance(info.get("test"), dict) else {}
         accuracy = test.get("exact_match")
@@ -140,6 +142,21 @@ def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = 
             )
         )
     return runs
+
+
+def delete_run(root: str | Path, name: str, live_run_dir: str | Path | None = None) -> None:
+    """Delete the run folder ``name`` under ``root`` for good. Raises ValueError, saying why, for a name that is not
+    one of ``list_runs``' folders holding a ``run.json`` (so nothing else under ``root`` can go), and for the run
+    that is going on now (``live_run_dir``). The folder is first renamed to a hidden name, which ``list_runs`` skips:
+    a crash midway leaves no half-deleted run on show."""
+    run = next((run for run in list_runs(root, live_run_dir) if run.name == name), None)
+    if run is None or run.path.is_symlink() or not (run.path / RUN_INFO).is_file():
+        raise ValueError(f"there is no run folder {name!r} to delete")
+    if run.status in ACTIVE_STATUSES:
+        raise ValueError(f"run {name} is still going on: stop it first")
+    hidden = run.path.with_name(f".deleting-{name}-{time.time_ns()}")
+    run.path.rename(hidden)
+    shutil.rmtree(hidden, ignore_errors=True)
 
 
 def model_label(path: str | Path) -> str:

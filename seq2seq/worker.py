@@ -22,11 +22,8 @@ import torch
 from .checkpoint import atomic_write
 from .config import Config
 from .data import RunData, load_run_data
-from .registry import new_run_dir, write_run_info
+from .registry import ACTIVE_STATUSES, new_run_dir, write_run_info
 from .train import Progress, Trainer
-
-ACTIVE = ("preparing", "running", "stopping")
-"""Statuses of a run that is still going on."""
 
 MAX_LOG_LINES = 400
 MAX_CURVE_POINTS = 300
@@ -74,7 +71,7 @@ class TrainingState:
 
     @property
     def active(self) -> bool:
-        return self.status in ACTIVE
+        return self.status in ACTIVE_STATUSES
 
     @property
     def fraction(self) -> float:

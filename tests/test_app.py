@@ -442,6 +442,32 @@ def test_the_active_model_is_chosen_per_session(runs, tiny_checkpoint):
     assert "shipped default" in texts(mine.sidebar.markdown)
 
 
+def test_a_run_is_deleted_only_when_confirmed_and_its_session_falls_back_to_the_default(runs, tiny_checkpoint):
+    for name in ("20250101-120000", "20250102-120000"):
+        (runs / name).mkdir(parents=True)
+        shutil.copy(tiny_checkpoint, runs / name / "model.pt")
+        write_run_info(runs / name, {"status": "finished", "started_at": 0, "test": {"exact_match": 1.0}})
+    at, other = open_app("pages/1_Train.py"), open_app("pages/1_Train.py")
+    other.selectbox(key="delete_choice").set_value("20250101-120000").run()
+    other.checkbox(key="delete_confirm").check().run()
+    at.selectbox(key="run_choice").set_value("20250101-120000").run()
+    at.button(key="activate_run").click().run()
+    assert "run 20250101\\-120000" in texts(at.sidebar.markdown)
+    assert at.button(key="delete_run").disabled  # not without the check box
+    at.selectbox(key="delete_choice").set_value("20250101-120000").run()
+    at.checkbox(key="delete_confirm").check().run()
+    at.button(key="delete_run").click().run()
+    assert not at.exception, at.exception
+    assert [p.name for p in runs.iterdir()] == ["20250102-120000"]
+    assert "Deleted run 20250101\\-120000." in texts(at.success)
+    assert "shipped default" in texts(at.sidebar.markdown)
+    assert at.selectbox(key="delete_choice").options == ["20250102-120000"]
+    assert at.button(key="delete_run").disabled  # the check box is cleared for the next one
+    other.button(key="delete_run").click().run()  # a session whose page still lists the deleted run
+    assert any(e.startswith("Not deleted: there is no run folder") for e in texts(other.error)), texts(other.error)
+    assert [p.name for p in runs.iterdir()] == ["20250102-120000"]
+
+
 # ------------------------------------------------------------------------------------------------- Examples
 def test_examples_table_filters_and_picked_row(runs):
     at = open_app("pages/2_Examples.py")

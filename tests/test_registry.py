@@ -17,6 +17,7 @@ from seq2seq.registry import (
     ModelCache,
     ablation_path,
     default_checkpoint_path,
+    delete_run,
     list_runs,
     load_ablation,
     model_label,
@@ -68,6 +69,34 @@ def test_list_runs_reads_run_info_newest_first(tmp_path):
     assert runs[1].corpus == "a.txt" and runs[1].started.startswith("1970-01-01")
     assert runs[2].status == "unknown" and not runs[2].has_model
     assert list_runs(tmp_path / "missing") == []
+
+
+def test_delete_run_removes_a_finished_run_and_nothing_else(tmp_path):
+    runs = tmp_path / "runs"
+    done, live, bare = (runs / name for name in ("20240101-000000", "20250101-000000", "20230101-000000"))
+    write_run_info(done, {"status": "finished"})
+    (done / "model.pt").write_bytes(b"x")
+    write_run_info(live, {"status": "running"})
+    bare.mkdir()  # not made by a run: no run.json
+    outside = tmp_path / "keep"
+    write_run_info(outside, {"status": "finished"})
+    (runs / "link").symlink_to(outside, target_is_directory=True)
+    refused = {
+        live.name: "still going on",
+        bare.name: "no run folder",
+        "link": "no run folder",
+        "../keep": "no run folder",
+        "": "no run folder",
+        "20990101-000000": "no run folder",
+    }
+    for name, message in refused.items():
+        with pytest.raises(ValueError, match=message):
+            delete_run(runs, name, live_run_dir=live)
+    delete_run(runs, done.name, live_run_dir=live)
+    assert sorted(p.name for p in runs.iterdir()) == sorted([live.name, bare.name, "link"])  # no hidden leftover
+    assert (outside / "run.json").is_file()
+    delete_run(runs, live.name)  # once the worker no longer runs it, it is an interrupted run like any other
+    assert not live.exists()
 
 
 def test_model_labels(monkeypatch, tmp_path):
