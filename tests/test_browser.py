@@ -26,7 +26,6 @@ from tests.browser_support import (
     Server,
     missing_browser,
     new_tab,
-    open_browser,
     shot_on_failure,
     start_run,
     wait_ready,
@@ -43,20 +42,7 @@ if missing_browser():
     pytest.skip(missing_browser(), allow_module_level=True)
 
 
-# ------------------------------------------------------------------------------------------------- server
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_checkpoint) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("browser")
-    running = Server(tiny_checkpoint, folder / "runs", folder / "streamlit.log")
-    yield running
-    code = running.stop()
-    assert code in (0, -15), f"streamlit exited with {code}:\n{running.log()}"  # never 134 (abort at exit)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with open_browser() as chromium:
-        yield chromium
+# The server and browser fixtures (one of each per module) are in tests/conftest.py.
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ screenshot of its page under ``test-screenshots/``.
 
 import contextlib
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,7 +19,6 @@ from tests.browser_support import (
     Server,
     missing_browser,
     new_tab,
-    open_browser,
     shot_on_failure,
     sidebar_model,
     start_run,
@@ -43,20 +41,7 @@ MAX_GROWTH_MB = 300
 MAX_TRAFFIC_GROWTH_MB = 100
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_checkpoint) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("many_users")
-    running = Server(tiny_checkpoint, folder / "runs", folder / "streamlit.log")
-    yield running
-    code = running.stop()
-    assert code in (0, -15), f"streamlit exited with {code}:\n{running.log()}"
-    assert "Traceback" not in running.log(last=10**7), running.log()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with open_browser() as chromium:
-        yield chromium
+# The server and browser fixtures (one of each per module) are in tests/conftest.py.
 
 
 def test_one_session_trains_while_another_reverses_browses_cannot_start_a_second_run_and_stops_it(server, browser):
