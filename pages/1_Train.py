@@ -23,7 +23,8 @@ from seq2seq.views import (
 )
 from seq2seq.worker import TrainingBusy, TrainingState
 
-REFRESH_SECONDS = 1.0
+REFRESH_SECONDS = 1.0  # how often the live view of a run redraws
+IDLE_POLL_SECONDS = 5.0  # how often a page with no run going on looks for one that another session started
 BUILT_IN, UPLOAD = "built-in generator", "uploaded text file"
 RUN_MESSAGE = "run_message"  # what the last deletion did (escaped Markdown), shown once above the run list
 
@@ -247,19 +248,30 @@ initial = worker.state(max_points=0)
 st.session_state["seen_training"] = (initial.run_id, initial.active)
 
 
+def redraw_if_a_run_started_or_ended(state: TrainingState) -> None:
+    """Since the page was drawn, a run started or ended (here or in another session): redraw the whole page (run
+    list, sidebar, refresh rate)."""
+    if st.session_state.get("seen_training") != (state.run_id, state.active):
+        st.rerun()
+
+
 @st.fragment(run_every=REFRESH_SECONDS if initial.active else None)
 def live_view() -> None:
     state = worker.state()
-    now = (state.run_id, state.active)
-    if st.session_state.get("seen_training") != now:
-        # A run started or ended since the page was drawn: redraw the whole page (run list, sidebar, refresh rate).
-        st.session_state["seen_training"] = now
-        st.rerun()
+    redraw_if_a_run_started_or_ended(state)
     show_run(state)
+
+
+@st.fragment(run_every=IDLE_POLL_SECONDS)
+def watch_for_a_run() -> None:
+    """With no run going on, look now and then for one another session starts; draws nothing."""
+    redraw_if_a_run_started_or_ended(worker.state(max_points=0))
 
 
 st.divider()
 live_view()
+if not initial.active:
+    watch_for_a_run()
 
 
 # ------------------------------------------------------------------------------------------------- past runs

@@ -1,7 +1,8 @@
 """Many users on one server, in real browser sessions (Playwright, Chromium, ``streamlit run`` on 127.0.0.1).
 
-- Two sessions: one trains; the other reverses sentences and browses the examples meanwhile, is told a run is going on
-  when it presses Start (no second run starts), keeps its own active model throughout, and stops the first's run.
+- Two sessions: one trains; the other, idle on the Train page, sees the run appear by itself, then reverses sentences
+  and browses the examples meanwhile, is told a run is going on when it presses Start (no second run starts), keeps
+  its own active model throughout, and stops the first's run.
 - The soak benchmark (``benchmarks/soak.py``) at a small scale: three pages type inputs, hostile ones included, while
   a training runs; every input is answered, nothing fails, and the server's memory stays flat.
 
@@ -59,11 +60,16 @@ def two_sessions(server: Server, browser) -> None:
         trainer_sidebar = trainer.locator('[data-testid="stSidebar"]')
         other_sidebar = other.locator('[data-testid="stSidebar"]')
 
-        # The first session starts a tiny run that would go on for minutes.
+        # The second has the Train page open and idle when the first starts a tiny run that would go on for
+        # minutes: it notices the run by itself, untouched.
+        other.goto(f"{server.url}/Train")
+        wait_ready(other)
+        other.get_by_text("No training run on this server yet").wait_for()
         trainer.goto(f"{server.url}/Train")
         wait_ready(trainer)
         start_run(trainer, sentences=200, epochs=500, held_out=30)
         (run_dir,) = server.runs_dir.iterdir()
+        other.get_by_text(RUNNING).first.wait_for(timeout=30_000)
 
         # Meanwhile the second reverses sentences on the shipped default and browses the examples.
         other.goto(server.url)
