@@ -138,7 +138,7 @@ def alignment_rows(*columns: tuple[str, dict | None]) -> list[dict]:
     return rows
 
 
-# ------------------------------------------------------------------------------------------------- training
+# ------------------------------------------------------------------------------------------------- ablation
 def ablation_table(ablation: dict) -> list[dict[str, str]]:
     """The rows of ``ablation.json`` (``benchmarks/ablation.py``) as text cells: the variant, "mean ± std" for each
     suite, and the time to 99% valid with how many seeds reached it. Missing or non-numeric values read "n/a"."""
@@ -163,6 +163,7 @@ def ablation_table(ablation: dict) -> list[dict[str, str]]:
     return table
 
 
+# ------------------------------------------------------------------------------------------------- training
 def snapshot_label(snapshot: dict) -> str:
     return f"epoch {snapshot.get('epoch', '?')} · step {snapshot.get('step', '?')}"
 
