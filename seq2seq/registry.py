@@ -30,6 +30,7 @@ DEFAULT_CHECKPOINT = REPO_ROOT / "artifacts" / "model.pt"
 DEFAULT_RUNS_DIR = REPO_ROOT / "artifacts" / "runs"
 RUN_INFO = "run.json"
 ACTIVE_STATUSES = ("preparing", "running", "stopping")  # a run in one of these may still write to its folder
+DELETING = ".deleting-"  # a run folder being deleted is renamed to this prefix first
 UNKNOWN_WORD_EXAMPLE = "the wug sat on the mat"
 
 
@@ -148,15 +149,15 @@ def delete_run(root: str | Path, name: str, live_run_dir: str | Path | None = No
     """Delete the run folder ``name`` under ``root`` for good. Raises ValueError, saying why, for a name that is not
     one of ``list_runs``' folders holding a ``run.json`` (so nothing else under ``root`` can go), and for the run
     that is going on now (``live_run_dir``). The folder is first renamed to a hidden name, which ``list_runs`` skips:
-    a crash midway leaves no half-deleted run on show."""
+    a crash midway leaves no half-deleted run on show, and the next deletion sweeps what it left."""
     run = next((run for run in list_runs(root, live_run_dir) if run.name == name), None)
     if run is None or run.path.is_symlink() or not (run.path / RUN_INFO).is_file():
         raise ValueError(f"there is no run folder {name!r} to delete")
     if run.status in ACTIVE_STATUSES:
         raise ValueError(f"run {name} is still going on: stop it first")
-    hidden = run.path.with_name(f".deleting-{name}-{time.time_ns()}")
-    run.path.rename(hidden)
-    shutil.rmtree(hidden, ignore_errors=True)
+    run.path.rename(run.path.with_name(f"{DELETING}{name}-{time.time_ns()}"))
+    for hidden in Path(root).glob(f"{DELETING}*"):
+        shutil.rmtree(hidden, ignore_errors=True)
 
 
 def model_label(path: str | Path) -> str:

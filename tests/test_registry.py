@@ -78,6 +78,7 @@ def test_delete_run_removes_a_finished_run_and_nothing_else(tmp_path):
     (done / "model.pt").write_bytes(b"x")
     write_run_info(live, {"status": "running"})
     bare.mkdir()  # not made by a run: no run.json
+    (runs / ".deleting-20200101-000000-1" / "sub").mkdir(parents=True)  # left by a deletion that crashed
     outside = tmp_path / "keep"
     write_run_info(outside, {"status": "finished"})
     (runs / "link").symlink_to(outside, target_is_directory=True)
@@ -93,7 +94,7 @@ def test_delete_run_removes_a_finished_run_and_nothing_else(tmp_path):
         with pytest.raises(ValueError, match=message):
             delete_run(runs, name, live_run_dir=live)
     delete_run(runs, done.name, live_run_dir=live)
-    assert sorted(p.name for p in runs.iterdir()) == sorted([live.name, bare.name, "link"])  # no hidden leftover
+    assert sorted(p.name for p in runs.iterdir()) == sorted([live.name, bare.name, "link"])  # no hidden leftovers
     assert (outside / "run.json").is_file()
     delete_run(runs, live.name)  # once the worker no longer runs it, it is an interrupted run like any other
     assert not live.exists()
