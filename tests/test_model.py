@@ -81,15 +81,21 @@ def test_teacher_forcing_one_equals_the_fast_path_and_zero_differs():
     torch.testing.assert_close(forced[:, 0], free[:, 0])  # the first step reads <sos> either way
 
 
-def test_the_query_is_the_previous_state():
-    """Step i attends from s_{i-1}, so its weights cannot depend on the word it reads at step i (y_{i-1}).
-    A decoder that queried with s_i would fail this."""
+def attention_with_step_2_word_changed(model: Seq2Seq) -> tuple[torch.Tensor, torch.Tensor]:
+    """The attention (B, T, S) of a teacher-forced pass, and of the same pass with a different (real) word read at
+    step 2 (index 2 of ``tgt_in``)."""
     src, lengths, tgt_in = inputs()
-    model = make_model()
     _, before = model(src, lengths, tgt_in)
     changed = tgt_in.clone()
     changed[:, 2] = (tgt_in[:, 2] + 1 - 4) % (V - 4) + 4
     _, after = model(src, lengths, changed)
+    return before, after
+
+
+def test_the_query_is_the_previous_state():
+    """Step i attends from s_{i-1}, so its weights cannot depend on the word it reads at step i (y_{i-1}).
+    A decoder that queried with s_i would fail this."""
+    before, after = attention_with_step_2_word_changed(make_model())
     torch.testing.assert_close(before[:, :3], after[:, :3])
     assert not torch.allclose(before[:, 3], after[:, 3])
 
@@ -132,12 +138,7 @@ def test_without_attention_the_context_is_a_fixed_mean():
 
 
 def test_querying_with_the_current_state_makes_step_i_depend_on_its_input_word():
-    src, lengths, tgt_in = inputs()
-    model = make_variant(attention_query="current")
-    _, before = model(src, lengths, tgt_in)
-    changed = tgt_in.clone()
-    changed[:, 2] = (tgt_in[:, 2] + 1 - 4) % (V - 4) + 4
-    _, after = model(src, lengths, changed)
+    before, after = attention_with_step_2_word_changed(make_variant(attention_query="current"))
     torch.testing.assert_close(before[:, :2], after[:, :2])
     assert not torch.allclose(before[:, 2], after[:, 2])
 
