@@ -14,15 +14,17 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
+from seq2seq.app.models import LoadedModel, ModelCache
+from seq2seq.app.runs import upload_run_data
+from seq2seq.app.views import markdown_escape, percent, result_figure, snapshot_figure, status_text, training_figure
+from seq2seq.app.worker import TrainingState, TrainingWorker
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.config import Config
 from seq2seq.data import RunData
 from seq2seq.inference import Reversal
+from seq2seq.paths import default_checkpoint_path
 from seq2seq.plots import heatmap_png
-from seq2seq.registry import LoadedModel, ModelCache, default_checkpoint_path, upload_run_data
 from seq2seq.report import TestReport
-from seq2seq.views import markdown_escape, percent, result_figure, snapshot_figure, status_text, training_figure
-from seq2seq.worker import TrainingState, TrainingWorker
 
 MODEL_KEY = "active_model_path"
 PAGES = [

@@ -10,8 +10,8 @@ import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
+from seq2seq.app.views import markdown_escape, output_rows, token_rows, unknown_words
 from seq2seq.tokenize import InputError
-from seq2seq.views import markdown_escape, output_rows, token_rows, unknown_words
 
 
 def use_example(sentence: str) -> None:

@@ -22,13 +22,13 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seq2seq.checkpoint import atomic_write_text  # noqa: E402
+from seq2seq.app.views import ablation_table  # noqa: E402
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
+from seq2seq.fileio import atomic_write_text  # noqa: E402
 from seq2seq.inference import Reverser  # noqa: E402
 from seq2seq.stress import build_suites, run_stress  # noqa: E402
 from seq2seq.train import Trainer  # noqa: E402
-from seq2seq.views import ablation_table  # noqa: E402
 
 VARIANTS: dict[str, dict] = {
     "default": {},

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from seq2seq.corpus import generate_corpus  # noqa: E402
-from seq2seq.registry import CHECKPOINT_ENV, DEFAULT_CHECKPOINT  # noqa: E402
+from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT  # noqa: E402
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, tokenize  # noqa: E402
 from tests.browser_support import (  # noqa: E402
     RUNNING,

@@ -6,9 +6,9 @@ import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
+from seq2seq.app.views import MATCH_FILTERS, example_rows, filter_rows, filtered_accuracy, per_length_figure, percent
 from seq2seq.metrics import format_example
 from seq2seq.report import pick_examples
-from seq2seq.views import MATCH_FILTERS, example_rows, filter_rows, filtered_accuracy, per_length_figure, percent
 
 loaded = app_ui.model_page("Examples", heading="Test-set examples")
 report = app_ui.report_on_test_set(loaded)

@@ -6,10 +6,10 @@ import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
+from seq2seq.app.views import alignment_rows, snapshot_alignment, snapshot_figure, snapshot_label
 from seq2seq.metrics import alignment_metrics
 from seq2seq.report import SHOWCASE_SENTENCE
 from seq2seq.tokenize import InputError
-from seq2seq.views import alignment_rows, snapshot_alignment, snapshot_figure, snapshot_label
 
 TEST, TYPED = "a test example", "a sentence I type"
 

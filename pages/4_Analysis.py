@@ -7,9 +7,9 @@ import torch  # noqa: F401
 
 import app_ui
 from seq2seq.analysis import analysis_markdown
-from seq2seq.registry import ablation_path, load_ablation
+from seq2seq.app.runs import ablation_path, load_ablation
+from seq2seq.app.views import ablation_table, markdown_escape
 from seq2seq.report import SHOWCASE_SENTENCE
-from seq2seq.views import ablation_table, markdown_escape
 
 loaded = app_ui.model_page("Analysis")
 report = app_ui.report_on_test_set(loaded)

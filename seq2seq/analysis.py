@@ -7,7 +7,7 @@ The app's Analysis page shows the same text, computed live for the active model.
 import json
 from pathlib import Path
 
-from .checkpoint import atomic_write_text
+from .fileio import atomic_write_text, write_json
 from .inference import Reverser
 from .metrics import Evaluation
 from .report import (
@@ -15,7 +15,6 @@ from .report import (
     evaluate_sentences,
     examples_markdown,
     pick_examples,
-    write_json,
     write_showcase_heatmap,
 )
 from .stress import build_suites, run_stress, stress_table

@@ -6,16 +6,13 @@ the target, fsync, then rename), so a crash or a full disk never leaves a half-w
 """
 
 import io
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import torch
 
 from .config import Config
+from .fileio import atomic_write
 from .model import Seq2Seq
 from .vocab import Vocabulary
 
@@ -58,27 +55,6 @@ class Checkpoint:
             "test_sentences": [" ".join(s) for s in self.test_sentences],
             "snapshots": self.snapshots,
         }
-
-
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write a file through ``write(handle)`` so that ``path`` holds either its old content or the whole new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes files private; these are ordinary readable files
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: str | Path) -> None:

@@ -18,12 +18,12 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config
 from .corpus import read_corpus_file
 from .data import load_run_data
+from .fileio import write_json
 from .inference import Reverser
 from .metrics import format_example
-from .report import evaluate_sentences, pick_examples, write_json
+from .paths import default_checkpoint_path
+from .report import evaluate_sentences, pick_examples
 from .tokenize import InputError, checked_tokens
-
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "artifacts" / "model.pt"
 
 # Command-line flags of `train` that set the Config field of the same name (dashes for underscores), with their help.
 TRAIN_FLAGS = {
@@ -109,7 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _checkpoint_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="default: artifacts/model.pt")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=default_checkpoint_path(),
+        help="default: artifacts/model.pt, or the file SEQ2SEQ_CHECKPOINT names",
+    )
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from .checkpoint import atomic_write
+from .fileio import atomic_write
 
 COLOR_SCALE = "Blues"
 TEMPLATE = "plotly_white"

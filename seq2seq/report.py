@@ -1,10 +1,8 @@
 """Evaluating a checkpoint on its test split and writing the artifacts that describe it."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import atomic_write_text
 from .inference import Reversal, Reverser
 from .metrics import Evaluation, evaluate_results, format_example
 from .plots import write_heatmap_png
@@ -39,10 +37,6 @@ def pick_examples(results: list[Reversal], count: int) -> list[Reversal]:
 def examples_markdown(examples: list[Reversal]) -> str:
     blocks = "\n\n".join(format_example(r) for r in examples)
     return f"# Test-set examples\n\n```\n{blocks}\n```\n"
-
-
-def write_json(path: str | Path, data: dict) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def write_showcase_heatmap(reverser: Reverser, path: str | Path, sentence: str = SHOWCASE_SENTENCE) -> str:

@@ -20,11 +20,12 @@ import torch.nn.functional as F
 
 from .augment import examples_per_epoch, training_examples
 from .batching import bucketed_batches
-from .checkpoint import Checkpoint, atomic_write_text, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import Config
 from .corpus import InputError
 from .data import RunData
 from .device import resolve_device
+from .fileio import atomic_write_text
 from .inference import Reverser
 from .metrics import Evaluation, evaluate_results
 from .model import Seq2Seq

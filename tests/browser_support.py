@@ -19,7 +19,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from seq2seq.registry import CHECKPOINT_ENV, RUNS_ENV
+from seq2seq.app.runs import RUNS_ENV
+from seq2seq.paths import CHECKPOINT_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 FAILURE_SHOTS = REPO / "test-screenshots"

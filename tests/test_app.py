@@ -18,10 +18,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import app_ui
+from seq2seq.app.runs import RUNS_ENV, write_run_info
 from seq2seq.config import Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.data import load_run_data
-from seq2seq.registry import CHECKPOINT_ENV, RUNS_ENV, write_run_info
+from seq2seq.paths import CHECKPOINT_ENV
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, tokenize
 from seq2seq.train import Trainer
 from tests.conftest import TINY_WORDS, tiny_config
@@ -95,7 +96,11 @@ def test_try_it_reverses_a_typed_sentence(runs):
     assert texts(at.code)[:2] == ["on sat cat the", "on sat cat the"]  # the output, then the true reversal
     assert any("Match" in s for s in texts(at.success))
     (chart,) = at.get("plotly_chart")
-    assert "1·the" in chart.proto.spec and '"template"' in chart.proto.spec
+    figure = json.loads(chart.proto.spec)  # read the figure's data, not its serialisation (escaping may vary)
+    heatmap = figure["data"][0]
+    assert heatmap["x"] == ["1·the", "2·cat", "3·sat", "4·on", "5·&lt;eos&gt;"]  # labels are HTML-escaped
+    assert heatmap["y"][:4] == ["1·on", "2·sat", "3·cat", "4·the"]
+    assert "template" in figure["layout"]
     assert at.download_button(key="try_png").proto.label.startswith("Download the heatmap")
 
 

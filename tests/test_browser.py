@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from seq2seq.registry import CHECKPOINT_ENV, DEFAULT_CHECKPOINT
+from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT
 from tests.browser_support import (
     RUNNING,
     TIMEOUT_MS,

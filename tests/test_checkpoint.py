@@ -102,7 +102,7 @@ def test_killing_a_process_mid_write_leaves_the_old_checkpoint_loadable(tiny_che
     target.write_bytes(tiny_checkpoint.read_bytes())
     script = (
         "import os, signal, sys\n"
-        "from seq2seq.checkpoint import atomic_write\n"
+        "from seq2seq.fileio import atomic_write\n"
         "def write(handle):\n"
         "    handle.write(b'x' * 100000)\n"
         "    handle.flush()\n"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from seq2seq.app.worker import TrainingBusy, TrainingWorker, downsample
 from seq2seq.checkpoint import load_checkpoint
 from seq2seq.corpus import Splits
 from seq2seq.data import RunData, load_run_data
 from seq2seq.vocab import Vocabulary
-from seq2seq.worker import TrainingBusy, TrainingWorker, downsample
 from tests.conftest import tiny_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,7 +119,7 @@ def test_interpreter_exit_during_a_run_stops_and_joins_it(tmp_path, tiny_corpus)
         import sys, time
         sys.path.insert(0, {str(REPO)!r})
         from seq2seq.data import load_run_data
-        from seq2seq.worker import TrainingWorker
+        from seq2seq.app.worker import TrainingWorker
         from tests.conftest import tiny_config
         config = tiny_config(train_file="tiny.txt", epochs=1000, valid_size=30, test_size=30,
                              embedding_size=8, hidden_size=16, attention_size=16)
@@ -139,7 +139,7 @@ def test_interpreter_exit_during_a_run_stops_and_joins_it(tmp_path, tiny_corpus)
 
 
 def test_an_unwritable_runs_folder_is_an_error_and_leaves_the_worker_free(tmp_path, monkeypatch):
-    import seq2seq.worker as worker_module
+    import seq2seq.app.worker as worker_module
 
     def refuse(run_dir, info):
         raise PermissionError(13, "Permission denied")

@@ -1,32 +1,23 @@
-"""Model and run locations, run folders, uploads, and the shared model cache."""
+"""Run folders, the runs root, uploads and the ablation file."""
 
 import json
-import os
-import shutil
-import threading
 
 import pytest
 
-from seq2seq.checkpoint import CheckpointError
-from seq2seq.registry import (
-    CHECKPOINT_ENV,
-    DEFAULT_CHECKPOINT,
+from seq2seq.app.runs import (
     DEFAULT_RUNS_DIR,
     RUNS_ENV,
-    UNKNOWN_WORD_EXAMPLE,
-    ModelCache,
     ablation_path,
-    default_checkpoint_path,
     delete_run,
     list_runs,
     load_ablation,
-    model_label,
     new_run_dir,
     runs_root,
     safe_corpus_name,
     upload_run_data,
     write_run_info,
 )
+from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT, default_checkpoint_path
 from seq2seq.tokenize import InputError, tokenize
 from tests.conftest import tiny_config
 
@@ -100,14 +91,6 @@ def test_delete_run_removes_a_finished_run_and_nothing_else(tmp_path):
     assert not live.exists()
 
 
-def test_model_labels(monkeypatch, tmp_path):
-    monkeypatch.setenv(CHECKPOINT_ENV, str(tmp_path / "shipped" / "model.pt"))
-    monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs"))
-    assert model_label(tmp_path / "shipped" / "model.pt") == "shipped default"
-    assert model_label(tmp_path / "runs" / "20250101-000000" / "model.pt") == "run 20250101-000000"
-    assert model_label(tmp_path / "elsewhere.pt") == str(tmp_path / "elsewhere.pt")
-
-
 def test_safe_corpus_name_drops_folders():
     assert safe_corpus_name("../../etc/passwd") == "passwd"
     assert safe_corpus_name("C:\\Users\\me\\corpus.txt") == "corpus.txt"
@@ -144,91 +127,3 @@ def test_ablation_files(tmp_path):
     rows = [{"variant": "default", "test_mean": 0.99}, "junk"]
     (tmp_path / "ok.json").write_text(json.dumps({"seeds": 3, "rows": rows}))
     assert load_ablation(tmp_path / "ok.json") == ({"seeds": 3, "rows": rows}, None)
-
-
-def at_once(calls: list) -> list:
-    """Each call on a thread of its own, all released together (as sessions arriving at once); their results."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
-def test_model_cache_loads_each_file_version_once(tmp_path, tiny_checkpoint):
-    path = tmp_path / "model.pt"
-    shutil.copy(tiny_checkpoint, path)
-    cache = ModelCache()
-    models = at_once([lambda: cache.get(path)] * 8)
-    assert cache.loads == 1 and all(m is models[0] for m in models)
-    assert cache.get(path) is models[0] and cache.loads == 1
-    # A new version of the file (another mtime) is loaded anew.
-    shutil.copy(tiny_checkpoint, path)
-    os.utime(path, ns=(1, 1))
-    assert cache.get(path) is not models[0] and cache.loads == 2
-
-
-def test_model_cache_remembers_broken_files_and_says_why(tmp_path):
-    cache = ModelCache()
-    with pytest.raises(CheckpointError, match="not found"):
-        cache.get(tmp_path / "missing.pt")
-    broken = tmp_path / "broken.pt"
-    broken.write_bytes(b"not a checkpoint at all")
-    for _ in range(3):
-        with pytest.raises(CheckpointError, match="broken.pt") as info:
-            cache.get(broken)
-        assert "\n" not in str(info.value)
-    assert cache.loads == 1
-
-
-def test_loaded_model_summary_report_and_examples(tiny_checkpoint):
-    model = ModelCache().get(tiny_checkpoint)
-    assert model.accuracy_text().startswith("test exact match ") and "/60)" in model.accuracy_text()
-    report = model.test_report()
-    assert model.test_report() is report and report.evaluation.total == 60
-    examples = model.example_sentences()
-    assert 2 <= len(examples) <= 4 and examples[-1] == UNKNOWN_WORD_EXAMPLE
-    vocab = model.reverser.vocab
-    for sentence in examples[:-1]:
-        assert all(tok in vocab for tok in tokenize(sentence))
-
-
-def test_model_cache_keeps_serving_the_last_good_version(tmp_path, tiny_checkpoint):
-    path = tmp_path / "model.pt"
-    shutil.copy(tiny_checkpoint, path)
-    cache = ModelCache()
-    good = cache.get(path)
-    assert cache.problem(path) is None
-    path.write_bytes(b"truncated")  # replaced by a broken file
-    assert cache.get(path) is good and "model.pt" in cache.problem(path)
-    path.unlink()  # or removed
-    assert cache.get(path) is good and "not found" in cache.problem(path)
-    shutil.copy(tiny_checkpoint, path)  # a good file again: loaded, and the problem is gone
-    os.utime(path, ns=(5, 5))
-    assert cache.get(path) is not good and cache.problem(path) is None
-
-
-def test_model_cache_is_shared_safely_by_sessions_asking_for_different_models_at_once(tmp_path, tiny_checkpoint):
-    """Eight sessions at once, four per model, one of them naming its file by another path: one load per model."""
-    first, second = tmp_path / "a" / "model.pt", tmp_path / "b" / "model.pt"
-    for path in (first, second):
-        path.parent.mkdir()
-        shutil.copy(tiny_checkpoint, path)
-    other_spelling = tmp_path / "b" / ".." / "a" / "model.pt"
-    cache = ModelCache()
-    models = at_once([lambda p=p: cache.get(p) for p in [first, second, other_spelling, second] * 2])
-    assert cache.loads == 2
-    assert {id(m) for m in models[0::2]} == {id(models[0])} and {id(m) for m in models[1::2]} == {id(models[1])}
-    assert models[0] is not models[1] and models[0].path.resolve() == first.resolve()
-    # and the shared model answers sessions reversing at the same time as it answers one alone
-    expected = models[0].reverser.reverse("the big cat sat").output
-    outputs = at_once([lambda m=m: m.reverser.reverse("the big cat sat").output for m in models])
-    assert outputs == [expected] * 8

@@ -2,8 +2,7 @@
 
 import pytest
 
-from seq2seq.inference import Reversal
-from seq2seq.views import (
+from seq2seq.app.views import (
     ablation_table,
     alignment_rows,
     example_rows,
@@ -22,6 +21,7 @@ from seq2seq.views import (
     unknown_words,
     watched_index,
 )
+from seq2seq.inference import Reversal
 
 GOOD = Reversal(["a", "b"], [True, True], ["b", "a"], ["b", "a"], [False, False], [[0, 1, 0], [1, 0, 0], [0, 0, 1]])
 BAD = Reversal(["x", "y", "z"], [True, False, True], ["z", "y", "y"], ["z", "<unk>", "y"], [False, True, False], [])

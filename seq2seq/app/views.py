@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .inference import Reversal
-from .metrics import alignment_metrics
-from .plots import TEMPLATE, heatmap_figure
+from ..inference import Reversal
+from ..metrics import alignment_metrics
+from ..plots import TEMPLATE, heatmap_figure
 
 MATCH_FILTERS = ("all", "match", "no match")
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import atomic_write
-from .config import Config
-from .data import RunData, load_run_data
-from .registry import ACTIVE_STATUSES, new_run_dir, write_run_info
-from .train import Progress, Trainer
+from ..config import Config
+from ..data import RunData, load_run_data
+from ..fileio import atomic_write
+from ..train import Progress, Trainer
+from .runs import ACTIVE_STATUSES, new_run_dir, write_run_info
 
 MAX_LOG_LINES = 400
 MAX_CURVE_POINTS = 300

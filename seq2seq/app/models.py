@@ -1,0 +1,167 @@
+"""Models loaded once per checkpoint for every session of a server, and how the app names them.
+
+``ModelCache`` loads a checkpoint once per (path, modification time, size) and is safe to share between threads;
+a broken file is remembered as broken, with its one-line reason, until it changes.
+"""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..checkpoint import CheckpointError
+from ..config import Config
+from ..inference import Reverser
+from ..paths import default_checkpoint_path
+from ..report import SHOWCASE_SENTENCE, TestReport, evaluate_sentences
+from ..tokenize import tokenize
+from .runs import runs_root
+
+UNKNOWN_WORD_EXAMPLE = "the wug sat on the mat"
+
+
+def model_label(path: str | Path) -> str:
+    """How a model is named in the app: "shipped default", "run 20250131-142501", or its path."""
+    path = Path(path)
+    try:
+        if path.resolve() == default_checkpoint_path().resolve():
+            return "shipped default"
+        if path.resolve().parent.parent == runs_root().resolve():
+            return f"run {path.parent.name}"
+    except OSError:
+        pass
+    return str(path)
+
+
+@dataclass
+class LoadedModel:
+    """A checkpoint loaded for the app: its reverser, and its test-set evaluation computed once on first use."""
+
+    path: Path
+    label: str
+    reverser: Reverser
+    _report: TestReport | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def checkpoint(self):
+        return self.reverser.checkpoint
+
+    @property
+    def config(self) -> Config:
+        return self.checkpoint.config
+
+    @property
+    def test_metrics(self) -> dict | None:
+        test = self.checkpoint.metrics.get("test")
+        return test if isinstance(test, dict) and "exact_match" in test else None
+
+    def accuracy_text(self) -> str:
+        test = self.test_metrics
+        if test is None:
+            return "test accuracy not measured yet"
+        return f"test exact match {100 * test['exact_match']:.1f}% ({test['correct']:,}/{test['total']:,})"
+
+    def test_report(self) -> TestReport:
+        """The model on its stored test split (computed once, then kept)."""
+        with self._lock:
+            if self._report is None:
+                self._report = evaluate_sentences(self.reverser, self.checkpoint.test_sentences)
+            return self._report
+
+    def example_sentences(self, count: int = 4) -> list[str]:
+        """Sentences worth trying: the classic one when its words are known, a few test sentences of different
+        lengths, and one with a word the model never saw."""
+        vocab = self.reverser.vocab
+        picks: list[str] = []
+        if all(tok in vocab for tok in tokenize(SHOWCASE_SENTENCE)):
+            picks.append(SHOWCASE_SENTENCE)
+        tests = sorted(self.checkpoint.test_sentences, key=lambda s: (len(s), s))
+        for share in (0.3, 0.65, 0.97):
+            if tests:
+                sentence = " ".join(tests[min(len(tests) - 1, int(share * len(tests)))])
+                if sentence not in picks:
+                    picks.append(sentence)
+        picks = picks[: max(0, count - 1)]
+        if "wug" not in vocab and all(tok in vocab for tok in tokenize(UNKNOWN_WORD_EXAMPLE) if tok != "wug"):
+            picks.append(UNKNOWN_WORD_EXAMPLE)
+        return picks[:count]
+
+
+class ModelCache:
+    """Checkpoints loaded once per (path, modification time, size), shared by every session of a server.
+
+    ``get`` raises CheckpointError with a one-line reason; that reason is remembered for the same file version, so a
+    broken file is not read again on every page view. When a file that loaded before goes missing or is replaced by
+    one that cannot be used, ``get`` keeps serving the last good version and ``problem`` says what is wrong.
+    """
+
+    def __init__(self, max_entries: int = 4, device: str = "cpu") -> None:
+        self.max_entries = max_entries
+        self.device = device
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, LoadedModel | CheckpointError] = OrderedDict()
+        self._last_good: dict[str, LoadedModel] = {}
+        self._problems: dict[str, str] = {}
+        self.loads = 0  # how many times a file was actually read (for tests and the soak figures)
+
+    def get(self, path: str | Path) -> LoadedModel:
+        path = Path(path)
+        name = str(path.resolve())
+        try:
+            entry = self._load(path, name)
+        except CheckpointError as error:
+            with self._lock:
+                good = self._last_good.get(name)
+                if good is None:
+                    self._problems.pop(name, None)
+                    raise
+                self._problems[name] = str(error)
+            return good
+        with self._lock:
+            self._last_good[name] = entry
+            self._problems.pop(name, None)
+        return entry
+
+    def problem(self, path: str | Path) -> str | None:
+        """Why the file at ``path`` cannot be used now, when ``get`` serves an earlier good version of it instead."""
+        with self._lock:
+            return self._problems.get(str(Path(path).resolve()))
+
+    def _load(self, path: Path, name: str) -> LoadedModel:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise CheckpointError(f"checkpoint not found: {path}") from None
+        except OSError as error:
+            raise CheckpointError(f"{path.name} cannot be read: {error.strerror or error}") from None
+        key = (name, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.loads += 1
+                try:
+                    reverser = Reverser.load(path, self.device)
+                    entry = LoadedModel(path, model_label(path), reverser)
+                except CheckpointError as error:
+                    entry = error
+                except (ValueError, RuntimeError, KeyError, TypeError) as error:  # weights that do not build
+                    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                    entry = CheckpointError(f"{path.name} cannot be used: {reason[:200]}")
+                self._entries[key] = entry
+                # Older versions of the same file are stale (the last good one is kept apart), then the size limit.
+                for other in [k for k in self._entries if k[0] == key[0] and k != key]:
+                    del self._entries[other]
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+            else:
+                self._entries.move_to_end(key)
+        if isinstance(entry, CheckpointError):
+            raise CheckpointError(str(entry))
+        return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._last_good.clear()
+            self._problems.clear()
