@@ -17,7 +17,10 @@ from .model import Seq2Seq
 from .vocab import Vocabulary
 
 FORMAT = "seq2seq-reverser"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 kept the attention's layers on the decoder itself (``decoder.key`` ...); version 2 moved them into their
+# own module (``decoder.attention.key`` ...). Nothing else changed, so a version 1 file is read by renaming.
+V1_ATTENTION_LAYERS = ("key", "energy", "location")
 
 
 class CheckpointError(Exception):
@@ -82,9 +85,12 @@ def checkpoint_from_payload(payload: object, name: str = "checkpoint") -> Checkp
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{name} is not a {FORMAT} checkpoint")
     version = payload.get("format_version")
-    if version != FORMAT_VERSION:
+    if version == 1 and isinstance(payload.get("state_dict"), dict):
+        payload = {**payload, "state_dict": state_dict_from_v1(payload["state_dict"], payload.get("config"))}
+    elif version != FORMAT_VERSION:
         raise CheckpointError(
-            f"{name} has checkpoint format version {version}; this version of seq2seq reads version {FORMAT_VERSION}"
+            f"{name} has checkpoint format version {version}; "
+            f"this version of seq2seq reads versions 1 to {FORMAT_VERSION}"
         )
     try:
         config = Config.from_dict(payload["config"])
@@ -100,3 +106,18 @@ def checkpoint_from_payload(payload: object, name: str = "checkpoint") -> Checkp
         )
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{name} is damaged: {error}") from None
+
+
+def state_dict_from_v1(state_dict: dict, config: object) -> dict:
+    """A version 1 state dict with its attention layers under ``decoder.attention``. The plain encoder-decoder
+    (``attention="none"``) had unused attention layers, which version 2 no longer has."""
+    plain = isinstance(config, dict) and config.get("attention") == "none"
+    moved = {}
+    for key, value in state_dict.items():
+        parts = str(key).split(".")
+        if parts[0] == "decoder" and len(parts) > 2 and parts[1] in V1_ATTENTION_LAYERS:
+            if plain:
+                continue
+            key = ".".join(["decoder", "attention", *parts[1:]])
+        moved[key] = value
+    return moved

@@ -16,7 +16,8 @@ Reversal is "attend one position left of where you attended last"; with the loca
 model can learn directly, instead of re-deriving its place from the content of s_{i-1} at every step. In the
 ablation (README) it passes 99% valid exact match within one epoch, where the 2014 attention ends near 88% test
 exact match, and it keeps its place past the trained lengths, where the 2014 attention loses it.
-``attention="additive"`` is the 2014 model exactly.
+``attention="additive"`` is the 2014 model exactly. Each kind of attention is a class in ``seq2seq.attention``;
+this module holds the encoder, the decoder loop and greedy decoding.
 
 Speed comes from doing per step only what depends on the step: U_a h_j is computed once per batch; the GRU input
 [E y_{i-1}; c_i] is projected in two parts, the embedding part for all steps at once (under teacher forcing) or
@@ -34,9 +35,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .attention import EnergyTerms, build_attention
 from .config import Config
 from .vocab import EOS_ID, PAD_ID, SOS_ID
 
@@ -47,7 +48,7 @@ class EncoderOutput:
     mask: Tensor  # (B, S) True at real source positions
     padded: bool  # whether any row has padding (length-bucketed batches mostly have none)
     initial_state: Tensor  # (B, H) s_0
-    keys: Tensor  # (B, S, A) U_a h_j, computed once per batch
+    keys: Tensor  # (B, S, A) U_a h_j, computed once per batch by the attention
 
 
 @dataclass
@@ -87,17 +88,11 @@ class Decoder(nn.Module):
         h, e, a = config.hidden_size, config.embedding_size, config.attention_size
         d = 2 * h if config.bidirectional else h  # annotation size
         self.hidden_size, self.attention_size = h, a
-        self.attend = config.attention != "none"
         self.query_current = config.attention_query == "current"
         self.mask_padding = config.mask_padding
         self.embedding = nn.Embedding(vocab_size, e, padding_idx=PAD_ID)
         self.init_state = nn.Linear(h, h)  # W_s
-        self.key = nn.Linear(d, a)  # U_a (its bias plays the role of a bias in the tanh)
-        self.energy = nn.Linear(a, 1, bias=False)  # v_a
-        # Location-aware attention (Chorowski, Bahdanau et al. 2015): U_f (F * alpha_{i-1}), a convolution of the
-        # previous weights straight into the attention space, written as one linear map of the window around j.
-        self.location_kernel = config.location_kernel
-        self.location = nn.Linear(config.location_kernel, a, bias=False) if config.attention == "location" else None
+        self.attention = build_attention(config, d)  # U_a, v_a (and U_f); W_a lives in from_state below
         # The GRU's input is [E y_{i-1}; c_i]; its projection is split so each part is computed where it is cheapest.
         self.input_from_embedding = nn.Linear(e, 3 * h)  # W_e (with the input bias)
         self.input_from_context = nn.Linear(d, 3 * h, bias=False)  # W_c
@@ -112,22 +107,23 @@ class Decoder(nn.Module):
             mask=mask,
             padded=not bool(mask.all()),
             initial_state=torch.tanh(self.init_state(first_state_source)),
-            keys=self.key(annotations),
+            keys=self.attention.compute_proj_keys(annotations),
         )
+
+    def attention_mask(self, enc: EncoderOutput) -> Tensor | None:
+        """Where attention may fall: the real positions (B, S), or None when no row has padding (or the ablation
+        switched the mask off)."""
+        return enc.mask if enc.padded and self.mask_padding else None
 
     def attention_weights(self, query: Tensor, prev_weights: Tensor, enc: EncoderOutput) -> Tensor:
         """alpha (B, S) from the query W_a s (B, A) (and, location-aware, the previous weights (B, S))."""
-        if not self.attend:  # the plain encoder-decoder: one fixed context, the mean of the real annotations
-            return enc.mask.float() / enc.mask.sum(dim=1, keepdim=True)
-        features = enc.keys + query.unsqueeze(1)  # (B, S, A)
-        if self.location is not None:
-            half = self.location_kernel // 2
-            windows = F.pad(prev_weights, (half, half)).unfold(1, self.location_kernel, 1)  # (B, S, K)
-            features = features + self.location(windows)  # (B, S, A)
-        energies = self.energy(torch.tanh(features)).squeeze(2)  # (B, S)
-        if enc.padded and self.mask_padding:
-            energies = energies.masked_fill(~enc.mask, float("-inf"))
-        return torch.softmax(energies, dim=1)
+        return self.attention(query, enc.keys, prev_weights, self.attention_mask(enc))
+
+    def attention_terms(self, query_state: Tensor, prev_weights: Tensor, enc: EncoderOutput) -> EnergyTerms:
+        """A step's attention term by term, from the state it queries with (B, H): s_{i-1} (s_i when
+        ``attention_query="current"``) and the previous weights alpha_{i-1} (B, S)."""
+        query = self.from_state(query_state)[:, : self.attention_size]  # (B, A): W_a s
+        return self.attention.terms(query, enc.keys, prev_weights, self.attention_mask(enc))
 
     def gru(self, input_gates: Tensor, hidden_gates: Tensor, state: Tensor) -> Tensor:
         """A GRU cell from precomputed input (B, 3H) and recurrent (B, 3H) projections."""

@@ -13,7 +13,9 @@ from seq2seq.checkpoint import (
     checkpoint_from_payload,
     load_checkpoint,
     save_checkpoint,
+    state_dict_from_v1,
 )
+from seq2seq.inference import Reverser
 
 
 def test_round_trip_keeps_everything(tiny_checkpoint, tmp_path):
@@ -33,6 +35,20 @@ def test_checkpoints_load_with_weights_only(tiny_checkpoint):
     payload = torch.load(tiny_checkpoint, weights_only=True)
     assert payload["format_version"] == FORMAT_VERSION
     assert isinstance(payload["config"], dict) and isinstance(payload["vocab"], list)
+
+
+def test_a_version_1_checkpoint_loads_with_its_attention_layers_renamed(tiny_checkpoint):
+    """Version 1 kept U_a, v_a and U_f on the decoder; a file written then still loads and reverses alike."""
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    v1_names = {k.replace("decoder.attention.", "decoder."): v for k, v in payload["state_dict"].items()}
+    assert "decoder.key.weight" in v1_names and "decoder.location.weight" in v1_names
+    old = checkpoint_from_payload({**payload, "format_version": 1, "state_dict": v1_names})
+    assert old.state_dict.keys() == payload["state_dict"].keys()
+    sentence = "the cat sat on a mat"
+    assert Reverser.from_checkpoint(old).reverse(sentence) == Reverser.load(tiny_checkpoint).reverse(sentence)
+    # the plain encoder-decoder's unused version 1 attention layers are dropped
+    plain = state_dict_from_v1({"decoder.key.weight": 1, "decoder.output.bias": 2}, {"attention": "none"})
+    assert plain == {"decoder.output.bias": 2}
 
 
 def test_missing_truncated_and_foreign_files_are_refused(tiny_checkpoint, tmp_path):

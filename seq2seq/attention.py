@@ -1,0 +1,124 @@
+"""Attention, one class per kind, all with one interface.
+
+Each kind projects the annotations once per batch (``compute_proj_keys``: U_a h_j) and then, at every decoder step,
+turns the projected query W_a s_{i-1} (and, location-aware, the previous weights alpha_{i-1}) into the weights
+alpha_i over the source positions. The decoder computes W_a s_{i-1} together with its GRU's recurrent projection in
+one matrix multiply, so a kind receives the query already projected.
+
+- ``AdditiveAttention`` is Bahdanau, Cho & Bengio (2014): e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j).
+- ``LocationAwareAttention`` adds Chorowski, Bahdanau et al. (2015)'s location term, a convolution of the previous
+  weights: e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j + U_f (F * alpha_{i-1})_j).
+- ``MeanContext`` is not attention: the same mean of the annotations at every step (the ablation's "none").
+
+``terms`` returns a step's energy term by term (the vectors inside the tanh, and the energies and weights they
+make), for pages that show *why* the weights land where they do; ``forward`` is its weights.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from .config import Config
+
+
+@dataclass
+class EnergyTerms:
+    """One decoder step's attention, term by term. A is the attention size, S the source length."""
+
+    query: Tensor  # (B, A) W_a s_{i-1}
+    keys: Tensor  # (B, S, A) U_a h_j
+    location: Tensor | None  # (B, S, A) U_f (F * alpha_{i-1})_j; None for kinds without a location term
+    energies: Tensor  # (B, S) e_ij, -inf at masked positions
+    weights: Tensor  # (B, S) alpha_ij = softmax_j(e_ij)
+
+
+class Attention(nn.Module):
+    """The interface every kind implements."""
+
+    reads_previous_weights = False  # whether alpha_{i-1} changes alpha_i
+
+    def compute_proj_keys(self, annotations: Tensor) -> Tensor:
+        """(B, S, D) annotations -> (B, S, A) keys, once per batch."""
+        raise NotImplementedError
+
+    def forward(self, query: Tensor, keys: Tensor, prev_weights: Tensor, mask: Tensor | None) -> Tensor:
+        """alpha_i (B, S) from the projected query (B, A), the keys (B, S, A) and alpha_{i-1} (B, S). ``mask`` (B, S)
+        is True at real source positions, or None when attention may fall anywhere."""
+        return self.terms(query, keys, prev_weights, mask).weights
+
+    def terms(self, query: Tensor, keys: Tensor, prev_weights: Tensor, mask: Tensor | None) -> EnergyTerms:
+        raise NotImplementedError
+
+    @staticmethod
+    def _check(query: Tensor, keys: Tensor, prev_weights: Tensor) -> None:
+        batch, length, size = keys.shape
+        assert query.shape == (batch, size), f"query {tuple(query.shape)} does not fit keys {tuple(keys.shape)}"
+        assert prev_weights.shape == (batch, length), f"previous weights {tuple(prev_weights.shape)} vs keys"
+
+
+class AdditiveAttention(Attention):
+    """Bahdanau, Cho & Bengio (2014): e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j)."""
+
+    def __init__(self, annotation_size: int, attention_size: int) -> None:
+        super().__init__()
+        self.key = nn.Linear(annotation_size, attention_size)  # U_a (its bias plays the role of a bias in the tanh)
+        self.energy = nn.Linear(attention_size, 1, bias=False)  # v_a
+
+    def compute_proj_keys(self, annotations: Tensor) -> Tensor:
+        return self.key(annotations)  # (B, S, A)
+
+    def location_term(self, prev_weights: Tensor) -> Tensor | None:
+        return None
+
+    def terms(self, query: Tensor, keys: Tensor, prev_weights: Tensor, mask: Tensor | None) -> EnergyTerms:
+        self._check(query, keys, prev_weights)
+        features = keys + query.unsqueeze(1)  # (B, S, A)
+        location = self.location_term(prev_weights)
+        if location is not None:
+            features = features + location
+        energies = self.energy(torch.tanh(features)).squeeze(2)  # (B, S)
+        if mask is not None:
+            energies = energies.masked_fill(~mask, float("-inf"))
+        return EnergyTerms(query, keys, location, energies, torch.softmax(energies, dim=1))
+
+
+class LocationAwareAttention(AdditiveAttention):
+    """Chorowski, Bahdanau et al. (2015): the 2014 energy plus U_f (F * alpha_{i-1})_j, a convolution of the previous
+    weights straight into the attention space, written as one linear map of the window around j."""
+
+    reads_previous_weights = True
+
+    def __init__(self, annotation_size: int, attention_size: int, kernel: int) -> None:
+        super().__init__(annotation_size, attention_size)
+        self.kernel = kernel
+        self.location = nn.Linear(kernel, attention_size, bias=False)  # U_f F
+
+    def location_term(self, prev_weights: Tensor) -> Tensor:
+        half = self.kernel // 2
+        windows = F.pad(prev_weights, (half, half)).unfold(1, self.kernel, 1)  # (B, S, K)
+        return self.location(windows)  # (B, S, A)
+
+
+class MeanContext(Attention):
+    """No attention: every step's weights are the same mean over the real source positions."""
+
+    def compute_proj_keys(self, annotations: Tensor) -> Tensor:
+        return annotations.new_zeros(*annotations.shape[:2], 0)  # (B, S, 0): nothing to project
+
+    def terms(self, query: Tensor, keys: Tensor, prev_weights: Tensor, mask: Tensor | None) -> EnergyTerms:
+        real = torch.ones_like(prev_weights) if mask is None else mask.to(prev_weights.dtype)  # (B, S)
+        weights = real / real.sum(dim=1, keepdim=True)
+        return EnergyTerms(query, keys, None, weights.log(), weights)  # energies whose softmax is the mean
+
+
+def build_attention(config: Config, annotation_size: int) -> Attention:
+    """The attention kind ``config.attention`` names."""
+    if config.attention == "additive":
+        return AdditiveAttention(annotation_size, config.attention_size)
+    if config.attention == "location":
+        return LocationAwareAttention(annotation_size, config.attention_size, config.location_kernel)
+    if config.attention == "none":
+        return MeanContext()
+    raise ValueError(f"unknown attention kind {config.attention!r}")
