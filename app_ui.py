@@ -16,14 +16,16 @@ import torch  # noqa: F401
 
 from seq2seq.app.models import LoadedModel, ModelCache
 from seq2seq.app.runs import upload_run_data
-from seq2seq.app.views import markdown_escape, percent, result_figure, snapshot_figure, status_text, training_figure
+from seq2seq.app.views import markdown_escape, snapshot_example, status_text
 from seq2seq.app.worker import TrainingState, TrainingWorker
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.config import Config
 from seq2seq.data import RunData
 from seq2seq.inference import Reversal
+from seq2seq.metrics import percent
 from seq2seq.paths import default_checkpoint_path
-from seq2seq.plots import heatmap_png
+from seq2seq.plots import heatmap_figure, heatmap_png, training_figure
+from seq2seq.records import Snapshot
 from seq2seq.report import TestReport
 
 MODEL_KEY = "active_model_path"
@@ -69,10 +71,11 @@ def live_training_figure(
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def live_snapshot_figure(
-    run_id: int, snapshots: int, index: int, _snapshot: dict
+    run_id: int, snapshots: int, index: int, _snapshot: Snapshot
 ) -> plotly.graph_objects.Figure | None:
     """The heatmap of watched sentence ``index`` in the latest of ``snapshots`` snapshots of run ``run_id``."""
-    return snapshot_figure(_snapshot, index)
+    example = snapshot_example(_snapshot, index)
+    return None if example is None else heatmap_figure(example["tokens"], example["output"], example["attention"])
 
 
 # ------------------------------------------------------------------------------------------------- active model
@@ -183,7 +186,8 @@ def heatmap(result: Reversal, title: str, key: str, file_name: str = "attention_
 
     The chart on the page has no title of its own (the page says what it shows); the PNG carries ``title``.
     """
-    st.plotly_chart(result_figure(result), theme=None, key=f"{key}_chart", width="content")
+    figure = heatmap_figure(result.tokens, result.output, result.attention)
+    st.plotly_chart(figure, theme=None, key=f"{key}_chart", width="content")
     tokens, output, attention = list(result.tokens), list(result.output), result.attention
     title = title if len(title) <= 60 else title[:59] + "…"
     st.download_button(

@@ -11,16 +11,11 @@ import torch  # noqa: F401
 
 import app_ui
 from seq2seq.app.runs import ACTIVE_STATUSES, delete_run, list_runs, runs_root, safe_corpus_name
-from seq2seq.app.views import (
-    markdown_escape,
-    percent,
-    snapshot_label,
-    status_text,
-    watched_index,
-)
+from seq2seq.app.views import markdown_escape, snapshot_label, status_text, watched_index
 from seq2seq.app.worker import TrainingBusy, TrainingState
 from seq2seq.config import MAX_VALUES, Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
+from seq2seq.metrics import percent
 from seq2seq.tokenize import InputError
 
 REFRESH_SECONDS = 1.0  # how often the live view of a run redraws

@@ -6,8 +6,9 @@ import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
-from seq2seq.app.views import MATCH_FILTERS, example_rows, filter_rows, filtered_accuracy, per_length_figure, percent
-from seq2seq.metrics import format_example
+from seq2seq.app.views import MATCH_FILTERS, example_rows, filter_rows, filtered_accuracy
+from seq2seq.metrics import format_example, percent
+from seq2seq.plots import per_length_figure
 from seq2seq.report import pick_examples
 
 loaded = app_ui.model_page("Examples", heading="Test-set examples")

@@ -6,8 +6,9 @@ import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
-from seq2seq.app.views import alignment_rows, snapshot_alignment, snapshot_figure, snapshot_label
+from seq2seq.app.views import alignment_rows, snapshot_alignment, snapshot_example, snapshot_label
 from seq2seq.metrics import alignment_metrics
+from seq2seq.plots import heatmap_figure
 from seq2seq.report import SHOWCASE_SENTENCE
 from seq2seq.tokenize import InputError
 
@@ -49,7 +50,10 @@ if result is not None:
     )
     st.dataframe(
         pd.DataFrame(
-            alignment_rows(("this sentence", alignment_metrics([result])), ("test set", report.evaluation.alignment))
+            alignment_rows(
+                ("this sentence", alignment_metrics([(result.tokens, result.attention)])),
+                ("test set", report.evaluation.alignment),
+            )
         ),
         hide_index=True,
         key="alignment_table",
@@ -75,9 +79,10 @@ else:
         horizontal=True,
         key="snapshot_sentence",
     )
-    figure = snapshot_figure(snapshots[moment], which or 0)
-    if figure is not None:
-        st.code(" ".join(watched[which or 0]["tokens"]), language=None)
+    example = snapshot_example(snapshots[moment], which or 0)
+    if example is not None:
+        st.code(" ".join(example["tokens"]), language=None)
+        figure = heatmap_figure(example["tokens"], example["output"], example["attention"])
         st.plotly_chart(figure, theme=None, key="snapshot_chart", width="content")
         metrics = snapshot_alignment(snapshots[moment], which or 0) or {}
         peak = metrics.get("mirror_peak_rate")

@@ -14,6 +14,7 @@ import torch
 from .config import Config
 from .fileio import atomic_write
 from .model import Seq2Seq
+from .records import HistoryRow, Snapshot
 from .vocab import Vocabulary
 
 FORMAT = "seq2seq-reverser"
@@ -32,10 +33,10 @@ class Checkpoint:
     config: Config
     vocab: Vocabulary
     state_dict: dict
-    history: list[dict] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     test_sentences: list[list[str]] = field(default_factory=list)
-    snapshots: list[dict] = field(default_factory=list)  # attention of fixed validation sentences, per evaluation
+    snapshots: list[Snapshot] = field(default_factory=list)  # attention of fixed validation sentences, per evaluation
 
     def build_model(self, device: torch.device | str = "cpu") -> Seq2Seq:
         model = Seq2Seq(len(self.vocab), self.config)

@@ -1,7 +1,7 @@
 """How well a model reverses, and how its attention lines up with the mirror positions."""
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .inference import Reversal
@@ -55,8 +55,16 @@ def entropy(weights: Sequence[float]) -> float:
     return -sum(w * math.log(w) for w in weights if w > 0)
 
 
-def alignment_metrics(results: Sequence[Reversal]) -> dict[str, float | None]:
-    """Attention statistics over the decoder steps of every result (steps past the source's length are left out).
+def percent(value: float | None) -> str:
+    """A share as a percentage with one decimal, or "n/a"."""
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def alignment_metrics(
+    pairs: Iterable[tuple[Sequence[str], Sequence[Sequence[float]]]],
+) -> dict[str, float | None]:
+    """Attention statistics over the decoder steps of (source tokens, attention) pairs, one per sentence (steps past
+    the source's length are left out).
 
     - ``mirror_peak_rate``: share of steps whose highest weight is on the mirror position; the same restricted to the
       first output word (``_first``), the last one (``_last_word``), the final ``<eos>`` step (``_eos``), and steps
@@ -72,9 +80,9 @@ def alignment_metrics(results: Sequence[Reversal]) -> dict[str, float | None]:
     hits: dict[str, list[float]] = {k: [] for k in ("all", "first", "last_word", "eos", "repeated")}
     mass: list[float] = []
     entropies: dict[str, list[float]] = {k: [] for k in ("first", "middle", "last", "uniform")}
-    for r in results:
-        n = len(r.tokens)
-        rows = r.attention[: n + 1]
+    for tokens, attention in pairs:
+        n = len(tokens)
+        rows = attention[: n + 1]
         for step, weights in enumerate(rows):
             mirror = mirror_position(step, n)
             hit = float(max(range(len(weights)), key=weights.__getitem__) == mirror)
@@ -86,7 +94,7 @@ def alignment_metrics(results: Sequence[Reversal]) -> dict[str, float | None]:
                 hits["last_word"].append(hit)
             if step == n:
                 hits["eos"].append(hit)
-            if step < n and r.tokens.count(r.tokens[mirror]) > 1:
+            if step < n and tokens.count(tokens[mirror]) > 1:
                 hits["repeated"].append(hit)
         if len(rows) == n + 1:
             entropies["first"].append(entropy(rows[0]))
@@ -127,7 +135,7 @@ def evaluate_results(results: Sequence[Reversal]) -> Evaluation:
         total=total,
         token_accuracy=agree / compared if compared else 0.0,
         per_length=per_length_accuracy(results),
-        alignment=alignment_metrics(results),
+        alignment=alignment_metrics((r.tokens, r.attention) for r in results),
     )
 
 

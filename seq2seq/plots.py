@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from .fileio import atomic_write
+from .records import BatchPoint, HistoryRow
 
 COLOR_SCALE = "Blues"
 TEMPLATE = "plotly_white"
@@ -108,3 +110,68 @@ def write_heatmap_png(path: str | Path, source, output, attention, title: str = 
     data, engine = heatmap_png(source, output, attention, title)
     atomic_write(path, lambda handle: handle.write(data))
     return engine
+
+
+# ------------------------------------------------------------------------------------------------- other figures
+def per_length_figure(per_length: dict[str, dict], title: str = "Exact match by sentence length") -> go.Figure:
+    lengths = sorted(per_length, key=int)
+    figure = go.Figure(
+        go.Bar(
+            x=[int(n) for n in lengths],
+            y=[100 * per_length[n]["exact_match"] for n in lengths],
+            customdata=[[per_length[n]["correct"], per_length[n]["total"]] for n in lengths],
+            hovertemplate="length %{x}<br>exact match %{y:.1f}%<br>%{customdata[0]}/%{customdata[1]}<extra></extra>",
+            marker_color="#1f77b4",
+        )
+    )
+    figure.update_layout(
+        template=TEMPLATE,
+        title={"text": html.escape(title)},
+        xaxis={"title": {"text": "source length (tokens)"}, "dtick": 1},
+        yaxis={"title": {"text": "exact match (%)"}, "range": [0, 100]},
+        height=320,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    )
+    return figure
+
+
+def training_figure(
+    batches: Sequence[BatchPoint], history: Sequence[HistoryRow], total_steps: int | None = None
+) -> go.Figure:
+    """Live curves: train loss (per reported batch and per validation) with valid loss; valid exact match; grad norm.
+
+    The x axis is the optimisation step; ``batches`` should already be downsampled
+    (``seq2seq.app.worker.downsample``).
+    """
+    figure = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.07,
+        subplot_titles=("loss", "valid exact match", "gradient norm (before clipping)"),
+    )
+    steps, eval_steps = [b["step"] for b in batches], [r["step"] for r in history]
+    # (name, x, y, subplot row, mode, line style)
+    series = [
+        ("train loss (batches)", steps, [b["train_loss"] for b in batches], 1, "lines",
+         {"color": "rgba(31,119,180,0.45)", "width": 1}),
+        ("train loss", eval_steps, [r["train_loss"] for r in history], 1, "lines+markers", {"color": "#1f77b4"}),
+        ("valid loss", eval_steps, [r["valid_loss"] for r in history], 1, "lines+markers", {"color": "#d62728"}),
+        ("valid exact match (%)", eval_steps, [100 * r["valid_exact_match"] for r in history], 2, "lines+markers",
+         {"color": "#2ca02c"}),
+        ("gradient norm", steps, [b["grad_norm"] for b in batches], 3, "lines", {"color": "#9467bd", "width": 1}),
+    ]  # fmt: skip
+    for name, x, y, row, mode, line in series:
+        figure.add_trace(go.Scatter(x=x, y=y, name=name, mode=mode, line=line), row=row, col=1)
+    figure.update_yaxes(title_text="exact match (%)", range=[0, 100], row=2, col=1)
+    figure.update_xaxes(title_text="step", row=3, col=1)
+    if total_steps:
+        figure.update_xaxes(range=[0, total_steps])
+    figure.update_layout(
+        template=TEMPLATE,
+        height=620,
+        margin={"l": 60, "r": 20, "t": 40, "b": 50},
+        legend={"orientation": "h", "y": -0.12},
+        uirevision="training",  # keep the user's zoom while the curves grow
+    )
+    return figure

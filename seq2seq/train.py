@@ -30,43 +30,33 @@ from .inference import Reverser
 from .metrics import Evaluation, evaluate_results
 from .model import Seq2Seq
 from .optim import Adam
+from .records import HISTORY_COLUMNS, HistoryRow, ProgressKind, Snapshot, SnapshotExample, StopReason
 from .vocab import PAD_ID
 
-HISTORY_COLUMNS = [
-    "epoch",
-    "step",
-    "train_loss",
-    "valid_loss",
-    "valid_exact_match",
-    "grad_norm",
-    "lr",
-    "train_seconds",
-    "wall_seconds",
-]
 SNAPSHOT_COUNT = 3
 
 
 @dataclass
 class Progress:
-    """What the trainer reports. ``kind`` is "batch", "eval" or "end"; ``row`` is the history row of an "eval"."""
+    """What the trainer reports: after every ``report_every`` batches, after every validation, and at the end."""
 
-    kind: str
+    kind: ProgressKind
     epoch: int
     step: int
     total_steps: int
     train_loss: float
     grad_norm: float
-    row: dict | None = None  # "eval": the history row
-    snapshot: dict | None = None  # "eval": the attention snapshot of the watched validation sentences
+    row: HistoryRow | None = None  # "eval": the history row
+    snapshot: Snapshot | None = None  # "eval": the attention snapshot of the watched validation sentences
     message: str = ""  # "end": the closing line
-    stop_reason: str | None = None  # "end": epochs, target_accuracy, max_seconds, stopped or diverged
+    stop_reason: StopReason | None = None  # "end": why the run ended
 
 
 @dataclass
 class TrainResult:
     checkpoint_path: Path
-    history: list[dict]
-    stop_reason: str
+    history: list[HistoryRow]
+    stop_reason: StopReason
     best_valid_loss: float
     test: Evaluation  # the best checkpoint on the test split
 
@@ -112,8 +102,8 @@ class Trainer:
         self.log = log
         self.device = resolve_device(config.device)
         self._stop = threading.Event()
-        self.history: list[dict] = []
-        self.snapshots: list[dict] = []
+        self.history: list[HistoryRow] = []
+        self.snapshots: list[Snapshot] = []
         self.tokens_seen = 0  # real target tokens trained on so far: tokens_seen / train_seconds is the throughput
         self.longest_seen = 0  # longest training example, augmentation (joined pairs) included
 
@@ -141,12 +131,13 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for stale in self.out_dir.glob(".*.tmp"):  # left by a process killed in the middle of a write
             stale.unlink()
-        best_loss, stop_reason = math.inf, "epochs"
+        best_loss = math.inf
+        stop_reason: StopReason = "epochs"
         step, train_seconds, wall_start = 0, 0.0, time.perf_counter()
         loss_sum = tokens_sum = 0.0
         grad_norm = float("nan")
 
-        def validate_and_keep_best() -> dict:
+        def validate_and_keep_best() -> HistoryRow:
             """Validate now, add a history row, and save the model if it is the best so far."""
             nonlocal best_loss, loss_sum, tokens_sum
             wall_seconds = time.perf_counter() - wall_start
@@ -231,7 +222,7 @@ class Trainer:
         lr,
         train_seconds,
         wall_seconds,
-    ) -> dict:
+    ) -> HistoryRow:
         model.eval()
         loss_sum = tokens = 0.0
         for batch in valid_batches:  # scored on the model's own predictions: no teacher forcing
@@ -239,26 +230,23 @@ class Trainer:
             loss_sum += loss.item() * n
             tokens += n
         results = reverser.reverse_tokens(self.data.splits.valid)
-        row = {
-            "epoch": epoch,
-            "step": step,
-            "train_loss": round(train_loss, 6),
-            "valid_loss": round(loss_sum / tokens, 6),
-            "valid_exact_match": round(sum(r.match for r in results) / len(results), 6),
-            "grad_norm": round(grad_norm, 6),
-            "lr": lr,
-            "train_seconds": round(train_seconds, 3),
-            "wall_seconds": round(wall_seconds, 3),
-        }
-        self.history.append(row)
-        snapshot = reverser.reverse_tokens(watched)
-        self.snapshots.append(
-            {
-                "epoch": epoch,
-                "step": step,
-                "examples": [{"tokens": r.tokens, "output": r.output, "attention": r.attention} for r in snapshot],
-            }
+        row = HistoryRow(
+            epoch=epoch,
+            step=step,
+            train_loss=round(train_loss, 6),
+            valid_loss=round(loss_sum / tokens, 6),
+            valid_exact_match=round(sum(r.match for r in results) / len(results), 6),
+            grad_norm=round(grad_norm, 6),
+            lr=lr,
+            train_seconds=round(train_seconds, 3),
+            wall_seconds=round(wall_seconds, 3),
         )
+        self.history.append(row)
+        examples = [
+            SnapshotExample(tokens=r.tokens, output=r.output, attention=r.attention)
+            for r in reverser.reverse_tokens(watched)
+        ]
+        self.snapshots.append(Snapshot(epoch=epoch, step=step, examples=examples))
         self._write_history()
         self.log(
             f"epoch {epoch} step {step}: train loss {row['train_loss']:.4f}, valid loss {row['valid_loss']:.4f}, "

@@ -10,14 +10,11 @@ from seq2seq.app.views import (
     filtered_accuracy,
     markdown_escape,
     output_rows,
-    per_length_figure,
-    result_figure,
     snapshot_alignment,
-    snapshot_figure,
+    snapshot_example,
     snapshot_label,
     status_text,
     token_rows,
-    training_figure,
     unknown_words,
     watched_index,
 )
@@ -47,25 +44,6 @@ def test_example_rows_and_filters():
         filter_rows(rows, "maybe")
 
 
-def test_per_length_figure_has_explicit_template():
-    figure = per_length_figure(
-        {"2": {"exact_match": 1.0, "correct": 1, "total": 1}, "10": {"exact_match": 0.5, "correct": 1, "total": 2}}
-    )
-    assert figure.layout.template.layout.paper_bgcolor is not None  # an explicit template, not Streamlit's
-    assert list(figure.data[0].x) == [2, 10] and list(figure.data[0].y) == [100.0, 50.0]
-
-
-def test_training_figure_traces():
-    batches = [{"step": i, "train_loss": 1 / i, "grad_norm": 0.5} for i in range(1, 11)]
-    history = [{"step": 5, "train_loss": 0.3, "valid_loss": 0.4, "valid_exact_match": 0.5}]
-    figure = training_figure(batches, history, total_steps=20)
-    names = [trace.name for trace in figure.data]
-    assert names == ["train loss (batches)", "train loss", "valid loss", "valid exact match (%)", "gradient norm"]
-    assert len(figure.data[0].x) == 10 and list(figure.data[3].y) == [50.0]
-    assert figure.layout.uirevision == "training"
-    assert training_figure([], [], None).data[0].x in (None, ())
-
-
 def test_snapshot_helpers():
     snapshot = {
         "epoch": 2,
@@ -73,8 +51,8 @@ def test_snapshot_helpers():
         "examples": [{"tokens": ["a", "b"], "output": ["b", "a"], "attention": GOOD.attention}],
     }
     assert snapshot_label(snapshot) == "epoch 2 · step 40"
-    assert snapshot_figure(snapshot, 5) is None and snapshot_alignment(snapshot, 5) is None
-    assert snapshot_figure(snapshot, 0, "at epoch 2").layout.title.text == "at epoch 2"
+    assert snapshot_example(snapshot, 5) is None and snapshot_alignment(snapshot, 5) is None
+    assert snapshot_example(snapshot, 0) is snapshot["examples"][0]
     assert snapshot_alignment(snapshot, 0)["mirror_peak_rate"] == 1.0
     assert watched_index(None) == 0 and watched_index({"examples": [1, 2, 3]}) == 1
 
@@ -90,16 +68,13 @@ def test_alignment_rows_format_each_column():
 def test_markup_stays_text():
     assert markdown_escape("<script>alert(1)</script>") == "\\<script\\>alert\\(1\\)\\</script\\>"
     assert markdown_escape("**bold** :red[x]\nnext") == "\\*\\*bold\\*\\* \\:red\\[x\\] next"
-    hostile = Reversal(["<b>x</b>"], [False], ["<b>x</b>"], ["<unk>"], [True], [[1.0, 0.0], [0.0, 1.0]])
-    figure = result_figure(hostile, "<img src=x onerror=alert(1)>")
-    assert "<b>" not in str(list(figure.data[0].x)) and "&lt;b&gt;" in str(list(figure.data[0].x))
-    assert "<img" not in figure.layout.title.text
 
 
 def test_status_text():
     assert status_text("finished", "stopped") == "finished (stopped by a user)"
     assert status_text("running") == "training"
     assert status_text("interrupted").startswith("interrupted")
+    assert status_text("failed", "diverged") == "failed (the loss diverged)"
 
 
 def test_ablation_table_shows_mean_and_spread_and_survives_junk():

@@ -43,7 +43,9 @@ def test_missing_or_extra_tokens_count_as_errors():
 
 
 def test_alignment_of_a_perfect_anti_diagonal():
-    metrics = alignment_metrics([reversal(["the", "cat", "the"], ["the", "cat", "the"])])
+    metrics = alignment_metrics(
+        [(["the", "cat", "the"], reversal(["the", "cat", "the"], ["the", "cat", "the"]).attention)]
+    )
     assert metrics["mirror_peak_rate"] == metrics["mirror_mass"] == 1.0
     assert metrics["mirror_peak_first"] == metrics["mirror_peak_eos"] == 1.0
     assert metrics["repeated_steps"] == 2 and metrics["mirror_peak_repeated"] == 1.0
@@ -53,7 +55,7 @@ def test_alignment_of_a_perfect_anti_diagonal():
 
 def test_alignment_of_uniform_attention():
     uniform = [[0.25] * 4 for _ in range(4)]
-    metrics = alignment_metrics([reversal(["a", "b", "c"], ["c", "b", "a"], uniform)])
+    metrics = alignment_metrics([(["a", "b", "c"], uniform)])
     assert math.isclose(metrics["mirror_mass"], 0.25)
     assert math.isclose(metrics["entropy_middle"], math.log(4))
     assert metrics["mirror_peak_repeated"] is None

@@ -5,7 +5,14 @@ import plotly.io as pio
 import pytest
 from PIL import Image
 
-from seq2seq.plots import _matplotlib_png, heatmap_figure, heatmap_png, position_labels
+from seq2seq.plots import (
+    _matplotlib_png,
+    heatmap_figure,
+    heatmap_png,
+    per_length_figure,
+    position_labels,
+    training_figure,
+)
 
 SOURCE = ["the", "dog", "saw", "the", "dog"]
 OUTPUT = SOURCE[::-1]
@@ -64,3 +71,22 @@ def test_kaleido_is_used_where_chromium_exists():
     if not shutil.which("chromium") and not shutil.which("google-chrome"):
         pytest.skip("no Chrome or Chromium on this machine: the export falls back to matplotlib")
     assert heatmap_png(SOURCE, OUTPUT, ATTENTION)[1] == "kaleido"
+
+
+def test_per_length_figure_has_explicit_template():
+    figure = per_length_figure(
+        {"2": {"exact_match": 1.0, "correct": 1, "total": 1}, "10": {"exact_match": 0.5, "correct": 1, "total": 2}}
+    )
+    assert figure.layout.template.layout.paper_bgcolor is not None  # an explicit template, not Streamlit's
+    assert list(figure.data[0].x) == [2, 10] and list(figure.data[0].y) == [100.0, 50.0]
+
+
+def test_training_figure_traces():
+    batches = [{"step": i, "train_loss": 1 / i, "grad_norm": 0.5} for i in range(1, 11)]
+    history = [{"step": 5, "train_loss": 0.3, "valid_loss": 0.4, "valid_exact_match": 0.5}]
+    figure = training_figure(batches, history, total_steps=20)
+    names = [trace.name for trace in figure.data]
+    assert names == ["train loss (batches)", "train loss", "valid loss", "valid exact match (%)", "gradient norm"]
+    assert len(figure.data[0].x) == 10 and list(figure.data[3].y) == [50.0]
+    assert figure.layout.uirevision == "training"
+    assert training_figure([], [], None).data[0].x in (None, ())

@@ -10,16 +10,21 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from ..config import Config
 from ..data import RunData, run_data_from_text
 from ..fileio import atomic_write_text
 from ..paths import REPO_ROOT, default_checkpoint_path
+from ..records import StopReason
 
 RUNS_ENV = "SEQ2SEQ_RUNS_DIR"
 DEFAULT_RUNS_DIR = REPO_ROOT / "artifacts" / "runs"
 RUN_INFO = "run.json"
-ACTIVE_STATUSES = ("preparing", "running", "stopping")  # a run in one of these may still write to its folder
+# What a run is doing: the worker's statuses, and how a folder's run.json reads when the server has restarted since
+# ("interrupted") or it cannot be read ("unknown").
+RunStatus = Literal["idle", "preparing", "running", "stopping", "finished", "failed", "interrupted", "unknown"]
+ACTIVE_STATUSES: tuple[RunStatus, ...] = ("preparing", "running", "stopping")  # a run in one of these may still write
 DELETING = ".deleting-"  # a run folder being deleted is renamed to this prefix first
 
 
@@ -82,10 +87,10 @@ def read_run_info(run_dir: str | Path) -> dict:
 class RunInfo:
     name: str
     path: Path
-    status: str  # finished | failed | running | preparing | stopping | interrupted | unknown
+    status: RunStatus
     started_at: float | None
     corpus: str
-    stop_reason: str | None
+    stop_reason: StopReason | None
     test_exact_match: float | None
     has_model: bool
 
@@ -108,7 +113,7 @@ def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = 
     runs = []
     for path in sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True):
         info = read_run_info(path)
-        status = str(info.get("status") or "unknown")
+        status = info.get("status") if info.get("status") in get_args(RunStatus) else "unknown"
         if status in ACTIVE_STATUSES and path.resolve() != live:
             status = "interrupted"
         test = info.get("test") if isinstance(info.get("test"), dict) else {}
@@ -120,7 +125,7 @@ def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = 
                 status=status,
                 started_at=info.get("started_at") if isinstance(info.get("started_at"), int | float) else None,
                 corpus=str(info.get("corpus") or ""),
-                stop_reason=info.get("stop_reason"),
+                stop_reason=info.get("stop_reason") if info.get("stop_reason") in get_args(StopReason) else None,
                 test_exact_match=accuracy if isinstance(accuracy, int | float) else None,
                 has_model=(path / "model.pt").is_file(),
             )

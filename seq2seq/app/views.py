@@ -1,19 +1,15 @@
-"""What the app's pages show, computed without Streamlit: figures, table rows, filters and metric labels.
+"""What the app's pages show, computed without Streamlit: table rows, filters, labels and wording.
 
-Figures carry an explicit template (pages draw them with ``theme=None``) and escape every token, like
-``plots.heatmap_figure``. Table rows hold plain strings, numbers and booleans; widgets show them as text.
+Table rows hold plain strings, numbers and booleans; widgets show them as text. The figures are in ``seq2seq.plots``.
 """
 
-import html
 import re
 from collections.abc import Sequence
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from ..inference import Reversal
-from ..metrics import alignment_metrics
-from ..plots import TEMPLATE, heatmap_figure
+from ..metrics import alignment_metrics, percent
+from ..records import Snapshot, SnapshotExample, StopReason
+from .runs import RunStatus
 
 MATCH_FILTERS = ("all", "match", "no match")
 
@@ -34,10 +30,6 @@ PERCENT_METRICS |= {"mirror_peak_repeated"}
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>:$&])")
-
-
-def percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
 def markdown_escape(text: str) -> str:
@@ -64,10 +56,6 @@ def output_rows(result: Reversal) -> list[dict]:
 
 def unknown_words(result: Reversal) -> list[str]:
     return [tok for tok, known in zip(result.tokens, result.known, strict=True) if not known]
-
-
-def result_figure(result: Reversal, title: str = ""):
-    return heatmap_figure(result.tokens, result.output, result.attention, title)
 
 
 # ------------------------------------------------------------------------------------------------- test set
@@ -100,28 +88,6 @@ def filtered_accuracy(rows: Sequence[dict]) -> tuple[float | None, int, int]:
     """(exact match, correct, total) over some rows; None when there are none."""
     correct = sum(bool(row["match"]) for row in rows)
     return (correct / len(rows) if rows else None), correct, len(rows)
-
-
-def per_length_figure(per_length: dict[str, dict], title: str = "Exact match by sentence length") -> go.Figure:
-    lengths = sorted(per_length, key=int)
-    figure = go.Figure(
-        go.Bar(
-            x=[int(n) for n in lengths],
-            y=[100 * per_length[n]["exact_match"] for n in lengths],
-            customdata=[[per_length[n]["correct"], per_length[n]["total"]] for n in lengths],
-            hovertemplate="length %{x}<br>exact match %{y:.1f}%<br>%{customdata[0]}/%{customdata[1]}<extra></extra>",
-            marker_color="#1f77b4",
-        )
-    )
-    figure.update_layout(
-        template=TEMPLATE,
-        title={"text": html.escape(title)},
-        xaxis={"title": {"text": "source length (tokens)"}, "dtick": 1},
-        yaxis={"title": {"text": "exact match (%)"}, "range": [0, 100]},
-        height=320,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
-    )
-    return figure
 
 
 # ------------------------------------------------------------------------------------------------- alignment
@@ -164,93 +130,50 @@ def ablation_table(ablation: dict) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------------------------------- training
-def snapshot_label(snapshot: dict) -> str:
+def snapshot_label(snapshot: Snapshot) -> str:
     return f"epoch {snapshot.get('epoch', '?')} · step {snapshot.get('step', '?')}"
 
 
-def snapshot_figure(snapshot: dict, index: int = 0, title: str = "") -> go.Figure | None:
-    """The heatmap of one watched sentence in one training snapshot; None when the snapshot has no such example."""
+def snapshot_example(snapshot: Snapshot, index: int = 0) -> SnapshotExample | None:
+    """One watched sentence of a training snapshot; None when the snapshot has no such example."""
     examples = snapshot.get("examples") or []
-    if not 0 <= index < len(examples):
-        return None
-    example = examples[index]
-    return heatmap_figure(example["tokens"], example["output"], example["attention"], title)
+    return examples[index] if 0 <= index < len(examples) else None
 
 
-def snapshot_alignment(snapshot: dict, index: int = 0) -> dict | None:
+def snapshot_alignment(snapshot: Snapshot, index: int = 0) -> dict | None:
     """The alignment metrics of one watched sentence in one snapshot (how far its attention had formed then)."""
-    examples = snapshot.get("examples") or []
-    if not 0 <= index < len(examples):
-        return None
-    ex = examples[index]
-    tokens, output = list(ex["tokens"]), list(ex["output"])
-    result = Reversal(tokens, [True] * len(tokens), output, output, [False] * len(output), ex["attention"])
-    return alignment_metrics([result])
+    example = snapshot_example(snapshot, index)
+    return None if example is None else alignment_metrics([(example["tokens"], example["attention"])])
 
 
-def watched_index(snapshot: dict | None) -> int:
+def watched_index(snapshot: Snapshot | None) -> int:
     """Which watched sentence the Train page follows: the middle-length one."""
     examples = (snapshot or {}).get("examples") or []
     return len(examples) // 2 if examples else 0
 
 
-def training_figure(batches: Sequence[dict], history: Sequence[dict], total_steps: int | None = None) -> go.Figure:
-    """Live curves: train loss (per reported batch and per validation) with valid loss; valid exact match; grad norm.
-
-    The x axis is the optimisation step; ``batches`` should already be downsampled (see ``worker.downsample``).
-    """
-    figure = make_subplots(
-        rows=3,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.07,
-        subplot_titles=("loss", "valid exact match", "gradient norm (before clipping)"),
-    )
-    steps, eval_steps = [b["step"] for b in batches], [r["step"] for r in history]
-    # (name, x, y, subplot row, mode, line style)
-    series = [
-        ("train loss (batches)", steps, [b["train_loss"] for b in batches], 1, "lines",
-         {"color": "rgba(31,119,180,0.45)", "width": 1}),
-        ("train loss", eval_steps, [r["train_loss"] for r in history], 1, "lines+markers", {"color": "#1f77b4"}),
-        ("valid loss", eval_steps, [r["valid_loss"] for r in history], 1, "lines+markers", {"color": "#d62728"}),
-        ("valid exact match (%)", eval_steps, [100 * r["valid_exact_match"] for r in history], 2, "lines+markers",
-         {"color": "#2ca02c"}),
-        ("gradient norm", steps, [b["grad_norm"] for b in batches], 3, "lines", {"color": "#9467bd", "width": 1}),
-    ]  # fmt: skip
-    for name, x, y, row, mode, line in series:
-        figure.add_trace(go.Scatter(x=x, y=y, name=name, mode=mode, line=line), row=row, col=1)
-    figure.update_yaxes(title_text="exact match (%)", range=[0, 100], row=2, col=1)
-    figure.update_xaxes(title_text="step", row=3, col=1)
-    if total_steps:
-        figure.update_xaxes(range=[0, total_steps])
-    figure.update_layout(
-        template=TEMPLATE,
-        height=620,
-        margin={"l": 60, "r": 20, "t": 40, "b": 50},
-        legend={"orientation": "h", "y": -0.12},
-        uirevision="training",  # keep the user's zoom while the curves grow
-    )
-    return figure
+STOP_REASON_TEXT: dict[StopReason, str] = {
+    "epochs": "all epochs done",
+    "target_accuracy": "reached the target accuracy",
+    "stopped": "stopped by a user",
+    "max_seconds": "reached the time limit",
+    "diverged": "the loss diverged",
+}
+STATUS_TEXT: dict[RunStatus, str] = {
+    "idle": "no run yet",
+    "preparing": "preparing the data",
+    "running": "training",
+    "stopping": "stopping: finishing the batch, validating and saving",
+    "finished": "finished",
+    "failed": "failed",
+    "interrupted": "interrupted (the server stopped while it ran)",
+    "unknown": "unknown (its run.json cannot be read)",
+}
 
 
-def status_text(status: str, stop_reason: str | None = None) -> str:
+def status_text(status: RunStatus, stop_reason: StopReason | None = None) -> str:
     """A run's status in words."""
-    reasons = {
-        "epochs": "all epochs done",
-        "target_accuracy": "reached the target accuracy",
-        "stopped": "stopped by a user",
-        "max_seconds": "reached the time limit",
-        "diverged": "the loss diverged",
-    }
-    words = {
-        "idle": "no run yet",
-        "preparing": "preparing the data",
-        "running": "training",
-        "stopping": "stopping: finishing the batch, validating and saving",
-        "finished": "finished",
-        "failed": "failed",
-        "interrupted": "interrupted (the server stopped while it ran)",
-    }.get(status, status)
+    words = STATUS_TEXT[status]
     if stop_reason and status in ("finished", "failed"):
-        words += f" ({reasons.get(stop_reason, stop_reason)})"
+        words += f" ({STOP_REASON_TEXT[stop_reason]})"
     return words

@@ -22,8 +22,9 @@ import torch
 from ..config import Config
 from ..data import RunData, load_run_data
 from ..fileio import atomic_write
+from ..records import BatchPoint, HistoryRow, Snapshot, StopReason
 from ..train import Progress, Trainer
-from .runs import ACTIVE_STATUSES, new_run_dir, write_run_info
+from .runs import ACTIVE_STATUSES, RunStatus, new_run_dir, write_run_info
 
 MAX_LOG_LINES = 400
 MAX_CURVE_POINTS = 300
@@ -50,7 +51,7 @@ class TrainingState:
     """A consistent copy of a worker's progress, safe to read while the run goes on."""
 
     run_id: int = 0  # increases with every start; 0 means nothing was started on this worker yet
-    status: str = "idle"  # idle | preparing | running | stopping | finished | failed
+    status: RunStatus = "idle"
     run_dir: Path | None = None
     config: Config | None = None
     corpus: str = ""
@@ -60,12 +61,12 @@ class TrainingState:
     epoch: int = 0
     step: int = 0
     total_steps: int = 0
-    batches: list[dict] = field(default_factory=list)  # {"step", "train_loss", "grad_norm"}, downsampled
-    history: list[dict] = field(default_factory=list)  # one row per validation, as in history.csv
+    batches: list[BatchPoint] = field(default_factory=list)  # downsampled
+    history: list[HistoryRow] = field(default_factory=list)  # one row per validation, as in history.csv
     log: list[str] = field(default_factory=list)
-    snapshot: dict | None = None  # the latest attention snapshot: {"epoch", "step", "examples": [...]}
+    snapshot: Snapshot | None = None  # the latest attention snapshot
     snapshot_count: int = 0
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     test_metrics: dict | None = None
     error: str | None = None
 
@@ -98,7 +99,7 @@ class TrainingWorker:
         self.max_log_lines = max_log_lines
         self._lock = threading.Lock()
         self._state = TrainingState()
-        self._batches: list[dict] = []
+        self._batches: list[BatchPoint] = []
         self._thread: threading.Thread | None = None
         self._trainer: Trainer | None = None
         self._stop_requested = False
@@ -243,10 +244,10 @@ class TrainingWorker:
             changes: dict = {"epoch": progress.epoch, "step": progress.step, "total_steps": progress.total_steps}
             if progress.kind == "batch":
                 self._batches.append(
-                    {"step": progress.step, "train_loss": progress.train_loss, "grad_norm": progress.grad_norm}
+                    BatchPoint(step=progress.step, train_loss=progress.train_loss, grad_norm=progress.grad_norm)
                 )
             elif progress.kind == "eval" and progress.row is not None:
-                changes["history"] = [*self._state.history, dict(progress.row)]
+                changes["history"] = [*self._state.history, progress.row]
                 if progress.snapshot is not None:
                     changes["snapshot"] = progress.snapshot
                     changes["snapshot_count"] = self._state.snapshot_count + 1

@@ -1,0 +1,51 @@
+"""The records that cross modules: a training run's history rows, live points, attention snapshots and stop reasons.
+
+They are ``TypedDict``s, plain dicts at run time, so checkpoints that store them still load with
+``torch.load(weights_only=True)``, and ``history.csv`` has their keys as its columns.
+"""
+
+from typing import Literal, TypedDict
+
+StopReason = Literal["epochs", "target_accuracy", "max_seconds", "stopped", "diverged"]
+ProgressKind = Literal["batch", "eval", "end"]
+
+
+class HistoryRow(TypedDict):
+    """One validation: a row of ``history.csv`` and of a checkpoint's history."""
+
+    epoch: int
+    step: int
+    train_loss: float  # mean per real target token since the previous validation
+    valid_loss: float  # on the model's own predictions, without teacher forcing
+    valid_exact_match: float
+    grad_norm: float  # of the last batch, before clipping
+    lr: float
+    train_seconds: float  # optimisation time so far, validation excluded
+    wall_seconds: float
+
+
+HISTORY_COLUMNS: list[str] = list(HistoryRow.__annotations__)
+
+
+class BatchPoint(TypedDict):
+    """One reported training batch, for the live curves."""
+
+    step: int
+    train_loss: float
+    grad_norm: float
+
+
+class SnapshotExample(TypedDict):
+    """A watched validation sentence as the model reversed it at one moment of training."""
+
+    tokens: list[str]
+    output: list[str]
+    attention: list[list[float]]  # (len(output) + 1) x (len(tokens) + 1)
+
+
+class Snapshot(TypedDict):
+    """The attention of the watched validation sentences at one validation."""
+
+    epoch: int
+    step: int
+    examples: list[SnapshotExample]
