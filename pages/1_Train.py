@@ -11,7 +11,8 @@ import torch  # noqa: F401
 
 import app_ui
 from seq2seq.app.runs import ACTIVE_STATUSES, delete_run, list_runs, runs_root, safe_corpus_name
-from seq2seq.app.views import markdown_escape, snapshot_label, status_text, watched_index
+from seq2seq.app.settings import config_from_settings
+from seq2seq.app.views import markdown_escape, run_rows, snapshot_label, status_text, watched_index
 from seq2seq.app.worker import TrainingBusy, TrainingState
 from seq2seq.config import MAX_VALUES, Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
@@ -45,8 +46,8 @@ corpus_kind = st.radio("Sentences to learn from", [BUILT_IN, UPLOAD], horizontal
 upload = None
 if corpus_kind == BUILT_IN:
     c1, c2 = st.columns(2)
-    corpus_size = whole_number(c1, "Training sentences", "corpus_size", smallest=30, step=1000)
-    length_range = c2.slider(
+    whole_number(c1, "Training sentences", "corpus_size", smallest=30, step=1000)
+    c2.slider(
         "Sentence length (words)",
         1,
         MAX_VALUES["max_length"],
@@ -54,7 +55,6 @@ if corpus_kind == BUILT_IN:
         key="length_range",
     )
 else:
-    corpus_size, length_range = defaults.corpus_size, (defaults.min_length, defaults.max_length)
     upload = st.file_uploader(
         f"A UTF-8 text file, one sentence per line (at most {MAX_CORPUS_BYTES // 2**20} MB)",
         type=["txt"],
@@ -63,22 +63,22 @@ else:
 
 st.subheader("Hyper-parameters")
 c1, c2, c3, c4 = st.columns(4)
-embedding_size = whole_number(c1, "Embedding size", "embedding_size")
-hidden_size = whole_number(c2, "Hidden size", "hidden_size")
-batch_size = whole_number(c3, "Batch size", "batch_size")
-epochs = whole_number(c4, "Epochs", "epochs")
+whole_number(c1, "Embedding size", "embedding_size")
+whole_number(c2, "Hidden size", "hidden_size")
+whole_number(c3, "Batch size", "batch_size")
+whole_number(c4, "Epochs", "epochs")
 c1, c2, c3, c4 = st.columns(4)
-lr = c1.number_input("Learning rate", 0.0, 1.0, defaults.lr, step=0.0005, format="%.4f", key="lr")
-teacher_forcing = c2.slider("Teacher forcing ratio", 0.0, 1.0, defaults.teacher_forcing, 0.05, key="teacher_forcing")
-clip = c3.number_input("Gradient clip norm (0: off)", 0.0, 1000.0, defaults.clip or 0.0, step=0.5, key="clip")
-seed = c4.number_input("Seed", 0, 2**31 - 1, defaults.seed, key="seed")
+c1.number_input("Learning rate", 0.0, 1.0, defaults.lr, step=0.0005, format="%.4f", key="lr")
+c2.slider("Teacher forcing ratio", 0.0, 1.0, defaults.teacher_forcing, 0.05, key="teacher_forcing")
+c3.number_input("Gradient clip norm (0: off)", 0.0, 1000.0, defaults.clip or 0.0, step=0.5, key="clip")
+c4.number_input("Seed", 0, 2**31 - 1, defaults.seed, key="seed")
 ATTENTION_KINDS = {
     "location": "location-aware (Bahdanau + where it looked last)",
     "additive": "additive (Bahdanau 2014, as in the paper)",
     "none": "none (a plain encoder-decoder)",
 }
 with st.expander("More settings"):
-    attention = st.radio(
+    st.radio(
         "Attention",
         list(ATTENTION_KINDS),
         index=list(ATTENTION_KINDS).index(defaults.attention) if defaults.attention in ATTENTION_KINDS else 0,
@@ -87,46 +87,25 @@ with st.expander("More settings"):
         key="attention",
     )
     c1, c2, c3, c4 = st.columns(4)
-    attention_size = whole_number(c1, "Attention size", "attention_size")
-    valid_size = whole_number(c2, "Validation sentences", "valid_size")
-    test_size = whole_number(c3, "Test sentences", "test_size")
-    evals_per_epoch = whole_number(c4, "Validations per epoch", "evals_per_epoch")
+    whole_number(c1, "Attention size", "attention_size")
+    whole_number(c2, "Validation sentences", "valid_size")
+    whole_number(c3, "Test sentences", "test_size")
+    whole_number(c4, "Validations per epoch", "evals_per_epoch")
     c1, c2, c3 = st.columns(3)
-    unk_rate = c1.slider("Unknown-word rate", 0.0, 0.5, defaults.unk_rate, 0.01, key="unk_rate")
-    join_share = c2.slider("Joined-sentence share", 0.0, 1.0, defaults.join_share, 0.05, key="join_share")
-    random_extra = c3.slider(
-        "Random-sequence share", 0.0, 1.0, defaults.random_extra_share, 0.05, key="random_extra_share"
-    )
+    c1.slider("Unknown-word rate", 0.0, 0.5, defaults.unk_rate, 0.01, key="unk_rate")
+    c2.slider("Joined-sentence share", 0.0, 1.0, defaults.join_share, 0.05, key="join_share")
+    c3.slider("Random-sequence share", 0.0, 1.0, defaults.random_extra_share, 0.05, key="random_extra_share")
     c1, c2, _ = st.columns(3)
-    target = c1.number_input("Stop at valid exact match (0: off)", 0.0, 1.0, 0.0, step=0.01, key="target_accuracy")
-    max_minutes = c2.number_input("Time limit in minutes (0: off)", 0.0, 24 * 60.0, 0.0, step=1.0, key="max_minutes")
+    c1.number_input("Stop at valid exact match (0: off)", 0.0, 1.0, 0.0, step=0.01, key="target_accuracy")
+    c2.number_input("Time limit in minutes (0: off)", 0.0, 24 * 60.0, 0.0, step=1.0, key="max_minutes")
 
 config, config_error = None, None
+settings = dict(st.session_state)  # the widgets above are keyed by the Config field they set
+if corpus_kind == UPLOAD:  # the generator's settings do not apply to a file
+    settings.pop("corpus_size", None)
+    settings.pop("length_range", None)
 try:
-    config = Config(
-        embedding_size=embedding_size,
-        hidden_size=hidden_size,
-        attention_size=attention_size,
-        attention=attention,
-        corpus_size=corpus_size,
-        min_length=int(length_range[0]),
-        max_length=int(length_range[1]),
-        valid_size=valid_size,
-        test_size=test_size,
-        join_share=float(join_share),
-        random_extra_share=float(random_extra),
-        unk_rate=float(unk_rate),
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=float(lr),
-        teacher_forcing=float(teacher_forcing),
-        clip=float(clip) or None,
-        seed=int(seed),
-        target_accuracy=float(target) or None,
-        max_seconds=60.0 * float(max_minutes) or None,
-        evals_per_epoch=evals_per_epoch,
-        train_file=safe_corpus_name(upload.name) if upload is not None else None,
-    )
+    config = config_from_settings(settings, safe_corpus_name(upload.name) if upload is not None else None)
 except ValueError as problem:
     config_error = str(problem)
     st.error(f"These settings cannot train: {problem}")
@@ -295,22 +274,7 @@ if RUN_MESSAGE in st.session_state:
 if not runs:
     st.caption("None yet.")
 else:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "run": run.name,
-                    "started": run.started,
-                    "status": status_text(run.status, run.stop_reason),
-                    "corpus": run.corpus,
-                    "test exact match": percent(run.test_exact_match),
-                }
-                for run in runs
-            ]
-        ),
-        hide_index=True,
-        key="runs_table",
-    )
+    st.dataframe(pd.DataFrame(run_rows(runs)), hide_index=True, key="runs_table")
     finished = [run for run in runs if run.status not in ACTIVE_STATUSES]
     usable = {run.name: run for run in finished if run.has_model}
     if usable:

@@ -10,6 +10,7 @@ from seq2seq.app.views import (
     filtered_accuracy,
     markdown_escape,
     output_rows,
+    run_rows,
     snapshot_alignment,
     snapshot_example,
     snapshot_label,
@@ -93,3 +94,14 @@ def test_ablation_table_shows_mean_and_spread_and_survives_junk():
          "time to 99% valid": "not reached (0/3)"},
         {"variant": "<b>odd</b>", "normal": "n/a", "time to 99% valid": "not reached (n/a)"},
     ]  # fmt: skip
+
+
+def test_run_rows_say_status_and_accuracy_in_words(tmp_path):
+    from seq2seq.app.runs import RunInfo
+
+    finished = RunInfo("20250101-000000", tmp_path, "finished", 0.0, "corpus.txt", "target_accuracy", 0.995, True)
+    odd = RunInfo("cli-run", tmp_path, "unknown", None, "", None, None, True)
+    rows = run_rows([finished, odd])
+    assert rows[0]["status"] == "finished (reached the target accuracy)" and rows[0]["test exact match"] == "99.5%"
+    assert rows[1] == {"run": "cli-run", "started": "", "status": "unknown (its run.json cannot be read)",
+                       "corpus": "", "test exact match": "n/a"}  # fmt: skip

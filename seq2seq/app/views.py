@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from ..inference import Reversal
 from ..metrics import alignment_metrics, percent
 from ..records import Snapshot, SnapshotExample, StopReason
-from .runs import RunStatus
+from .runs import RunInfo, RunStatus
 
 MATCH_FILTERS = ("all", "match", "no match")
 
@@ -177,3 +177,17 @@ def status_text(status: RunStatus, stop_reason: StopReason | None = None) -> str
     if stop_reason and status in ("finished", "failed"):
         words += f" ({STOP_REASON_TEXT[stop_reason]})"
     return words
+
+
+def run_rows(runs: Sequence[RunInfo]) -> list[dict[str, str]]:
+    """The table of run folders: name, start, status in words, corpus and test exact match."""
+    return [
+        {
+            "run": run.name,
+            "started": run.started,
+            "status": status_text(run.status, run.stop_reason),
+            "corpus": run.corpus,
+            "test exact match": percent(run.test_exact_match),
+        }
+        for run in runs
+    ]
