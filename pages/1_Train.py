@@ -120,13 +120,8 @@ if upload is not None and config is not None:
         upload_error = markdown_escape(str(problem))  # it names the file: shown as text, never as Markdown
         st.error(f"This file cannot be used: {upload_error}")
     else:
-        splits = upload_data.splits
         for name, report in upload_data.reports.items():
-            st.caption(
-                f"{markdown_escape(name)}: {markdown_escape(report.summary())}; split into {len(splits.train):,} "
-                f"train / {len(splits.valid):,} valid / {len(splits.test):,} test sentences, "
-                f"vocabulary {len(upload_data.vocab):,}"
-            )
+            st.caption(markdown_escape(f"{name}: {report.summary()}; split into {upload_data.summary()}"))
 
 # ------------------------------------------------------------------------------------------------- start / stop
 c1, c2, _ = st.columns([1, 1, 4])

@@ -14,6 +14,14 @@ class RunData:
     vocab: Vocabulary
     reports: dict[str, CorpusReport]  # per corpus file read: what was kept and skipped
 
+    def summary(self) -> str:
+        """The one line every front end shows for a run's data."""
+        splits = self.splits
+        return (
+            f"{len(splits.train):,} train / {len(splits.valid):,} valid / {len(splits.test):,} test sentences, "
+            f"vocabulary {len(self.vocab):,}"
+        )
+
 
 def load_run_data(
     config: Config,

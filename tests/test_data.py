@@ -30,3 +30,12 @@ def test_with_valid_and_test_files_the_whole_training_file_trains(tmp_path, tiny
     held = {tuple(s) for s in data.splits.valid + data.splits.test}
     corpus = [line.split() for line in tiny_corpus.read_text().splitlines()]
     assert len(data.splits.train) == len([s for s in corpus if tuple(s) not in held])
+
+
+def test_the_data_summary_counts_each_split_and_the_vocabulary(tiny_corpus):
+    from seq2seq.data import load_run_data
+    from tests.conftest import tiny_config
+
+    data = load_run_data(tiny_config(valid_size=10, test_size=20), tiny_corpus)
+    train = len(data.splits.train)
+    assert data.summary() == f"{train:,} train / 10 valid / 20 test sentences, vocabulary {len(data.vocab)}"
