@@ -53,15 +53,16 @@ def test_a_dangling_symlink_is_written_at_its_target(tmp_path):
     assert link.is_symlink() and (tmp_path / "new" / "target.txt").read_text() == "x"
 
 
-def test_an_existing_file_keeps_its_mode(tmp_path):
+@pytest.mark.parametrize("mode", [0o600, 0o664, 0o755])
+def test_an_existing_file_keeps_its_mode(tmp_path, mode):
     private = tmp_path / "private.json"
     private.write_text("secret")
-    private.chmod(0o600)
+    private.chmod(mode)
     seen_modes = []
     atomic_write(private, lambda handle: (seen_modes.append(stat.S_IMODE(os.fstat(handle.fileno()).st_mode)),
                                           handle.write(b"new")))  # fmt: skip
-    assert private.read_bytes() == b"new" and mode_of(private) == 0o600
-    assert seen_modes == [0o600]  # the temporary file was never more readable than the file it replaces
+    assert private.read_bytes() == b"new" and mode_of(private) == mode
+    assert seen_modes == [mode]  # the temporary file was never more readable than the file it replaces
 
 
 def test_a_new_file_gets_the_mode_open_would_give_it(tmp_path):
