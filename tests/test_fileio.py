@@ -162,3 +162,13 @@ def test_a_folder_lock_held_by_another_process_is_refused_until_that_process_is_
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_lock_file_planted_as_a_link_is_never_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / LOCK_NAME).symlink_to(victim)
+    with pytest.raises(OSError), FolderLock(tmp_path / "run"):
+        pass
+    assert victim.read_text() == "precious"
