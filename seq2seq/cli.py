@@ -1,16 +1,23 @@
 """The command line: ``python -m seq2seq {train,evaluate,reverse,info,stress,report} ...``.
 
 Every error a user can cause (a missing or foreign checkpoint, an empty sentence, a bad corpus file, a setting out of
-range) prints one line on stderr and exits with status 2; nothing prints a traceback for them.
+range, an output path that cannot be written) prints one line on stderr and exits with status 2; nothing prints a
+traceback for them. ``reverse`` answers lines as they come and reports each bad one on stderr by its number, then
+exits with status 2 if there was any.
 """
 
 import argparse
 import json
+import os
+import shutil
 import signal
 import sys
-from collections.abc import Sequence
+import textwrap
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import torch
 
@@ -18,12 +25,22 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config
 from .corpus import read_corpus_file
 from .data import load_run_data
-from .fileio import write_json
-from .inference import Reverser
+from .fileio import FolderLock, output_target, write_json
+from .inference import Reversal, Reverser
+from .linestream import Line, chunks_of, line_batches
 from .metrics import format_example
-from .paths import default_checkpoint_path
+from .paths import default_checkpoint_path, new_run_dir
 from .report import evaluate_sentences, pick_examples
-from .tokenize import InputError, checked_tokens
+from .tokenize import MAX_SENTENCE_CHARS, InputError, checked_tokens
+
+RUNS_DIR = Path("runs")
+"""Where ``train`` without ``--out`` makes a new run folder, relative to the working folder."""
+MODEL_FILES = ("model.pt", "history.csv")  # what a run folder holding a model has; --overwrite replaces them
+REPORT_FILES = ("metrics.json", "examples.md", "attention_heatmap.png", "ANALYSIS.md")  # what `report` writes
+MAX_EXAMPLES = 1_000
+
+if TYPE_CHECKING:
+    from .train import Progress
 
 # Command-line flags of `train` that set the Config field of the same name (dashes for underscores), with their help.
 TRAIN_FLAGS = {
@@ -69,7 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--train-file", type=Path)
     train.add_argument("--valid-file", type=Path)
     train.add_argument("--test-file", type=Path)
-    train.add_argument("--out", type=Path, default=Path("runs/latest"), help="run folder (default: runs/latest)")
+    train.add_argument(
+        "--out", type=Path, help=f"run folder (default: a new one under {RUNS_DIR}/ named after the time)"
+    )
+    train.add_argument(
+        "--overwrite", action="store_true", help="train into an --out that already holds a model, replacing it"
+    )
     defaults = Config()
     for name, help_text in TRAIN_FLAGS.items():
         default = getattr(defaults, name)
@@ -81,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="exact match on a test set, with examples")
     _checkpoint_flag(evaluate)
     evaluate.add_argument("--test-file", type=Path, help="default: the test split the model was trained with")
-    evaluate.add_argument("--examples", type=int, default=10)
+    evaluate.add_argument("--examples", type=_example_count, default=10, help=f"0 to {MAX_EXAMPLES:,}")
     evaluate.add_argument("--heatmap", type=Path, help="write the attention heatmap of one example to this PNG")
     evaluate.add_argument("--json", type=Path, help="write the metrics as JSON to this file")
     evaluate.add_argument("--no-copy", action="store_true", help="leave <unk> in the output (the plain model)")
@@ -89,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     reverse = commands.add_parser("reverse", help="reverse sentences given as arguments or lines on stdin")
     _checkpoint_flag(reverse)
     reverse.add_argument("sentence", nargs="*")
-    reverse.add_argument("--json", action="store_true", help="print tokens, output and attention as JSON")
+    reverse.add_argument(
+        "--json", action="store_true", help="print tokens, output and attention as one JSON list, item by item"
+    )
     reverse.add_argument("--no-copy", action="store_true", help="leave <unk> in the output (the plain model)")
 
     info = commands.add_parser("info", help="what a checkpoint holds")
@@ -104,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write metrics.json, examples.md, attention_heatmap.png, ANALYSIS.md")
     _checkpoint_flag(report)
     report.add_argument("--out", type=Path, help="default: the checkpoint's folder")
-    report.add_argument("--examples", type=int, default=12)
+    report.add_argument("--examples", type=_example_count, default=12, help=f"0 to {MAX_EXAMPLES:,}")
     return parser
 
 
@@ -118,6 +142,84 @@ def _checkpoint_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
 
 
+def _example_count(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= MAX_EXAMPLES:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_EXAMPLES:,}")
+    return value
+
+
+def check_out_folder(out: Path, overwrite: bool) -> None:
+    """Refuse an ``--out`` that cannot be trained into: a file, a folder under a file, one that already holds a model
+    (unless ``overwrite``), or one another process is training into."""
+    for name in MODEL_FILES:
+        output_target(out / name)  # a folder or file in the way, or a hard-linked file: a one-line error now
+    held = [name for name in MODEL_FILES if os.path.lexists(out / name)]
+    if held and not overwrite:
+        raise UsageError(
+            f"{out} already holds a model ({', '.join(held)}); train into a new folder (leave out --out for a new "
+            f"one under {RUNS_DIR}/) or pass --overwrite to replace it"
+        )
+    if out.is_dir():
+        with FolderLock(out):  # the trainer takes it for the whole run; this only says early that it is taken
+            pass
+
+
+class ProgressLine:
+    """Training progress within an epoch, on a terminal: one line redrawn in place after a carriage return (step of
+    total, steps per second, the last batch's loss), cleared for each line the trainer prints. Anywhere else (a file,
+    a pipe) it draws nothing and only the trainer's lines are printed."""
+
+    def __init__(self, stream: TextIO, min_interval: float = 0.1) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.min_interval = min_interval
+        self.text = ""  # what the line shows now, "" when nothing is drawn
+        self._start: tuple[float, int] | None = None  # (time, step) of the first batch seen
+        self._drawn_at = -float("inf")
+
+    def update(self, progress: "Progress") -> None:
+        """The trainer's callback: draws on "batch", clears on "end"."""
+        if not self.live:
+            return
+        if progress.kind == "end":
+            self._erase()
+            self.text = ""
+            return
+        if progress.kind != "batch":
+            return
+        now = time.monotonic()
+        if self._start is None:
+            self._start = (now, progress.step)
+        if now - self._drawn_at < self.min_interval:
+            return
+        self._drawn_at = now
+        started, first_step = self._start
+        rate = (progress.step - first_step) / (now - started) if now > started else 0.0
+        done = progress.step / progress.total_steps if progress.total_steps else 0.0
+        bar = ("=" * round(20 * done)).ljust(20)
+        text = (
+            f"epoch {progress.epoch} [{bar}] step {progress.step:,}/{progress.total_steps:,} "
+            f"{rate:.1f} steps/s  loss {progress.train_loss:.4f}"
+        )
+        self._erase()
+        self.text = text[: shutil.get_terminal_size().columns - 1]  # a wrapped line could not be redrawn
+        self.stream.write(self.text)
+        self.stream.flush()
+
+    def log(self, line: str) -> None:
+        """Print a line of the trainer's above the progress line."""
+        self._erase()
+        print(line, file=self.stream)
+        if self.text:
+            self.stream.write(self.text)
+        self.stream.flush()
+
+    def _erase(self) -> None:
+        if self.text:
+            self.stream.write("\r" + " " * len(self.text) + "\r")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import Trainer
 
@@ -125,11 +227,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         **{name: getattr(args, name) for name in TRAIN_FLAGS},
         train_file=args.train_file.name if args.train_file else None,
     )
+    if args.out is not None:
+        check_out_folder(args.out, args.overwrite)
+    elif args.overwrite:
+        raise UsageError("--overwrite needs --out: without it every run gets a new folder")
     data = load_run_data(config, args.train_file, args.valid_file, args.test_file)
     for name, report in data.reports.items():
         print(f"{name}: {report.summary()}")
     print(f"data: {data.summary()}")
-    trainer = Trainer(config, data, args.out)
+    out = args.out if args.out is not None else new_run_dir(RUNS_DIR)
+    print(f"run folder: {out}", flush=True)
+    progress = ProgressLine(sys.stdout)
+    trainer = Trainer(config, data, out, callback=progress.update, report_every=1, log=progress.log)
 
     def interrupt(signum, frame) -> None:
         print("\ninterrupted: stopping after this batch (Ctrl-C again to abort at once)", file=sys.stderr)
@@ -142,13 +251,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     print(f"best model: {result.checkpoint_path}")
-    print(f"history: {args.out / 'history.csv'}")
+    print(f"history: {out / 'history.csv'}")
+    earlier = [name for name in REPORT_FILES if (out / name).exists()]
+    if earlier:
+        print(
+            f"note: {', '.join(earlier)} in {out} still describe the earlier model; "
+            f"`python -m seq2seq report --checkpoint {result.checkpoint_path}` rewrites them"
+        )
     return 1 if result.stop_reason == "diverged" else 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    for path in (args.json, args.heatmap):
+        if path is not None:
+            output_target(path)  # a path that cannot be written is a one-line error before any work
     reverser = Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy)
-    sentences = read_corpus_file(args.test_file)[0] if args.test_file else reverser.checkpoint.test_sentences
+    if args.test_file:
+        sentences, corpus_report = read_corpus_file(args.test_file)
+        print(f"{args.test_file.name}: {corpus_report.summary()}")
+    else:
+        sentences = reverser.checkpoint.test_sentences
     if not sentences:
         raise UsageError(f"{args.checkpoint} holds no test split; pass --test-file")
     report = evaluate_sentences(reverser, sentences)
@@ -170,34 +292,57 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_reverse(args: argparse.Namespace) -> int:
     reverser = Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy)
-    lines = args.sentence if args.sentence else [line for line in sys.stdin.read().splitlines() if line.strip()]
-    if not lines:
-        raise InputError("no sentence given: pass one as an argument or as lines on stdin")
-    results = reverser.reverse_tokens([checked_tokens(line) for line in lines])
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "input": line,
-                        "tokens": r.tokens,
-                        "unknown": [t for t, k in zip(r.tokens, r.known, strict=True) if not k],
-                        "output": " ".join(r.output),
-                        "output_tokens": r.output,
-                        "copied": r.copied,
-                        "reference": " ".join(r.reference),
-                        "match": r.match,
-                        "attention": r.attention,
-                    }
-                    for line, r in zip(lines, results, strict=True)
-                ],
-                indent=2,
-            )
-        )
+    if args.sentence:
+        batches: Iterable[list[Line]] = [[Line(n, text) for n, text in enumerate(args.sentence, start=1)]]
+        where = "sentence"
     else:
-        for r in results:
-            print(" ".join(r.output))
-    return 0
+        batches = line_batches(chunks_of(sys.stdin.buffer), MAX_SENTENCE_CHARS)
+        where = "line"
+    given = bad = printed = 0
+    for batch in batches:
+        good: list[tuple[str, list[str]]] = []
+        for line in batch:
+            if line.text is not None and not line.text.strip() and where == "line":
+                continue  # blank lines between sentences are not sentences
+            given += 1
+            try:
+                if line.text is None:
+                    raise InputError(line.problem)
+                good.append((line.text, checked_tokens(line.text)))
+            except InputError as error:
+                bad += 1
+                print(f"error: {where} {line.number}: {error}", file=sys.stderr, flush=True)
+        if not good:
+            continue
+        results = reverser.reverse_tokens([tokens for _, tokens in good])
+        for (text, _), result in zip(good, results, strict=True):
+            if args.json:  # one JSON list, written item by item: the same text json.dumps(list, indent=2) gives
+                item = textwrap.indent(json.dumps(reversal_record(text, result), indent=2), "  ")
+                sys.stdout.write(("[\n" if printed == 0 else ",\n") + item)
+            else:
+                sys.stdout.write(" ".join(result.output) + "\n")
+            printed += 1
+        sys.stdout.flush()
+    if given == 0:
+        raise InputError("no sentence given: pass one as an argument or as lines on stdin")
+    if args.json:
+        print("\n]" if printed else "[]", flush=True)
+    return 2 if bad else 0
+
+
+def reversal_record(text: str, r: Reversal) -> dict:
+    """What ``reverse --json`` prints for one sentence."""
+    return {
+        "input": text,
+        "tokens": r.tokens,
+        "unknown": [t for t, k in zip(r.tokens, r.known, strict=True) if not k],
+        "output": " ".join(r.output),
+        "output_tokens": r.output,
+        "copied": r.copied,
+        "reference": " ".join(r.reference),
+        "match": r.match,
+        "attention": r.attention,
+    }
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -234,6 +379,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_stress(args: argparse.Namespace) -> int:
     from .stress import build_suites, run_stress, stress_table
 
+    if args.json is not None:
+        output_target(args.json)
     reverser = Reverser.load(args.checkpoint, args.device)
     results = run_stress(reverser, build_suites(reverser.checkpoint, seed=args.seed))
     print(stress_table(results))
@@ -270,6 +417,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(1)
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as `cat` would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush does not fail again
+        return 1
     except (InputError, CheckpointError, UsageError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from .config import Config
 from .corpus import InputError
 from .data import RunData
 from .device import resolve_device
-from .fileio import atomic_write_text
+from .fileio import FolderLock, atomic_write_text, sweep_stale_temp_files
 from .inference import Reverser
 from .metrics import Evaluation, evaluate_results
 from .model import Seq2Seq
@@ -116,6 +116,16 @@ class Trainer:
         self._stop.set()
 
     def run(self) -> TrainResult:
+        """Train, holding the run folder's lock throughout: a second run into the same folder, from this process or
+        another, is refused with FolderBusyError. The history starts empty, so the folder never pairs a new model
+        with an earlier run's history."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with FolderLock(self.out_dir):
+            sweep_stale_temp_files(self.out_dir)  # left by a process killed in the middle of a write
+            self._write_history()
+            return self._run()
+
+    def _run(self) -> TrainResult:
         cfg, vocab, splits = self.config, self.data.vocab, self.data.splits
         set_seed(cfg.seed)
         rng = random.Random(cfg.seed)
@@ -128,9 +138,6 @@ class Trainer:
         total_steps = steps_per_epoch * cfg.epochs
         eval_at = {round(steps_per_epoch * k / cfg.evals_per_epoch) for k in range(1, cfg.evals_per_epoch + 1)}
 
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in self.out_dir.glob(".*.tmp"):  # left by a process killed in the middle of a write
-            stale.unlink()
         best_loss = math.inf
         stop_reason: StopReason = "epochs"
         step, train_seconds, wall_start = 0, 0.0, time.perf_counter()
@@ -194,8 +201,8 @@ class Trainer:
                 break
         if stop_reason in ("stopped", "max_seconds") and tokens_sum:
             validate_and_keep_best()  # the batches since the last validation count too
-        if not self.checkpoint_path.exists():
-            # No validation finished yet: keep what there is, so every run leaves a loadable model.
+        if best_loss == math.inf:
+            # No validation saved a model yet: keep what there is, so every run leaves a loadable model of its own.
             self._save(model)
         test = self._finish()
         message = (

@@ -11,13 +11,12 @@ from seq2seq.app.runs import (
     delete_run,
     list_runs,
     load_ablation,
-    new_run_dir,
     runs_root,
     safe_corpus_name,
     upload_run_data,
     write_run_info,
 )
-from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT, default_checkpoint_path
+from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT, default_checkpoint_path, new_run_dir
 from seq2seq.tokenize import InputError, tokenize
 from tests.conftest import tiny_config
 

@@ -1,10 +1,19 @@
+import io
 import json
+import os
+import re
+import select
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from seq2seq.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY_TRAIN = ["--epochs", "1", "--hidden-size", "16", "--embedding-size", "8", "--attention-size", "8",
+              "--valid-size", "20", "--test-size", "20", "--device", "cpu"]  # fmt: skip
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -18,10 +27,15 @@ def test_reverse_prints_each_reversal(capsys, tiny_checkpoint):
     assert code == 0 and out.splitlines() == ["sat cat the", "dog a"]
 
 
+def stdin_of(monkeypatch, data: bytes) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
 def test_reverse_reads_stdin_and_prints_json(capsys, monkeypatch, tiny_checkpoint):
-    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("the cat\n\nthe zebra\n"))
+    stdin_of(monkeypatch, b"the cat\n\nthe zebra\n")
     code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--json")
     data = json.loads(out)
+    assert out == json.dumps(data, indent=2) + "\n"  # streamed item by item, yet the same text as before
     assert code == 0 and [d["output"] for d in data][0] == "cat the"
     assert data[1]["unknown"] == ["zebra"]
     assert len(data[0]["attention"]) == 3 and len(data[0]["attention"][0]) == 3
@@ -143,3 +157,153 @@ def test_huge_and_odd_sentences(capsys, tiny_checkpoint):
     assert code == 2 and "limit" in err
     code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "THE\\tcat 😀 <b>x</b>")
     assert code == 0 and len(out.splitlines()) == 1
+
+
+# ----------------------------------------------------------------------------------------------- reverse, streaming
+def test_reverse_answers_each_line_before_stdin_closes(tiny_checkpoint):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "seq2seq", "reverse", "--checkpoint", str(tiny_checkpoint)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        process.stdin.write(b"the cat sat\n")
+        process.stdin.flush()
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready, "no answer within 60 s while stdin was still open"
+        assert process.stdout.readline() == b"sat cat the\n"
+        assert process.poll() is None  # still running, still reading
+        process.stdin.write(b"a dog\n")
+        process.stdin.close()
+        assert process.stdout.read() == b"dog a\n"
+        assert process.wait(30) == 0
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_reverse_reports_bad_lines_by_number_and_answers_the_rest(capsys, monkeypatch, tiny_checkpoint):
+    lines = [b"the cat", b"\x00\x01", b"word " * 2_000, b"\xff\xfe not utf-8", b"", b"a dog\r"]
+    stdin_of(monkeypatch, b"\n".join(lines) + b"\n")
+    code, out, err = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint))
+    assert code == 2 and out.splitlines() == ["cat the", "dog a"]
+    assert err.splitlines() == [
+        "error: line 2: The sentence is empty: type at least one word.",
+        "error: line 3: the line is over 2,000 characters long; the limit is 2,000",
+        "error: line 4: the line is not UTF-8 text",
+    ]
+    stdin_of(monkeypatch, b"\n".join(lines) + b"\n")
+    code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--json")
+    assert code == 2 and [item["output"] for item in json.loads(out)] == ["cat the", "dog a"]
+
+
+def test_reverse_with_only_bad_lines_still_prints_valid_json(capsys, monkeypatch, tiny_checkpoint):
+    stdin_of(monkeypatch, b"\x00\n")
+    code, out, err = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--json")
+    assert code == 2 and json.loads(out) == [] and "line 1" in err
+
+
+def test_reverse_into_a_closed_pipe_stops_quietly(tiny_checkpoint):
+    lines = "".join("the cat sat\n" for _ in range(3_000))
+    command = f"{sys.executable} -m seq2seq reverse --checkpoint {tiny_checkpoint} | head -n 1"
+    process = subprocess.run(["bash", "-c", command], input=lines, capture_output=True, text=True, cwd=ROOT,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)  # fmt: skip
+    assert process.stdout == "sat cat the\n"
+    assert "Traceback" not in process.stderr and "Broken pipe" not in process.stderr, process.stderr
+
+
+def test_reverse_keeps_words_with_combining_marks_whole(capsys, tiny_checkpoint):
+    code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--json", "नमस्ते दुनिया", "cafe\u0301 a")
+    hindi, latin = json.loads(out)
+    assert code == 0 and hindi["tokens"] == ["नमस्ते", "दुनिया"]
+    assert hindi["reference"] == "दुनिया नमस्ते"  # what "match" is judged against: whole words, reversed
+    assert latin["tokens"] == ["café", "a"]
+
+
+# ----------------------------------------------------------------------------------------------- output paths
+def test_output_paths_that_cannot_be_written_are_one_line_errors(capsys, tiny_checkpoint, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    checkpoint = ["--checkpoint", str(tiny_checkpoint)]
+    for argv, message in [
+        (["evaluate", *checkpoint, "--json", str(folder)], "it is a folder"),
+        (["evaluate", *checkpoint, "--heatmap", str(blocker / "h.png")], "is a file, not a folder"),
+        (["stress", *checkpoint, "--json", str(folder)], "it is a folder"),
+        (["report", *checkpoint, "--out", str(blocker)], "is a file, not a folder"),
+        (["train", "--out", str(blocker)], "is a file, not a folder"),
+        (["train", "--out", str(tmp_path / "run"), "--overwrite", "--train-file", str(folder)], "not found"),
+    ]:
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (argv, err)
+        assert out == ""  # refused before any work
+    assert blocker.read_text() == "mine" and list(folder.iterdir()) == []
+
+
+def test_evaluate_says_how_many_test_file_lines_were_skipped_and_why(capsys, tiny_checkpoint, tmp_path):
+    test_file = tmp_path / "t.txt"
+    test_file.write_bytes(b"the cat sat\n\x01\x02\n" + b"word " * 500 + b"\n\xff\na dog\n")
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", str(tiny_checkpoint), "--test-file", str(test_file))
+    assert code == 0 and "(2/2)" in out
+    summary = out.splitlines()[0]
+    assert summary.startswith("t.txt: 2 sentences") and "skipped 1 empty lines" in summary
+    assert "skipped 1 over-long lines" in summary and "skipped 1 lines that are not UTF-8" in summary
+
+
+@pytest.mark.parametrize("count", ["-1", "1000001"])
+def test_an_example_count_out_of_range_is_refused(capsys, tiny_checkpoint, count):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--examples", count])
+    assert exit_info.value.code == 2 and "must be from 0 to 1,000" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------------- train --out
+def test_train_refuses_a_folder_holding_a_model_and_touches_nothing(capsys, tmp_path, tiny_corpus):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.pt").write_bytes(b"earlier model")
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run(capsys, "train", "--train-file", str(tiny_corpus), "--out", str(out), *TINY_TRAIN)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "already holds a model (model.pt)" in err and "--overwrite" in err and "leave out --out" in err
+    assert sorted(p.name for p in out.iterdir()) == ["model.pt", "notes.txt"]
+    assert (out / "model.pt").read_bytes() == b"earlier model"
+
+
+def test_train_overwrites_only_when_asked_and_says_what_still_describes_the_old_model(capsys, tmp_path, tiny_corpus):
+    out = tmp_path / "artifacts"
+    out.mkdir()
+    (out / "history.csv").write_text("earlier history\n")
+    (out / "metrics.json").write_text("{}")
+    code, out_text, _ = run(capsys, "train", "--train-file", str(tiny_corpus), "--out", str(out), "--overwrite",
+                            *TINY_TRAIN)  # fmt: skip
+    assert code == 0 and (out / "history.csv").read_text().startswith("epoch,step")
+    assert f"note: metrics.json in {out} still describe the earlier model" in out_text
+    assert (out / "metrics.json").read_text() == "{}"
+
+
+def test_train_without_out_makes_a_new_folder_under_runs(capsys, tmp_path, tiny_corpus, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "train", "--train-file", str(tiny_corpus), *TINY_TRAIN)
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert code == 0 and f"run folder: {Path('runs') / folder.name}" in out
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "model.pt"]
+    code, _, err = run(capsys, "train", "--overwrite", *TINY_TRAIN)
+    assert code == 2 and "--overwrite needs --out" in err
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_train_draws_a_progress_line_on_a_terminal_only(capsys, tmp_path, tiny_corpus, monkeypatch, terminal):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    code, out, _ = run(capsys, "train", "--train-file", str(tiny_corpus), "--out", str(tmp_path / "run"),
+                       *TINY_TRAIN, "--evals-per-epoch", "2")  # fmt: skip
+    assert code == 0
+    if terminal:
+        redraws = [part for part in out.split("\r") if "steps/s" in part]
+        assert redraws and all(" loss " in part for part in redraws)
+        assert "step 1/" in redraws[0]
+        # each validation line is printed on a cleared line, never after the bar's text
+        assert len(re.findall(r"\r +\repoch 1 step \d+: train loss [^\r\n]+valid exact match", out)) == 2
+    else:
+        assert "\r" not in out and "steps/s" not in out
+        assert sum("valid exact match" in line for line in out.split("\n")) == 2

@@ -8,7 +8,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from seq2seq.checkpoint import load_checkpoint
+from seq2seq.cli import main
+from seq2seq.data import load_run_data
+from seq2seq.fileio import FolderBusyError
+from seq2seq.train import Trainer
+
+from .conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY_TRAIN = [
@@ -17,16 +25,17 @@ TINY_TRAIN = [
 ]  # fmt: skip
 
 
-def start_training(corpus: Path, out: Path) -> subprocess.Popen:
+def start_training(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "seq2seq", "train", "--train-file", str(corpus), "--out", str(out), *TINY_TRAIN]
+    command = [sys.executable, "-m", "seq2seq", "train", "--train-file", str(corpus), "--out", str(out), *TINY_TRAIN,
+               *extra]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def wait_for(path: Path, timeout: float = 60.0) -> None:
+def wait_for(path: Path, timeout: float = 60.0, gone: bool = False) -> None:
     deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
+    while path.exists() == gone:
+        assert time.monotonic() < deadline, f"{path} never {'went' if gone else 'appeared'}"
         time.sleep(0.05)
 
 
@@ -34,19 +43,46 @@ def test_sigkill_at_any_moment_leaves_the_best_checkpoint_loadable(tmp_path, tin
     out = tmp_path / "run"
     rng = random.Random(0)
     for attempt in range(5):
-        process = start_training(tiny_corpus, out)
+        process = start_training(tiny_corpus, out, "--overwrite")
         wait_for(out / "model.pt")
         time.sleep(rng.uniform(0.0, 1.5))  # checkpoints are written many times a second here: kills land mid-write too
         process.kill()
         process.wait()
         checkpoint = load_checkpoint(out / "model.pt")  # loads, whatever the moment of the kill
         assert checkpoint.history, f"attempt {attempt}: the checkpoint lost its history"
-    # A new run in the same folder clears temporary files that killed writes left behind.
-    process = start_training(tiny_corpus, out)
-    wait_for(out / "history.csv")
+    # A new run in the same folder clears the temporary files killed writes left behind, and nothing else.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = out / f".model.pt.seq2seq-{int(dead.stdout)}-0123abcd.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    notes = out / ".notes.tmp"
+    notes.write_text("the user's own")
+    process = start_training(tiny_corpus, out, "--overwrite")
+    wait_for(stale, gone=True)
     process.kill()
     process.wait()
+    assert notes.read_text() == "the user's own"
+    assert not [p.name for p in out.glob(".*.tmp") if ".seq2seq-" in p.name and str(process.pid) not in p.name]
     assert load_checkpoint(out / "model.pt").history
+
+
+def test_a_folder_being_trained_into_is_refused_until_its_process_dies(tmp_path, tiny_corpus, capsys):
+    out = tmp_path / "run"
+    process = start_training(tiny_corpus, out)
+    try:
+        wait_for(out / "model.pt")
+        quick = ["--train-file", str(tiny_corpus), "--out", str(out), "--overwrite", *TINY_TRAIN[2:], "--epochs", "1"]
+        assert main(["train", *quick]) == 2
+        err = capsys.readouterr().err
+        assert f"{out} is in use: process {process.pid} is training into it" in err and len(err.splitlines()) == 1
+        config = tiny_config(train_file=tiny_corpus.name, epochs=1)
+        with pytest.raises(FolderBusyError):  # the app's trainer is kept out too
+            Trainer(config, load_run_data(config, tiny_corpus), out, log=lambda s: None).run()
+        assert process.poll() is None  # and the run going on was not disturbed
+    finally:
+        process.kill()
+        process.wait()
+    assert main(["train", *quick]) == 0  # the lock died with the process
+    assert f"best model: {out / 'model.pt'}" in capsys.readouterr().out
 
 
 def test_ctrl_c_stops_cleanly_and_says_where_the_best_model_is(tmp_path, tiny_corpus):

@@ -55,3 +55,38 @@ def test_too_many_tokens_are_refused_with_the_limit():
 def test_too_many_characters_are_refused_before_tokenizing():
     with pytest.raises(InputError, match="characters"):
         checked_tokens("a" * (MAX_SENTENCE_CHARS + 1))
+
+
+@pytest.mark.parametrize(
+    "sentence, tokens",
+    [
+        ("नमस्ते दुनिया", ["नमस्ते", "दुनिया"]),  # Devanagari: viramas and vowel signs stay in their words
+        ("สวัสดี ชาวโลก", ["สวัสดี", "ชาวโลก"]),  # Thai: vowel signs above and below
+        ("שָׁלוֹם עוֹלָם", ["שָׁלוֹם", "עוֹלָם"]),  # Hebrew with points (niqqud)
+        ("Cafe\u0301, cafe\u0301.", ["café", ",", "café", "."]),  # a decomposed accent: NFC, lower-cased
+        ("می\u200cخواهم", ["می\u200cخواهم"]),  # Persian: a zero-width non-joiner inside a word
+    ],
+)
+def test_words_with_combining_marks_stay_whole(sentence, tokens):
+    assert tokenize(sentence) == tokens
+    assert reference_reversal(tokenize(sentence)) == tokens[::-1]
+
+
+def test_decomposed_and_precomposed_text_give_the_same_tokens():
+    assert tokenize("cafe\u0301") == tokenize("caf\u00e9") == ["caf\u00e9"]
+
+
+def test_emoji_sequences_are_one_token_each():
+    family, thumbs, flags, keycap = "👨\u200d👩\u200d👧", "👍🏽", "🇫🇷🇩🇪", "1\ufe0f\u20e3"
+    assert tokenize(f"{family} {thumbs} {flags} {keycap}") == [family, thumbs, "🇫🇷", "🇩🇪", keycap]
+
+
+def test_invisible_format_characters_join_and_zero_width_spaces_split():
+    assert tokenize("soft\u00adhyphen \ufeffbom \u200fmark") == ["softhyphen", "bom", "mark"]
+    assert tokenize("คำ\u200bไทย") == ["คำ", "ไทย"]  # a zero-width space is a word break
+    assert tokenize("\u200d the") == ["the"]  # a joiner with nothing before it is dropped
+
+
+def test_ascii_and_other_scripts_split_alike():
+    for ascii_text, other in [("Hello, World! don't re-use", "Héllo, Wörld! don't re-use"), ("a_b\tc", "á_b\tc")]:
+        assert len(tokenize(ascii_text)) == len(tokenize(other))

@@ -8,6 +8,7 @@ from seq2seq.batching import make_batch
 from seq2seq.checkpoint import load_checkpoint
 from seq2seq.config import Config
 from seq2seq.data import load_run_data
+from seq2seq.fileio import FolderBusyError, FolderLock
 from seq2seq.model import Seq2Seq
 from seq2seq.train import HISTORY_COLUMNS, Trainer, masked_loss, snapshot_sentences
 from seq2seq.vocab import Vocabulary
@@ -153,3 +154,23 @@ def test_progress_carries_snapshots_and_the_stop_reason(tmp_path, tiny_corpus):
     assert len(evals) == 2 and all(p.snapshot["examples"] for p in evals)
     assert seen[-1].kind == "end" and seen[-1].stop_reason == "epochs" == result.stop_reason
     assert result.test.total == 60
+
+
+def test_a_run_folder_that_is_locked_is_refused_and_left_untouched(tmp_path, tiny_corpus):
+    config = tiny_config(train_file=tiny_corpus.name, epochs=1)
+    with FolderLock(tmp_path), pytest.raises(FolderBusyError, match="is training into it"):
+        Trainer(config, load_run_data(config, tiny_corpus), tmp_path, log=lambda s: None).run()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_over_an_earlier_model_never_stamps_its_results_on_the_old_one(tmp_path, tiny_corpus, tiny_checkpoint,
+                                                                           monkeypatch):  # fmt: skip
+    (tmp_path / "model.pt").write_bytes(tiny_checkpoint.read_bytes())  # hidden size 32, with a history
+    (tmp_path / "history.csv").write_text("earlier history\n")
+    monkeypatch.setattr("seq2seq.train.masked_loss", lambda *args: (torch.tensor(float("nan")), 1))
+    config = tiny_config(train_file=tiny_corpus.name, epochs=1, hidden_size=16)
+    result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path, log=lambda s: None).run()
+    assert result.stop_reason == "diverged"  # before any validation
+    checkpoint = load_checkpoint(tmp_path / "model.pt")
+    assert checkpoint.config.hidden_size == 16 and checkpoint.history == []
+    assert (tmp_path / "history.csv").read_text() == ",".join(HISTORY_COLUMNS) + "\n"

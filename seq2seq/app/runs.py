@@ -54,22 +54,6 @@ def load_ablation(path: str | Path | None = None) -> tuple[dict | None, str | No
 
 
 # --------------------------------------------------------------------------------------------------------- runs
-def new_run_dir(root: str | Path, now: float | None = None) -> Path:
-    """Create and return a new, empty run folder named after the time: ``root/20250131-142501`` (``-2`` etc. when
-    that name is taken). Never returns a folder that already existed."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
-    for n in range(1, 1000):
-        path = root / (stamp if n == 1 else f"{stamp}-{n}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
-    raise OSError(f"no free run folder name under {root} for {stamp}")
-
-
 def write_run_info(run_dir: str | Path, info: dict) -> None:
     atomic_write_text(Path(run_dir) / RUN_INFO, json.dumps(info, indent=2) + "\n")
 

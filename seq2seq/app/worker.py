@@ -22,9 +22,10 @@ import torch
 from ..config import Config
 from ..data import RunData, load_run_data
 from ..fileio import atomic_write
+from ..paths import new_run_dir
 from ..records import BatchPoint, HistoryRow, Snapshot, StopReason
 from ..train import Progress, Trainer
-from .runs import ACTIVE_STATUSES, RunStatus, new_run_dir, write_run_info
+from .runs import ACTIVE_STATUSES, RunStatus, write_run_info
 
 MAX_LOG_LINES = 400
 MAX_CURVE_POINTS = 300
