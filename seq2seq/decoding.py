@@ -18,14 +18,17 @@ same loop with a word, or one step's attention, forced:
 weights, the energy term by term) and, per step, which hypotheses the beam kept, finished or dropped.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
 import torch
 from torch import Tensor
 
+from .batching import make_batch
+from .inference import Reversal, Reverser, same_length_rows
 from .model import EncoderOutput, Seq2Seq
+from .tokenize import MAX_SENTENCE_TOKENS, InputError
 from .vocab import EOS_ID, SOS_ID, Vocabulary
 
 TOP_K = 5
@@ -206,6 +209,16 @@ def rank_score(log_prob: float, length: int, length_penalty: float) -> float:
     return log_prob if not length_penalty else log_prob / ((5 + length) / 6) ** length_penalty
 
 
+def check_options(beam: int, n_best: int, length_penalty: float) -> None:
+    """Raise ValueError, naming the setting and its range, for a search setting out of bounds."""
+    if not 1 <= beam <= MAX_BEAM:
+        raise ValueError(f"beam must be between 1 and {MAX_BEAM}, not {beam}")
+    if not 1 <= n_best <= beam:
+        raise ValueError(f"n-best must be between 1 and the beam ({beam}), not {n_best}")
+    if not 0 <= length_penalty <= 10:  # also refuses NaN
+        raise ValueError(f"length penalty must be between 0 and 10, not {length_penalty}")
+
+
 @torch.inference_mode()
 def search(
     model: Seq2Seq,
@@ -220,12 +233,7 @@ def search(
 ) -> list[Search]:
     """Decode a batch (B, S) of sources: per sentence its ``n_best`` hypotheses, best first (see the module's text).
     Given ``vocab``, each sentence's steps are recorded too (``Search.steps`` and ``Search.beam_steps``)."""
-    if not 1 <= beam <= MAX_BEAM:
-        raise ValueError(f"beam must be between 1 and {MAX_BEAM}, not {beam}")
-    if not 1 <= n_best <= beam:
-        raise ValueError(f"n-best must be between 1 and the beam ({beam}), not {n_best}")
-    if not 0 <= length_penalty <= 10:
-        raise ValueError(f"length penalty must be between 0 and 10, not {length_penalty}")
+    check_options(beam, n_best, length_penalty)
     forcing = forcing or Forcing()
     if forcing.attention is not None and not has_attention(model):
         raise ValueError("this model does not attend: there are no attention weights to force")
@@ -416,3 +424,82 @@ class _Run:
             )
             for i in range(n)
         ]
+
+
+# ------------------------------------------------------------------------------------------------- sentences
+@dataclass
+class Output:
+    """One hypothesis in words."""
+
+    output: list[str]  # after the <unk> copy step, as greedy outputs are
+    raw_output: list[str]  # the model's own tokens
+    log_prob: float  # total log-probability, <eos> included when it ended
+    score: float  # what ranked it (log_prob unless a length penalty)
+
+
+@dataclass
+class Decoded:
+    """One sentence decoded with a search: the best answer as a Reversal, its log-probability, the n-best list."""
+
+    reversal: Reversal
+    log_prob: float
+    hypotheses: list[Output]  # best first
+    search: Search
+
+
+class SearchReverser(Reverser):
+    """A Reverser that decodes with a beam (a beam of 1 is greedy), an optional forced prefix and n-best lists.
+    ``reverse_tokens`` returns the best answers, so anything that takes a Reverser (``evaluate_sentences``) can use it.
+    """
+
+    def __init__(
+        self,
+        base: Reverser,
+        beam: int = 1,
+        n_best: int = 1,
+        length_penalty: float = 0.0,
+        prefix: Sequence[str] = (),
+    ) -> None:
+        super().__init__(base.model, base.vocab, base.copy_unknown, base.checkpoint)
+        unknown = [word for word in prefix if word not in base.vocab]
+        if unknown:
+            raise InputError(f"the prefix word {unknown[0]!r} is not in the model's vocabulary")
+        if len(prefix) > MAX_SENTENCE_TOKENS:
+            raise InputError(f"the prefix has {len(prefix)} tokens; the limit is {MAX_SENTENCE_TOKENS}")
+        self.beam, self.n_best, self.length_penalty = beam, n_best, length_penalty
+        self.prefix = {step: base.vocab.stoi[word] for step, word in enumerate(prefix)}
+        check_options(beam, n_best, length_penalty)
+
+    def decode_tokens(
+        self, sentences: Sequence[Sequence[str]], forcing: Forcing | None = None, record: bool = False, batch_size=200
+    ) -> list[Decoded]:
+        """Decode tokenized sentences (in batches of one length); ``forcing`` adds to the prefix; ``record`` keeps
+        each step (see ``Search``)."""
+        forcing = forcing or Forcing()
+        forcing = Forcing({**self.prefix, **forcing.words}, forcing.attention)
+        results: dict[int, Decoded] = {}
+        for rows in same_length_rows(sentences, batch_size):
+            chunk = [list(sentences[i]) for i in rows]
+            batch = make_batch(chunk, self.vocab).to(self.device)
+            searches = search(
+                self.model,
+                batch.src,
+                batch.src_lengths,
+                self.beam,
+                self.n_best,
+                length_penalty=self.length_penalty,
+                forcing=forcing,
+                vocab=self.vocab if record else None,
+            )
+            for i, words, found in zip(rows, chunk, searches, strict=True):
+                outputs = [self._output(words, hypothesis) for hypothesis in found.hypotheses]
+                results[i] = Decoded(outputs[0][1], found.best.log_prob, [o for o, _ in outputs], found)
+        return [results[i] for i in range(len(sentences))]
+
+    def _output(self, words: list[str], hypothesis: Hypothesis) -> tuple[Output, Reversal]:
+        raw = self.vocab.decode(hypothesis.ids)
+        reversal = self._finish(words, raw, hypothesis.attention)
+        return Output(reversal.output, raw, hypothesis.log_prob, hypothesis.score), reversal
+
+    def reverse_tokens(self, sentences: Sequence[Sequence[str]], batch_size: int = 200) -> list[Reversal]:
+        return [decoded.reversal for decoded in self.decode_tokens(sentences, batch_size=batch_size)]
