@@ -14,6 +14,7 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
+from seq2seq.app.links import link_params, parse_link
 from seq2seq.app.models import LoadedModel, ModelCache
 from seq2seq.app.runs import upload_run_data
 from seq2seq.app.views import markdown_escape, snapshot_example, status_text
@@ -35,6 +36,7 @@ PAGES = [
     ("pages/2_Examples.py", "Examples", ":material/table_rows:"),
     ("pages/3_Attention.py", "Attention", ":material/grid_on:"),
     ("pages/4_Analysis.py", "Analysis", ":material/insights:"),
+    ("pages/6_Decoder.py", "Decoder", ":material/step_over:"),
 ]
 
 
@@ -178,6 +180,36 @@ def _active_model_caption(model: LoadedModel) -> None:
             "encoder states at every step, so its heatmaps show those uniform weights.",
             icon=":material/info:",
         )
+
+
+# ------------------------------------------------------------------------------------------------- links
+def open_link(page: str, sentence_key: str, step_key: str | None = None) -> list[str]:
+    """Apply this page's link (``?sentence=...&step=...&model=...``) once per session and page: the model becomes the
+    session's active one and the widgets start from the link. Returns the notes on ignored parameters."""
+    flag = f"link_read_{page}"
+    if st.session_state.get(flag):
+        return []
+    st.session_state[flag] = True
+    link = parse_link(st.query_params.to_dict())
+    if link.model is not None:
+        set_active_model(None if link.model == default_checkpoint_path() else link.model)
+    if link.sentence is not None:
+        st.session_state[sentence_key] = link.sentence
+    if step_key and link.step is not None:
+        st.session_state[step_key] = link.step
+    return link.notes
+
+
+def keep_link(sentence: str | None, step: int | None = None) -> None:
+    """Write this view's state into the URL, so a copied link reopens it (only when it changed)."""
+    params = link_params(sentence, step, st.session_state.get(MODEL_KEY))
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def show_link_notes(notes: list[str]) -> None:
+    for note in notes:
+        st.info(markdown_escape(note), icon=":material/link_off:")
 
 
 # ------------------------------------------------------------------------------------------------- heatmaps

@@ -18,6 +18,7 @@ def use_example(sentence: str) -> None:
     st.session_state["sentence"] = sentence
 
 
+link_notes = app_ui.open_link("try", "sentence")  # ?sentence=...&model=... opens with that sentence reversed
 loaded = app_ui.model_page(
     "Try it",
     heading="Reverse a sentence with attention",
@@ -26,6 +27,7 @@ loaded = app_ui.model_page(
     "for each word it wrote.",
 )
 
+app_ui.show_link_notes(link_notes)
 examples = loaded.example_sentences()
 if examples:
     st.write("Try one:")
@@ -33,6 +35,7 @@ if examples:
         column.button(markdown_escape(example), key=f"example_{i}", on_click=use_example, args=(example,))
 
 sentence = st.text_input("Sentence", key="sentence", placeholder="the cat sat on the mat")
+app_ui.keep_link(sentence or None)
 if not sentence:
     st.info("Type a sentence and press Enter, or click an example above.")
     st.stop()

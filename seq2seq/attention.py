@@ -38,6 +38,7 @@ class Attention(nn.Module):
     """The interface every kind implements."""
 
     reads_previous_weights = False  # whether alpha_{i-1} changes alpha_i
+    attends = False  # whether the weights are computed from the query (a kind that does not has none worth showing)
 
     def compute_proj_keys(self, annotations: Tensor) -> Tensor:
         """(B, S, D) annotations -> (B, S, A) keys, once per batch."""
@@ -60,6 +61,8 @@ class Attention(nn.Module):
 
 class AdditiveAttention(Attention):
     """Bahdanau, Cho & Bengio (2014): e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j)."""
+
+    attends = True
 
     def __init__(self, annotation_size: int, attention_size: int) -> None:
         super().__init__()

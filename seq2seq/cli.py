@@ -1,4 +1,4 @@
-"""The command line: ``python -m seq2seq {train,evaluate,reverse,info,stress,report} ...``.
+"""The command line: ``python -m seq2seq {train,evaluate,reverse,score,info,stress,report} ...``.
 
 Every error a user can cause (a missing or foreign checkpoint, an empty sentence, a bad corpus file, a setting out of
 range, an output path that cannot be written) prints one line on stderr and exits with status 2; nothing prints a
@@ -25,6 +25,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config
 from .corpus import read_corpus_file
 from .data import load_run_data
+from .decoding import MAX_BEAM, Decoded, SearchReverser
 from .fileio import FolderLock, output_target, write_json
 from .inference import Reversal, Reverser
 from .linestream import Line, chunks_of, line_batches
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--heatmap", type=Path, help="write the attention heatmap of one example to this PNG")
     evaluate.add_argument("--json", type=Path, help="write the metrics as JSON to this file")
     evaluate.add_argument("--no-copy", action="store_true", help="leave <unk> in the output (the plain model)")
+    _search_flags(evaluate)
 
     reverse = commands.add_parser("reverse", help="reverse sentences given as arguments or lines on stdin")
     _checkpoint_flag(reverse)
@@ -115,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print tokens, output and attention as one JSON list, item by item"
     )
     reverse.add_argument("--no-copy", action="store_true", help="leave <unk> in the output (the plain model)")
+    _search_flags(reverse, decoding_details=True)
 
     info = commands.add_parser("info", help="what a checkpoint holds")
     _checkpoint_flag(info)
@@ -124,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     _checkpoint_flag(stress)
     stress.add_argument("--seed", type=int, default=1234)
     stress.add_argument("--json", type=Path, help="write the results as JSON to this file")
+
+    _score_parser(commands)
 
     report = commands.add_parser("report", help="write metrics.json, examples.md, attention_heatmap.png, ANALYSIS.md")
     _checkpoint_flag(report)
@@ -220,6 +225,87 @@ class ProgressLine:
             self.stream.write("\r" + " " * len(self.text) + "\r")
 
 
+def _search_flags(parser: argparse.ArgumentParser, decoding_details: bool = False) -> None:
+    parser.add_argument("--beam", type=int, default=1, help=f"beam width, 1 (greedy, the default) to {MAX_BEAM}")
+    parser.add_argument(
+        "--length-penalty",
+        type=float,
+        default=0.0,
+        help="rank hypotheses by log-probability / ((5 + length) / 6) ** this (default 0: by log-probability)",
+    )
+    if decoding_details:
+        parser.add_argument("--n-best", type=int, help="with --json: this many hypotheses per sentence, best first")
+        parser.add_argument("--prefix", default="", help='force the first output words, e.g. --prefix "mat the"')
+
+
+def _score_parser(commands) -> None:
+    score = commands.add_parser(
+        "score",
+        help="the model's log-probability of a candidate reversal, token by token (teacher forced, <eos> included)",
+    )
+    _checkpoint_flag(score)
+    score.add_argument("source", nargs="?", help="the sentence (without it: SOURCE<TAB>CANDIDATE lines on stdin)")
+    score.add_argument("candidate", nargs="?", help="the candidate reversal")
+    score.add_argument("--json", action="store_true", help="print a JSON list, one object per pair, in order")
+
+
+def _search_reverser(reverser: Reverser, args: argparse.Namespace) -> SearchReverser:
+    """The reverser with the search the flags ask for (a beam of 1 is greedy decoding, exactly)."""
+    n_best = getattr(args, "n_best", None) or 1
+    prefix = checked_tokens(args.prefix) if getattr(args, "prefix", "").strip() else []
+    return SearchReverser(reverser, args.beam, n_best, args.length_penalty, prefix)
+
+
+def _search_json(decoded: Decoded, args: argparse.Namespace) -> dict:
+    """What ``reverse --json`` adds per sentence: the output's log-probability and, with --n-best, the hypotheses."""
+    extra: dict = {"log_prob": decoded.log_prob}
+    if getattr(args, "n_best", None):
+        extra["hypotheses"] = [{"output": " ".join(h.output), "log_prob": h.log_prob} for h in decoded.hypotheses]
+    return extra
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .scoring import score_pairs
+
+    if (args.source is None) != (args.candidate is None):
+        raise UsageError("give both SOURCE and CANDIDATE, or neither (then SOURCE<TAB>CANDIDATE lines on stdin)")
+    if args.source is not None:
+        texts = [(args.source, args.candidate)]
+    else:
+        texts = []
+        for number, line in enumerate(sys.stdin.read().splitlines(), start=1):
+            if line.strip():
+                if line.count("\t") != 1:
+                    raise UsageError(f"line {number}: expected SOURCE<TAB>CANDIDATE, one tab")
+                source, candidate = line.split("\t")
+                texts.append((source, candidate))
+        if not texts:
+            raise InputError("no pair given: pass SOURCE and CANDIDATE, or SOURCE<TAB>CANDIDATE lines on stdin")
+    reverser = Reverser.load(args.checkpoint, args.device)
+    pairs = [(checked_tokens(source), checked_tokens(candidate)) for source, candidate in texts]
+    scores = score_pairs(reverser, pairs)
+    if args.json:
+        rows = [
+            {
+                "source": " ".join(score.source),
+                "candidate": " ".join(score.candidate),
+                "tokens": [t.token for t in score.tokens],
+                "log_probs": score.log_probs,
+                "log_prob": score.log_prob,
+                "model_tokens": [t.model_token for t in score.tokens],
+            }
+            for score in scores
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    for score in scores:
+        terms = "  ".join(
+            f"{t.token} {t.log_prob:.4f}{'' if t.agrees else f' (model: {t.model_token})'}" for t in score.tokens
+        )
+        print(f"{score.log_prob:.4f}\t{terms}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import Trainer
 
@@ -265,7 +351,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for path in (args.json, args.heatmap):
         if path is not None:
             output_target(path)  # a path that cannot be written is a one-line error before any work
-    reverser = Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy)
+    reverser = _search_reverser(Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy), args)
     if args.test_file:
         sentences, corpus_report = read_corpus_file(args.test_file)
         print(f"{args.test_file.name}: {corpus_report.summary()}")
@@ -276,7 +362,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluate_sentences(reverser, sentences)
     for example in pick_examples(report.results, args.examples):
         print(format_example(example), end="\n\n")
-    print(report.evaluation.summary())
+    print(report.evaluation.summary() + (f" (beam {args.beam})" if args.beam > 1 else ""))
     print(f"token accuracy: {report.evaluation.token_accuracy:.4f}")
     if args.heatmap:
         example = report.results[0]
@@ -292,6 +378,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_reverse(args: argparse.Namespace) -> int:
     reverser = Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy)
+    if args.n_best and not args.json:
+        raise UsageError("--n-best lists hypotheses in the JSON output: add --json")
+    searcher = _search_reverser(reverser, args)
     if args.sentence:
         batches: Iterable[list[Line]] = [[Line(n, text) for n, text in enumerate(args.sentence, start=1)]]
         where = "sentence"
@@ -314,10 +403,12 @@ def cmd_reverse(args: argparse.Namespace) -> int:
                 print(f"error: {where} {line.number}: {error}", file=sys.stderr, flush=True)
         if not good:
             continue
-        results = reverser.reverse_tokens([tokens for _, tokens in good])
-        for (text, _), result in zip(good, results, strict=True):
+        decoded = searcher.decode_tokens([tokens for _, tokens in good])
+        for (text, _), found in zip(good, decoded, strict=True):
+            result = found.reversal
             if args.json:  # one JSON list, written item by item: the same text json.dumps(list, indent=2) gives
-                item = textwrap.indent(json.dumps(reversal_record(text, result), indent=2), "  ")
+                record = reversal_record(text, result) | _search_json(found, args)
+                item = textwrap.indent(json.dumps(record, indent=2), "  ")
                 sys.stdout.write(("[\n" if printed == 0 else ",\n") + item)
             else:
                 sys.stdout.write(" ".join(result.output) + "\n")
@@ -406,6 +497,7 @@ COMMANDS = {
     "info": cmd_info,
     "stress": cmd_stress,
     "report": cmd_report,
+    "score": cmd_score,
 }
 
 

@@ -1,6 +1,6 @@
 """Reversing sentences with a trained model, and copying unknown words back through attention."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
@@ -56,6 +56,15 @@ def copy_unknowns(
     return output, copied
 
 
+def same_length_rows(sentences: Sequence[Sequence[str]], batch_size: int) -> Iterator[list[int]]:
+    """Indices of ``sentences`` in batches of one length each, at most ``batch_size`` long."""
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    for _, same_length in groupby(order, key=lambda i: len(sentences[i])):
+        same_length = list(same_length)
+        for start in range(0, len(same_length), batch_size):
+            yield same_length[start : start + batch_size]
+
+
 class Reverser:
     """A model ready to reverse sentences. Safe to share between threads: it only reads the model."""
 
@@ -95,20 +104,16 @@ class Reverser:
         which makes a large mixed set several times faster than one padded batch.
         """
         results: dict[int, Reversal] = {}
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-        for _, same_length in groupby(order, key=lambda i: len(sentences[i])):
-            same_length = list(same_length)
-            for start in range(0, len(same_length), batch_size):
-                rows = same_length[start : start + batch_size]
-                chunk = [list(sentences[i]) for i in rows]
-                batch = make_batch(chunk, self.vocab).to(self.device)
-                with torch.inference_mode():
-                    decoded = self.model.greedy_decode(batch.src, batch.src_lengths)
-                tokens, attention = decoded.tokens.tolist(), decoded.attention.tolist()
-                for row, (i, words) in enumerate(zip(rows, chunk, strict=True)):
-                    raw = self.vocab.decode(tokens[row])
-                    weights = [step[: len(words) + 1] for step in attention[row][: len(raw) + 1]]
-                    results[i] = self._finish(words, raw, weights)
+        for rows in same_length_rows(sentences, batch_size):
+            chunk = [list(sentences[i]) for i in rows]
+            batch = make_batch(chunk, self.vocab).to(self.device)
+            with torch.inference_mode():
+                decoded = self.model.greedy_decode(batch.src, batch.src_lengths)
+            tokens, attention = decoded.tokens.tolist(), decoded.attention.tolist()
+            for row, (i, words) in enumerate(zip(rows, chunk, strict=True)):
+                raw = self.vocab.decode(tokens[row])
+                weights = [step[: len(words) + 1] for step in attention[row][: len(raw) + 1]]
+                results[i] = self._finish(words, raw, weights)
         return [results[i] for i in range(len(sentences))]
 
     def _finish(self, words: list[str], raw: list[str], weights: list[list[float]]) -> Reversal:

@@ -133,21 +133,31 @@ class Decoder(nn.Module):
         return torch.lerp(candidate, state, update)  # (1 - z) * n + z * s
 
     def step(
-        self, input_gates: Tensor, state: Tensor, prev_weights: Tensor, enc: EncoderOutput
+        self,
+        input_gates: Tensor,
+        state: Tensor,
+        prev_weights: Tensor,
+        enc: EncoderOutput,
+        forced_weights: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """One decoder step: return s_i (B, H), the attention weights alpha_i (B, S) and the context c_i (B, D).
 
         ``input_gates`` (B, 3H) is the GRU input projection of the previous word's embedding; ``prev_weights`` are
-        alpha_{i-1}, used by location-aware attention and when the query is the current state.
+        alpha_{i-1}, used by location-aware attention and when the query is the current state. ``forced_weights``
+        (B, S), when given, replace the step's own attention (the Decoder page's "what if it looked here").
         """
         a = self.attention_size
         projected = self.from_state(state)  # (B, A + 3H): W_a s_{i-1} and W_hh s_{i-1}
         if self.query_current:  # s_i from the previous context, then attend with s_i
             previous = context_of(prev_weights, enc)
             state = self.gru(input_gates + self.input_from_context(previous), projected[:, a:], state)
-            weights = self.attention_weights(self.from_state(state)[:, :a], prev_weights, enc)
+            weights = forced_weights
+            if weights is None:
+                weights = self.attention_weights(self.from_state(state)[:, :a], prev_weights, enc)
             return state, weights, context_of(weights, enc)
-        weights = self.attention_weights(projected[:, :a], prev_weights, enc)
+        weights = forced_weights
+        if weights is None:
+            weights = self.attention_weights(projected[:, :a], prev_weights, enc)
         context = context_of(weights, enc)
         return self.gru(input_gates + self.input_from_context(context), projected[:, a:], state), weights, context
 
@@ -228,12 +238,19 @@ class Seq2Seq(nn.Module):
         return self.decoder.input_from_embedding(self.decoder.embedding.weight)
 
     def _free_step(
-        self, enc: EncoderOutput, input_table: Tensor, tokens: Tensor, state: Tensor, alpha: Tensor
+        self,
+        enc: EncoderOutput,
+        input_table: Tensor,
+        tokens: Tensor,
+        state: Tensor,
+        alpha: Tensor,
+        forced_weights: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """One step that reads a token chosen at run time: (s_i (B, H), alpha_i (B, S), logits (B, V))."""
+        """One step that reads a token chosen at run time: (s_i (B, H), alpha_i (B, S), logits (B, V)).
+        ``forced_weights`` (B, S) replace the step's attention when given."""
         dec = self.decoder
         embedded = dec.embedding(tokens)  # (B, E)
-        state, alpha, context = dec.step(input_table[tokens], state, alpha, enc)
+        state, alpha, context = dec.step(input_table[tokens], state, alpha, enc, forced_weights)
         return state, alpha, dec.logits(state, context, embedded)
 
     @staticmethod

@@ -307,3 +307,74 @@ def test_train_draws_a_progress_line_on_a_terminal_only(capsys, tmp_path, tiny_c
     else:
         assert "\r" not in out and "steps/s" not in out
         assert sum("valid exact match" in line for line in out.split("\n")) == 2
+
+
+# ------------------------------------------------------------------------------------------------- decoding flags
+def test_reverse_json_with_a_beam_lists_n_best_hypotheses_with_log_probs(capsys, tiny_checkpoint):
+    ckpt = str(tiny_checkpoint)
+    code, out, _ = run(capsys, "reverse", "--checkpoint", ckpt, "--json", "--beam", "4", "--n-best", "3", "the cat sat")
+    assert code == 0
+    (row,) = json.loads(out)
+    hypotheses = row["hypotheses"]
+    assert len(hypotheses) == 3 and hypotheses[0]["output"] == row["output"] == "sat cat the"
+    assert [h["log_prob"] for h in hypotheses] == sorted((h["log_prob"] for h in hypotheses), reverse=True)
+    assert row["log_prob"] == hypotheses[0]["log_prob"] < 0
+    code, out, _ = run(capsys, "reverse", "--checkpoint", ckpt, "--json", "the cat sat")
+    (greedy,) = json.loads(out)
+    assert "hypotheses" not in greedy and greedy["log_prob"] <= row["log_prob"] + 1e-9
+
+
+def test_the_greedy_outputs_score_is_its_log_prob_from_reverse(capsys, monkeypatch, tiny_checkpoint):
+    ckpt = str(tiny_checkpoint)
+    _, out, _ = run(capsys, "reverse", "--checkpoint", ckpt, "--json", "the big cat", "a dog ran")
+    reversed_rows = json.loads(out)
+    lines = "".join(f"{r['input']}\t{r['output']}\n" for r in reversed_rows)
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(lines + "\nthe big cat\tthe big cat\n"))
+    code, out, _ = run(capsys, "score", "--checkpoint", ckpt, "--json")
+    scores = json.loads(out)
+    assert code == 0 and len(scores) == 3
+    for r, s in zip(reversed_rows, scores, strict=False):
+        assert s["candidate"] == r["output"] and s["tokens"][-1] == "<eos>"
+        assert s["log_prob"] == pytest.approx(r["log_prob"], abs=1e-4)
+        assert s["log_prob"] == pytest.approx(sum(s["log_probs"]))
+    assert scores[2]["log_prob"] < scores[0]["log_prob"] - 1
+
+
+def test_score_prints_one_line_per_pair_and_names_where_the_model_disagrees(capsys, tiny_checkpoint):
+    code, out, _ = run(capsys, "score", "--checkpoint", str(tiny_checkpoint), "the big cat", "big cat the")
+    assert code == 0 and len(out.splitlines()) == 1
+    assert "(model: cat)" in out and out.split("\t")[0].startswith("-")
+
+
+def test_reverse_prefix_forces_the_first_words(capsys, tiny_checkpoint):
+    code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--prefix", "Mat", "the cat sat")
+    assert code == 0 and out.split()[0] == "mat"
+
+
+def test_evaluate_with_a_beam_reports_exact_match(capsys, tiny_checkpoint):
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", str(tiny_checkpoint), "--beam", "3", "--examples", "0")
+    assert code == 0 and "exact match: " in out and "(beam 3)" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["reverse", "--beam", "0", "x"], "beam must be between 1 and 20"),
+        (["reverse", "--beam", "2", "--n-best", "3", "--json", "x"], "n-best must be between 1 and the beam"),
+        (["reverse", "--n-best", "1", "x"], "add --json"),
+        (["reverse", "--length-penalty", "nan", "x"], "length penalty"),
+        (["reverse", "--prefix", "zorblax", "x"], "not in the model's vocabulary"),
+        (["evaluate", "--beam", "99"], "beam must be between"),
+        (["score", "only a source"], "give both SOURCE and CANDIDATE"),
+        (["score", "the cat", ""], "empty"),
+    ],
+)
+def test_bad_decoding_flags_are_one_line_errors(capsys, tiny_checkpoint, argv, message):
+    code, out, err = run(capsys, *argv[:1], "--checkpoint", str(tiny_checkpoint), *argv[1:])
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_score_on_stdin_refuses_a_line_without_one_tab(capsys, monkeypatch, tiny_checkpoint):
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("the cat\tcat the\nno tab here\n"))
+    code, _, err = run(capsys, "score", "--checkpoint", str(tiny_checkpoint))
+    assert code == 2 and "line 2" in err

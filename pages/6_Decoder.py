@@ -1,0 +1,129 @@
+"""Decoder: step through one reversal, force a word or where it looks, search with a beam, score any answer."""
+
+import pandas as pd
+import plotly  # noqa: F401
+import streamlit as st
+import torch  # noqa: F401
+
+import app_ui
+from seq2seq.app import decoder_view as view
+from seq2seq.app.views import markdown_escape
+from seq2seq.decoding import Forcing, SearchReverser, has_attention
+from seq2seq.plots import heatmap_figure
+from seq2seq.report import SHOWCASE_SENTENCE
+from seq2seq.scoring import score_pairs
+from seq2seq.tokenize import InputError, checked_tokens
+
+notes = app_ui.open_link("decoder", "decoder_sentence", "decoder_step")
+loaded = app_ui.model_page(
+    "Decoder",
+    heading="Inside the decoder",
+    intro="Step through one reversal: where each step looks, why it looks there, what it could have written. Then "
+    "change one thing and watch what follows, search with a beam, or ask how likely any answer is.",
+)
+app_ui.show_link_notes(notes)
+model, vocab = loaded.reverser.model, loaded.reverser.vocab
+attends = has_attention(model)
+greedy = SearchReverser(loaded.reverser)
+
+
+def use_example() -> None:
+    st.session_state["decoder_sentence"] = st.session_state["decoder_example"]
+
+
+examples = loaded.example_sentences() + [" ".join(s) for s in loaded.checkpoint.test_sentences[:20]]
+st.selectbox("Pick an example", examples, index=None, key="decoder_example", on_change=use_example)
+st.session_state.setdefault("decoder_sentence", SHOWCASE_SENTENCE)
+sentence = st.text_input("Sentence", key="decoder_sentence")
+try:
+    tokens = checked_tokens(sentence)
+except InputError as problem:
+    st.error(str(problem))
+    app_ui.keep_link(None)
+    st.stop()
+
+own = greedy.decode_tokens([tokens], record=True)[0]
+steps = own.search.steps
+if st.session_state.get("decoder_step", 1) > len(steps):
+    st.info(f"Step {st.session_state['decoder_step']} does not exist here: this decode has {len(steps)} steps.")
+    st.session_state["decoder_step"] = len(steps)
+st.code(f"input:  {' '.join(tokens)}\noutput: {' '.join(own.reversal.output)}", language=None)
+
+# ------------------------------------------------------------------------------------------------- one step
+st.subheader("One step at a time")
+step = st.slider("Step", 1, len(steps), key="decoder_step") if len(steps) > 1 else 1
+app_ui.keep_link(sentence, step)
+record = steps[step - 1]
+st.markdown(f"**{markdown_escape(view.step_reading(record, tokens, attends))}**")
+left, right = st.columns([3, 2])
+with left:
+    if attends:
+        st.markdown(f"**Attention weights α at step {step}**")
+        st.plotly_chart(view.weights_figure(record, tokens), theme=None, key="weights_chart")
+    else:
+        st.info(view.NO_WEIGHTS)
+with right:
+    st.markdown("**The 5 most likely next words**")
+    st.dataframe(pd.DataFrame(view.top_rows(record)), hide_index=True, key="top_table")
+if attends:
+    st.markdown("**How the energy e_ij was made**")
+    st.plotly_chart(view.energy_figure(record, tokens), theme=None, key="energy_chart")
+    st.caption(view.ENERGY_CAPTION)
+
+# ------------------------------------------------------------------------------------------------- what if
+st.subheader("What if…")
+kinds = ["write another word here", "look somewhere else here"] if attends else ["write another word here"]
+kind = st.radio(f"At step {step}", kinds, horizontal=True, key="whatif_kind")
+if kind == kinds[0]:
+    choices = [c.word for c in record.top]
+    picked = st.selectbox("One of the top 5", choices, index=min(1, len(choices) - 1), key="whatif_word")
+    typed = st.text_input("…or any word of the vocabulary", key="whatif_typed").strip().lower()
+    word = typed or picked
+    forcing = Forcing(words={step - 1: vocab.stoi[word]}) if word in vocab else None
+    if forcing is None:
+        st.error(f"{markdown_escape(word)} is not in the model's vocabulary: pick or type another word.")
+else:
+    labels = view.source_labels(tokens)
+    position = st.selectbox(
+        "Put all its attention on", range(len(labels)), format_func=labels.__getitem__, key="whatif_pos"
+    )
+    forcing = Forcing(attention=(step - 1, position))
+if forcing is not None:
+    changed = greedy.decode_tokens([tokens], forcing=forcing)[0]
+    before, after = own.reversal.raw_output, changed.reversal.raw_output
+    st.write(view.recovery_text(before, after))
+    for column, title, decoded in zip(
+        st.columns(2), ["The model's own", "With the change"], [own, changed], strict=True
+    ):
+        with column:
+            st.markdown(f"**{title}** (log-probability {decoded.log_prob:.3f})")
+            st.code(" ".join(decoded.reversal.output), language=None)
+            if attends:
+                reversal = decoded.reversal
+                figure = heatmap_figure(reversal.tokens, reversal.output, reversal.attention)
+                view.mark_row(figure, view.first_difference(before, after))
+                st.plotly_chart(figure, theme=None, key=f"whatif_{title[:8]}")
+
+# ------------------------------------------------------------------------------------------------- beam
+st.subheader("Beam search")
+beam = st.number_input("Beam width (1 is greedy)", 1, 10, 3, key="beam_width")
+searched = SearchReverser(loaded.reverser, beam=beam, n_best=beam).decode_tokens([tokens], record=True)[0]
+st.dataframe(pd.DataFrame(view.hypothesis_rows(searched)), hide_index=True, key="nbest_table")
+beam_steps = searched.search.beam_steps
+at = st.slider("Which hypotheses survived step", 1, len(beam_steps), key="beam_step") if len(beam_steps) > 1 else 1
+st.dataframe(pd.DataFrame(view.beam_step_rows(beam_steps[at - 1])), hide_index=True, key="beam_table")
+st.caption(view.BEAM_CAPTION)
+
+# ------------------------------------------------------------------------------------------------- score
+st.subheader("Score any answer")
+candidate = st.text_input("A candidate reversal", view.swapped_reversal(tokens), key=f"score_{' '.join(tokens)}")
+try:
+    score, mine = score_pairs(loaded.reverser, [(tokens, checked_tokens(candidate)), (tokens, own.reversal.output)])
+except InputError as problem:
+    st.error(str(problem))
+    st.stop()
+st.markdown(
+    f"Candidate: log-probability **{score.log_prob:.3f}**; the model's own answer: **{mine.log_prob:.3f}**. "
+    f"They disagree at {len(score.disagreements)} of {len(score.tokens)} steps."
+)
+st.dataframe(pd.DataFrame(view.score_rows(score)), hide_index=True, key="score_table")

@@ -1,0 +1,505 @@
+"""Decoding under the learner's control: beam search, forced words or attention, and a record of every step.
+
+One search loop serves everything. It runs B sentences times K beams as one batch of B·K rows through the model's
+own step (``Seq2Seq._free_step``), so a beam of 1 is greedy decoding exactly, and the Decoder page's "what if" is the
+same loop with a word, or one step's attention, forced:
+
+- at each step every live hypothesis is extended by every word; per sentence the 2K best extensions are taken, an
+  ``<eos>`` among the first K finishes a hypothesis, and the K best others stay live;
+- hypotheses are ranked by their total log-probability, the ``<eos>`` term included (``length_penalty`` > 0 divides
+  it by GNMT's ((5 + length) / 6) ** penalty instead; off by default);
+- a sentence stops once no live hypothesis can still beat its n-th best finished one (log-probabilities only fall as
+  a hypothesis grows, so this loses nothing), or at its length cap (source length + ``margin``, as greedy decoding),
+  where the live hypotheses end without ``<eos>``;
+- for a beam wider than one, the greedy hypothesis is put in the pool too, so widening the beam never returns a less
+  probable answer than greedy (plain beam search can prune the greedy path early and, rarely, end lower).
+
+``record=True`` keeps, for the best hypothesis of each sentence, one ``StepRecord`` per step (its top words, the
+weights, the energy term by term) and, per step, which hypotheses the beam kept, finished or dropped.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from .batching import make_batch
+from .inference import Reversal, Reverser, same_length_rows
+from .model import EncoderOutput, Seq2Seq
+from .tokenize import MAX_SENTENCE_TOKENS, InputError
+from .vocab import EOS_ID, SOS_ID, Vocabulary
+
+TOP_K = 5
+MAX_BEAM = 20
+
+
+def has_attention(model: Seq2Seq) -> bool:
+    """Whether the model's weights say where it looked (False for kinds whose context ignores the query)."""
+    return bool(getattr(model.decoder.attention, "attends", False))
+
+
+# ------------------------------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class Forcing:
+    """What to override while decoding: words at chosen steps (0-based step -> token id), and one step's attention
+    put entirely on one source position (step, position; positions count the source's ``<eos>`` last)."""
+
+    words: Mapping[int, int] = field(default_factory=dict)
+    attention: tuple[int, int] | None = None
+
+
+@dataclass
+class Candidate:
+    word: str
+    prob: float
+
+
+@dataclass
+class EnergyBreakdown:
+    """One step's energies e_ij = v_a^T tanh(W_a s + U_a h_j [+ U_f (F*alpha)_j]), term by term, per source position.
+
+    Each term is a vector inside the tanh; shown here is its projection on v_a (v_a^T · term), a number per position.
+    Their sum is what the energy would be without the tanh; the tanh squashes it, so the parts do not add up to the
+    energy exactly. ``query`` is the same at every position: on its own it cannot move the peak."""
+
+    query: list[float]  # v_a^T W_a s_{i-1}, repeated per position
+    keys: list[float]  # v_a^T U_a h_j
+    location: list[float] | None  # v_a^T U_f (F * alpha_{i-1})_j; None without a location term
+    energies: list[float]  # e_ij
+    weights: list[float]  # softmax_j(e_ij): the weights the model computed (before any forcing)
+
+
+@dataclass
+class StepRecord:
+    """One decoder step of a hypothesis."""
+
+    step: int  # 0-based
+    token: str  # the token written (the model's own: <unk> is not yet replaced by the copy step), or <eos>
+    log_prob: float  # log p(token | everything before)
+    top: list[Candidate]  # the model's TOP_K most likely tokens at this step
+    weights: list[float]  # alpha_i over the source positions (tokens, then <eos>), as used (forced ones too)
+    forced: Literal["word", "attention"] | None  # what the learner forced at this step
+    energy: EnergyBreakdown | None  # None for kinds that do not attend
+
+    @property
+    def prob(self) -> float:
+        return float(torch.tensor(self.log_prob).exp())
+
+
+@dataclass
+class Hypothesis:
+    ids: list[int]  # token ids, <eos> included when it ended
+    token_log_probs: list[float]  # one per id
+    log_prob: float  # their sum
+    score: float  # what ranks it: log_prob, or log_prob over the length penalty
+    attention: list[list[float]]  # one row per id, one column per source position
+    ended: bool  # False when it stopped at the length cap
+
+
+@dataclass
+class BeamEntry:
+    words: list[str]  # the hypothesis so far, this step's token last
+    log_prob: float
+    status: Literal["kept", "finished", "dropped"]
+
+
+@dataclass
+class Search:
+    """One sentence's search: its hypotheses, best first, and (recorded) the best one's steps and the beam's."""
+
+    hypotheses: list[Hypothesis]
+    steps: list[StepRecord]
+    beam_steps: list[list[BeamEntry]]  # per step: the candidates the beam weighed and what became of each
+
+    @property
+    def best(self) -> Hypothesis:
+        return self.hypotheses[0]
+
+
+# ------------------------------------------------------------------------------------------------- search
+@dataclass
+class _Final:
+    step: int
+    candidate: int  # index into that step's 2K candidates
+    log_prob: float
+    ended: bool
+
+
+@dataclass
+class _History:
+    """What each step of a search decided, kept as tensors; hypotheses are read back by walking the parents."""
+
+    parent: list[Tensor] = field(default_factory=list)  # (B, 2K) the live beam each candidate extends
+    word: list[Tensor] = field(default_factory=list)  # (B, 2K) its word
+    token_lp: list[Tensor] = field(default_factory=list)  # (B, 2K) log p of that word
+    order: list[Tensor] = field(default_factory=list)  # (B, K) the candidate each new live beam is
+    alpha: list[Tensor] = field(default_factory=list)  # (B, K, S) the weights each beam was extended with
+    # Recorded only:
+    state: list[Tensor] = field(default_factory=list)  # (B, K, H) each beam's query state
+    alpha_in: list[Tensor] = field(default_factory=list)  # (B, K, S) its previous weights
+    top_lp: list[Tensor] = field(default_factory=list)  # (B, K, TOP_K)
+    top_id: list[Tensor] = field(default_factory=list)  # (B, K, TOP_K)
+    beam_steps: list[list[list[BeamEntry]]] = field(default_factory=list)  # [step][sentence]
+
+    def add(self, parent: Tensor, word: Tensor, token_lp: Tensor, order: Tensor, alpha: Tensor) -> None:
+        self.parent.append(parent)
+        self.word.append(word)
+        self.token_lp.append(token_lp)
+        self.order.append(order)
+        self.alpha.append(alpha)
+
+    def add_record(self, state: Tensor, alpha_in: Tensor, log_probs: Tensor) -> None:
+        self.state.append(state)
+        self.alpha_in.append(alpha_in)
+        top = log_probs.topk(min(TOP_K, log_probs.size(-1)), dim=-1)
+        self.top_lp.append(top.values)
+        self.top_id.append(top.indices)
+
+    def path(self, b: int, final: _Final) -> tuple[list[int], list[int], list[int]]:
+        """(steps, beams extended, candidates) of a hypothesis ending at ``final``, first step first."""
+        steps, beams, candidates = [], [], []
+        t, r = final.step, final.candidate
+        while t >= 0:
+            p = int(self.parent[t][b, r])
+            steps.append(t)
+            beams.append(p)
+            candidates.append(r)
+            if t > 0:
+                r = int(self.order[t - 1][b, p])
+            t -= 1
+        return steps[::-1], beams[::-1], candidates[::-1]
+
+    def ids(self, b: int, final: _Final) -> tuple[int, ...]:
+        steps, _, candidates = self.path(b, final)
+        return tuple(int(self.word[t][b, r]) for t, r in zip(steps, candidates, strict=True))
+
+    def hypothesis(self, b: int, final: _Final, length_penalty: float) -> Hypothesis:
+        steps, beams, candidates = self.path(b, final)
+        ids = [int(self.word[t][b, r]) for t, r in zip(steps, candidates, strict=True)]
+        lps = [float(self.token_lp[t][b, r]) for t, r in zip(steps, candidates, strict=True)]
+        attention = torch.stack([self.alpha[t][b, p] for t, p in zip(steps, beams, strict=True)]).tolist()
+        log_prob = sum(lps)
+        return Hypothesis(ids, lps, log_prob, rank_score(log_prob, len(ids), length_penalty), attention, final.ended)
+
+    def entries(
+        self, b: int, t: int, values: Tensor, keep: Tensor, finish: Tensor, vocab: Vocabulary
+    ) -> list[BeamEntry]:
+        """Sentence b's candidates at step t, best first, and what the beam did with each (-inf ones left out)."""
+        entries = []
+        for r, total in enumerate(values[b].tolist()):
+            if total == float("-inf"):
+                continue
+            p = int(self.parent[t][b, r])
+            prefix = () if t == 0 else self.ids(b, _Final(t - 1, int(self.order[t - 1][b, p]), 0.0, False))
+            words = [vocab.itos[i] for i in [*prefix, int(self.word[t][b, r])]]
+            status = "finished" if finish[b, r] else "kept" if keep[b, r] else "dropped"
+            entries.append(BeamEntry(words, total, status))
+        return entries
+
+
+def _rows(enc: EncoderOutput, index: Tensor) -> EncoderOutput:
+    """The encoder output of the rows ``index`` (repeated for beams, or one picked out): every tensor field."""
+    picked = {f.name: getattr(enc, f.name)[index] for f in fields(enc) if isinstance(getattr(enc, f.name), Tensor)}
+    return replace(enc, **picked)
+
+
+def rank_score(log_prob: float, length: int, length_penalty: float) -> float:
+    return log_prob if not length_penalty else log_prob / ((5 + length) / 6) ** length_penalty
+
+
+def check_options(beam: int, n_best: int, length_penalty: float) -> None:
+    """Raise ValueError, naming the setting and its range, for a search setting out of bounds."""
+    if not 1 <= beam <= MAX_BEAM:
+        raise ValueError(f"beam must be between 1 and {MAX_BEAM}, not {beam}")
+    if not 1 <= n_best <= beam:
+        raise ValueError(f"n-best must be between 1 and the beam ({beam}), not {n_best}")
+    if not 0 <= length_penalty <= 10:  # also refuses NaN
+        raise ValueError(f"length penalty must be between 0 and 10, not {length_penalty}")
+
+
+@torch.inference_mode()
+def search(
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    beam: int = 1,
+    n_best: int = 1,
+    margin: int = 5,
+    length_penalty: float = 0.0,
+    forcing: Forcing | None = None,
+    vocab: Vocabulary | None = None,
+) -> list[Search]:
+    """Decode a batch (B, S) of sources: per sentence its ``n_best`` hypotheses, best first (see the module's text).
+    Given ``vocab``, each sentence's steps are recorded too (``Search.steps`` and ``Search.beam_steps``)."""
+    check_options(beam, n_best, length_penalty)
+    forcing = forcing or Forcing()
+    if forcing.attention is not None and not has_attention(model):
+        raise ValueError("this model does not attend: there are no attention weights to force")
+    run = _Run(model, model.encode(src, src_lengths), src_lengths, margin, length_penalty, forcing, vocab)
+    history, pools = run.search(beam, n_best)
+    if beam > 1:  # the greedy answer joins the pool: a wider beam is never worse than greedy
+        _, greedy = run.search(1, 1)
+        pools = [_merge(wide, narrow, n_best) for wide, narrow in zip(pools, greedy, strict=True)]
+    results = []
+    for b, pool in enumerate(pools):
+        hypotheses = [entry.history.hypothesis(b, entry.final, length_penalty) for entry in pool]
+        steps = run.steps(b, pool[0]) if vocab is not None else []
+        beam_steps = [step[b] for step in history.beam_steps]
+        results.append(Search(hypotheses, steps, beam_steps))
+    return results
+
+
+@dataclass
+class _Entry:
+    """A finished hypothesis in a pool: the search that found it, where, its ranking score and its ids."""
+
+    history: _History
+    final: _Final
+    score: float
+    ids: tuple[int, ...]
+
+
+def _merge(wide: list[_Entry], narrow: list[_Entry], n_best: int) -> list[_Entry]:
+    kept, seen = [], set()
+    for entry in sorted([*wide, *narrow], key=lambda e: -e.score):
+        if entry.ids not in seen:
+            seen.add(entry.ids)
+            kept.append(entry)
+    return kept[:n_best]
+
+
+class _Run:
+    """One batch's search state shared by its beam and greedy passes: the encoding, the caps, the forcing."""
+
+    def __init__(
+        self,
+        model: Seq2Seq,
+        enc: EncoderOutput,
+        src_lengths: Tensor,
+        margin: int,
+        length_penalty: float,
+        forcing: Forcing,
+        vocab: Vocabulary | None,
+    ) -> None:
+        self.model, self.enc, self.forcing, self.vocab = model, enc, forcing, vocab
+        self.length_penalty = length_penalty
+        last_forced = max([*forcing.words, forcing.attention[0] if forcing.attention else -1, -1])
+        self.limits = [max(n + margin, last_forced + 2) for n in src_lengths.tolist()]  # steps per sentence
+
+    def score(self, final: _Final) -> float:
+        return rank_score(final.log_prob, final.step + 1, self.length_penalty)
+
+    def search(self, k: int, n_best: int) -> tuple[_History, list[list[_Entry]]]:
+        """The loop, over B·K rows. Returns its history and, per sentence, its n_best finished hypotheses."""
+        model, enc, forcing = self.model, self.enc, self.forcing
+        batch, device, inf = len(self.limits), enc.annotations.device, float("inf")
+        enc_k = _rows(enc, torch.arange(batch, device=device).repeat_interleave(k))  # (B·K, ...)
+        scores = torch.full((batch, k), -inf, device=device)
+        scores[:, 0] = 0.0  # one live hypothesis to begin with
+        tokens = torch.full((batch * k,), SOS_ID, dtype=torch.long, device=device)
+        state, alpha = enc_k.initial_state, model._no_weights(enc_k)
+        table = model._input_table()
+        history = _History()
+        finals: list[list[_Final]] = [[] for _ in range(batch)]
+        done = torch.zeros(batch, dtype=torch.bool, device=device)
+        threshold = torch.full((batch,), -inf, device=device)  # the score a live hypothesis must beat, per sentence
+        offsets = (torch.arange(batch, device=device) * k).unsqueeze(1)  # (B, 1)
+        ranks = torch.arange(2 * k, device=device)
+        for t in range(max(self.limits)):
+            forced_weights = None
+            if forcing.attention is not None and forcing.attention[0] == t:
+                forced_weights = torch.zeros_like(alpha)  # (B·K, S)
+                forced_weights[:, min(forcing.attention[1], alpha.size(1) - 1)] = 1.0
+            new_state, new_alpha, logits = model._free_step(enc_k, table, tokens, state, alpha, forced_weights)
+            log_probs = torch.log_softmax(logits, dim=1)  # (B·K, V)
+            vocab_size = log_probs.size(1)
+            allowed = log_probs
+            if t in forcing.words:
+                allowed = torch.full_like(log_probs, -inf)
+                allowed[:, forcing.words[t]] = log_probs[:, forcing.words[t]]
+            total = (scores.reshape(-1, 1) + allowed).view(batch, k * vocab_size)  # (B, K·V)
+            values, index = total.topk(min(2 * k, k * vocab_size), dim=1)  # (B, 2K), best first
+            parent, word = index // vocab_size, index % vocab_size
+            finite = values > -inf
+            ended = word == EOS_ID
+            finish = ended & finite & (ranks[: values.size(1)] < k)  # an <eos> among the first K finishes
+            live = ~ended & finite
+            keep = live & (live.cumsum(dim=1) <= k)
+            order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :k]  # (B, K) kept candidates
+            scores = torch.where(keep.gather(1, order), values.gather(1, order), -inf)  # (B, K)
+            history.add(parent, word, log_probs.view(batch, -1).gather(1, index), order, new_alpha.view(batch, k, -1))
+            if self.vocab is not None:
+                query_state = new_state if model.decoder.query_current else state
+                history.add_record(
+                    query_state.view(batch, k, -1), alpha.view(batch, k, -1), log_probs.view(batch, k, -1)
+                )
+            changed = {b for b, _ in finish.nonzero().tolist() if not done[b]}
+            for b, r in finish.nonzero().tolist():
+                if b in changed:
+                    finals[b].append(_Final(t, r, float(values[b, r]), True))
+            for b in range(batch):
+                if self.limits[b] == t + 1 and not done[b]:  # the cap: the live hypotheses end without <eos>
+                    for beam_index, candidate in enumerate(order[b].tolist()):
+                        if scores[b, beam_index] > -inf:
+                            finals[b].append(_Final(t, candidate, float(scores[b, beam_index]), False))
+                    done[b] = True
+            for b in changed:
+                threshold[b] = self._threshold(finals[b], k, n_best)
+            if self.vocab is not None:
+                history.beam_steps.append(
+                    [history.entries(b, t, values, keep, finish, self.vocab) for b in range(batch)]
+                )
+            best_live = scores.max(dim=1).values  # (B,)
+            done |= (best_live <= threshold) | (best_live == -inf)
+            if bool(done.all()):
+                break
+            scores = scores.masked_fill(done.unsqueeze(1), -inf)
+            rows = (offsets + parent.gather(1, order)).flatten()  # (B·K,) the row each live beam continues
+            state, alpha, tokens = new_state[rows], new_alpha[rows], word.gather(1, order).flatten()
+        pools = []
+        for b in range(batch):
+            ranked = sorted(finals[b], key=lambda f: -self.score(f))[:n_best]
+            pools.append([_Entry(history, f, self.score(f), history.ids(b, f)) for f in ranked])
+        return history, pools
+
+    def _threshold(self, finals: list[_Final], k: int, n_best: int) -> float:
+        """What a live hypothesis must beat to matter: the n-th best finished log-prob (a live one only loses
+        probability as it grows). Under a length penalty that bound does not hold: stop at K finished instead."""
+        if self.length_penalty:
+            return float("inf") if len(finals) >= k else float("-inf")
+        ranked = sorted((f.log_prob for f in finals), reverse=True)
+        return ranked[n_best - 1] if len(ranked) >= n_best else float("-inf")
+
+    def steps(self, b: int, entry: _Entry) -> list[StepRecord]:
+        """The records of one hypothesis: per step its token, top words, weights and energy term by term."""
+        history, vocab = entry.history, self.vocab
+        assert vocab is not None
+        steps, beams, candidates = history.path(b, entry.final)
+        energies = self._energies(history, b, steps, beams)
+        records = []
+        for i, (t, p, r) in enumerate(zip(steps, beams, candidates, strict=True)):
+            forced = "word" if t in self.forcing.words else None
+            if self.forcing.attention is not None and self.forcing.attention[0] == t:
+                forced = "attention"
+            top = [
+                Candidate(vocab.itos[w], float(torch.tensor(lp).exp()))
+                for w, lp in zip(history.top_id[t][b, p].tolist(), history.top_lp[t][b, p].tolist(), strict=True)
+            ]
+            records.append(
+                StepRecord(
+                    step=t,
+                    token=vocab.itos[int(history.word[t][b, r])],
+                    log_prob=float(history.token_lp[t][b, r]),
+                    top=top,
+                    weights=history.alpha[t][b, p].tolist(),
+                    forced=forced,
+                    energy=energies[i] if energies else None,
+                )
+            )
+        return records
+
+    def _energies(self, history: _History, b: int, steps: list[int], beams: list[int]) -> list[EnergyBreakdown]:
+        """Each step's energy term by term, all steps in one call (none for kinds that do not attend)."""
+        model = self.model
+        if not has_attention(model):
+            return []
+        n = len(steps)
+        states = torch.stack([history.state[t][b, p] for t, p in zip(steps, beams, strict=True)])  # (T, H)
+        previous = torch.stack([history.alpha_in[t][b, p] for t, p in zip(steps, beams, strict=True)])  # (T, S)
+        enc = _rows(self.enc, torch.full((n,), b, dtype=torch.long, device=states.device))
+        terms = model.decoder.attention_terms(states, previous, enc)
+        v = model.decoder.attention.energy.weight[0]  # (A,) v_a
+        query = (terms.query @ v).unsqueeze(1).expand(n, previous.size(1))  # (T, S)
+        keys = terms.keys @ v  # (T, S)
+        location = None if terms.location is None else (terms.location @ v).tolist()
+        return [
+            EnergyBreakdown(
+                query=query[i].tolist(),
+                keys=keys[i].tolist(),
+                location=None if location is None else location[i],
+                energies=terms.energies[i].tolist(),
+                weights=terms.weights[i].tolist(),
+            )
+            for i in range(n)
+        ]
+
+
+# ------------------------------------------------------------------------------------------------- sentences
+@dataclass
+class Output:
+    """One hypothesis in words."""
+
+    output: list[str]  # after the <unk> copy step, as greedy outputs are
+    raw_output: list[str]  # the model's own tokens
+    log_prob: float  # total log-probability, <eos> included when it ended
+    score: float  # what ranked it (log_prob unless a length penalty)
+
+
+@dataclass
+class Decoded:
+    """One sentence decoded with a search: the best answer as a Reversal, its log-probability, the n-best list."""
+
+    reversal: Reversal
+    log_prob: float
+    hypotheses: list[Output]  # best first
+    search: Search
+
+
+class SearchReverser(Reverser):
+    """A Reverser that decodes with a beam (a beam of 1 is greedy), an optional forced prefix and n-best lists.
+    ``reverse_tokens`` returns the best answers, so anything that takes a Reverser (``evaluate_sentences``) can use it.
+    """
+
+    def __init__(
+        self,
+        base: Reverser,
+        beam: int = 1,
+        n_best: int = 1,
+        length_penalty: float = 0.0,
+        prefix: Sequence[str] = (),
+    ) -> None:
+        super().__init__(base.model, base.vocab, base.copy_unknown, base.checkpoint)
+        unknown = [word for word in prefix if word not in base.vocab]
+        if unknown:
+            raise InputError(f"the prefix word {unknown[0]!r} is not in the model's vocabulary")
+        if len(prefix) > MAX_SENTENCE_TOKENS:
+            raise InputError(f"the prefix has {len(prefix)} tokens; the limit is {MAX_SENTENCE_TOKENS}")
+        self.beam, self.n_best, self.length_penalty = beam, n_best, length_penalty
+        self.prefix = {step: base.vocab.stoi[word] for step, word in enumerate(prefix)}
+        check_options(beam, n_best, length_penalty)
+
+    def decode_tokens(
+        self, sentences: Sequence[Sequence[str]], forcing: Forcing | None = None, record: bool = False, batch_size=200
+    ) -> list[Decoded]:
+        """Decode tokenized sentences (in batches of one length); ``forcing`` adds to the prefix; ``record`` keeps
+        each step (see ``Search``)."""
+        forcing = forcing or Forcing()
+        forcing = Forcing({**self.prefix, **forcing.words}, forcing.attention)
+        results: dict[int, Decoded] = {}
+        for rows in same_length_rows(sentences, batch_size):
+            chunk = [list(sentences[i]) for i in rows]
+            batch = make_batch(chunk, self.vocab).to(self.device)
+            searches = search(
+                self.model,
+                batch.src,
+                batch.src_lengths,
+                self.beam,
+                self.n_best,
+                length_penalty=self.length_penalty,
+                forcing=forcing,
+                vocab=self.vocab if record else None,
+            )
+            for i, words, found in zip(rows, chunk, searches, strict=True):
+                outputs = [self._output(words, hypothesis) for hypothesis in found.hypotheses]
+                results[i] = Decoded(outputs[0][1], found.best.log_prob, [o for o, _ in outputs], found)
+        return [results[i] for i in range(len(sentences))]
+
+    def _output(self, words: list[str], hypothesis: Hypothesis) -> tuple[Output, Reversal]:
+        raw = self.vocab.decode(hypothesis.ids)
+        reversal = self._finish(words, raw, hypothesis.attention)
+        return Output(reversal.output, raw, hypothesis.log_prob, hypothesis.score), reversal
+
+    def reverse_tokens(self, sentences: Sequence[Sequence[str]], batch_size: int = 200) -> list[Reversal]:
+        return [decoded.reversal for decoded in self.decode_tokens(sentences, batch_size=batch_size)]

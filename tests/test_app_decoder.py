@@ -1,0 +1,113 @@
+"""The Decoder page and deep links through ``streamlit.testing.v1.AppTest``, on the tiny test model."""
+
+# ruff: noqa: F811 (the fixtures come from tests.test_app)
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from seq2seq.app.runs import write_run_info
+from seq2seq.decoding import SearchReverser
+from seq2seq.paths import CHECKPOINT_ENV
+from tests.test_app import APP, plain_checkpoint, runs  # noqa: F401 (fixtures)
+
+DECODER = "pages/6_Decoder.py"
+
+
+def open_decoder(params: dict | None = None, page: str = DECODER) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if page != "streamlit_app.py":
+        at.run()
+        at.switch_page(page)
+    for name, value in (params or {}).items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value.replace("\\", "") for m in at.markdown)
+
+
+def test_the_decoder_page_steps_through_a_typed_sentence(runs, tiny_reverser):
+    at = open_decoder()
+    at.text_input(key="decoder_sentence").set_value("the big dog").run()
+    assert at.code[0].value.endswith("output: dog big the")
+    expected = SearchReverser(tiny_reverser).decode_tokens([["the", "big", "dog"]], record=True)[0].search.steps
+    at.slider(key="decoder_step").set_value(2).run()
+    record = expected[1]
+    assert f"Step 2 looks at source word 2, 'big' with weight {max(record.weights):.2f} and writes 'big'" in markdown(
+        at
+    )
+    top = at.dataframe[0].value
+    assert list(top["word"]) == [c.word for c in record.top] and top["chosen"].iloc[0] == "← written"
+    assert dict(at.query_params) == {"sentence": "the big dog", "step": "2"}
+
+
+def test_forcing_a_word_shows_both_outputs_and_where_they_part(runs):
+    at = open_decoder({"sentence": "the big dog", "step": "1"})
+    at.text_input(key="whatif_typed").set_value("cat").run()
+    codes = [c.value for c in at.code]
+    assert codes[1] == "dog big the" and codes[2].startswith("cat ")
+    assert "They first differ at step 1" in markdown(at)
+    at.radio(key="whatif_kind").set_value("look somewhere else here").run()
+    at.selectbox(key="whatif_pos").set_value(0).run()
+    assert not at.exception
+    at.radio(key="whatif_kind").set_value("write another word here").run()
+    at.text_input(key="whatif_typed").set_value("zorblax").run()
+    assert any("not in the model's vocabulary" in e.value for e in at.error)
+
+
+def test_beam_and_score_sections(runs):
+    at = open_decoder({"sentence": "the big dog"})
+    at.number_input(key="beam_width").set_value(3).run()
+    table = at.dataframe[1].value
+    assert len(table) == 3 and table["output"].iloc[0] == "dog big the"
+    assert list(table["log-probability"]) == sorted(table["log-probability"], reverse=True)
+    survived = at.dataframe[2].value
+    assert set(survived["what the beam did"]) <= {"kept", "finished", "dropped"}
+    scores = at.dataframe[3].value
+    assert list(scores["candidate's token"]) == ["big", "dog", "the", "<eos>"]  # the reversal with two words swapped
+    assert scores["agrees"].iloc[0] == "NO" and scores["the model would say"].iloc[0] == "dog"
+
+
+def test_a_deep_link_opens_the_step_and_bad_parameters_get_notes(runs):
+    at = open_decoder({"sentence": "a red bird", "step": "3", "colour": "<b>x</b>", "model": "../model.pt"})
+    assert at.text_input(key="decoder_sentence").value == "a red bird"
+    assert at.slider(key="decoder_step").value == 3
+    notes = " ".join(i.value for i in at.info)
+    assert "colour" in notes and "not a trained run here" in notes
+    at = open_decoder({"sentence": "the cat", "step": "99"})
+    assert at.slider(key="decoder_step").value == 3 and "Step 99 does not exist" in " ".join(i.value for i in at.info)
+
+
+def test_a_link_to_try_it_reverses_its_sentence_and_can_choose_a_run(runs, monkeypatch, tiny_checkpoint):
+    run = runs / "20250101-120000"
+    run.mkdir(parents=True)
+    write_run_info(run, {"status": "finished"})
+    (run / "model.pt").write_bytes(tiny_checkpoint.read_bytes())
+    at = open_decoder({"sentence": "the cat sat", "model": run.name}, page="streamlit_app.py")
+    assert at.code[0].value == "sat cat the"
+    assert any("run 20250101-120000" in c.value.replace("\\", "") for c in at.caption)
+    assert dict(at.query_params) == {"sentence": "the cat sat", "model": "20250101-120000"}
+
+
+def test_a_model_without_attention_says_there_are_no_weights(runs, monkeypatch, plain_checkpoint):
+    monkeypatch.setenv(CHECKPOINT_ENV, str(plain_checkpoint))
+    at = open_decoder({"sentence": "the cat"})
+    assert any("no attention weights to show" in i.value for i in at.info)
+    assert at.radio(key="whatif_kind").options == ["write another word here"]
+    assert re.search(r"Step 1 (writes|ends the sentence)", markdown(at)) and "looks at" not in markdown(at)
+
+
+@pytest.mark.parametrize("sentence", ["", "x " * 101, "<script>alert(1)</script>"])
+def test_unusable_or_odd_sentences_get_a_message_not_an_error(runs, sentence):
+    at = open_decoder()
+    at.text_input(key="decoder_sentence").set_value(sentence).run()
+    assert not at.exception
+    if sentence.startswith("<"):
+        assert "&lt;" not in markdown(at) and at.code[0].value.startswith("input:  < script >")
+    else:
+        assert at.error
