@@ -21,6 +21,7 @@ from seq2seq.app.views import (
 from seq2seq.app.worker import TrainingBusy, TrainingState
 from seq2seq.config import MAX_VALUES, Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
+from seq2seq.data import planned_counts
 from seq2seq.tokenize import InputError
 
 REFRESH_SECONDS = 1.0  # how often the live view of a run redraws
@@ -146,13 +147,15 @@ if upload is not None and config is not None:
         upload_error = markdown_escape(str(problem))  # it names the file: shown as text, never as Markdown
         st.error(f"This file cannot be used: {upload_error}")
     else:
-        splits = upload_data.splits
         for name, report in upload_data.reports.items():
-            st.caption(
-                f"{markdown_escape(name)}: {markdown_escape(report.summary())}; split into {len(splits.train):,} "
-                f"train / {len(splits.valid):,} valid / {len(splits.test):,} test sentences, "
-                f"vocabulary {len(upload_data.vocab):,}"
-            )
+            summary = f"{report.summary()}; split into {upload_data.describe()}"
+            st.caption(f"{markdown_escape(name)}: {markdown_escape(summary)}")
+elif corpus_kind == BUILT_IN and config is not None:
+    try:  # what the run will get, before Start (the corpus is generated as training will)
+        st.caption(f"This run will get {planned_counts(config).text()}.")
+    except InputError as problem:
+        config, config_error = None, markdown_escape(str(problem))
+        st.error(f"These settings cannot train: {config_error}")
 
 # ------------------------------------------------------------------------------------------------- start / stop
 c1, c2, _ = st.columns([1, 1, 4])

@@ -79,7 +79,7 @@ MAX_CHECKPOINT_BYTES = 1024**3
 """Largest checkpoint file read, in bytes (the shipped model is 0.8 MB). Larger ones are refused before reading."""
 
 MAX_VOCABULARY = 200_000
-"""Most tokens a checkpoint's vocabulary may hold (runs cap theirs far lower: ``seq2seq.vocab.MAX_VOCABULARY``)."""
+"""Most tokens a checkpoint's vocabulary may hold (runs cap theirs far lower: ``seq2seq.vocab.MAX_WORDS``)."""
 
 MAX_TEST_SENTENCES = MAX_VALUES["test_size"]
 """Most test sentences a checkpoint may hold: the largest test split a run can ask for."""

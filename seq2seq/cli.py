@@ -128,11 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load_run_data(config, args.train_file, args.valid_file, args.test_file)
     for name, report in data.reports.items():
         print(f"{name}: {report.summary()}")
-    splits = data.splits
-    print(
-        f"data: {len(splits.train):,} train / {len(splits.valid):,} valid / {len(splits.test):,} test sentences, "
-        f"vocabulary {len(data.vocab):,}"
-    )
+    print(data.summary())
     trainer = Trainer(config, data, args.out)
 
     def interrupt(signum, frame) -> None:

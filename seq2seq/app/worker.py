@@ -195,11 +195,7 @@ class TrainingWorker:
             if data is None:
                 self._log("generating the built-in corpus")
                 data = load_run_data(config)
-            splits = data.splits
-            summary = (
-                f"data: {len(splits.train):,} train / {len(splits.valid):,} valid / {len(splits.test):,} test "
-                f"sentences, vocabulary {len(data.vocab):,}"
-            )
+            summary = data.summary()
             self._log(summary)
             trainer = Trainer(
                 config, data, run_dir, callback=self._on_progress, report_every=self.report_every, log=self._log
