@@ -48,11 +48,12 @@ def training_worker() -> TrainingWorker:
     return TrainingWorker()
 
 
-@st.cache_resource(show_spinner="Reading the corpus…", max_entries=2, ttl=3600)
+@st.cache_resource(show_spinner="Reading the corpus…", max_entries=2, ttl=600)
 def read_upload(data: bytes, name: str, valid_size: int, test_size: int, seed: int) -> RunData:
     """An uploaded corpus split for training, read once per file and split settings (not on every rerun).
 
-    Raises InputError (never cached) for a file that cannot be used."""
+    A 50 MB upload of short lines parses into about 1 GB of Python lists, so at most two are kept, and one unused for
+    10 minutes is dropped at the next upload's read. Raises InputError (never cached) for a file that cannot be used."""
     return upload_run_data(Config(valid_size=valid_size, test_size=test_size, seed=seed), data, name)
 
 
