@@ -14,7 +14,7 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-from seq2seq.app.models import LoadedModel, ModelCache
+from seq2seq.app.models import LoadedModel, ModelCache, missing_model_notice
 from seq2seq.app.runs import upload_run_data
 from seq2seq.app.views import markdown_escape, percent, result_figure, snapshot_figure, status_text, training_figure
 from seq2seq.app.worker import TrainingState, TrainingWorker
@@ -27,6 +27,7 @@ from seq2seq.plots import heatmap_png
 from seq2seq.report import TestReport
 
 MODEL_KEY = "active_model_path"
+NOTICE_KEY = "active_model_notice"  # why this session's chosen model was dropped, shown once in the sidebar
 PAGES = [
     ("streamlit_app.py", "Try it", ":material/translate:"),
     ("pages/1_Train.py", "Train", ":material/model_training:"),
@@ -78,8 +79,13 @@ def live_snapshot_figure(
 
 # ------------------------------------------------------------------------------------------------- active model
 def active_model_path() -> Path:
-    """This browser session's model: a run it chose, else the shipped default. Other sessions are not affected."""
+    """This browser session's model: a run it chose, else the shipped default (also when the chosen file is gone; the
+    sidebar says so once). Other sessions are not affected."""
     chosen = st.session_state.get(MODEL_KEY)
+    notice = missing_model_notice(chosen)
+    if notice:
+        set_active_model(None)
+        st.session_state[NOTICE_KEY], chosen = notice, None
     return Path(chosen) if chosen else default_checkpoint_path()
 
 
@@ -112,6 +118,8 @@ def _sidebar(model: LoadedModel | None, error: str | None) -> None:
             st.page_link(path, label=label, icon=icon)
         st.divider()
         st.markdown("**Active model**")
+        if NOTICE_KEY in st.session_state:
+            st.info(markdown_escape(st.session_state.pop(NOTICE_KEY)))
         if model is not None:
             st.markdown(markdown_escape(model.label))
             st.caption(markdown_escape(model.accuracy_text()))

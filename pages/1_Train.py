@@ -333,10 +333,11 @@ else:
         if c2.button("Make active", key="activate_run"):
             app_ui.set_active_model(usable[choice].checkpoint)
             st.rerun()
-    if finished:
+    deletable = [run.name for run in finished if run.ours]  # folders our commands made, nothing else
+    if deletable:
         with st.expander("Delete a run"):
             c1, c2 = st.columns([3, 1])
-            c1.selectbox("Run to delete", [run.name for run in finished], key="delete_choice")
+            c1.selectbox("Run to delete", deletable, key="delete_choice")
             sure = c1.checkbox("Delete its folder and model for good", key="delete_confirm")
             c2.write("")
             c2.button("Delete", key="delete_run", disabled=not sure, on_click=delete_chosen_run)

@@ -33,6 +33,20 @@ def model_label(path: str | Path) -> str:
     return str(path)
 
 
+def missing_model_notice(chosen: str | Path | None) -> str | None:
+    """What to tell a session whose chosen model file is gone (its run deleted, in this session or another, or by
+    hand) as it goes back to the shipped default; None while the file is there, or when nothing was chosen."""
+    if not chosen:
+        return None
+    try:
+        Path(chosen).stat()
+    except FileNotFoundError:
+        return f"Your model ({model_label(chosen)}) is no longer on this server, so the shipped default is used."
+    except OSError:  # there, but unreadable: loading it says why
+        return None
+    return None
+
+
 @dataclass
 class LoadedModel:
     """A checkpoint loaded for the app: its reverser, and its test-set evaluation computed once on first use."""
