@@ -1,4 +1,4 @@
-"""The app when a model goes wrong under it: a malformed run checkpoint, a run deleted elsewhere, a run trained from
+"""The app when things go wrong under it: a malformed run checkpoint, a run deleted elsewhere, a run trained from
 the command line (AppTest, with the helpers of ``test_app``)."""
 
 import shutil
@@ -11,7 +11,7 @@ import app_ui
 from seq2seq.app.runs import write_run_info
 from seq2seq.app.views import percent
 from seq2seq.checkpoint import load_checkpoint
-from tests.test_app import APP, PAGES, runs, texts  # noqa: F401  (runs is a fixture)
+from tests.test_app import APP, PAGES, runs, texts, tiny_settings  # noqa: F401  (runs is a fixture)
 
 
 def _session_on(path) -> AppTest:
@@ -101,3 +101,21 @@ def test_a_command_line_run_is_listed_with_its_accuracy_and_can_be_deleted(runs,
     assert not at.exception and "Deleted run mine." in texts(at.success)
     assert sorted(p.name for p in runs.iterdir()) == ["fake", "notes"]
     assert (notes / "my notes.txt").read_text() == "keep me"
+
+
+def test_the_train_page_says_what_a_run_will_get_before_start_and_refuses_what_cannot_be_had(runs):  # noqa: F811
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/1_Train.py").run()
+    tiny_settings(at)
+    at.run()
+    assert "This run will get 200 train / 30 valid / 30 test sentences." in texts(at.caption)
+    at.slider(key="length_range").set_value((1, 1)).run()
+    at.number_input(key="corpus_size").set_value(1_000).run()
+    assert any("found only" in e and "distinct sentences of 1 word" in e for e in texts(at.error)), texts(at.error)
+    at.button(key="start_training").click().run()
+    assert not at.exception and any(e.startswith("Not started:") and "found only" in e for e in texts(at.error)), (
+        texts(at.error),
+        texts(at.warning),
+        texts(at.success),
+    )
+    assert not runs.exists() or not any(runs.iterdir())
