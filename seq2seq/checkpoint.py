@@ -276,11 +276,11 @@ def checked_test_sentences(sentences: list) -> list[list[str]]:
 def checked_history(rows: list, most: int) -> list[dict]:
     _require(len(rows) <= most, f"its history has {len(rows):,} rows; its config allows at most {most:,} validations")
     for row in rows:
-        _require(isinstance(row, dict), "a history row is not a dict")
+        _require(isinstance(row, dict) and len(row) <= 50, "a history row is not a dict of at most 50 fields")
         missing = [key for key in HISTORY_REQUIRED if key not in row]
         _require(not missing, f"a history row has no {', '.join(missing)}")
-        bad = [str(key) for key, value in row.items() if not (isinstance(key, str) and _is_number(value))]
-        _require(not bad, f"history field {bad[:1][0][:50] if bad else ''} is not a number")
+        bad = next((str(key) for key, value in row.items() if not (isinstance(key, str) and _is_number(value))), None)
+        _require(bad is None, f"history field {str(bad)[:50]} is not a number")
         _require(_is_whole(row["epoch"]) and _is_whole(row["step"]), "a history row's epoch and step are not whole")
     return list(rows)
 

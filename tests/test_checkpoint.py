@@ -171,6 +171,10 @@ def _crafted_cases(payload: dict) -> dict[str, tuple[dict, str]]:
         "too many test sentences": (_edited(payload, test_sentences=["cat"] * 100_001), "the limit is 100,000"),
         "history not a list": (_edited(payload, history={"epoch": 1}), "history must be a list"),
         "history row not a dict": (_edited(payload, history=[*history, 3]), "history row is not a dict"),
+        "history row of many fields": (
+            _edited(payload, history=[{**row, **{f"f{i}": 0 for i in range(60)}}]),
+            "at most 50 fields",
+        ),
         "history field as text": (_edited(payload, history=[{**row, "valid_loss": "low"}]), "valid_loss"),
         "history field missing": (_edited(payload, history=[{"epoch": 1}]), "has no step"),
         "history epoch fractional": (_edited(payload, history=[{**row, "epoch": 1.5}]), "epoch and step"),
