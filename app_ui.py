@@ -15,7 +15,7 @@ import streamlit as st
 import torch  # noqa: F401
 
 from seq2seq.app.links import link_params, parse_link
-from seq2seq.app.models import LoadedModel, ModelCache
+from seq2seq.app.models import LoadedModel, ModelCache, missing_model_notice
 from seq2seq.app.runs import upload_run_data
 from seq2seq.app.views import markdown_escape, snapshot_example, status_text
 from seq2seq.app.worker import TrainingState, TrainingWorker
@@ -30,6 +30,7 @@ from seq2seq.records import Snapshot
 from seq2seq.report import TestReport
 
 MODEL_KEY = "active_model_path"
+NOTICE_KEY = "active_model_notice"  # why this session's chosen model was dropped, shown once in the sidebar
 PAGES = [
     ("streamlit_app.py", "Try it", ":material/translate:"),
     ("pages/1_Train.py", "Train", ":material/model_training:"),
@@ -52,11 +53,12 @@ def training_worker() -> TrainingWorker:
     return TrainingWorker()
 
 
-@st.cache_resource(show_spinner="Reading the corpus…", max_entries=2, ttl=3600)
+@st.cache_resource(show_spinner="Reading the corpus…", max_entries=2, ttl=600)
 def read_upload(data: bytes, name: str, valid_size: int, test_size: int, seed: int) -> RunData:
     """An uploaded corpus split for training, read once per file and split settings (not on every rerun).
 
-    Raises InputError (never cached) for a file that cannot be used."""
+    A 50 MB upload of short lines parses into about 1 GB of Python lists, so at most two are kept, and one unused for
+    10 minutes is dropped at the next upload's read. Raises InputError (never cached) for a file that cannot be used."""
     return upload_run_data(Config(valid_size=valid_size, test_size=test_size, seed=seed), data, name)
 
 
@@ -82,8 +84,13 @@ def live_snapshot_figure(
 
 # ------------------------------------------------------------------------------------------------- active model
 def active_model_path() -> Path:
-    """This browser session's model: a run it chose, else the shipped default. Other sessions are not affected."""
+    """This browser session's model: a run it chose, else the shipped default (also when the chosen file is gone; the
+    sidebar says so once). Other sessions are not affected."""
     chosen = st.session_state.get(MODEL_KEY)
+    notice = missing_model_notice(chosen)
+    if notice:
+        set_active_model(None)
+        st.session_state[NOTICE_KEY], chosen = notice, None
     return Path(chosen) if chosen else default_checkpoint_path()
 
 
@@ -116,6 +123,8 @@ def _sidebar(model: LoadedModel | None, error: str | None) -> None:
             st.page_link(path, label=label, icon=icon)
         st.divider()
         st.markdown("**Active model**")
+        if NOTICE_KEY in st.session_state:
+            st.info(markdown_escape(st.session_state.pop(NOTICE_KEY)))
         if model is not None:
             st.markdown(markdown_escape(model.label))
             st.caption(markdown_escape(model.accuracy_text()))

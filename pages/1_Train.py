@@ -16,6 +16,7 @@ from seq2seq.app.views import markdown_escape, run_rows, snapshot_label, status_
 from seq2seq.app.worker import TrainingBusy, TrainingState
 from seq2seq.config import MAX_VALUES, Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
+from seq2seq.data import planned_counts
 from seq2seq.metrics import percent
 from seq2seq.tokenize import InputError
 
@@ -121,7 +122,14 @@ if upload is not None and config is not None:
         st.error(f"This file cannot be used: {upload_error}")
     else:
         for name, report in upload_data.reports.items():
-            st.caption(markdown_escape(f"{name}: {report.summary()}; split into {upload_data.summary()}"))
+            summary = f"{report.summary()}; split into {upload_data.describe()}"
+            st.caption(f"{markdown_escape(name)}: {markdown_escape(summary)}")
+elif corpus_kind == BUILT_IN and config is not None:
+    try:  # what the run will get, before Start (the corpus is generated as training will)
+        st.caption(f"This run will get {planned_counts(config).text()}.")
+    except InputError as problem:
+        config, config_error = None, markdown_escape(str(problem))
+        st.error(f"These settings cannot train: {config_error}")
 
 # ------------------------------------------------------------------------------------------------- start / stop
 c1, c2, _ = st.columns([1, 1, 4])
@@ -284,10 +292,11 @@ else:
         if c2.button("Make active", key="activate_run"):
             app_ui.set_active_model(usable[choice].checkpoint)
             st.rerun()
-    if finished:
+    deletable = [run.name for run in finished if run.ours]  # folders our commands made, nothing else
+    if deletable:
         with st.expander("Delete a run"):
             c1, c2 = st.columns([3, 1])
-            c1.selectbox("Run to delete", [run.name for run in finished], key="delete_choice")
+            c1.selectbox("Run to delete", deletable, key="delete_choice")
             sure = c1.checkbox("Delete its folder and model for good", key="delete_confirm")
             c2.write("")
             c2.button("Delete", key="delete_run", disabled=not sure, on_click=delete_chosen_run)

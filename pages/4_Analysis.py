@@ -22,7 +22,7 @@ if report.evaluation.total == 0:
 
 left, right = st.columns([3, 2])
 with left:
-    st.markdown(analysis_markdown(loaded.reverser, report.evaluation, ablation))
+    st.markdown(analysis_markdown(loaded.reverser, report, ablation))
 with right:
     showcase = loaded.reverser.reverse(SHOWCASE_SENTENCE)
     st.markdown(f"**Attention for “{SHOWCASE_SENTENCE}”**")

@@ -5,13 +5,14 @@ The app's Analysis page shows the same text, computed live for the active model.
 """
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from .fileio import atomic_write_text, write_json
-from .inference import Reverser
-from .metrics import Evaluation
+from .inference import Reversal, Reverser
 from .report import (
     SHOWCASE_SENTENCE,
+    TestReport,
     evaluate_sentences,
     examples_markdown,
     pick_examples,
@@ -47,9 +48,11 @@ def _length_note(per_length: dict[str, dict], stress: dict | None) -> str:
     if worst["exact_match"] == 1.0:
         text = f"Accuracy does not fall with length: every test length, {lengths[0]} to {lengths[-1]} words, is exact."
     else:
+        best_length, best = max(per_length.items(), key=lambda item: (item[1]["exact_match"], -int(item[0])))
         text = (
-            f"Accuracy stays flat with length: the lowest test length is {worst_length} words at "
-            f"{_pct(worst['exact_match'])} ({worst['correct']}/{worst['total']})."
+            f"Accuracy {'stays high' if worst['exact_match'] >= GOOD else 'depends on length'}: the lowest test length "
+            f"is {worst_length} words at {_pct(worst['exact_match'])} ({worst['correct']}/{worst['total']}), the "
+            f"highest {best_length} words at {_pct(best['exact_match'])}."
         )
     if stress:
         seen = stress["seen_max_length"]
@@ -61,35 +64,142 @@ def _length_note(per_length: dict[str, dict], stress: dict | None) -> str:
     return text
 
 
+GOOD = 0.95
+"""The share above which the analysis calls a pattern by its name: an anti-diagonal, aligned, found reliably."""
+
+PARTLY = 0.5
+"""The share from which a pattern is "partly" there; below it the analysis says it is not."""
+
+
+def _grade(value: float | None) -> str:
+    """ "good", "partly" or "no" for a share, against GOOD and PARTLY (no steps to measure: "n/a")."""
+    if value is None:
+        return "n/a"
+    return "good" if value >= GOOD else "partly" if value >= PARTLY else "no"
+
+
+def attention_focus(results: Sequence[Reversal]) -> dict[str, float | None]:
+    """Where the peaks of all decoder steps fall, by source position: on the first source word, on the last one, on
+    the source's ``<eos>``; and the mean highest weight of a step (1.0 is one-hot, 1/(n+1) uniform)."""
+    peaks: dict[str, list[float]] = {"first": [], "last": [], "eos": []}
+    highest: list[float] = []
+    for r in results:
+        n = len(r.tokens)
+        for weights in r.attention[: n + 1]:
+            peak = max(range(len(weights)), key=weights.__getitem__)
+            peaks["first"].append(float(peak == 0))
+            peaks["last"].append(float(peak == n - 1))
+            peaks["eos"].append(float(peak == n))
+            highest.append(weights[peak])
+    mean = {k: (sum(v) / len(v) if v else None) for k, v in peaks.items()}
+    return {**mean, "highest": sum(highest) / len(highest) if highest else None}
+
+
+def _sharpness(a: dict) -> str:
+    """Sharp, diffuse or in between, from the middle step's entropy against uniform weights' (thresholds stated)."""
+    middle, uniform = a["entropy_middle"], a["entropy_uniform"]
+    if middle is None or not uniform:
+        return ""
+    scale = f"{_num(middle)} nats in the middle of the output, against {_num(uniform)} nats for weights spread evenly"
+    if middle <= 0.5 * uniform:
+        return f"Attention is sharp (at most half the entropy of even weights): its entropy is {scale}."
+    if middle >= 0.8 * uniform:
+        return f"Attention is diffuse (at least 80% of the entropy of even weights): its entropy is {scale}."
+    return f"Attention is neither sharp nor spread evenly: its entropy is {scale}."
+
+
+def _elsewhere(focus: dict) -> str:
+    """Where the peaks go instead of the mirror position."""
+    return (
+        f"Instead, the peak falls on the first source word in {_pct(focus['first'])} of steps, on the last one in "
+        f"{_pct(focus['last'])} and on the end marker `<eos>` in {_pct(focus['eos'])}; the highest weight of a step "
+        f"is {_num(focus['highest'])} on average (1.00 would be all of it on one position)."
+    )
+
+
 def analysis_markdown(
-    reverser: Reverser, evaluation: Evaluation, ablation: dict | None = None, stress: dict | None = None
+    reverser: Reverser, report: TestReport, ablation: dict | None = None, stress: dict | None = None
 ) -> str:
-    """The four questions of the analysis, answered with this model's numbers (``stress`` from ``run_stress``)."""
+    """The four questions of the analysis, answered with this model's numbers (``stress`` from ``run_stress``).
+
+    Every claim follows from the number beside it: a pattern is named only when its share is at least ``GOOD``
+    (95%), "partly" from ``PARTLY`` (50%), and otherwise the text says it is absent and where attention goes instead.
+    """
+    evaluation = report.evaluation
     if not evaluation.total:
         return "# How attention reverses a sentence\n\nThis model has no test sentences to analyse.\n"
     a = evaluation.alignment
+    focus = attention_focus(report.results)
     sentence = SHOWCASE_SENTENCE
-    location_note = (
-        "This model's attention is location-aware: its energies also read a convolution of the previous step's "
-        'weights, so "one position left of where I looked last" is a pattern it can learn directly.'
-        if reverser.checkpoint.config.attention == "location"
-        else ""
+    quality = _grade(evaluation.exact_match)
+    verdict = {
+        "good": "",
+        "partly": f"This model is **not yet reliable**: it reverses {_pct(evaluation.exact_match)} of its test "
+        f"sentences exactly (below the {_pct(GOOD)} this analysis calls good).\n",
+        "no": f"**This model is weak**: it reverses only {_pct(evaluation.exact_match)} of its test sentences "
+        "exactly, so its attention is not (yet) the pattern that reverses a sentence. What it does instead is "
+        "below.\n",
+    }[quality]
+    rate = a["mirror_peak_rate"]
+    shares = (
+        f"Over all {a['steps']:,} decoder steps, the highest weight sits on the mirror position in {_pct(rate)} of "
+        f"steps, and the mirror position holds on average {_num(a['mirror_mass'], 3)} of the step's total weight of 1."
     )
-    length_note = _length_note(evaluation.per_length, stress)
+    pattern = {
+        "good": "The weights form an **anti-diagonal** (this analysis says so when the peak is on the mirror position "
+        f"in at least {_pct(GOOD)} of steps): the first output word looks at the last input word, the second at the "
+        f"one before it, and so on. {shares}",
+        "partly": f"The weights form an anti-diagonal **only in part** (this analysis names one at {_pct(GOOD)} of "
+        f"steps or more). {shares} {_elsewhere(focus)}",
+        "no": f"The weights do **not** form an anti-diagonal (that takes the peak on the mirror position in at least "
+        f"{_pct(GOOD)} of steps). {shares} {_elsewhere(focus)}",
+    }[_grade(rate)]
+    repeated = a["mirror_peak_repeated"]
+    repeated_text = (
+        f"where the word to copy occurs more than once in the source ({a['repeated_steps']:,} steps), content alone "
+        f"cannot say which occurrence comes next, and the peak is on the mirror occurrence in {_pct(repeated)} of "
+        "those steps."
+        if repeated is not None
+        else "no test sentence repeats a word, so position and content cannot be told apart here."
+    )
+    if _grade(rate) == "good" and _grade(repeated) in ("good", "n/a"):
+        align = f"Yes, and by **position**, not by content. The proof is in repeated words: {repeated_text}"
+        if repeated is not None:
+            align += f' In "{sentence}" the two `the`s are told apart the same way (table above).'
+    elif _grade(rate) == "good":
+        align = f"Mostly: the peak is on the mirror position in {_pct(rate)} of steps, but on repeated words less "
+        align += f"often: {repeated_text}"
+    elif _grade(rate) == "partly":
+        align = f"Partly: the peak is on the mirror position in {_pct(rate)} of steps (aligned would be at least "
+        align += f"{_pct(GOOD)}). On repeated words, {repeated_text}"
+    else:
+        align = f"No: the peak is on the mirror position in only {_pct(rate)} of steps (aligned would be at least "
+        align += f"{_pct(GOOD)}), so output words are not matched to the input words they copy."
+    mechanism = (
+        "The decoder never has to remember the whole sentence in one state vector. At each step the context vector "
+        "c_i = Σ_j α_ij h_j is, in effect, the annotation of the one source word to emit next, so the task becomes "
+        '"look one position further left" rather than "recall word *n − i* from a fixed-size summary".'
+        if _grade(rate) == "good"
+        else "Attention lets the decoder read, at each step, a context vector c_i = Σ_j α_ij h_j built for that step, "
+        "instead of remembering the whole sentence in one state vector. In this model that context is not yet the "
+        f"one word to emit next: the mirror position holds {_num(a['mirror_mass'], 3)} of the weight on average, so "
+        "c_i is a blend of several words' annotations."
+    )
+    if reverser.checkpoint.config.attention == "location":
+        mechanism += (
+            " This model's attention is location-aware: its energies also read a convolution of the previous "
+            'step\'s weights, so "one position left of where I looked last" is a pattern it can learn directly.'
+        )
     text = f"""# How attention reverses a sentence
 
 Every number below is computed from the model by `python -m seq2seq report` on its test split of
 {evaluation.total:,} sentences (exact match {_pct(evaluation.exact_match)}, {evaluation.correct:,}/{evaluation.total:,};
 token accuracy {_pct(evaluation.token_accuracy)}). Decoder step *i* of a sentence of *n* words should copy source word
 *n + 1 − i*: its **mirror position**; the final `<eos>` step's mirror is the source's `<eos>`.
-
+{verdict}
 ## What patterns appear in the attention weights?
 
-The weights form an **anti-diagonal**: the first output word looks at the last input word, the second at the one
-before it, and so on. Over all {a["steps"]:,} decoder steps, the highest weight sits on the mirror position in
-{_pct(a["mirror_peak_rate"])} of steps, and the mirror position holds on average {_num(a["mirror_mass"], 3)} of the
-step's total weight of 1. Attention is sharp: its entropy is {_num(a["entropy_middle"])} nats in the middle of the
-output, against {_num(a["entropy_uniform"])} nats for weights spread evenly over the same sources.
+{pattern} {_sharpness(a)}
 
 Step by step, for "{sentence}":
 
@@ -97,33 +207,50 @@ Step by step, for "{sentence}":
 
 ## Does attention align input and output tokens correctly?
 
-Yes, and by **position**, not by content. The proof is in repeated words: where the word to copy occurs more than
-once in the source ({a["repeated_steps"]:,} steps), content alone cannot say which occurrence comes next, yet the peak
-is on the mirror occurrence in {_pct(a["mirror_peak_repeated"])} of those steps. In "{sentence}" the two `the`s are
-told apart the same way (table above).
+{align}
 
 ## How does attention help the model reverse?
 
-The decoder never has to remember the whole sentence in one state vector. At each step the context vector
-c_i = Σ_j α_ij h_j is, in effect, the annotation of the one source word to emit next, so the task becomes "look one
-position further left" rather than "recall word *n − i* from a fixed-size summary". {location_note}
-{length_note}
+{mechanism}
+{_length_note(evaluation.per_length, stress)}
 """
     if ablation:
         text += "\n" + ablation_paragraph(ablation) + "\n"
     text += f"""
 ## What happens at the beginning and end of sequences?
 
-- **Beginning.** The first output word needs the *last* input word. The first step's peak is on it in
-  {_pct(a["mirror_peak_first"])} of sentences; its entropy is {_num(a["entropy_first"])} nats. The decoder finds
-  this position from s_0, which is built from the backward encoder state at the first position: a summary of the
-  whole sentence read right to left, so "where the sentence ends" is what it knows first.
-- **End.** The last output word is the first input word: the peak is there in {_pct(a["mirror_peak_last_word"])}
-  of sentences. Then the model must stop: at the `<eos>` step the peak is on the source's `<eos>` in
-  {_pct(a["mirror_peak_eos"])} of sentences, with entropy {_num(a["entropy_last"])} nats. Having walked off the
-  left end of the source, attention lands on the end marker, and the model emits `<eos>`.
+{_ends(a)}
 """
     return text
+
+
+def _ends(a: dict) -> str:
+    """The first and last steps: the shares, and the explanation only where the shares show the behaviour."""
+    first, last_word, eos = a["mirror_peak_first"], a["mirror_peak_last_word"], a["mirror_peak_eos"]
+    beginning = (
+        "- **Beginning.** The first output word needs the *last* input word. The first step's peak is on it in "
+        f"{_pct(first)} of sentences; its entropy is {_num(a['entropy_first'])} nats."
+    )
+    if _grade(first) == "good":
+        beginning += (
+            " The decoder finds this position from s_0, which is built from the backward encoder state at the first "
+            'position: a summary of the whole sentence read right to left, so "where the sentence ends" is what it '
+            "knows first."
+        )
+    else:
+        beginning += f" So this model does not reliably find the end of the sentence first (that takes {_pct(GOOD)})."
+    end = (
+        f"- **End.** The last output word is the first input word: the peak is there in {_pct(last_word)} of "
+        f"sentences. Then the model must stop: at the `<eos>` step the peak is on the source's `<eos>` in "
+        f"{_pct(eos)} of sentences, with entropy {_num(a['entropy_last'])} nats."
+    )
+    if _grade(last_word) == "good" and _grade(eos) == "good":
+        end += " Having walked off the left end of the source, attention lands on the end marker, and it emits `<eos>`."
+    else:
+        end += (
+            f" So this model does not reliably walk to the left end and stop there (that takes {_pct(GOOD)} of each)."
+        )
+    return f"{beginning}\n{end}"
 
 
 def ablation_paragraph(ablation: dict) -> str:
@@ -165,7 +292,7 @@ def write_report(checkpoint_path: str | Path, out_dir: str | Path, examples: int
     write_json(out / "metrics.json", metrics)
     atomic_write_text(out / "examples.md", examples_markdown(pick_examples(report.results, examples)))
     engine = write_showcase_heatmap(reverser, out / "attention_heatmap.png")
-    atomic_write_text(out / "ANALYSIS.md", analysis_markdown(reverser, report.evaluation, ablation, stress))
+    atomic_write_text(out / "ANALYSIS.md", analysis_markdown(reverser, report, ablation, stress))
     return [
         report.evaluation.summary(),
         stress_table(stress),

@@ -320,7 +320,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load_run_data(config, args.train_file, args.valid_file, args.test_file)
     for name, report in data.reports.items():
         print(f"{name}: {report.summary()}")
-    print(f"data: {data.summary()}")
+    print(data.summary())
     out = args.out if args.out is not None else new_run_dir(RUNS_DIR)
     print(f"run folder: {out}", flush=True)
     progress = ProgressLine(sys.stdout)

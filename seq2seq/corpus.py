@@ -20,6 +20,7 @@ class Splits:
     train: list[list[str]]
     valid: list[list[str]]
     test: list[list[str]]
+    notes: list[str] = field(default_factory=list)  # where the split differs from what was asked, and why
 
 
 @dataclass
@@ -109,15 +110,32 @@ def read_corpus_file(path: str | Path) -> tuple[list[list[str]], CorpusReport]:
 
 def split_corpus(sentences: list[list[str]], valid_size: int, test_size: int, seed: int) -> Splits:
     """Shuffle distinct sentences into train / valid / test. Duplicates are dropped first, so no sentence is in two
-    splits. A corpus smaller than the asked-for splits gives each of valid and test a tenth of it instead."""
+    splits. A corpus with fewer than twice the asked-for valid and test sentences gives each of them a tenth of it
+    instead; ``Splits.notes`` says so, and how many duplicates were dropped."""
     unique = list({tuple(s): None for s in sentences})
     if len(unique) < MIN_CORPUS_SENTENCES:
         raise InputError(
             f"the corpus has {len(unique)} distinct sentences; at least {MIN_CORPUS_SENTENCES} are needed to split it."
         )
-    random.Random(seed).shuffle(unique)
+    notes = []
+    if len(unique) < len(sentences):
+        notes.append(f"{len(sentences) - len(unique):,} duplicate sentences dropped")
     if valid_size + test_size > len(unique) // 2:
-        valid_size = test_size = max(1, len(unique) // 10)
+        tenth = max(1, len(unique) // 10)
+        notes.append(
+            f"{valid_size:,} valid + {test_size:,} test sentences asked for, but the corpus has {len(unique):,} "
+            f"distinct ones: each gets a tenth ({tenth:,}) so that most of it is left to train on"
+        )
+        valid_size = test_size = tenth
+    splits = _deal(unique, valid_size, test_size, seed)
+    splits.notes = notes
+    return splits
+
+
+def _deal(unique: list[tuple[str, ...]], valid_size: int, test_size: int, seed: int) -> Splits:
+    """Shuffle distinct sentences and deal the first ``valid_size`` to valid, the next ``test_size`` to test and the
+    rest to train."""
+    random.Random(seed).shuffle(unique)
     valid = [list(s) for s in unique[:valid_size]]
     test = [list(s) for s in unique[valid_size : valid_size + test_size]]
     train = [list(s) for s in unique[valid_size + test_size :]]
@@ -125,7 +143,19 @@ def split_corpus(sentences: list[list[str]], valid_size: int, test_size: int, se
 
 
 def builtin_splits(config: Config) -> Splits:
-    """The generated corpus of a config, split: the same config always gives the same splits."""
+    """The generated corpus of a config, split exactly as asked: ``corpus_size`` training sentences and
+    ``valid_size`` and ``test_size`` held out. The same config always gives the same splits. Raises InputError when
+    the length range does not hold that many distinct sentences."""
     total = config.corpus_size + config.valid_size + config.test_size
     sentences = generate_corpus(total, config.min_length, config.max_length, config.random_share, config.seed)
-    return split_corpus(sentences, config.valid_size, config.test_size, config.seed)
+    if len(sentences) < total:
+        lengths = (
+            f"{config.min_length}-{config.max_length} words" if config.min_length < config.max_length else
+            f"{config.min_length} word{'s' if config.min_length > 1 else ''}"
+        )  # fmt: skip
+        raise InputError(
+            f"the built-in generator found only {len(sentences):,} distinct sentences of {lengths}, fewer than the "
+            f"{total:,} asked for ({config.corpus_size:,} train + {config.valid_size:,} valid + "
+            f"{config.test_size:,} test): ask for fewer or widen the length range."
+        )
+    return _deal([tuple(s) for s in sentences], config.valid_size, config.test_size, config.seed)

@@ -1,7 +1,9 @@
 """Attention heatmaps: an interactive Plotly figure, and a PNG of the same matrix.
 
 Axis labels carry the position (``3·the``) because Plotly merges equal category labels, which would fold repeated
-words into one cell. Tokens are HTML-escaped, since Plotly renders a subset of HTML in labels and hover text.
+words into one cell. A token longer than ``MAX_LABEL_CHARS`` is cut, with an ellipsis, on the axes (a 2,000-character
+one pushed the chart off the page); the hover text shows it whole. Tokens are HTML-escaped, since Plotly renders a
+subset of HTML in labels and hover text.
 The template and colour scale are set explicitly: importing Streamlit switches Plotly's default template to one
 whose colours only a browser fills in, and a PNG exported from it comes out near-black.
 """
@@ -20,11 +22,21 @@ from .records import BatchPoint, HistoryRow
 
 COLOR_SCALE = "Blues"
 TEMPLATE = "plotly_white"
+MAX_LABEL_CHARS = 24
+"""Longest token shown whole on an axis; longer ones keep their first characters and an ellipsis."""
 
 
-def position_labels(tokens: Sequence[str], escape: bool = True) -> list[str]:
-    """``["the", "cat", "the"]`` -> ``["1·the", "2·cat", "3·the"]``: distinct; escaped, safe in Plotly."""
-    return [f"{i}·{html.escape(tok, quote=False) if escape else tok}" for i, tok in enumerate(tokens, start=1)]
+def shorten(token: str, limit: int | None = MAX_LABEL_CHARS) -> str:
+    return token if limit is None or len(token) <= limit else token[: limit - 1] + "…"
+
+
+def position_labels(tokens: Sequence[str], escape: bool = True, limit: int | None = MAX_LABEL_CHARS) -> list[str]:
+    """``["the", "cat", "the"]`` -> ``["1·the", "2·cat", "3·the"]``: distinct; each token cut to ``limit`` characters
+    (None: whole); escaped, safe in Plotly."""
+    return [
+        f"{i}·{html.escape(shorten(tok, limit), quote=False) if escape else shorten(tok, limit)}"
+        for i, tok in enumerate(tokens, start=1)
+    ]
 
 
 def heatmap_figure(
@@ -37,24 +49,38 @@ def heatmap_figure(
     """
     x = position_labels([*source, "<eos>"])
     y = position_labels([*output, "<eos>"])[: len(attention)]
+    whole_x = position_labels([*source, "<eos>"], limit=None)
+    whole_y = position_labels([*output, "<eos>"], limit=None)[: len(attention)]
     figure = go.Figure(
         go.Heatmap(
             z=[list(row) for row in attention],
             x=x,
             y=y,
+            customdata=[[[out, src] for src in whole_x] for out in whole_y],  # (steps, sources, 2): whole tokens
             zmin=0.0,
             zmax=1.0,
             colorscale=COLOR_SCALE,
             colorbar={"title": {"text": "weight"}},
-            hovertemplate="output %{y}<br>input %{x}<br>weight %{z:.3f}<extra></extra>",
+            hovertemplate="output %{customdata[0]}<br>input %{customdata[1]}<br>weight %{z:.3f}<extra></extra>",
         )
     )
     size = max(len(x), len(y))
     figure.update_layout(
         template=TEMPLATE,
         title={"text": html.escape(title, quote=False), "y": 0.98, "yanchor": "top"} if title else None,
-        xaxis={"title": {"text": "encoder tokens (input)"}, "side": "top", "type": "category", "tickangle": -45},
-        yaxis={"title": {"text": "decoder steps (output)"}, "autorange": "reversed", "type": "category"},
+        xaxis={
+            "title": {"text": "encoder tokens (input)"},
+            "side": "top",
+            "type": "category",
+            "tickangle": -45,
+            "automargin": True,
+        },
+        yaxis={
+            "title": {"text": "decoder steps (output)"},
+            "autorange": "reversed",
+            "type": "category",
+            "automargin": True,
+        },
         width=max(420, 60 + 38 * size),
         height=max(380, 90 + 34 * size),
         margin={"l": 110, "r": 30, "t": 150 if title else 110, "b": 30},

@@ -1,13 +1,21 @@
 import json
 import re
+from pathlib import Path
 
-from seq2seq.analysis import analysis_markdown, peak_walk, write_report
+import torch
+
+from seq2seq.analysis import GOOD, analysis_markdown, attention_focus, peak_walk, write_report
+from seq2seq.inference import Reverser
+from seq2seq.metrics import evaluate_results
+from seq2seq.model import Seq2Seq
 from seq2seq.report import evaluate_sentences
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_the_analysis_answers_the_four_questions_with_computed_numbers(tiny_reverser):
     report = evaluate_sentences(tiny_reverser, tiny_reverser.checkpoint.test_sentences)
-    text = analysis_markdown(tiny_reverser, report.evaluation)
+    text = analysis_markdown(tiny_reverser, report)
     for question in ("What patterns appear", "Does attention align", "How does attention help", "beginning and end"):
         assert question in text
     rate = report.evaluation.alignment["mirror_peak_rate"]
@@ -27,7 +35,7 @@ def test_ablation_results_are_quoted_when_present(tiny_reverser):
         "seeds": 3,
         "rows": [{"variant": "default", "test_mean": 0.99}, {"variant": "no attention", "test_mean": 0.25}],
     }
-    assert "25.0%" in analysis_markdown(tiny_reverser, report.evaluation, ablation)
+    assert "25.0%" in analysis_markdown(tiny_reverser, report, ablation)
 
 
 def test_write_report_writes_every_artifact(tiny_checkpoint, tmp_path):
@@ -49,13 +57,72 @@ def test_length_note_quotes_the_worst_length_and_the_long_suite():
     }
     stress = {"seen_max_length": 10, "per_length": {"13": {"exact_match": 0.9}, "20": {"exact_match": 0.25}}}
     note = _length_note(per_length, stress)
-    assert "lowest test length is 2 words at 50.0% (1/2)" in note
+    assert "Accuracy depends on length: the lowest test length is 2 words at 50.0% (1/2)" in note
     assert "90.0% at 13 words, 25.0% at 20 words" in note
     perfect = {"3": {"exact_match": 1.0, "correct": 1, "total": 1}}
     assert "every test length, 3 to 3 words, is exact" in _length_note(perfect, None)
 
 
 def test_a_model_without_test_sentences_gets_a_short_answer(tiny_reverser):
-    from seq2seq.metrics import evaluate_results
+    from seq2seq.report import TestReport
 
-    assert "no test sentences" in analysis_markdown(tiny_reverser, evaluate_results([]))
+    assert "no test sentences" in analysis_markdown(tiny_reverser, TestReport(evaluate_results([]), []))
+
+
+def _untrained(trained: Reverser) -> Reverser:
+    """A fresh model of the same config and vocabulary: what a run has before its first step."""
+    torch.manual_seed(0)
+    checkpoint = trained.checkpoint
+    return Reverser(Seq2Seq(len(checkpoint.vocab), checkpoint.config).eval(), checkpoint.vocab, True, checkpoint)
+
+
+def test_an_untrained_model_is_called_weak_and_told_where_its_attention_goes(tiny_reverser):
+    weak = _untrained(tiny_reverser)
+    report = evaluate_sentences(weak, weak.checkpoint.test_sentences)
+    rate = report.evaluation.alignment["mirror_peak_rate"]
+    assert report.evaluation.exact_match < 0.5 and rate < 0.5  # the premise: a weak model
+    text = analysis_markdown(weak, report)
+    assert "**This model is weak**" in text
+    assert "do **not** form an anti-diagonal" in text and "form an **anti-diagonal**" not in text
+    assert f"No: the peak is on the mirror position in only {100 * rate:.1f}% of steps" in text
+    assert "Yes, and by **position**" not in text
+    focus = attention_focus(report.results)
+    assert f"on the first source word in {100 * focus['first']:.1f}% of steps" in text
+    assert f"is {focus['highest']:.2f} on average" in text
+    assert "attention lands on the end marker, and it emits" not in text
+    assert "does not reliably" in text
+
+
+def test_a_trained_model_is_described_by_the_pattern_its_numbers_show(tiny_reverser):
+    """The shipped model peaks on the mirror position at every step: an anti-diagonal, aligned. The tiny model is
+    exact on its test set yet peaks on the mirror in about three steps of four (on 1-4 word sentences from 12 words,
+    another occurrence of the same word serves as well): "only in part", and it is not called weak."""
+    shipped = Reverser.load(REPO / "artifacts" / "model.pt")
+    report = evaluate_sentences(shipped, shipped.checkpoint.test_sentences[:300])
+    assert report.evaluation.alignment["mirror_peak_rate"] >= GOOD  # the premise: a good model
+    text = analysis_markdown(shipped, report)
+    assert "form an **anti-diagonal**" in text and "Yes, and by **position**" in text
+    assert "weak" not in text and "not yet reliable" not in text and "Instead, the peak falls" not in text
+    assert "attention lands on the end marker, and it emits `<eos>`" in text
+
+    report = evaluate_sentences(tiny_reverser, tiny_reverser.checkpoint.test_sentences)
+    rate = report.evaluation.alignment["mirror_peak_rate"]
+    assert 0.5 <= rate < GOOD and report.evaluation.exact_match >= GOOD  # the premise
+    text = analysis_markdown(tiny_reverser, report)
+    assert (
+        "anti-diagonal **only in part**" in text
+        and f"Partly: the peak is on the mirror position in {100 * rate:.1f}%" in text
+    )
+    assert "weak" not in text and "Yes, and by" not in text
+
+
+def test_attention_focus_counts_where_the_peaks_fall():
+    from seq2seq.inference import Reversal
+
+    # two source words + <eos>: steps peak on the first word, the first word again, then <eos>
+    result = Reversal(["a", "b"], [True, True], ["b", "a"], ["b", "a"], [False, False],
+                      [[0.8, 0.1, 0.1], [0.6, 0.2, 0.2], [0.0, 0.0, 1.0]])  # fmt: skip
+    focus = attention_focus([result])
+    assert focus["first"] == 2 / 3 and focus["last"] == 0 and focus["eos"] == 1 / 3
+    assert abs(focus["highest"] - (0.8 + 0.6 + 1.0) / 3) < 1e-9
+    assert evaluate_results([result]).alignment["mirror_peak_rate"] == 2 / 3  # steps 2 and 3 are on their mirrors

@@ -1,8 +1,10 @@
 """Loaded models, how the app names them, and the model cache shared by every session."""
 
+import gc
 import os
 import shutil
 import threading
+import weakref
 
 import pytest
 
@@ -107,3 +109,40 @@ def test_model_cache_is_shared_safely_by_sessions_asking_for_different_models_at
     expected = models[0].reverser.reverse("the big cat sat").output
     outputs = at_once([lambda m=m: m.reverser.reverse("the big cat sat").output for m in models])
     assert outputs == [expected] * 8
+
+
+def test_model_cache_holds_at_most_its_bounds_and_releases_what_it_evicts(tmp_path, tiny_checkpoint):
+    """A dozen models viewed in turn: at most ``max_entries`` stay loaded, at most ``max_bytes`` of parameters, and
+    an evicted model (the last good version of a file included) is freed once no page holds it."""
+    paths = []
+    for i in range(12):
+        path = tmp_path / f"run{i}" / "model.pt"
+        path.parent.mkdir()
+        shutil.copy(tiny_checkpoint, path)
+        paths.append(path)
+    cache = ModelCache(max_entries=3)
+    refs = []
+    for path in paths:
+        refs.append(weakref.ref(cache.get(path)))
+        assert len(cache.loaded()) <= 3
+    gc.collect()
+    alive = [i for i, ref in enumerate(refs) if ref() is not None]
+    assert alive == [9, 10, 11]
+    # a file that turned bad is served from its last good version only while that stays in the cache
+    paths[11].write_bytes(b"broken")
+    assert cache.get(paths[11]) is refs[11]() and cache.problem(paths[11])
+    for path in paths[:3]:
+        cache.get(path)
+    gc.collect()
+    assert refs[11]() is None and cache.problem(paths[11]) is None
+    with pytest.raises(CheckpointError, match="model.pt"):
+        cache.get(paths[11])
+    # the memory bound: room for two of these models' parameters, so the count bound of 10 never comes into play
+    one = cache.get(paths[0]).nbytes
+    small = ModelCache(max_entries=10, max_bytes=2 * one + one // 2)
+    for path in paths[:6]:
+        small.get(path)
+        assert small.loaded_bytes <= small.max_bytes
+    assert [m.path for m in small.loaded()] == paths[4:6]
+    # one model over the memory bound is still served (the one asked for always stays), alone
+    assert ModelCache(max_bytes=1).get(paths[0]).nbytes == one

@@ -126,3 +126,23 @@ def test_ablation_files(tmp_path):
     rows = [{"variant": "default", "test_mean": 0.99}, "junk"]
     (tmp_path / "ok.json").write_text(json.dumps({"seeds": 3, "rows": rows}))
     assert load_ablation(tmp_path / "ok.json") == ({"seeds": 3, "rows": rows}, None)
+
+
+def test_a_command_line_run_is_ours_when_it_holds_a_valid_checkpoint_and_only_our_files(tmp_path, tiny_run):
+    for name in ("mine", "extra", "fake", "linked-target"):
+        (tmp_path / name).mkdir()
+    for folder in ("mine", "extra", "linked-target"):
+        for file in ("model.pt", "history.csv"):
+            (tmp_path / folder / file).write_bytes((tiny_run / file).read_bytes())
+    (tmp_path / "mine" / ".model.pt.abc.tmp").write_bytes(b"left by a killed write")
+    (tmp_path / "extra" / "thesis.tex").write_text("not ours")
+    (tmp_path / "fake" / "model.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "link").symlink_to(tmp_path / "linked-target")
+    runs = {run.name: run for run in list_runs(tmp_path)}
+    assert {name for name, run in runs.items() if run.ours} == {"mine", "linked-target"}
+    assert runs["mine"].test_exact_match is not None and runs["fake"].test_exact_match is None
+    for name in ("extra", "fake", "link"):
+        with pytest.raises(ValueError, match="no run folder"):
+            delete_run(tmp_path, name)
+    delete_run(tmp_path, "mine")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["extra", "fake", "link", "linked-target"]

@@ -99,8 +99,8 @@ def test_ablation_table_shows_mean_and_spread_and_survives_junk():
 def test_run_rows_say_status_and_accuracy_in_words(tmp_path):
     from seq2seq.app.runs import RunInfo
 
-    finished = RunInfo("20250101-000000", tmp_path, "finished", 0.0, "corpus.txt", "target_accuracy", 0.995, True)
-    odd = RunInfo("cli-run", tmp_path, "unknown", None, "", None, None, True)
+    finished = RunInfo("20250101-000000", tmp_path, "finished", 0.0, "corpus.txt", "target_accuracy", 0.995, True, True)
+    odd = RunInfo("cli-run", tmp_path, "unknown", None, "", None, None, True, False)
     rows = run_rows([finished, odd])
     assert rows[0]["status"] == "finished (reached the target accuracy)" and rows[0]["test exact match"] == "99.5%"
     assert rows[1] == {"run": "cli-run", "started": "", "status": "unknown (its run.json cannot be read)",

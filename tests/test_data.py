@@ -1,4 +1,8 @@
-from seq2seq.data import load_run_data
+import pytest
+
+from seq2seq.data import SplitCounts, load_run_data, planned_counts, run_data_from_text
+from seq2seq.tokenize import InputError
+from seq2seq.vocab import MAX_WORDS
 
 from .conftest import tiny_config, write_tiny_corpus
 
@@ -32,10 +36,54 @@ def test_with_valid_and_test_files_the_whole_training_file_trains(tmp_path, tiny
     assert len(data.splits.train) == len([s for s in corpus if tuple(s) not in held])
 
 
-def test_the_data_summary_counts_each_split_and_the_vocabulary(tiny_corpus):
-    from seq2seq.data import load_run_data
-    from tests.conftest import tiny_config
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"corpus_size": 30},  # once 1,624 (valid and test had shrunk to a tenth of the whole and train got the rest)
+        {"corpus_size": 300, "test_size": 3_000},  # once 80,264 of 300 asked, at 100,000 test sentences
+    ],
+)
+def test_the_builtin_corpus_gives_exactly_the_counts_asked_for_and_says_so_before_training(asked):
+    config = tiny_config(**asked)
+    expected = SplitCounts(config.corpus_size, config.valid_size, config.test_size)
+    assert planned_counts(config) == expected
+    data = load_run_data(config)
+    assert data.counts == expected and data.notes == []
+    assert data.summary().startswith(f"data: {expected.text()}, vocabulary")
 
-    data = load_run_data(tiny_config(valid_size=10, test_size=20), tiny_corpus)
-    train = len(data.splits.train)
-    assert data.summary() == f"{train:,} train / 10 valid / 20 test sentences, vocabulary {len(data.vocab)}"
+
+def test_a_length_range_with_too_few_sentences_is_refused_saying_how_many_there_are():
+    config = tiny_config(corpus_size=1_000, min_length=1, max_length=1)
+    for attempt in (lambda: planned_counts(config), lambda: load_run_data(config)):
+        with pytest.raises(InputError, match=r"found only [\d,]+ distinct sentences of 1 word, fewer than the 1,120"):
+            attempt()
+
+
+def test_a_file_too_small_for_the_asked_split_says_what_it_got_instead(tmp_path):
+    corpus = write_tiny_corpus(tmp_path / "small.txt", count=200)
+    lines = corpus.read_text().splitlines()
+    corpus.write_text("\n".join(lines + lines[:5]) + "\n")  # five duplicates too
+    data = load_run_data(tiny_config(), corpus)
+    tenth = len(lines) // 10
+    assert data.counts == SplitCounts(len(lines) - 2 * tenth, tenth, tenth)
+    assert "5 duplicate sentences dropped" in data.notes
+    assert any(f"each gets a tenth ({tenth:,})" in note for note in data.notes)
+    assert "each gets a tenth" in data.summary()
+
+
+def test_held_out_files_say_how_many_training_sentences_they_took(tmp_path, tiny_corpus):
+    held_out = write_tiny_corpus(tmp_path / "held.txt", count=50, seed=7)
+    data = load_run_data(tiny_config(), tiny_corpus, valid_file=held_out, test_file=held_out)
+    assert any("training sentences dropped: they are held out too" in note for note in data.notes)
+
+
+def test_the_vocabulary_keeps_the_most_frequent_words_and_says_how_many_it_cut():
+    """An upload with 25,000 distinct words: the vocabulary stops at MAX_WORDS and the summary says what was cut."""
+    common = [f"common{i}" for i in range(10)]
+    lines = [" ".join([*common[i % 10 : i % 10 + 2], f"rare{i}", f"rarer{i}"]) for i in range(12_500)]
+    data = run_data_from_text(tiny_config(valid_size=10, test_size=10), "\n".join(lines).encode(), "big.txt")
+    distinct = len({tok for s in data.splits.train for tok in s})
+    assert len(data.vocab.words) == MAX_WORDS
+    assert set(common) <= set(data.vocab.words)
+    note = f"vocabulary capped at {MAX_WORDS:,} most frequent words; {distinct - MAX_WORDS:,} rarer words"
+    assert note in data.summary()

@@ -1,3 +1,4 @@
+import html
 import io
 
 import numpy as np
@@ -6,6 +7,7 @@ import pytest
 from PIL import Image
 
 from seq2seq.plots import (
+    MAX_LABEL_CHARS,
     _matplotlib_png,
     heatmap_figure,
     heatmap_png,
@@ -90,3 +92,16 @@ def test_training_figure_traces():
     assert len(figure.data[0].x) == 10 and list(figure.data[3].y) == [50.0]
     assert figure.layout.uirevision == "training"
     assert training_figure([], [], None).data[0].x in (None, ())
+
+
+def test_long_tokens_are_cut_on_the_axes_and_shown_whole_on_hover():
+    long = "x" * 2_000
+    figure = heatmap_figure([long, "<b>" * 20], [long], [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    heatmap = figure.data[0]
+    assert heatmap.x[0] == "1·" + "x" * (MAX_LABEL_CHARS - 1) + "…"
+    assert heatmap.x[1] == "2·" + html.escape(("<b>" * 20)[: MAX_LABEL_CHARS - 1]) + "…"  # cut, then escaped
+    assert max(len(html.unescape(label)) for label in [*heatmap.x, *heatmap.y]) <= MAX_LABEL_CHARS + 2
+    assert heatmap.customdata[0][0][0] == heatmap.customdata[0][0][1] == f"1·{long}"
+    assert heatmap.customdata[1][1][1] == "2·" + html.escape("<b>" * 20)
+    assert "%{customdata[1]}" in heatmap.hovertemplate and "%{x}" not in heatmap.hovertemplate
+    assert figure.layout.xaxis.automargin and figure.layout.yaxis.automargin

@@ -30,3 +30,8 @@ def test_a_vocabulary_without_the_specials_is_refused():
         Vocabulary(["a", "b"])
     with pytest.raises(ValueError):
         Vocabulary([*SPECIALS, "a", "a"])
+
+
+def test_build_keeps_at_most_max_words_the_most_frequent():
+    vocab = Vocabulary.build([["a", "b", "b", "c", "c", "c"]], max_words=2)
+    assert vocab.words == ["c", "b"] and vocab.encode(["a"]) == [UNK_ID]

@@ -33,6 +33,20 @@ def model_label(path: str | Path) -> str:
     return str(path)
 
 
+def missing_model_notice(chosen: str | Path | None) -> str | None:
+    """What to tell a session whose chosen model file is gone (its run deleted, in this session or another, or by
+    hand) as it goes back to the shipped default; None while the file is there, or when nothing was chosen."""
+    if not chosen:
+        return None
+    try:
+        Path(chosen).stat()
+    except FileNotFoundError:
+        return f"Your model ({model_label(chosen)}) is no longer on this server, so the shipped default is used."
+    except OSError:  # there, but unreadable: loading it says why
+        return None
+    return None
+
+
 @dataclass
 class LoadedModel:
     """A checkpoint loaded for the app: its reverser, and its test-set evaluation computed once on first use."""
@@ -46,6 +60,11 @@ class LoadedModel:
     @property
     def checkpoint(self):
         return self.reverser.checkpoint
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the model's parameters: what the cache counts against its memory bound."""
+        return sum(p.numel() * p.element_size() for p in self.reverser.model.parameters())
 
     @property
     def config(self) -> Config:
@@ -93,75 +112,101 @@ class ModelCache:
 
     ``get`` raises CheckpointError with a one-line reason; that reason is remembered for the same file version, so a
     broken file is not read again on every page view. When a file that loaded before goes missing or is replaced by
-    one that cannot be used, ``get`` keeps serving the last good version and ``problem`` says what is wrong.
+    one that cannot be used, ``get`` keeps serving the last good version (while it stays in the cache) and ``problem``
+    says what is wrong.
+
+    Bounded: at most ``max_entries`` models, and at most ``max_bytes`` of their parameters, stay loaded (one version
+    per file: the newest good one, which is also the last good one); the least recently used go first, though the
+    model just asked for always stays. Remembered failures are bounded by ``max_failures``.
     """
 
-    def __init__(self, max_entries: int = 4, device: str = "cpu") -> None:
+    def __init__(
+        self, max_entries: int = 4, max_bytes: int = 256 * 2**20, max_failures: int = 64, device: str = "cpu"
+    ) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.max_failures = max_failures
         self.device = device
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple, LoadedModel | CheckpointError] = OrderedDict()
-        self._last_good: dict[str, LoadedModel] = {}
+        self._models: OrderedDict[str, tuple[tuple, LoadedModel]] = OrderedDict()  # resolved path: (version, model)
+        self._failures: OrderedDict[tuple, CheckpointError] = OrderedDict()  # (path, mtime, size): why it failed
         self._problems: dict[str, str] = {}
         self.loads = 0  # how many times a file was actually read (for tests and the soak figures)
 
     def get(self, path: str | Path) -> LoadedModel:
         path = Path(path)
         name = str(path.resolve())
-        try:
-            entry = self._load(path, name)
-        except CheckpointError as error:
-            with self._lock:
-                good = self._last_good.get(name)
+        with self._lock:
+            try:
+                model = self._load(path, name)
+            except CheckpointError as error:
+                good = self._models.get(name)
                 if good is None:
                     self._problems.pop(name, None)
                     raise
+                self._models.move_to_end(name)
                 self._problems[name] = str(error)
-            return good
-        with self._lock:
-            self._last_good[name] = entry
+                return good[1]
             self._problems.pop(name, None)
-        return entry
+            return model
 
     def problem(self, path: str | Path) -> str | None:
         """Why the file at ``path`` cannot be used now, when ``get`` serves an earlier good version of it instead."""
         with self._lock:
             return self._problems.get(str(Path(path).resolve()))
 
+    @property
+    def loaded_bytes(self) -> int:
+        """Parameter bytes of the models held now."""
+        return sum(model.nbytes for _, model in self._models.values())
+
+    def loaded(self) -> list[LoadedModel]:
+        """The models held now, least recently used first."""
+        with self._lock:
+            return [model for _, model in self._models.values()]
+
     def _load(self, path: Path, name: str) -> LoadedModel:
+        """The model of the file's current version: held, remembered as broken, or read now (under the lock)."""
         try:
             stat = path.stat()
         except FileNotFoundError:
             raise CheckpointError(f"checkpoint not found: {path}") from None
         except OSError as error:
             raise CheckpointError(f"{path.name} cannot be read: {error.strerror or error}") from None
-        key = (name, stat.st_mtime_ns, stat.st_size)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                self.loads += 1
-                try:
-                    reverser = Reverser.load(path, self.device)
-                    entry = LoadedModel(path, model_label(path), reverser)
-                except CheckpointError as error:
-                    entry = error
-                except (ValueError, RuntimeError, KeyError, TypeError) as error:  # weights that do not build
-                    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                    entry = CheckpointError(f"{path.name} cannot be used: {reason[:200]}")
-                self._entries[key] = entry
-                # Older versions of the same file are stale (the last good one is kept apart), then the size limit.
-                for other in [k for k in self._entries if k[0] == key[0] and k != key]:
-                    del self._entries[other]
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
-            else:
-                self._entries.move_to_end(key)
-        if isinstance(entry, CheckpointError):
-            raise CheckpointError(str(entry))
-        return entry
+        version = (stat.st_mtime_ns, stat.st_size)
+        held = self._models.get(name)
+        if held is not None and held[0] == version:
+            self._models.move_to_end(name)
+            return held[1]
+        failure = self._failures.get((name, *version))
+        if failure is not None:
+            raise CheckpointError(str(failure))
+        self.loads += 1
+        try:
+            model = LoadedModel(path, model_label(path), Reverser.load(path, self.device))
+        except CheckpointError as error:
+            self._remember_failure((name, *version), error)
+            raise
+        except (ValueError, RuntimeError, KeyError, TypeError) as error:  # weights that do not build
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            failure = CheckpointError(f"{path.name} cannot be used: {reason[:200]}")
+            self._remember_failure((name, *version), failure)
+            raise failure from None
+        self._models[name] = (version, model)  # replaces an older version of the same file
+        self._models.move_to_end(name)
+        while len(self._models) > 1 and (len(self._models) > self.max_entries or self.loaded_bytes > self.max_bytes):
+            evicted, _ = self._models.popitem(last=False)
+            self._problems.pop(evicted, None)
+        return model
+
+    def _remember_failure(self, key: tuple, error: CheckpointError) -> None:
+        # A copy without the traceback: that would keep this call's frames, and the models they name, alive.
+        self._failures[key] = CheckpointError(str(error))
+        while len(self._failures) > self.max_failures:
+            self._failures.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
-            self._last_good.clear()
+            self._models.clear()
+            self._failures.clear()
             self._problems.clear()

@@ -2,6 +2,9 @@
 
 - Runs trained in the app go to ``artifacts/runs/<timestamp>/`` (``SEQ2SEQ_RUNS_DIR`` moves the root), each in a
   folder of its own holding ``model.pt``, ``history.csv`` and ``run.json`` (what was asked and how it ended).
+- A run trained from the command line (``python -m seq2seq train --out artifacts/runs/mine``) has no ``run.json``:
+  it is listed with the test accuracy its checkpoint stores, and counts as ours (deletable) when its ``model.pt`` is
+  a valid checkpoint and the folder holds nothing but the files our commands write.
 """
 
 import json
@@ -9,9 +12,11 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
 
+from ..checkpoint import CheckpointError, load_checkpoint
 from ..config import Config
 from ..data import RunData, run_data_from_text
 from ..fileio import atomic_write_text
@@ -26,6 +31,11 @@ RUN_INFO = "run.json"
 RunStatus = Literal["idle", "preparing", "running", "stopping", "finished", "failed", "interrupted", "unknown"]
 ACTIVE_STATUSES: tuple[RunStatus, ...] = ("preparing", "running", "stopping")  # a run in one of these may still write
 DELETING = ".deleting-"  # a run folder being deleted is renamed to this prefix first
+RUN_FILES = frozenset(
+    {"model.pt", "history.csv", RUN_INFO, "corpus.txt", "metrics.json", "examples.md", "ANALYSIS.md",
+     "attention_heatmap.png"}
+)  # fmt: skip
+"""Every file ``train`` (app or command line) and ``report`` write in a run folder."""
 
 
 def runs_root() -> Path:
@@ -77,6 +87,7 @@ class RunInfo:
     stop_reason: StopReason | None
     test_exact_match: float | None
     has_model: bool
+    ours: bool  # a folder one of our commands made: ``delete_run`` may remove it
 
     @property
     def checkpoint(self) -> Path:
@@ -89,7 +100,8 @@ class RunInfo:
 
 def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = None) -> list[RunInfo]:
     """The run folders under ``root``, newest first. A run whose ``run.json`` says it is still going on but that is
-    not ``live_run_dir`` (the one the worker runs now) was cut off, say by a server restart: "interrupted"."""
+    not ``live_run_dir`` (the one the worker runs now) was cut off, say by a server restart: "interrupted". A run
+    without ``run.json`` (trained from the command line) shows the test accuracy its checkpoint stores."""
     root = Path(root) if root is not None else runs_root()
     if not root.is_dir():
         return []
@@ -102,6 +114,9 @@ def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = 
             status = "interrupted"
         test = info.get("test") if isinstance(info.get("test"), dict) else {}
         accuracy = test.get("exact_match")
+        stored = _stored_checkpoint(path) if not (path / RUN_INFO).is_file() else None
+        if stored is not None:
+            accuracy = stored[1]
         runs.append(
             RunInfo(
                 name=path.name,
@@ -112,18 +127,50 @@ def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = 
                 stop_reason=info.get("stop_reason") if info.get("stop_reason") in get_args(StopReason) else None,
                 test_exact_match=accuracy if isinstance(accuracy, int | float) else None,
                 has_model=(path / "model.pt").is_file(),
+                ours=not path.is_symlink() and ((path / RUN_INFO).is_file() or stored is not None),
             )
         )
     return runs
 
 
+def _stored_checkpoint(path: Path) -> tuple[bool, float | None] | None:
+    """For a folder without ``run.json``: (True, its checkpoint's stored test exact match or None) when it holds a
+    valid ``model.pt`` and only files our commands write (their temporary files included); otherwise None."""
+    try:
+        entries = list(path.iterdir())
+        if not entries or any(
+            entry.is_symlink()
+            or not entry.is_file()
+            or (entry.name not in RUN_FILES and not (entry.name.startswith(".") and entry.name.endswith(".tmp")))
+            for entry in entries
+        ):
+            return None
+        info = (path / "model.pt").stat()
+    except OSError:
+        return None
+    accuracy = _checkpoint_accuracy(str(path.resolve() / "model.pt"), info.st_mtime_ns, info.st_size)
+    return None if accuracy is False else (True, accuracy)
+
+
+@lru_cache(maxsize=256)
+def _checkpoint_accuracy(path: str, mtime_ns: int, size: int) -> float | None | bool:
+    """The test exact match a checkpoint stores (None if it stores none), or False when it is not a valid checkpoint;
+    read once per file version."""
+    try:
+        test = load_checkpoint(path).metrics.get("test") or {}
+    except CheckpointError:
+        return False
+    return test.get("exact_match")
+
+
 def delete_run(root: str | Path, name: str, live_run_dir: str | Path | None = None) -> None:
     """Delete the run folder ``name`` under ``root`` for good. Raises ValueError, saying why, for a name that is not
-    one of ``list_runs``' folders holding a ``run.json`` (so nothing else under ``root`` can go), and for the run
-    that is going on now (``live_run_dir``). The folder is first renamed to a hidden name, which ``list_runs`` skips:
-    a crash midway leaves no half-deleted run on show, and the next deletion sweeps what it left."""
+    one of ``list_runs``' folders made by our commands (``RunInfo.ours``: one holding ``run.json``, or a valid
+    checkpoint and nothing but our files), so nothing else under ``root`` can go, and for the run that is going on now
+    (``live_run_dir``). The folder is first renamed to a hidden name, which ``list_runs`` skips: a crash midway leaves
+    no half-deleted run on show, and the next deletion sweeps what it left."""
     run = next((run for run in list_runs(root, live_run_dir) if run.name == name), None)
-    if run is None or run.path.is_symlink() or not (run.path / RUN_INFO).is_file():
+    if run is None or not run.ours:
         raise ValueError(f"there is no run folder {name!r} to delete")
     if run.status in ACTIVE_STATUSES:
         raise ValueError(f"run {name} is still going on: stop it first")

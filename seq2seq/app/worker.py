@@ -197,7 +197,7 @@ class TrainingWorker:
             if data is None:
                 self._log("generating the built-in corpus")
                 data = load_run_data(config)
-            summary = f"data: {data.summary()}"
+            summary = data.summary()
             self._log(summary)
             trainer = Trainer(
                 config, data, run_dir, callback=self._on_progress, report_every=self.report_every, log=self._log
