@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .fileio import atomic_write_text, write_json
 from .inference import Reversal, Reverser
+from .metrics import percent
 from .report import (
     SHOWCASE_SENTENCE,
     TestReport,
@@ -19,10 +20,6 @@ from .report import (
     write_showcase_heatmap,
 )
 from .stress import build_suites, run_stress, stress_table
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -51,15 +48,15 @@ def _length_note(per_length: dict[str, dict], stress: dict | None) -> str:
         best_length, best = max(per_length.items(), key=lambda item: (item[1]["exact_match"], -int(item[0])))
         text = (
             f"Accuracy {'stays high' if worst['exact_match'] >= GOOD else 'depends on length'}: the lowest test length "
-            f"is {worst_length} words at {_pct(worst['exact_match'])} ({worst['correct']}/{worst['total']}), the "
-            f"highest {best_length} words at {_pct(best['exact_match'])}."
+            f"is {worst_length} words at {percent(worst['exact_match'])} ({worst['correct']}/{worst['total']}), the "
+            f"highest {best_length} words at {percent(best['exact_match'])}."
         )
     if stress:
         seen = stress["seen_max_length"]
         table = stress["per_length"]
         far = [(n, table[str(n)]["exact_match"]) for n in (round(1.3 * seen), 2 * seen) if str(n) in table]
         if far:
-            parts = ", ".join(f"{_pct(value)} at {n} words" for n, value in far)
+            parts = ", ".join(f"{percent(value)} at {n} words" for n, value in far)
             text += f" Past the longest example it trained on ({seen} words), exact match is {parts}."
     return text
 
@@ -111,9 +108,9 @@ def _sharpness(a: dict) -> str:
 def _elsewhere(focus: dict) -> str:
     """Where the peaks go instead of the mirror position."""
     return (
-        f"Instead, the peak falls on the first source word in {_pct(focus['first'])} of steps, on the last one in "
-        f"{_pct(focus['last'])} and on the end marker `<eos>` in {_pct(focus['eos'])}; the highest weight of a step "
-        f"is {_num(focus['highest'])} on average (1.00 would be all of it on one position)."
+        f"Instead, the peak falls on the first source word in {percent(focus['first'])} of steps, on the last one in "
+        f"{percent(focus['last'])} and on the end marker `<eos>` in {percent(focus['eos'])}; the highest weight of a "
+        f"step is {_num(focus['highest'])} on average (1.00 would be all of it on one position)."
     )
 
 
@@ -134,30 +131,30 @@ def analysis_markdown(
     quality = _grade(evaluation.exact_match)
     verdict = {
         "good": "",
-        "partly": f"This model is **not yet reliable**: it reverses {_pct(evaluation.exact_match)} of its test "
-        f"sentences exactly (below the {_pct(GOOD)} this analysis calls good).\n",
-        "no": f"**This model is weak**: it reverses only {_pct(evaluation.exact_match)} of its test sentences "
+        "partly": f"This model is **not yet reliable**: it reverses {percent(evaluation.exact_match)} of its test "
+        f"sentences exactly (below the {percent(GOOD)} this analysis calls good).\n",
+        "no": f"**This model is weak**: it reverses only {percent(evaluation.exact_match)} of its test sentences "
         "exactly, so its attention is not (yet) the pattern that reverses a sentence. What it does instead is "
         "below.\n",
     }[quality]
     rate = a["mirror_peak_rate"]
     shares = (
-        f"Over all {a['steps']:,} decoder steps, the highest weight sits on the mirror position in {_pct(rate)} of "
+        f"Over all {a['steps']:,} decoder steps, the highest weight sits on the mirror position in {percent(rate)} of "
         f"steps, and the mirror position holds on average {_num(a['mirror_mass'], 3)} of the step's total weight of 1."
     )
     pattern = {
         "good": "The weights form an **anti-diagonal** (this analysis says so when the peak is on the mirror position "
-        f"in at least {_pct(GOOD)} of steps): the first output word looks at the last input word, the second at the "
+        f"in at least {percent(GOOD)} of steps): the first output word looks at the last input word, the second at the "
         f"one before it, and so on. {shares}",
-        "partly": f"The weights form an anti-diagonal **only in part** (this analysis names one at {_pct(GOOD)} of "
+        "partly": f"The weights form an anti-diagonal **only in part** (this analysis names one at {percent(GOOD)} of "
         f"steps or more). {shares} {_elsewhere(focus)}",
         "no": f"The weights do **not** form an anti-diagonal (that takes the peak on the mirror position in at least "
-        f"{_pct(GOOD)} of steps). {shares} {_elsewhere(focus)}",
+        f"{percent(GOOD)} of steps). {shares} {_elsewhere(focus)}",
     }[_grade(rate)]
     repeated = a["mirror_peak_repeated"]
     repeated_text = (
         f"where the word to copy occurs more than once in the source ({a['repeated_steps']:,} steps), content alone "
-        f"cannot say which occurrence comes next, and the peak is on the mirror occurrence in {_pct(repeated)} of "
+        f"cannot say which occurrence comes next, and the peak is on the mirror occurrence in {percent(repeated)} of "
         "those steps."
         if repeated is not None
         else "no test sentence repeats a word, so position and content cannot be told apart here."
@@ -167,14 +164,14 @@ def analysis_markdown(
         if repeated is not None:
             align += f' In "{sentence}" the two `the`s are told apart the same way (table above).'
     elif _grade(rate) == "good":
-        align = f"Mostly: the peak is on the mirror position in {_pct(rate)} of steps, but on repeated words less "
+        align = f"Mostly: the peak is on the mirror position in {percent(rate)} of steps, but on repeated words less "
         align += f"often: {repeated_text}"
     elif _grade(rate) == "partly":
-        align = f"Partly: the peak is on the mirror position in {_pct(rate)} of steps (aligned would be at least "
-        align += f"{_pct(GOOD)}). On repeated words, {repeated_text}"
+        align = f"Partly: the peak is on the mirror position in {percent(rate)} of steps (aligned would be at least "
+        align += f"{percent(GOOD)}). On repeated words, {repeated_text}"
     else:
-        align = f"No: the peak is on the mirror position in only {_pct(rate)} of steps (aligned would be at least "
-        align += f"{_pct(GOOD)}), so output words are not matched to the input words they copy."
+        align = f"No: the peak is on the mirror position in only {percent(rate)} of steps (aligned would be at least "
+        align += f"{percent(GOOD)}), so output words are not matched to the input words they copy."
     mechanism = (
         "The decoder never has to remember the whole sentence in one state vector. At each step the context vector "
         "c_i = Σ_j α_ij h_j is, in effect, the annotation of the one source word to emit next, so the task becomes "
@@ -193,9 +190,10 @@ def analysis_markdown(
     text = f"""# How attention reverses a sentence
 
 Every number below is computed from the model by `python -m seq2seq report` on its test split of
-{evaluation.total:,} sentences (exact match {_pct(evaluation.exact_match)}, {evaluation.correct:,}/{evaluation.total:,};
-token accuracy {_pct(evaluation.token_accuracy)}). Decoder step *i* of a sentence of *n* words should copy source word
-*n + 1 − i*: its **mirror position**; the final `<eos>` step's mirror is the source's `<eos>`.
+{evaluation.total:,} sentences (exact match {percent(evaluation.exact_match)},
+{evaluation.correct:,}/{evaluation.total:,}; token accuracy {percent(evaluation.token_accuracy)}). Decoder step *i* of a
+sentence of *n* words should copy source word *n + 1 − i*: its **mirror position**; the final `<eos>` step's mirror is
+the source's `<eos>`.
 {verdict}
 ## What patterns appear in the attention weights?
 
@@ -229,7 +227,7 @@ def _ends(a: dict) -> str:
     first, last_word, eos = a["mirror_peak_first"], a["mirror_peak_last_word"], a["mirror_peak_eos"]
     beginning = (
         "- **Beginning.** The first output word needs the *last* input word. The first step's peak is on it in "
-        f"{_pct(first)} of sentences; its entropy is {_num(a['entropy_first'])} nats."
+        f"{percent(first)} of sentences; its entropy is {_num(a['entropy_first'])} nats."
     )
     if _grade(first) == "good":
         beginning += (
@@ -238,18 +236,19 @@ def _ends(a: dict) -> str:
             "knows first."
         )
     else:
-        beginning += f" So this model does not reliably find the end of the sentence first (that takes {_pct(GOOD)})."
+        beginning += (
+            f" So this model does not reliably find the end of the sentence first (that takes {percent(GOOD)})."
+        )
     end = (
-        f"- **End.** The last output word is the first input word: the peak is there in {_pct(last_word)} of "
+        f"- **End.** The last output word is the first input word: the peak is there in {percent(last_word)} of "
         f"sentences. Then the model must stop: at the `<eos>` step the peak is on the source's `<eos>` in "
-        f"{_pct(eos)} of sentences, with entropy {_num(a['entropy_last'])} nats."
+        f"{percent(eos)} of sentences, with entropy {_num(a['entropy_last'])} nats."
     )
     if _grade(last_word) == "good" and _grade(eos) == "good":
         end += " Having walked off the left end of the source, attention lands on the end marker, and it emits `<eos>`."
     else:
-        end += (
-            f" So this model does not reliably walk to the left end and stop there (that takes {_pct(GOOD)} of each)."
-        )
+        end += " So this model does not reliably walk to the left end and stop there "
+        end += f"(that takes {percent(GOOD)} of each)."
     return f"{beginning}\n{end}"
 
 
@@ -261,15 +260,15 @@ def ablation_paragraph(ablation: dict) -> str:
         return ""
     text = (
         f"The ablation (`benchmarks/ablation.py`, {ablation.get('seeds', '?')} seeds) measures it: without attention "
-        f"the same encoder-decoder reaches {_pct(plain['test_mean'])} exact match on the test set, against "
-        f"{_pct(base['test_mean'])} with it."
+        f"the same encoder-decoder reaches {percent(plain['test_mean'])} exact match on the test set, against "
+        f"{percent(base['test_mean'])} with it."
     )
     paper = rows.get("paper's attention (no location term)")
     if paper:
         text += (
-            f" Without the location term (the 2014 paper's attention) it reaches {_pct(paper['test_mean'])} in the "
-            f"same training, and {_pct(paper['long (1.3x)_mean'])} at 1.3 times the longest trained length, "
-            f"against {_pct(base['long (1.3x)_mean'])}."
+            f" Without the location term (the 2014 paper's attention) it reaches {percent(paper['test_mean'])} in the "
+            f"same training, and {percent(paper['long (1.3x)_mean'])} at 1.3 times the longest trained length, "
+            f"against {percent(base['long (1.3x)_mean'])}."
         )
     return text
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..checkpoint import CheckpointError
 from ..config import Config
 from ..inference import Reverser
+from ..metrics import percent
 from ..paths import default_checkpoint_path
 from ..report import SHOWCASE_SENTENCE, TestReport, evaluate_sentences
 from ..tokenize import tokenize
@@ -79,7 +80,7 @@ class LoadedModel:
         test = self.test_metrics
         if test is None:
             return "test accuracy not measured yet"
-        return f"test exact match {100 * test['exact_match']:.1f}% ({test['correct']:,}/{test['total']:,})"
+        return f"test exact match {percent(test['exact_match'])} ({test['correct']:,}/{test['total']:,})"
 
     def test_report(self) -> TestReport:
         """The model on its stored test split (computed once, then kept)."""
