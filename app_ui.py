@@ -5,6 +5,7 @@ widgets that print text as text (code blocks, tables, Plotly labels escaped by `
 with ``markdown_escape`` first; nothing here uses ``unsafe_allow_html``.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 # Imported here, on the script thread, before any fragment runs: a first import of these inside a fragment's thread
@@ -12,8 +13,9 @@ from pathlib import Path
 import pandas as pd  # noqa: F401
 import plotly.graph_objects  # noqa: F401
 import streamlit as st
-import torch  # noqa: F401
+import torch
 
+import app_shell
 from seq2seq.app.models import LoadedModel, ModelCache
 from seq2seq.app.runs import upload_run_data
 from seq2seq.app.views import markdown_escape, percent, result_figure, snapshot_figure, status_text, training_figure
@@ -25,6 +27,11 @@ from seq2seq.inference import Reversal
 from seq2seq.paths import default_checkpoint_path
 from seq2seq.plots import heatmap_png
 from seq2seq.report import TestReport
+
+# Decoding one sentence is about 40 small tensor operations: a second intra-op thread only adds hand-offs, which on a
+# busy machine turned a 2 ms reversal into a 100 ms one. Set here, on a script thread, it holds for the threads
+# started after it (script runs, fragments), as in the command line and the trainer.
+torch.set_num_threads(1)
 
 MODEL_KEY = "active_model_path"
 PAGES = [
@@ -75,6 +82,26 @@ def live_snapshot_figure(
     return snapshot_figure(_snapshot, index)
 
 
+@dataclass(frozen=True)
+class TypedSentence:
+    """A typed sentence through one model, with its heatmap. ``model`` is held so that its ``id``, part of the cache
+    key below, cannot be reused by another model while the entry lives."""
+
+    model: LoadedModel
+    result: Reversal
+    figure: plotly.graph_objects.Figure
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def typed_sentence(model_id: int, sentence: str, _model: LoadedModel) -> TypedSentence:
+    """``sentence`` through the model ``model_id`` (``id`` of a LoadedModel) and its heatmap, made once per model and
+    sentence for every session: an Enter on a sentence seen before costs no decoding and no figure building.
+
+    Raises InputError (never cached) for an empty or over-long sentence."""
+    result = _model.reverser.reverse(sentence)
+    return TypedSentence(_model, result, result_figure(result))
+
+
 # ------------------------------------------------------------------------------------------------- active model
 def active_model_path() -> Path:
     """This browser session's model: a run it chose, else the shipped default. Other sessions are not affected."""
@@ -97,8 +124,12 @@ def load_active_model() -> tuple[LoadedModel | None, str | None]:
 
 def setup_page(title: str) -> tuple[LoadedModel | None, str | None]:
     """Page config and sidebar; returns the active model or why there is none."""
-    # An emoji icon is drawn by the browser; a ":material/...:" one would be fetched from fonts.gstatic.com.
-    st.set_page_config(page_title=f"{title} · Seq2Seq reverser", page_icon="🔁", layout="wide")
+    app_shell.page_config(title)
+    return sidebar_with_model()
+
+
+def sidebar_with_model() -> tuple[LoadedModel | None, str | None]:
+    """Load this session's active model and draw the sidebar; returns the model or why there is none."""
     model, error = load_active_model()
     _sidebar(model, error)
     return model, error
@@ -138,6 +169,12 @@ def model_page(title: str, heading: str | None = None, intro: str | None = None)
         st.title(heading)
     if intro:
         st.markdown(intro)
+    return require_model(model, error)
+
+
+def require_model(model: LoadedModel | None, error: str | None) -> LoadedModel:
+    """The active model under its caption, or a clear message (never a traceback) and the way to train one; stops
+    the page when there is none."""
     loaded = _require_model(model, error)
     _active_model_caption(loaded)
     return loaded
@@ -178,12 +215,19 @@ def _active_model_caption(model: LoadedModel) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- heatmaps
-def heatmap(result: Reversal, title: str, key: str, file_name: str = "attention_heatmap.png") -> None:
-    """The hover-able attention heatmap of one result, and a button that downloads it as a PNG (drawn on click).
+def heatmap(
+    result: Reversal,
+    title: str,
+    key: str,
+    file_name: str = "attention_heatmap.png",
+    figure: plotly.graph_objects.Figure | None = None,
+) -> None:
+    """The hover-able attention heatmap of one result (``figure`` when it was built already), and a button that
+    downloads it as a PNG (drawn on click).
 
     The chart on the page has no title of its own (the page says what it shows); the PNG carries ``title``.
     """
-    st.plotly_chart(result_figure(result), theme=None, key=f"{key}_chart", width="content")
+    st.plotly_chart(figure or result_figure(result), theme=None, key=f"{key}_chart", width="content")
     tokens, output, attention = list(result.tokens), list(result.output), result.attention
     title = title if len(title) <= 60 else title[:59] + "…"
     st.download_button(
