@@ -5,6 +5,7 @@ widgets that print text as text (code blocks, tables, Plotly labels escaped by `
 with ``markdown_escape`` first; nothing here uses ``unsafe_allow_html``.
 """
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from seq2seq.app.views import markdown_escape, percent, result_figure, snapshot_
 from seq2seq.app.worker import TrainingState, TrainingWorker
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.config import Config
-from seq2seq.data import RunData
+from seq2seq.data import RunData, load_run_data
 from seq2seq.inference import Reversal
 from seq2seq.paths import default_checkpoint_path
 from seq2seq.plots import heatmap_png
@@ -61,6 +62,33 @@ def read_upload(data: bytes, name: str, valid_size: int, test_size: int, seed: i
 
     Raises InputError (never cached) for a file that cannot be used."""
     return upload_run_data(Config(valid_size=valid_size, test_size=test_size, seed=seed), data, name)
+
+
+CORPUS_FIELDS = ("corpus_size", "min_length", "max_length", "random_share", "valid_size", "test_size", "seed")
+
+
+@st.cache_resource(show_spinner=False)
+def _default_corpus() -> Future:
+    """The built-in corpus of the default settings, generated once per server on a background thread (about 2 s of
+    pure Python) from the first view of the Train page, so that a Start with the defaults trains at once."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seq2seq-corpus")
+    future = pool.submit(load_run_data, Config())
+    pool.shutdown(wait=False)  # its thread finishes this one job, then ends
+    return future
+
+
+def warm_default_corpus() -> None:
+    _default_corpus()
+
+
+def prepared_corpus(config: Config) -> RunData | None:
+    """The default corpus, ready or nearly (waits for it), when ``config`` asks for it; else None (the worker then
+    generates the corpus itself)."""
+    defaults = Config()
+    if any(getattr(config, name) != getattr(defaults, name) for name in CORPUS_FIELDS) or config.train_file:
+        return None
+    with st.spinner("Generating the corpus…"):
+        return _default_corpus().result()
 
 
 # The live view of a run redraws every second in every session that watches it, and building its figures takes about

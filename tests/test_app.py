@@ -591,3 +591,44 @@ def test_a_model_file_that_turns_bad_keeps_the_last_good_model_served(runs, monk
     assert not at.exception and not at.main.error
     assert texts(at.code)[0] == "sat cat the"
     assert any("cannot be used now" in w for w in texts(at.sidebar.warning))
+
+
+# ------------------------------------------------------------------------------------------------- speed
+def test_the_app_validates_many_times_in_the_first_epoch_on_a_subset_and_says_so(runs):
+    """The command line validates once an epoch; the Train page, watched by a person, validates 20 times an epoch on a
+    subset by default, so its curves move from the first seconds, and the page says which sentences count."""
+    at = open_app("pages/1_Train.py")
+    tiny_settings(at, epochs=1)
+    assert at.number_input(key="evals_per_epoch").value == 20 and at.number_input(key="valid_subset").value == 200
+    at.number_input(key="valid_subset").set_value(10)
+    at.button(key="start_training").click().run()
+    wait_for_run_end(at)
+    (run_dir,) = runs.iterdir()
+    with open(run_dir / "history.csv", newline="") as handle:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
+    assert epochs.count(1) >= 3, epochs
+    assert any(
+        "Validated 20 times an epoch on the first 10 of the 30 validation sentences" in c for c in texts(at.caption)
+    )
+
+
+def test_try_it_answers_a_sentence_seen_before_from_the_cache(runs, monkeypatch):
+    """A sentence typed again, in this session or another, is neither decoded nor drawn again."""
+    decoded = []
+    result_figure = app_ui.result_figure
+    monkeypatch.setattr(app_ui, "result_figure", lambda result: decoded.append(result) or result_figure(result))
+    for _ in range(2):
+        at = open_app()
+        at.text_input(key="sentence").input("the red dog ran").run()
+        assert texts(at.code)[:2] == ["ran dog red the"] * 2
+    assert len(decoded) == 1
+
+
+def test_try_it_draws_its_text_box_before_it_imports_torch():
+    """The first paint of a cold server waits for nothing heavy: everything above the text box, the box included, is
+    drawn by code that imports neither torch nor the app's modules (``app_shell``)."""
+    source = (REPO / "streamlit_app.py").read_text()
+    first_paint = source[source.index("# ---") : source.index("import app_ui  # noqa: E402")]
+    assert "try_a_sentence()" in first_paint and "app_ui." not in first_paint
+    shell = (REPO / "app_shell.py").read_text()
+    assert not re.search(r"^\s*(import|from) (torch|pandas|plotly|seq2seq|app_ui)", shell, re.MULTILINE)

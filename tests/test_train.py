@@ -153,3 +153,26 @@ def test_progress_carries_snapshots_and_the_stop_reason(tmp_path, tiny_corpus):
     assert len(evals) == 2 and all(p.snapshot["examples"] for p in evals)
     assert seen[-1].kind == "end" and seen[-1].stop_reason == "epochs" == result.stop_reason
     assert result.test.total == 60
+
+
+def test_validations_score_only_the_valid_subset_when_one_is_set(tmp_path, tiny_corpus, monkeypatch):
+    """With valid_subset=7 every validation decodes the first 7 validation sentences (and the watched ones), never the
+    whole split; the test split is still scored whole at the end."""
+    from seq2seq.inference import Reverser
+
+    decoded: list[int] = []
+    reverse_tokens = Reverser.reverse_tokens
+
+    def counting(self, sentences, *args, **kwargs):
+        decoded.append(len(sentences))
+        return reverse_tokens(self, sentences, *args, **kwargs)
+
+    monkeypatch.setattr(Reverser, "reverse_tokens", counting)
+    config = tiny_config(
+        train_file=tiny_corpus.name, epochs=1, evals_per_epoch=4, valid_size=60, test_size=50, valid_subset=7
+    )
+    data = load_run_data(config, tiny_corpus)
+    trainer = Trainer(config, data, tmp_path, log=lambda line: None)
+    result = trainer.run()
+    assert len(result.history) >= 3 and trainer.valid_sentences == data.splits.valid[:7]
+    assert decoded.count(7) == len(result.history) and 60 not in decoded and decoded[-1] == 50
