@@ -5,6 +5,7 @@ widgets that print text as text (code blocks, tables, Plotly labels escaped by `
 with ``markdown_escape`` first; nothing here uses ``unsafe_allow_html``.
 """
 
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,15 @@ import torch
 import app_shell
 from seq2seq.app.models import LoadedModel, ModelCache
 from seq2seq.app.runs import upload_run_data
-from seq2seq.app.views import markdown_escape, percent, result_figure, snapshot_figure, status_text, training_figure
+from seq2seq.app.views import (
+    markdown_escape,
+    percent,
+    result_figure,
+    snapshot_figure,
+    status_text,
+    training_figure,
+    training_series,
+)
 from seq2seq.app.worker import TrainingState, TrainingWorker
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.config import Config
@@ -91,15 +100,36 @@ def prepared_corpus(config: Config) -> RunData | None:
         return _default_corpus().result()
 
 
-# The live view of a run redraws every second in every session that watches it, and building its figures takes about
-# a tenth of a second of CPU, under the GIL the training thread needs too. So they are built once per moment of the
-# run and shared by every session watching it (Streamlit only reads them).
+class LiveCurves:
+    """The live curves of one run, shared by every session that watches it.
+
+    The live view redraws every second in every watching session, and building the figure takes about a tenth of a
+    second of CPU under the GIL that the training thread needs too. So one figure is built per run, and a redraw at a
+    new moment of the run only moves its data (about a millisecond); the lock keeps one session from moving the data
+    while another draws it.
+    """
+
+    def __init__(self, total_steps: int) -> None:
+        self.figure = training_figure([], [], total_steps)
+        self.moment: tuple[int, int] | None = None
+        self.lock = threading.Lock()
+
+    def draw(self, state: TrainingState, key: str) -> None:
+        with self.lock:
+            moment = (state.step, len(state.history))
+            if moment != self.moment:
+                series = training_series(state.batches, state.history)
+                with self.figure.batch_update():
+                    for trace, (x, y) in zip(self.figure.data, series, strict=True):
+                        trace.x, trace.y = x, y
+                self.moment = moment
+            st.plotly_chart(self.figure, theme=None, key=key)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def live_training_figure(
-    run_id: int, step: int, evaluations: int, _state: TrainingState
-) -> plotly.graph_objects.Figure:
-    """The live curves of run ``run_id`` after ``step`` steps and ``evaluations`` validations."""
-    return training_figure(_state.batches, _state.history, _state.total_steps)
+def live_curves(run_id: int, total_steps: int) -> LiveCurves:
+    """The shared live curves of run ``run_id`` (a new figure once its number of steps is known)."""
+    return LiveCurves(total_steps)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -237,8 +237,7 @@ def show_run(state: TrainingState) -> None:
     c2.metric("valid loss", f"{last['valid_loss']:.4f}" if last else "–")
     c3.metric("valid exact match", percent(last["valid_exact_match"]) if last else "–")
     c4.metric("gradient norm", f"{batch['grad_norm']:.3f}" if batch else "–")
-    curves = app_ui.live_training_figure(state.run_id, state.step, len(state.history), state)
-    st.plotly_chart(curves, theme=None, key="training_curves")
+    app_ui.live_curves(state.run_id, state.total_steps).draw(state, key="training_curves")
     left, right = st.columns(2)
     with left:
         st.markdown("**Log**")

@@ -632,3 +632,24 @@ def test_try_it_draws_its_text_box_before_it_imports_torch():
     assert "try_a_sentence()" in first_paint and "app_ui." not in first_paint
     shell = (REPO / "app_shell.py").read_text()
     assert not re.search(r"^\s*(import|from) (torch|pandas|plotly|seq2seq|app_ui)", shell, re.MULTILINE)
+
+
+def test_the_live_curves_are_built_once_per_run_and_follow_it(runs, monkeypatch):
+    """A redraw at a new moment of the run moves the shared figure's data instead of building another figure; what
+    every watching session draws is the run's latest history."""
+    built = []
+    training_figure = app_ui.training_figure
+    monkeypatch.setattr(app_ui, "training_figure", lambda *args: built.append(args) or training_figure(*args))
+    at = open_app("pages/1_Train.py")
+    tiny_settings(at, epochs=2)
+    at.button(key="start_training").click().run()
+    wait_for_run_end(at)
+    at.run()
+    (run_dir,) = runs.iterdir()
+    with open(run_dir / "history.csv", newline="") as handle:
+        matches = [100 * float(row["valid_exact_match"]) for row in csv.DictReader(handle)]
+    for tab in (at, open_app("pages/1_Train.py")):
+        figure = json.loads(tab.get("plotly_chart")[0].proto.spec)
+        (curve,) = [trace for trace in figure["data"] if trace["name"] == "valid exact match (%)"]
+        assert curve["y"] == pytest.approx(matches)
+    assert len(built) <= 2  # one per run, and one more while its number of steps was not known yet
