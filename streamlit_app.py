@@ -7,6 +7,8 @@ and the app's modules is most of the first page view (README, Speed), and a pers
 answer to a sentence is a fragment: Enter reruns only it, not the sidebar, heading and example buttons.
 """
 
+import sys
+
 import streamlit as st
 
 import app_shell
@@ -30,7 +32,7 @@ def try_a_sentence() -> None:
     if not sentence:
         st.info("Type a sentence and press Enter, or click an example above.")
         return
-    import app_ui  # already imported by the full run that drew this fragment: no cost here
+    import app_ui  # imported once per server by the page's first run (below): a lookup here
     from seq2seq.tokenize import InputError
 
     model, _ = app_ui.load_active_model()
@@ -96,7 +98,8 @@ app_shell.page_config("Try it")
 st.title("Reverse a sentence with attention")
 st.markdown(INTRO)
 model_area = st.empty()  # the active model's caption and the example sentences, once the model is loaded
-model_area.caption("Loading the model…")
+if "app_ui" not in sys.modules:  # a cold server: the imports below take a few seconds
+    model_area.caption("Loading the model…")
 try_a_sentence()
 
 import app_ui  # noqa: E402 - on purpose after the first paint: this import is most of a cold page view
