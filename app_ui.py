@@ -6,7 +6,7 @@ with ``markdown_escape`` first; nothing here uses ``unsafe_allow_html``.
 """
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +77,7 @@ CORPUS_FIELDS = ("corpus_size", "min_length", "max_length", "random_share", "val
 
 
 @st.cache_resource(show_spinner=False)
-def _default_corpus() -> Future:
+def default_corpus() -> Future:
     """The built-in corpus of the default settings, generated once per server on a background thread (about 2 s of
     pure Python) from the first view of the Train page, so that a Start with the defaults trains at once."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seq2seq-corpus")
@@ -86,18 +86,17 @@ def _default_corpus() -> Future:
     return future
 
 
-def warm_default_corpus() -> None:
-    _default_corpus()
-
-
 def prepared_corpus(config: Config) -> RunData | None:
     """The default corpus, ready or nearly (waits for it), when ``config`` asks for it; else None (the worker then
     generates the corpus itself)."""
     defaults = Config()
     if any(getattr(config, name) != getattr(defaults, name) for name in CORPUS_FIELDS) or config.train_file:
         return None
+    future = default_corpus()
     with st.spinner("Generating the corpus…"):
-        return _default_corpus().result()
+        wait([future])
+    # A generation that failed is left to the worker, which reports a failure as a failed run.
+    return None if future.exception() else future.result()
 
 
 class LiveCurves:

@@ -30,7 +30,7 @@ RUN_MESSAGE = "run_message"  # what the last deletion did (escaped Markdown), sh
 
 model, error = app_ui.setup_page("Train")
 worker = app_ui.training_worker()
-app_ui.warm_default_corpus()  # in the background: a Start with the defaults then trains at once
+app_ui.default_corpus()  # generated in the background: a Start with the defaults then trains at once
 st.title("Train a model")
 st.caption(
     "Runs go on in the background on this server: switch pages or reload and it keeps training. Each run is saved "

@@ -653,3 +653,12 @@ def test_the_live_curves_are_built_once_per_run_and_follow_it(runs, monkeypatch)
         (curve,) = [trace for trace in figure["data"] if trace["name"] == "valid exact match (%)"]
         assert curve["y"] == pytest.approx(matches)
     assert len(built) <= 2  # one per run, and one more while its number of steps was not known yet
+
+
+def test_the_default_corpus_is_generated_once_in_the_background_and_a_default_start_uses_it():
+    future = app_ui.default_corpus()
+    assert app_ui.default_corpus() is future  # once per server
+    data = app_ui.prepared_corpus(Config(evals_per_epoch=20, valid_subset=200, lr=1e-3))  # training settings differ
+    assert data is future.result() and data.splits.valid == load_run_data(Config()).splits.valid
+    assert app_ui.prepared_corpus(Config(corpus_size=500)) is None  # another corpus: the worker generates it
+    assert app_ui.prepared_corpus(Config(seed=1)) is None
