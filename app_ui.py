@@ -5,6 +5,9 @@ widgets that print text as text (code blocks, tables, Plotly labels escaped by `
 with ``markdown_escape`` first; nothing here uses ``unsafe_allow_html``.
 """
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 # Imported here, on the script thread, before any fragment runs: a first import of these inside a fragment's thread
@@ -12,8 +15,9 @@ from pathlib import Path
 import pandas as pd  # noqa: F401
 import plotly.graph_objects  # noqa: F401
 import streamlit as st
-import torch  # noqa: F401
+import torch
 
+import app_shell
 from seq2seq.app.links import link_params, parse_link
 from seq2seq.app.models import LoadedModel, ModelCache, missing_model_notice
 from seq2seq.app.runs import upload_run_data
@@ -21,13 +25,18 @@ from seq2seq.app.views import markdown_escape, snapshot_example, status_text
 from seq2seq.app.worker import TrainingState, TrainingWorker
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.config import Config
-from seq2seq.data import RunData
+from seq2seq.data import RunData, load_run_data
 from seq2seq.inference import Reversal
 from seq2seq.metrics import percent
 from seq2seq.paths import default_checkpoint_path
-from seq2seq.plots import heatmap_figure, heatmap_png, training_figure
+from seq2seq.plots import heatmap_figure, heatmap_png, training_figure, training_series
 from seq2seq.records import Snapshot
 from seq2seq.report import TestReport
+
+# Decoding one sentence is about 40 small tensor operations: a second intra-op thread only adds hand-offs, which on a
+# busy machine turned a 2 ms reversal into a 100 ms one. Set here, on a script thread, it holds for the threads
+# started after it (script runs, fragments), as in the command line and the trainer.
+torch.set_num_threads(1)
 
 MODEL_KEY = "active_model_path"
 NOTICE_KEY = "active_model_notice"  # why this session's chosen model was dropped, shown once in the sidebar
@@ -62,15 +71,62 @@ def read_upload(data: bytes, name: str, valid_size: int, test_size: int, seed: i
     return upload_run_data(Config(valid_size=valid_size, test_size=test_size, seed=seed), data, name)
 
 
-# The live view of a run redraws every second in every session that watches it, and building its figures takes about
-# a tenth of a second of CPU, under the GIL the training thread needs too. So they are built once per moment of the
-# run and shared by every session watching it (Streamlit only reads them).
+CORPUS_FIELDS = ("corpus_size", "min_length", "max_length", "random_share", "valid_size", "test_size", "seed")
+
+
+@st.cache_resource(show_spinner=False)
+def default_corpus() -> Future:
+    """The built-in corpus of the default settings, generated once per server on a background thread (about 2 s of
+    pure Python) from the first view of the Train page, so that a Start with the defaults trains at once."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seq2seq-corpus")
+    future = pool.submit(load_run_data, Config())
+    pool.shutdown(wait=False)  # its thread finishes this one job, then ends
+    return future
+
+
+def prepared_corpus(config: Config) -> RunData | None:
+    """The default corpus, ready or nearly (waits for it), when ``config`` asks for it; else None (the worker then
+    generates the corpus itself)."""
+    defaults = Config()
+    if any(getattr(config, name) != getattr(defaults, name) for name in CORPUS_FIELDS) or config.train_file:
+        return None
+    future = default_corpus()
+    with st.spinner("Generating the corpus…"):
+        wait([future])
+    # A generation that failed is left to the worker, which reports a failure as a failed run.
+    return None if future.exception() else future.result()
+
+
+class LiveCurves:
+    """The live curves of one run, shared by every session that watches it.
+
+    The live view redraws every second in every watching session, and building the figure takes about a tenth of a
+    second of CPU under the GIL that the training thread needs too. So one figure is built per run, and a redraw at a
+    new moment of the run only moves its data (about a millisecond); the lock keeps one session from moving the data
+    while another draws it.
+    """
+
+    def __init__(self, total_steps: int) -> None:
+        self.figure = training_figure([], [], total_steps)
+        self.moment: tuple[int, int] | None = None
+        self.lock = threading.Lock()
+
+    def draw(self, state: TrainingState, key: str) -> None:
+        with self.lock:
+            moment = (state.step, len(state.history))
+            if moment != self.moment:
+                series = training_series(state.batches, state.history)
+                with self.figure.batch_update():
+                    for trace, (x, y) in zip(self.figure.data, series, strict=True):
+                        trace.x, trace.y = x, y
+                self.moment = moment
+            st.plotly_chart(self.figure, theme=None, key=key)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def live_training_figure(
-    run_id: int, step: int, evaluations: int, _state: TrainingState
-) -> plotly.graph_objects.Figure:
-    """The live curves of run ``run_id`` after ``step`` steps and ``evaluations`` validations."""
-    return training_figure(_state.batches, _state.history, _state.total_steps)
+def live_curves(run_id: int, total_steps: int) -> LiveCurves:
+    """The shared live curves of run ``run_id`` (a new figure once its number of steps is known)."""
+    return LiveCurves(total_steps)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -80,6 +136,28 @@ def live_snapshot_figure(
     """The heatmap of watched sentence ``index`` in the latest of ``snapshots`` snapshots of run ``run_id``."""
     example = snapshot_example(_snapshot, index)
     return None if example is None else heatmap_figure(example["tokens"], example["output"], example["attention"])
+
+
+@dataclass(frozen=True)
+class TypedSentence:
+    """A typed sentence through one model, with its heatmap. ``model`` is held so that its ``id``, part of the cache
+    key below, cannot be reused by another model while the entry lives."""
+
+    model: LoadedModel
+    result: Reversal
+    figure: plotly.graph_objects.Figure
+
+
+# An entry (the figure, mostly) holds about 130 KB: with 256 of them the soak saw the server's memory climb 35 MB over
+# its traffic before the cache was full. 64 keep the example sentences and recent inputs of every session.
+@st.cache_resource(show_spinner=False, max_entries=64)
+def typed_sentence(model_id: int, sentence: str, _model: LoadedModel) -> TypedSentence:
+    """``sentence`` through the model ``model_id`` (``id`` of a LoadedModel) and its heatmap, made once per model and
+    sentence for every session: an Enter on a sentence seen before costs no decoding and no figure building.
+
+    Raises InputError (never cached) for an empty or over-long sentence."""
+    result = _model.reverser.reverse(sentence)
+    return TypedSentence(_model, result, heatmap_figure(result.tokens, result.output, result.attention))
 
 
 # ------------------------------------------------------------------------------------------------- active model
@@ -109,8 +187,12 @@ def load_active_model() -> tuple[LoadedModel | None, str | None]:
 
 def setup_page(title: str) -> tuple[LoadedModel | None, str | None]:
     """Page config and sidebar; returns the active model or why there is none."""
-    # An emoji icon is drawn by the browser; a ":material/...:" one would be fetched from fonts.gstatic.com.
-    st.set_page_config(page_title=f"{title} · Seq2Seq reverser", page_icon="🔁", layout="wide")
+    app_shell.page_config(title)
+    return sidebar_with_model()
+
+
+def sidebar_with_model() -> tuple[LoadedModel | None, str | None]:
+    """Load this session's active model and draw the sidebar; returns the model or why there is none."""
     model, error = load_active_model()
     _sidebar(model, error)
     return model, error
@@ -152,6 +234,12 @@ def model_page(title: str, heading: str | None = None, intro: str | None = None)
         st.title(heading)
     if intro:
         st.markdown(intro)
+    return require_model(model, error)
+
+
+def require_model(model: LoadedModel | None, error: str | None) -> LoadedModel:
+    """The active model under its caption, or a clear message (never a traceback) and the way to train one; stops
+    the page when there is none."""
     loaded = _require_model(model, error)
     _active_model_caption(loaded)
     return loaded
@@ -192,13 +280,10 @@ def _active_model_caption(model: LoadedModel) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- links
-def open_link(page: str, sentence_key: str, step_key: str | None = None) -> list[str]:
-    """Apply this page's link (``?sentence=...&step=...&model=...``) once per session and page: the model becomes the
-    session's active one and the widgets start from the link. Returns the notes on ignored parameters."""
-    flag = f"link_read_{page}"
-    if st.session_state.get(flag):
-        return []
-    st.session_state[flag] = True
+def apply_link(sentence_key: str, step_key: str | None = None) -> list[str]:
+    """Apply the URL's link (``?sentence=...&step=...&model=...``; a page asks ``app_shell.link_to_open`` first): the
+    model becomes the session's active one and the widgets start from the link. Returns the notes on ignored
+    parameters."""
     link = parse_link(st.query_params.to_dict())
     if link.model is not None:
         set_active_model(None if link.model == default_checkpoint_path() else link.model)
@@ -222,12 +307,19 @@ def show_link_notes(notes: list[str]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- heatmaps
-def heatmap(result: Reversal, title: str, key: str, file_name: str = "attention_heatmap.png") -> None:
-    """The hover-able attention heatmap of one result, and a button that downloads it as a PNG (drawn on click).
+def heatmap(
+    result: Reversal,
+    title: str,
+    key: str,
+    file_name: str = "attention_heatmap.png",
+    figure: plotly.graph_objects.Figure | None = None,
+) -> None:
+    """The hover-able attention heatmap of one result (``figure`` when it was built already), and a button that
+    downloads it as a PNG (drawn on click).
 
     The chart on the page has no title of its own (the page says what it shows); the PNG carries ``title``.
     """
-    figure = heatmap_figure(result.tokens, result.output, result.attention)
+    figure = figure or heatmap_figure(result.tokens, result.output, result.attention)
     st.plotly_chart(figure, theme=None, key=f"{key}_chart", width="content")
     tokens, output, attention = list(result.tokens), list(result.output), result.attention
     title = title if len(title) <= 60 else title[:59] + "…"

@@ -91,21 +91,30 @@ def training_rows(config: Config, seeds: int, workdir: Path) -> list[str]:
     return rows
 
 
-def optimizer_ratio(config: Config, repeats: int = 7, steps: int = 200) -> tuple[float, float]:
-    from seq2seq.model import Seq2Seq
-
-    model = Seq2Seq(400, config)
-    params = list(model.parameters())
+def optimizer_ratio(params: list[torch.Tensor], steps: int, repeats: int = 7) -> tuple[float, float]:
+    """Median µs per step of the manual Adam and of torch.optim.Adam on ``params`` (random gradients), interleaved."""
     for p in params:
         p.grad = torch.randn_like(p)
     timings: dict[str, list[float]] = {"manual": [], "torch": []}
     for _ in range(repeats):
         for name, optimizer in (("manual", Adam(params, lr=1e-4)), ("torch", torch.optim.Adam(params, lr=1e-4))):
+            optimizer.step()  # the state is created on the first step
             start = time.perf_counter()
             for _ in range(steps):
                 optimizer.step()
             timings[name].append((time.perf_counter() - start) / steps * 1e6)
     return statistics.median(timings["manual"]), statistics.median(timings["torch"])
+
+
+def optimizer_cases(config: Config) -> list[tuple[str, list[torch.Tensor], int]]:
+    """Our model (many small tensors) and 8 x Linear(512, 512) (a few large ones): (name, parameters, steps)."""
+    from seq2seq.model import Seq2Seq
+
+    large = torch.nn.Sequential(*[torch.nn.Linear(512, 512) for _ in range(8)])
+    return [
+        ("our model", list(Seq2Seq(400, config).parameters()), 200),
+        ("8 x Linear(512, 512)", list(large.parameters()), 20),
+    ]
 
 
 def inference_times(checkpoint: Path, repeats: int = 200) -> tuple[float, float]:
@@ -143,8 +152,15 @@ def main() -> None:
             for row in training_rows(config, args.seeds, Path(workdir)):
                 print(row)
         print(f"\n(median of {args.seeds} seeds; times are train_seconds, validation excluded)\n")
-    manual, reference = optimizer_ratio(config)
-    print(f"Adam step: manual {manual:.0f} µs, torch.optim.Adam {reference:.0f} µs (ratio {manual / reference:.2f})")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    for name, params, steps in optimizer_cases(config):
+        manual, reference = optimizer_ratio(params, steps)
+        print(
+            f"Adam step, {name}, one thread: manual {manual:.0f} µs, torch.optim.Adam {reference:.0f} µs "
+            f"(ratio {manual / reference:.2f})"
+        )
+    torch.set_num_threads(threads)
     if args.checkpoint.is_file():
         single, batched = inference_times(args.checkpoint)
         print(

@@ -27,6 +27,7 @@ RUN_MESSAGE = "run_message"  # what the last deletion did (escaped Markdown), sh
 
 model, error = app_ui.setup_page("Train")
 worker = app_ui.training_worker()
+app_ui.default_corpus()  # generated in the background: a Start with the defaults then trains at once
 st.title("Train a model")
 st.caption(
     "Runs go on in the background on this server: switch pages or reload and it keeps training. Each run is saved "
@@ -34,7 +35,10 @@ st.caption(
 )
 
 # ------------------------------------------------------------------------------------------------- settings
-defaults = Config()
+# The command line validates once an epoch on the whole split. Here a person watches: validate 20 times an epoch on
+# the first 200 validation sentences (a validation then costs about a tenth of a second), so that the curves move from
+# the first seconds and the 99% moment shows as it happens. Both are settings under "More settings".
+defaults = Config(evals_per_epoch=20, valid_subset=200)
 
 
 def whole_number(column, label: str, name: str, smallest: int = 1, **options) -> int:
@@ -96,9 +100,16 @@ with st.expander("More settings"):
     c1.slider("Unknown-word rate", 0.0, 0.5, defaults.unk_rate, 0.01, key="unk_rate")
     c2.slider("Joined-sentence share", 0.0, 1.0, defaults.join_share, 0.05, key="join_share")
     c3.slider("Random-sequence share", 0.0, 1.0, defaults.random_extra_share, 0.05, key="random_extra_share")
-    c1, c2, _ = st.columns(3)
+    c1, c2, c3 = st.columns(3)
     c1.number_input("Stop at valid exact match (0: off)", 0.0, 1.0, 0.0, step=0.01, key="target_accuracy")
     c2.number_input("Time limit in minutes (0: off)", 0.0, 24 * 60.0, 0.0, step=1.0, key="max_minutes")
+    c3.number_input(
+        "Validation sentences scored each time (0: all)",
+        0,
+        MAX_VALUES["valid_size"],
+        defaults.valid_subset,
+        key="valid_subset",
+    )
 
 config, config_error = None, None
 settings = dict(st.session_state)  # the widgets above are keyed by the Config field they set
@@ -153,7 +164,7 @@ if start:
                     corpus_text=upload.getvalue(),
                 )
             else:
-                started = worker.start(config, runs_root())
+                started = worker.start(config, runs_root(), app_ui.prepared_corpus(config))
         except TrainingBusy as busy:
             st.warning(str(busy), icon=":material/hourglass_top:")
         except OSError as problem:
@@ -168,6 +179,17 @@ if stop:
 
 
 # ------------------------------------------------------------------------------------------------- live view
+def validation_text(config: Config, state: TrainingState) -> str:
+    """What "valid" means on this page: how often the run validates, and on how many sentences."""
+    often = f"{config.evals_per_epoch} times an epoch" if config.evals_per_epoch > 1 else "once an epoch"
+    if config.valid_subset and config.valid_subset < config.valid_size:
+        return (
+            f"Validated {often} on the first {config.valid_subset:,} of the {config.valid_size:,} validation "
+            "sentences (a subset, so that it can validate often); the test score at the end uses the whole test split."
+        )
+    return f"Validated {often} on every validation sentence."
+
+
 def show_run(state: TrainingState) -> None:
     if state.run_id == 0:
         st.info("No training run on this server yet: choose the settings above and press Start.")
@@ -185,12 +207,13 @@ def show_run(state: TrainingState) -> None:
     last = state.history[-1] if state.history else None
     c1, c2, c3, c4 = st.columns(4)
     batch = state.batches[-1] if state.batches else None
+    if config and state.data_summary:
+        st.caption(validation_text(config, state))
     c1.metric("train loss", f"{batch['train_loss']:.4f}" if batch else "–")
     c2.metric("valid loss", f"{last['valid_loss']:.4f}" if last else "–")
     c3.metric("valid exact match", percent(last["valid_exact_match"]) if last else "–")
     c4.metric("gradient norm", f"{batch['grad_norm']:.3f}" if batch else "–")
-    curves = app_ui.live_training_figure(state.run_id, state.step, len(state.history), state)
-    st.plotly_chart(curves, theme=None, key="training_curves")
+    app_ui.live_curves(state.run_id, state.total_steps).draw(state, key="training_curves")
     left, right = st.columns(2)
     with left:
         st.markdown("**Log**")

@@ -5,6 +5,7 @@ import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
+import app_shell
 import app_ui
 from seq2seq.app import decoder_view as view
 from seq2seq.app.views import markdown_escape
@@ -14,7 +15,7 @@ from seq2seq.report import SHOWCASE_SENTENCE
 from seq2seq.scoring import score_pairs
 from seq2seq.tokenize import InputError, checked_tokens
 
-notes = app_ui.open_link("decoder", "decoder_sentence", "decoder_step")
+notes = app_ui.apply_link("decoder_sentence", "decoder_step") if app_shell.link_to_open("decoder") else []
 loaded = app_ui.model_page(
     "Decoder",
     heading="Inside the decoder",

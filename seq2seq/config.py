@@ -67,6 +67,9 @@ class Config:
     target_accuracy: float | None = None
     max_seconds: float | None = None
     evals_per_epoch: int = 1
+    # Validate on the first this many validation sentences (None: all of them): a subset makes frequent validations
+    # cheap (the app validates many times an epoch so that its curves move from the first seconds)
+    valid_subset: int | None = None
     # Where the data came from: None for the built-in generator, else the training file's name
     train_file: str | None = None
 
@@ -105,6 +108,14 @@ class Config:
             raise ValueError(f"device must be auto, cpu, cuda or mps, not {self.device!r}")
         if self.target_accuracy is not None and not (0 < self.target_accuracy <= 1):
             raise ValueError(f"target_accuracy must be in (0, 1], not {self.target_accuracy!r}")
+        if self.valid_subset is not None and (
+            not isinstance(self.valid_subset, int)
+            or isinstance(self.valid_subset, bool)
+            or not 1 <= self.valid_subset <= MAX_VALUES["valid_size"]
+        ):
+            raise ValueError(
+                f"valid_subset must be a whole number from 1 to {MAX_VALUES['valid_size']:,}, not {self.valid_subset!r}"
+            )
         if self.max_seconds is not None and not (math.isfinite(self.max_seconds) and self.max_seconds > 0):
             raise ValueError(f"max_seconds must be a positive number, not {self.max_seconds!r}")
 

@@ -106,6 +106,7 @@ class Trainer:
         self.snapshots: list[Snapshot] = []
         self.tokens_seen = 0  # real target tokens trained on so far: tokens_seen / train_seconds is the throughput
         self.longest_seen = 0  # longest training example, augmentation (joined pairs) included
+        self.valid_sentences = data.splits.valid  # what a validation scores: the split, or its first valid_subset
 
     @property
     def checkpoint_path(self) -> Path:
@@ -131,7 +132,8 @@ class Trainer:
         rng = random.Random(cfg.seed)
         model = Seq2Seq(len(vocab), cfg).to(self.device)
         optimizer = Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        valid_batches = [b.to(self.device) for b in bucketed_batches(splits.valid, vocab, 500)]
+        self.valid_sentences = splits.valid[: cfg.valid_subset] if cfg.valid_subset else splits.valid
+        valid_batches = [b.to(self.device) for b in bucketed_batches(self.valid_sentences, vocab, 500)]
         reverser = Reverser(model, vocab, copy_unknown=False)
         watched = snapshot_sentences(splits.valid)
         steps_per_epoch = math.ceil(examples_per_epoch(cfg, len(splits.train)) / cfg.batch_size)
@@ -236,7 +238,7 @@ class Trainer:
             loss, n = masked_loss(model, batch, teacher_forcing=0.0)
             loss_sum += loss.item() * n
             tokens += n
-        results = reverser.reverse_tokens(self.data.splits.valid)
+        results = reverser.reverse_tokens(self.valid_sentences)
         row = HistoryRow(
             epoch=epoch,
             step=step,

@@ -591,3 +591,75 @@ def test_a_model_file_that_turns_bad_keeps_the_last_good_model_served(runs, monk
     assert not at.exception and not at.main.error
     assert texts(at.code)[0] == "sat cat the"
     assert any("cannot be used now" in w for w in texts(at.sidebar.warning))
+
+
+# ------------------------------------------------------------------------------------------------- speed
+def test_the_app_validates_many_times_in_the_first_epoch_on_a_subset_and_says_so(runs):
+    """The command line validates once an epoch; the Train page, watched by a person, validates 20 times an epoch on a
+    subset by default, so its curves move from the first seconds, and the page says which sentences count."""
+    at = open_app("pages/1_Train.py")
+    tiny_settings(at, epochs=1)
+    assert at.number_input(key="evals_per_epoch").value == 20 and at.number_input(key="valid_subset").value == 200
+    at.number_input(key="valid_subset").set_value(10)
+    at.button(key="start_training").click().run()
+    wait_for_run_end(at)
+    (run_dir,) = runs.iterdir()
+    with open(run_dir / "history.csv", newline="") as handle:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
+    assert epochs.count(1) >= 3, epochs
+    assert any(
+        "Validated 20 times an epoch on the first 10 of the 30 validation sentences" in c for c in texts(at.caption)
+    )
+
+
+def test_try_it_answers_a_sentence_seen_before_from_the_cache(runs, monkeypatch):
+    """A sentence typed again, in this session or another, is neither decoded nor drawn again."""
+    decoded = []
+    heatmap_figure = app_ui.heatmap_figure
+    monkeypatch.setattr(app_ui, "heatmap_figure", lambda *args: decoded.append(args) or heatmap_figure(*args))
+    for _ in range(2):
+        at = open_app()
+        at.text_input(key="sentence").input("the red dog ran").run()
+        assert texts(at.code)[:2] == ["ran dog red the"] * 2
+    assert len(decoded) == 1
+
+
+def test_try_it_draws_its_text_box_before_it_imports_torch():
+    """The first paint of a cold server waits for nothing heavy: everything above the text box, the box included, is
+    drawn by code that imports neither torch nor the app's modules (``app_shell``); only a link's first view imports
+    them before, to put its sentence in the box."""
+    source = (REPO / "streamlit_app.py").read_text()
+    first_paint = source[source.index("# ---") : source.index("import app_ui  # noqa: E402")]
+    assert "try_a_sentence()" in first_paint and "app_ui." not in first_paint
+    shell = (REPO / "app_shell.py").read_text()
+    assert not re.search(r"^\s*(import|from) (torch|pandas|plotly|seq2seq|app_ui)", shell, re.MULTILINE)
+
+
+def test_the_live_curves_are_built_once_per_run_and_follow_it(runs, monkeypatch):
+    """A redraw at a new moment of the run moves the shared figure's data instead of building another figure; what
+    every watching session draws is the run's latest history."""
+    built = []
+    training_figure = app_ui.training_figure
+    monkeypatch.setattr(app_ui, "training_figure", lambda *args: built.append(args) or training_figure(*args))
+    at = open_app("pages/1_Train.py")
+    tiny_settings(at, epochs=2)
+    at.button(key="start_training").click().run()
+    wait_for_run_end(at)
+    at.run()
+    (run_dir,) = runs.iterdir()
+    with open(run_dir / "history.csv", newline="") as handle:
+        matches = [100 * float(row["valid_exact_match"]) for row in csv.DictReader(handle)]
+    for tab in (at, open_app("pages/1_Train.py")):
+        figure = json.loads(tab.get("plotly_chart")[0].proto.spec)
+        (curve,) = [trace for trace in figure["data"] if trace["name"] == "valid exact match (%)"]
+        assert curve["y"] == pytest.approx(matches)
+    assert len(built) <= 2  # one per run, and one more while its number of steps was not known yet
+
+
+def test_the_default_corpus_is_generated_once_in_the_background_and_a_default_start_uses_it():
+    future = app_ui.default_corpus()
+    assert app_ui.default_corpus() is future  # once per server
+    data = app_ui.prepared_corpus(Config(evals_per_epoch=20, valid_subset=200, lr=1e-3))  # training settings differ
+    assert data is future.result() and data.splits.valid == load_run_data(Config()).splits.valid
+    assert app_ui.prepared_corpus(Config(corpus_size=500)) is None  # another corpus: the worker generates it
+    assert app_ui.prepared_corpus(Config(seed=1)) is None

@@ -28,6 +28,8 @@ from tests.browser_support import (
     new_tab,
     shot_on_failure,
     start_run,
+    submit_sentence,
+    wait_for_reversal,
     wait_ready,
 )
 
@@ -154,6 +156,33 @@ def test_every_page_opens_by_its_own_url_on_a_fresh_server(tmp_path, tiny_checkp
     finally:
         context.close()
         fresh.stop()
+
+
+HEATMAP_FIRST_COLUMN = """() => {
+  const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+  return plot && plot.data && plot.data[0] && plot.data[0].x ? plot.data[0].x[0] : null;
+}"""
+
+
+def test_try_it_on_a_fresh_server_takes_a_sentence_at_once_and_answers_every_enter(tmp_path, tiny_checkpoint, browser):
+    """On a server no page has run on yet, the text box comes before the model is loaded: a sentence typed at once is
+    answered, and so is each Enter after it, the heatmap following each sentence, with no error on the page."""
+    fresh = Server(tiny_checkpoint, tmp_path / "runs", tmp_path / "streamlit.log")
+    try:
+        with new_tab(browser) as tab, shot_on_failure(tab, "try_it_fresh_server"):
+            tab.goto(fresh.url, wait_until="commit")
+            box = tab.get_by_role("textbox", name="Sentence", exact=True)
+            box.wait_for()
+            for sentence in ["the dog saw bird", "a red cat ran", "the cat sat", "the dog saw bird"]:
+                submit_sentence(tab, sentence)
+                expected = " ".join(reversed(sentence.split()))
+                assert wait_for_reversal(tab, expected) == expected
+                first = f"1·{sentence.split()[0]}"
+                tab.wait_for_function(f"() => ({HEATMAP_FIRST_COLUMN})() === {first!r}")
+            assert tab.locator('[data-testid="stException"]').count() == 0
+    finally:
+        assert fresh.stop() in (0, -15)
+    assert "Traceback" not in fresh.log(last=10**7)
 
 
 # ------------------------------------------------------------------------------------------------- README pictures

@@ -60,3 +60,10 @@ def test_every_whole_number_setting_is_allowed_at_its_limit_and_refused_past_it(
 
 def test_generated_sentences_stay_within_what_the_reverser_accepts_even_when_joined():
     assert 2 * MAX_VALUES["max_length"] <= MAX_SENTENCE_TOKENS
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, True, MAX_VALUES["valid_size"] + 1])
+def test_valid_subset_is_none_or_a_bounded_whole_number(value):
+    assert Config().valid_subset is None and Config(valid_subset=200).valid_subset == 200
+    with pytest.raises(ValueError, match="valid_subset must be a whole number"):
+        Config(valid_subset=value)

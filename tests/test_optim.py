@@ -1,3 +1,4 @@
+import copy
 import random
 
 import pytest
@@ -7,7 +8,7 @@ from seq2seq.batching import bucketed_batches
 from seq2seq.config import Config
 from seq2seq.corpus import generate_corpus
 from seq2seq.model import Seq2Seq
-from seq2seq.optim import Adam
+from seq2seq.optim import Adam, plan_chunks
 from seq2seq.train import masked_loss
 from seq2seq.vocab import Vocabulary
 
@@ -67,3 +68,54 @@ def test_parameters_without_gradients_are_left_alone_and_bad_settings_refused():
         Adam([a], lr=-1)
     with pytest.raises(ValueError):
         Adam([a], betas=(1.0, 0.9))
+
+
+# ------------------------------------------------------------------------------------------------- chunked update
+@pytest.mark.parametrize("chunk_elements", [37, 2**16])
+def test_chunked_update_matches_torch_adam_whatever_the_chunk_size(chunk_elements):
+    """Chunks that cut tensors mid-row and chunks that hold many tensors give torch's result."""
+    kwargs = dict(lr=3e-3, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
+    mine, theirs = paired_runs({**kwargs, "chunk_elements": chunk_elements}, torch.optim.Adam, kwargs, steps=30)
+    for (name, a), b in zip(mine.named_parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
+
+
+def test_plan_chunks_covers_every_element_once_and_respects_the_limit():
+    params = [torch.zeros(5, 7), torch.zeros(3), torch.zeros(0), torch.zeros(40), torch.zeros(4, 6).t()]
+    chunks = plan_chunks(params, limit=16)
+    seen = [torch.zeros(p.numel(), dtype=torch.int64) for p in params]
+    for chunk in chunks:
+        assert sum(end - start for _, start, end in chunk) <= 16 or len(chunk) == 1
+        for index, start, end in chunk:
+            seen[index][start:end] += 1
+    assert all(bool((count == 1).all()) for count in seen)
+    assert [(i, s, e) for chunk in chunks for i, s, e in chunk if i == 4] == [(4, 0, 24)]  # non-contiguous: whole
+
+
+def test_large_and_non_contiguous_tensors_and_a_reloaded_state_match_torch():
+    """Tensors larger than a chunk, a transposed (non-contiguous) one, and going back to a state saved earlier (new
+    state tensors holding other numbers, so the kept slices must be made again) all follow torch.optim.Adam to 1e-6."""
+    torch.manual_seed(0)
+    start = [torch.randn(300, 20), torch.randn(7), torch.randn(20, 30).t()]
+    mine = [torch.nn.Parameter(t.clone().double()) for t in start[:2]] + [torch.nn.Parameter(start[2].double())]
+    theirs = [torch.nn.Parameter(p.detach().clone()) for p in mine]
+    assert not mine[2].is_contiguous()
+    ours, reference = Adam(mine, lr=1e-2, chunk_elements=1000), torch.optim.Adam(theirs, lr=1e-2)
+    pairs = ((mine, ours), (theirs, reference))
+    saved = None
+    for step in range(12):
+        grads = [torch.randn_like(p) for p in mine]
+        for params, optimizer in pairs:
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g.clone()
+            optimizer.step()
+        if step == 3:
+            saved = [([p.detach().clone() for p in params], copy.deepcopy(opt.state_dict())) for params, opt in pairs]
+        if step == 7:  # back to step 3, as resuming from a checkpoint does
+            for (params, optimizer), (values, state) in zip(pairs, saved, strict=True):
+                with torch.no_grad():
+                    for p, value in zip(params, values, strict=True):
+                        p.copy_(value)
+                optimizer.load_state_dict(state)
+    for a, b in zip(mine, theirs, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)

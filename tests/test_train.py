@@ -174,3 +174,26 @@ def test_a_run_over_an_earlier_model_never_stamps_its_results_on_the_old_one(tmp
     checkpoint = load_checkpoint(tmp_path / "model.pt")
     assert checkpoint.config.hidden_size == 16 and checkpoint.history == []
     assert (tmp_path / "history.csv").read_text() == ",".join(HISTORY_COLUMNS) + "\n"
+
+
+def test_validations_score_only_the_valid_subset_when_one_is_set(tmp_path, tiny_corpus, monkeypatch):
+    """With valid_subset=7 every validation decodes the first 7 validation sentences (and the watched ones), never the
+    whole split; the test split is still scored whole at the end."""
+    from seq2seq.inference import Reverser
+
+    decoded: list[int] = []
+    reverse_tokens = Reverser.reverse_tokens
+
+    def counting(self, sentences, *args, **kwargs):
+        decoded.append(len(sentences))
+        return reverse_tokens(self, sentences, *args, **kwargs)
+
+    monkeypatch.setattr(Reverser, "reverse_tokens", counting)
+    config = tiny_config(
+        train_file=tiny_corpus.name, epochs=1, evals_per_epoch=4, valid_size=60, test_size=50, valid_subset=7
+    )
+    data = load_run_data(config, tiny_corpus)
+    trainer = Trainer(config, data, tmp_path, log=lambda line: None)
+    result = trainer.run()
+    assert len(result.history) >= 3 and trainer.valid_sentences == data.splits.valid[:7]
+    assert decoded.count(7) == len(result.history) and 60 not in decoded and decoded[-1] == 50

@@ -11,7 +11,7 @@ from ..config import Config
 # Widget keys that are not Config fields, and what each becomes.
 LENGTH_RANGE = "length_range"  # (min_length, max_length)
 MAX_MINUTES = "max_minutes"  # max_seconds / 60; 0: no limit
-OFF_WHEN_ZERO = ("clip", "target_accuracy")  # 0 in the page means None in the Config
+OFF_WHEN_ZERO = ("clip", "target_accuracy", "valid_subset")  # 0 in the page means None in the Config
 
 
 def config_from_settings(settings: Mapping[str, object], train_file: str | None = None) -> Config:
@@ -21,7 +21,7 @@ def config_from_settings(settings: Mapping[str, object], train_file: str | None 
     values: dict[str, object] = {name: settings[name] for name in fields if name in settings}
     for name in OFF_WHEN_ZERO:
         if name in values:
-            values[name] = float(values[name]) or None
+            values[name] = values[name] or None
     if LENGTH_RANGE in settings:
         values["min_length"], values["max_length"] = (int(n) for n in settings[LENGTH_RANGE])
     if MAX_MINUTES in settings:

@@ -1,0 +1,309 @@
+"""What a person feels in the browser, timed: a cold ``streamlit run`` driven by Chromium through four moments.
+
+    python benchmarks/app_latency.py                 # 3 rounds, each on a fresh server and a fresh browser context
+    python benchmarks/app_latency.py --rounds 1      # quicker
+
+Each round starts ``streamlit run streamlit_app.py`` on 127.0.0.1 (a free port, runs in a temporary folder, the
+shipped model as the default), waits until the server answers its health check, then, in a new browser context (no
+cache, as a new user):
+
+1. opens Try it and times until its text box is there;
+2. types a sentence as soon as it is, presses Enter, and times (from opening) until the reversal is shown;
+3. types 10 more sentences (test sentences, each new to the server), one Enter each, timing each from the Enter until
+   the new reversal is shown, and until the heatmap shows it too;
+4. opens the Train page in another tab, presses Start with the defaults, and times until the page shows the first
+   validation and until its "valid exact match" reads 99% or more; then stops the run.
+
+Times are wall-clock seconds measured by this script around Playwright calls (the page is polled on every animation
+frame), so they include Playwright's round trips of a few milliseconds. It prints a Markdown table and writes
+``benchmarks/results/app_latency.json`` and ``.md`` (date, machine, commit, conditions, every sample).
+
+With ``--headless-run`` it also trains the same run with no server and no page (one thread, as the app's trainer),
+once before the rounds and once after: set against the watched runs, it shows what watching costs a run.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from seq2seq.checkpoint import load_checkpoint  # noqa: E402
+from seq2seq.paths import DEFAULT_CHECKPOINT  # noqa: E402
+from tests.browser_support import (  # noqa: E402
+    Server,
+    missing_browser,
+    new_context,
+    open_browser,
+    open_tab,
+    shot_on_failure,
+    wait_ready,
+)
+
+RESULTS = ROOT / "benchmarks" / "results"
+FIRST_SENTENCE = "the cat sat on the mat"
+APP_RUN_CONFIG = {"evals_per_epoch": 20, "valid_subset": 200}  # how the Train page validates by default
+ENTERS = 10
+GOALS = {  # the issue's goals, seconds
+    "open_box": 1.0,
+    "first_reversal": 1.5,
+    "enter_median": 0.15,
+    "enter_worst": 0.4,
+    "start_to_99": 8.0,
+}
+
+# The model's output (first code block) and the true reversal (second) both show ``expected``.
+_REVERSAL_SHOWN = """(expected) => {
+  const codes = document.querySelectorAll('[data-testid="stCode"]');
+  return codes.length >= 2 && codes[0].innerText.trim() === expected && codes[1].innerText.trim() === expected;
+}"""
+# The heatmap's first column label is the sentence's first word (position-numbered, HTML-escaped by the app).
+_HEATMAP_SHOWN = """(first) => {
+  const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+  return !!(plot && plot.data && plot.data[0] && plot.data[0].x && plot.data[0].x[0] === first);
+}"""
+# The Train page's "valid exact match" metric as {value: percent} once it reads at least ``at_least`` (an object: a
+# value of 0 would read as false), or false while it reads "–" or is not drawn.
+_VALID_EXACT_MATCH = """(at_least) => {
+  for (const metric of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const label = metric.querySelector('[data-testid="stMetricLabel"]');
+    const value = metric.querySelector('[data-testid="stMetricValue"]');
+    if (label && value && label.innerText.trim() === 'valid exact match') {
+      const number = parseFloat(value.innerText);
+      return !isNaN(number) && number >= at_least ? {value: number} : false;
+    }
+  }
+  return false;
+}"""
+
+
+def enter_sentences(checkpoint: Path, rounds: int) -> list[list[str]]:
+    """``ENTERS`` different test sentences of 4-12 words for each round (none typed twice on one server)."""
+    tests = [s for s in load_checkpoint(checkpoint).test_sentences if 4 <= len(s) <= 12]
+    picks = [" ".join(s) for s in tests[: ENTERS * rounds]]
+    return [picks[i * ENTERS : (i + 1) * ENTERS] for i in range(rounds)]
+
+
+def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, train_timeout: float) -> dict:
+    server = Server(checkpoint, workdir / "runs", workdir / "streamlit.log")
+    try:
+        with new_context(browser) as context:
+            tab = open_tab(context, timeout_ms=120_000)
+            with shot_on_failure(tab, "app_latency_try_it"):
+                sample = try_it(tab, server.url, sentences)
+            train_tab = open_tab(context, timeout_ms=120_000)
+            with shot_on_failure(train_tab, "app_latency_train"):
+                sample.update(train(train_tab, server.url, server.runs_dir, train_timeout))
+    finally:
+        code = server.stop()
+    sample["server_exit"] = code
+    sample["traceback_in_log"] = "Traceback" in server.log(last=10**7)
+    return sample
+
+
+def try_it(tab, url: str, sentences: list[str]) -> dict:
+    start = time.perf_counter()
+    tab.goto(url, wait_until="commit")
+    box = tab.get_by_role("textbox", name="Sentence", exact=True)
+    box.wait_for(state="visible")
+    open_box = time.perf_counter() - start
+    box.fill(FIRST_SENTENCE)
+    box.press("Enter")
+    expected = " ".join(reversed(FIRST_SENTENCE.split()))
+    tab.wait_for_function(_REVERSAL_SHOWN, arg=expected, polling="raf")
+    first_reversal = time.perf_counter() - start
+    wait_ready(tab)
+    enters, heatmaps = [], []
+    for sentence in sentences:
+        words = sentence.split()
+        box.fill(sentence)
+        pressed = time.perf_counter()
+        box.press("Enter")
+        tab.wait_for_function(_REVERSAL_SHOWN, arg=" ".join(reversed(words)), polling="raf")
+        enters.append(time.perf_counter() - pressed)
+        tab.wait_for_function(_HEATMAP_SHOWN, arg=f"1·{words[0]}", polling="raf")
+        heatmaps.append(time.perf_counter() - pressed)
+        wait_ready(tab)
+    return {"open_box": open_box, "first_reversal": first_reversal, "enters": enters, "enter_heatmaps": heatmaps}
+
+
+def train(tab, url: str, runs_dir: Path, timeout: float) -> dict:
+    tab.goto(f"{url}/Train")
+    wait_ready(tab)
+    start_button = tab.get_by_role("button", name="Start training")
+    start_button.wait_for()
+    start = time.perf_counter()
+    start_button.click()
+    tab.wait_for_function(_VALID_EXACT_MATCH, arg=0, polling="raf", timeout=timeout * 1000)
+    first_validation = time.perf_counter() - start
+    shown = tab.wait_for_function(_VALID_EXACT_MATCH, arg=99, polling="raf", timeout=timeout * 1000)
+    to_99 = time.perf_counter() - start
+    shown_value = shown.json_value()["value"]
+    tab.get_by_role("button", name="Stop", exact=True).click()
+    tab.get_by_text("finished (stopped by a user)").first.wait_for(timeout=timeout * 1000)
+    (run_dir,) = runs_dir.iterdir()
+    rows = list(_history(run_dir / "history.csv"))
+    reached = next(row for row in rows if float(row["valid_exact_match"]) >= 0.99)
+    config = json.loads((run_dir / "run.json").read_text())["config"]
+    return {
+        "start_to_first_validation": first_validation,
+        "start_to_99": to_99,
+        "shown_valid_exact_match": shown_value,
+        "run_99": {k: float(reached[k]) for k in ("step", "train_seconds", "wall_seconds")},
+        "validations_before_99": rows.index(reached) + 1,
+        "run_config": {k: config[k] for k in ("evals_per_epoch", "valid_subset", "valid_size") if k in config},
+    }
+
+
+def _history(path: Path):
+    import csv
+
+    with open(path, newline="") as handle:
+        yield from csv.DictReader(handle)
+
+
+def headless_run(config: dict) -> dict:
+    """The watched run's settings trained with no server and no page, one thread: time and steps to 99%."""
+    code = f"""
+import json, sys, tempfile, torch
+sys.path.insert(0, {str(ROOT)!r})
+torch.set_num_threads(1)
+from seq2seq.config import Config
+from seq2seq.data import load_run_data
+from seq2seq.train import Trainer
+config = Config().replace(target_accuracy=0.99, **json.loads({json.dumps(config)!r}))
+with tempfile.TemporaryDirectory() as out:
+    history = Trainer(config, load_run_data(config), out, log=lambda line: None).run().history
+row = next(r for r in history if r["valid_exact_match"] >= 0.99)
+print(json.dumps({{k: row[k] for k in ("step", "train_seconds", "wall_seconds")}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------------------------- report
+def seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return seconds(values[0])
+    return f"{seconds(statistics.median(values))} (median; {seconds(min(values))}–{seconds(max(values))})"
+
+
+def table(samples: list[dict]) -> list[str]:
+    enters = [t for s in samples for t in s["enters"]]
+    heatmaps = [t for s in samples for t in s["enter_heatmaps"]]
+    goal = GOALS
+    rows = [
+        ("open Try it -> its text box is there", spread([s["open_box"] for s in samples]), f"<= {goal['open_box']} s"),
+        (
+            "... -> first reversal shown (after opening)",
+            spread([s["first_reversal"] for s in samples]),
+            f"<= {goal['first_reversal']} s",
+        ),
+        (
+            f"press Enter -> new reversal shown (median of {len(enters)} / worst)",
+            f"{seconds(statistics.median(enters))} / {seconds(max(enters))}",
+            f"<= {seconds(goal['enter_median'])} / <= {seconds(goal['enter_worst'])}",
+        ),
+        (
+            "press Enter -> its heatmap shown (median / worst)",
+            f"{seconds(statistics.median(heatmaps))} / {seconds(max(heatmaps))}",
+            "",
+        ),
+        (
+            "Train: Start with the defaults -> first validation shown",
+            spread([s["start_to_first_validation"] for s in samples]),
+            "",
+        ),
+        (
+            "Train: Start with the defaults -> the valid exact match shown reaches 99%",
+            spread([s["start_to_99"] for s in samples]),
+            f"<= {goal['start_to_99']:.0f} s",
+        ),
+    ]
+    return ["| moment | measured | goal |", "|---|---|---|", *[f"| {a} | {b} | {c} |" for a, b, c in rows]]
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def machine() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return f"{platform.platform()}, {os.cpu_count()} cores, {platform.python_version()}, load average {load}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="fresh servers, one after another (default 3)")
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / DEFAULT_CHECKPOINT)
+    parser.add_argument("--train-timeout", type=float, default=300.0, help="seconds to wait for 99%% (default 300)")
+    parser.add_argument("--headless-run", action="store_true", help="also train the defaults with no page watching")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON and Markdown go")
+    args = parser.parse_args()
+    if missing_browser():
+        sys.exit(f"cannot run: {missing_browser()}")
+    sentences = enter_sentences(args.checkpoint, args.rounds)
+    samples = []
+    headless = headless_run(APP_RUN_CONFIG) if args.headless_run else None
+    with open_browser() as browser, tempfile.TemporaryDirectory() as workdir:
+        for index in range(args.rounds):
+            folder = Path(workdir) / f"round-{index}"
+            folder.mkdir()
+            samples.append(one_round(browser, args.checkpoint, sentences[index], folder, args.train_timeout))
+            print(f"round {index + 1}: {json.dumps(samples[-1])}", file=sys.stderr)
+    # Before and after the rounds, so that the machine's drift over the rounds shows.
+    headless = [headless, headless_run(APP_RUN_CONFIG)] if args.headless_run else None
+    lines = table(samples)
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    conditions = (
+        f"{args.rounds} round(s), each a cold `streamlit run` on 127.0.0.1 and a new Chromium context; "
+        f"model {args.checkpoint.name}; {ENTERS} Enters per round"
+    )
+    notes = [f"Measured {when} on {machine()}, commit {commit()}.", f"Conditions: {conditions}."]
+    watched = [s["run_99"] for s in samples]
+    notes.append(
+        "Watched run at 99%: "
+        + "; ".join(
+            f"step {r['step']:.0f}, {r['train_seconds']:.1f} s training, {r['wall_seconds']:.1f} s wall"
+            for r in watched
+        )
+        + f" (validated {samples[-1]['run_config']})."
+    )
+    if headless:
+        notes.append(
+            "The same run with no server or page, before and after the rounds: "
+            + "; ".join(
+                f"99% at step {r['step']}, {r['train_seconds']:.1f} s training, {r['wall_seconds']:.1f} s wall"
+                for r in headless
+            )
+            + "."
+        )
+    print("\n".join(lines + [""] + notes))
+    args.out.mkdir(parents=True, exist_ok=True)
+    record = {"date": when, "machine": machine(), "commit": commit(), "conditions": conditions, "goals_seconds": GOALS,
+              "samples": samples, "headless_run": headless, "table": lines}  # fmt: skip
+    (args.out / "app_latency.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    markdown = ["# App latency (`python benchmarks/app_latency.py`)", "", *lines, "", *notes, ""]
+    (args.out / "app_latency.md").write_text("\n".join(markdown), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
