@@ -39,6 +39,9 @@ RUNS_DIR = Path("runs")
 MODEL_FILES = ("model.pt", "history.csv")  # what a run folder holding a model has; --overwrite replaces them
 REPORT_FILES = ("metrics.json", "examples.md", "attention_heatmap.png", "ANALYSIS.md")  # what `report` writes
 MAX_EXAMPLES = 1_000
+MAX_EVALUATED_WEIGHTS = 5_000_000
+"""Most attention weights ``evaluate`` holds (every sentence's, to measure alignment): about 250 MB as Python floats.
+A sentence of n tokens takes at most (n + 1) x (n + 6) (greedy and beam search stop n + 5 steps in)."""
 
 if TYPE_CHECKING:
     from .train import Progress
@@ -253,15 +256,19 @@ def _score_parser(commands) -> None:
 
 def _search_reverser(reverser: Reverser, args: argparse.Namespace) -> SearchReverser:
     """The reverser with the search the flags ask for (a beam of 1 is greedy decoding, exactly)."""
-    n_best = getattr(args, "n_best", None) or 1
-    prefix = checked_tokens(args.prefix) if getattr(args, "prefix", "").strip() else []
+    n_best = getattr(args, "n_best", None)
+    n_best = 1 if n_best is None else n_best  # --n-best 0 is refused by the search, not taken for "not given"
+    try:
+        prefix = checked_tokens(args.prefix) if getattr(args, "prefix", "").strip() else []
+    except InputError as error:
+        raise InputError(f"--prefix: {error}") from None
     return SearchReverser(reverser, args.beam, n_best, args.length_penalty, prefix)
 
 
 def _search_json(decoded: Decoded, args: argparse.Namespace) -> dict:
     """What ``reverse --json`` adds per sentence: the output's log-probability and, with --n-best, the hypotheses."""
     extra: dict = {"log_prob": decoded.log_prob}
-    if getattr(args, "n_best", None):
+    if getattr(args, "n_best", None) is not None:
         extra["hypotheses"] = [{"output": " ".join(h.output), "log_prob": h.log_prob} for h in decoded.hypotheses]
     return extra
 
@@ -379,6 +386,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         sentences = reverser.checkpoint.test_sentences
     if not sentences:
         raise UsageError(f"{args.checkpoint} holds no test split; pass --test-file")
+    weights = sum((len(tokens) + 1) * (len(tokens) + 6) for tokens in sentences)
+    if weights > MAX_EVALUATED_WEIGHTS:
+        raise InputError(
+            f"{len(sentences):,} test sentences of {sum(map(len, sentences)) / len(sentences):.0f} tokens on average "
+            f"need up to {weights:,} attention weights held at once; the limit is {MAX_EVALUATED_WEIGHTS:,} (about "
+            f"{MAX_EVALUATED_WEIGHTS // 126:,} sentences of 8 tokens): evaluate a part of them, say with `split -l`"
+        )
     report = evaluate_sentences(reverser, sentences)
     for example in pick_examples(report.results, args.examples):
         print(format_example(example), end="\n\n")
@@ -398,7 +412,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_reverse(args: argparse.Namespace) -> int:
     reverser = Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy)
-    if args.n_best and not args.json:
+    if args.n_best is not None and not args.json:
         raise UsageError("--n-best lists hypotheses in the JSON output: add --json")
     searcher = _search_reverser(reverser, args)
     tally = _Tally()

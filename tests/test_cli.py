@@ -362,6 +362,8 @@ def test_evaluate_with_a_beam_reports_exact_match(capsys, tiny_checkpoint):
         (["reverse", "--beam", "0", "x"], "beam must be between 1 and 20"),
         (["reverse", "--beam", "2", "--n-best", "3", "--json", "x"], "n-best must be between 1 and the beam"),
         (["reverse", "--n-best", "1", "x"], "add --json"),
+        (["reverse", "--n-best", "0", "--json", "x"], "n-best must be between 1 and the beam (1), not 0"),
+        (["reverse", "--prefix", "the " * 101, "x"], "--prefix: The sentence has 101 tokens; the limit is 100."),
         (["reverse", "--length-penalty", "nan", "x"], "length penalty"),
         (["reverse", "--prefix", "zorblax", "x"], "not in the model's vocabulary"),
         (["evaluate", "--beam", "99"], "beam must be between"),
@@ -419,3 +421,18 @@ def test_score_answers_each_pair_before_stdin_closes_and_bounds_a_line_with_no_e
     finally:
         process.kill()
         process.wait()
+
+
+def test_evaluate_refuses_a_test_file_whose_attention_would_not_fit_before_any_model_work(capsys, tiny_checkpoint,
+                                                                                          tmp_path):  # fmt: skip
+    lines = [" ".join(["the", "cat", "sat", "on", f"w{i}", *["mat"] * 95]) for i in range(500)]
+    (tmp_path / "long.txt").write_text("\n".join(lines) + "\n")
+    code, out, err = run(capsys, "evaluate", "--checkpoint", str(tiny_checkpoint), "--test-file",
+                         str(tmp_path / "long.txt"), "--beam", "20")  # fmt: skip
+    assert code == 2 and out == "long.txt: 500 sentences\n" and len(err.splitlines()) == 1
+    assert "500 test sentences of 100 tokens on average need up to 5,353,000 attention weights" in err
+    assert "the limit is 5,000,000" in err
+    (tmp_path / "fits.txt").write_text("\n".join(lines[:400]) + "\n")
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", str(tiny_checkpoint), "--test-file",
+                       str(tmp_path / "fits.txt"), "--examples", "0")  # fmt: skip
+    assert code == 0 and "exact match: " in out
