@@ -28,7 +28,7 @@ from .data import load_run_data
 from .decoding import MAX_BEAM, Decoded, SearchReverser
 from .fileio import FolderLock, output_target, write_json
 from .inference import Reversal, Reverser
-from .linestream import Line, chunks_of, line_batches
+from .linestream import BATCH_LINES, Line, chunks_of, line_batches
 from .metrics import format_example
 from .paths import default_checkpoint_path, new_run_dir
 from .report import evaluate_sentences, pick_examples
@@ -423,20 +423,29 @@ def cmd_reverse(args: argparse.Namespace) -> int:
         batches = _good_lines(line_batches(chunks_of(sys.stdin.buffer), MAX_SENTENCE_CHARS), "line", checked_tokens,
                               tally)  # fmt: skip
     json_list = _JsonList() if args.json else None
+    per_search = max(1, BATCH_LINES // searcher.beam)  # a beam keeps `beam` hypotheses a sentence, attention and all
     for good in batches:
-        decoded = searcher.decode_tokens([tokens for _, tokens in good])
-        for (text, _), found in zip(good, decoded, strict=True):
-            result = found.reversal
-            if json_list is not None:
-                json_list.write(reversal_record(text, result) | _search_json(found, args))
-            else:
-                sys.stdout.write(" ".join(result.output) + "\n")
-        sys.stdout.flush()
+        for start in range(0, len(good), per_search):
+            _print_decoded(good[start : start + per_search], searcher, args, json_list)
     if tally.given == 0:
         raise InputError("no sentence given: pass one as an argument or as lines on stdin")
     if json_list is not None:
         json_list.close()
     return 2 if tally.bad else 0
+
+
+def _print_decoded(
+    good: list[tuple[str, list[str]]], searcher: SearchReverser, args: argparse.Namespace, json_list: "_JsonList | None"
+) -> None:
+    """Decode sentences and print each answer, as text or as items of the JSON list."""
+    decoded = searcher.decode_tokens([tokens for _, tokens in good], batch_size=len(good))
+    for (text, _), found in zip(good, decoded, strict=True):
+        result = found.reversal
+        if json_list is not None:
+            json_list.write(reversal_record(text, result) | _search_json(found, args))
+        else:
+            sys.stdout.write(" ".join(result.output) + "\n")
+    sys.stdout.flush()
 
 
 @dataclass

@@ -436,3 +436,22 @@ def test_evaluate_refuses_a_test_file_whose_attention_would_not_fit_before_any_m
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(tiny_checkpoint), "--test-file",
                        str(tmp_path / "fits.txt"), "--examples", "0")  # fmt: skip
     assert code == 0 and "exact match: " in out
+
+
+def test_reverse_with_a_wide_beam_searches_few_sentences_at_a_time(capsys, monkeypatch, tiny_checkpoint):
+    from seq2seq.decoding import SearchReverser
+
+    sizes: list[int] = []
+    original = SearchReverser.decode_tokens
+
+    def spy(self, sentences, *args, **kwargs):
+        sizes.append(len(sentences))
+        return original(self, sentences, *args, **kwargs)
+
+    monkeypatch.setattr(SearchReverser, "decode_tokens", spy)
+    stdin_of(monkeypatch, b"the big cat sat\n" * 30)
+    code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--beam", "20", "--n-best", "20",
+                       "--json")  # fmt: skip
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 30 and all(len(row["hypotheses"]) == 20 for row in rows)
+    assert sizes == [12, 12, 6]  # 256 // 20 sentences at most: a search holds as many hypotheses as a greedy batch
