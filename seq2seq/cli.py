@@ -2,8 +2,8 @@
 
 Every error a user can cause (a missing or foreign checkpoint, an empty sentence, a bad corpus file, a setting out of
 range, an output path that cannot be written) prints one line on stderr and exits with status 2; nothing prints a
-traceback for them. ``reverse`` answers lines as they come and reports each bad one on stderr by its number, then
-exits with status 2 if there was any.
+traceback for them. ``reverse`` and ``score`` answer stdin's lines in batches as they come, in bounded memory, and
+report each bad one on stderr by its number, then exit with status 2 if there was any.
 """
 
 import argparse
@@ -14,10 +14,10 @@ import signal
 import sys
 import textwrap
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import fields
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import torch
 
@@ -28,7 +28,7 @@ from .data import load_run_data
 from .decoding import MAX_BEAM, Decoded, SearchReverser
 from .fileio import FolderLock, output_target, write_json
 from .inference import Reversal, Reverser
-from .linestream import Line, chunks_of, line_batches
+from .linestream import BATCH_LINES, Line, chunks_of, line_batches
 from .metrics import format_example
 from .paths import default_checkpoint_path, new_run_dir
 from .report import evaluate_sentences, pick_examples
@@ -39,9 +39,14 @@ RUNS_DIR = Path("runs")
 MODEL_FILES = ("model.pt", "history.csv")  # what a run folder holding a model has; --overwrite replaces them
 REPORT_FILES = ("metrics.json", "examples.md", "attention_heatmap.png", "ANALYSIS.md")  # what `report` writes
 MAX_EXAMPLES = 1_000
+MAX_EVALUATED_WEIGHTS = 5_000_000
+"""Most attention weights ``evaluate`` holds (every sentence's, to measure alignment): about 250 MB as Python floats.
+A sentence of n tokens takes at most (n + 1) x (n + 6) (greedy and beam search stop n + 5 steps in)."""
 
 if TYPE_CHECKING:
     from .train import Progress
+
+T = TypeVar("T")
 
 # Command-line flags of `train` that set the Config field of the same name (dashes for underscores), with their help.
 TRAIN_FLAGS = {
@@ -251,17 +256,39 @@ def _score_parser(commands) -> None:
 
 def _search_reverser(reverser: Reverser, args: argparse.Namespace) -> SearchReverser:
     """The reverser with the search the flags ask for (a beam of 1 is greedy decoding, exactly)."""
-    n_best = getattr(args, "n_best", None) or 1
-    prefix = checked_tokens(args.prefix) if getattr(args, "prefix", "").strip() else []
+    n_best = getattr(args, "n_best", None)
+    n_best = 1 if n_best is None else n_best  # --n-best 0 is refused by the search, not taken for "not given"
+    try:
+        prefix = checked_tokens(args.prefix) if getattr(args, "prefix", "").strip() else []
+    except InputError as error:
+        raise InputError(f"--prefix: {error}") from None
     return SearchReverser(reverser, args.beam, n_best, args.length_penalty, prefix)
 
 
 def _search_json(decoded: Decoded, args: argparse.Namespace) -> dict:
     """What ``reverse --json`` adds per sentence: the output's log-probability and, with --n-best, the hypotheses."""
     extra: dict = {"log_prob": decoded.log_prob}
-    if getattr(args, "n_best", None):
+    if getattr(args, "n_best", None) is not None:
         extra["hypotheses"] = [{"output": " ".join(h.output), "log_prob": h.log_prob} for h in decoded.hypotheses]
     return extra
+
+
+def _pair(text: str) -> tuple[list[str], list[str]]:
+    """The source and candidate tokens of a SOURCE<TAB>CANDIDATE line, or InputError saying which is unusable."""
+    if text.count("\t") != 1:
+        raise InputError(f"expected SOURCE<TAB>CANDIDATE, one tab; the line has {text.count(chr(9))}")
+    source, candidate = text.split("\t")
+    return _pair_tokens(source, candidate)
+
+
+def _pair_tokens(source: str, candidate: str) -> tuple[list[str], list[str]]:
+    tokens = []
+    for which, text in (("source", source), ("candidate", candidate)):
+        try:
+            tokens.append(checked_tokens(text))
+        except InputError as error:
+            raise InputError(f"{which}: {error}") from None
+    return tokens[0], tokens[1]
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -269,41 +296,41 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     if (args.source is None) != (args.candidate is None):
         raise UsageError("give both SOURCE and CANDIDATE, or neither (then SOURCE<TAB>CANDIDATE lines on stdin)")
-    if args.source is not None:
-        texts = [(args.source, args.candidate)]
-    else:
-        texts = []
-        for number, line in enumerate(sys.stdin.read().splitlines(), start=1):
-            if line.strip():
-                if line.count("\t") != 1:
-                    raise UsageError(f"line {number}: expected SOURCE<TAB>CANDIDATE, one tab")
-                source, candidate = line.split("\t")
-                texts.append((source, candidate))
-        if not texts:
-            raise InputError("no pair given: pass SOURCE and CANDIDATE, or SOURCE<TAB>CANDIDATE lines on stdin")
     reverser = Reverser.load(args.checkpoint, args.device)
-    pairs = [(checked_tokens(source), checked_tokens(candidate)) for source, candidate in texts]
-    scores = score_pairs(reverser, pairs)
-    if args.json:
-        rows = [
-            {
-                "source": " ".join(score.source),
-                "candidate": " ".join(score.candidate),
-                "tokens": [t.token for t in score.tokens],
-                "log_probs": score.log_probs,
-                "log_prob": score.log_prob,
-                "model_tokens": [t.model_token for t in score.tokens],
-            }
-            for score in scores
-        ]
-        print(json.dumps(rows, indent=2))
-        return 0
-    for score in scores:
-        terms = "  ".join(
-            f"{t.token} {t.log_prob:.4f}{'' if t.agrees else f' (model: {t.model_token})'}" for t in score.tokens
-        )
-        print(f"{score.log_prob:.4f}\t{terms}")
-    return 0
+    if args.source is not None:
+        pair = _pair_tokens(args.source, args.candidate)  # a bad one is a one-line error, exit 2
+        batches: Iterable[list[tuple[str, tuple[list[str], list[str]]]]] = [[("", pair)]]
+        tally = _Tally(given=1)
+    else:
+        tally = _Tally()
+        lines = line_batches(chunks_of(sys.stdin.buffer), 2 * MAX_SENTENCE_CHARS + 1)  # two sentences and a tab
+        batches = _good_lines(lines, "line", _pair, tally)
+    json_list = _JsonList() if args.json else None
+    for batch in batches:
+        for score in score_pairs(reverser, [pair for _, pair in batch]):
+            if json_list is not None:
+                json_list.write(
+                    {
+                        "source": " ".join(score.source),
+                        "candidate": " ".join(score.candidate),
+                        "tokens": [t.token for t in score.tokens],
+                        "log_probs": score.log_probs,
+                        "log_prob": score.log_prob,
+                        "model_tokens": [t.model_token for t in score.tokens],
+                    }
+                )
+            else:
+                terms = "  ".join(
+                    f"{t.token} {t.log_prob:.4f}{'' if t.agrees else f' (model: {t.model_token})'}"
+                    for t in score.tokens
+                )
+                sys.stdout.write(f"{score.log_prob:.4f}\t{terms}\n")
+        sys.stdout.flush()
+    if tally.given == 0:
+        raise InputError("no pair given: pass SOURCE and CANDIDATE, or SOURCE<TAB>CANDIDATE lines on stdin")
+    if json_list is not None:
+        json_list.close()
+    return 2 if tally.bad else 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -359,6 +386,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         sentences = reverser.checkpoint.test_sentences
     if not sentences:
         raise UsageError(f"{args.checkpoint} holds no test split; pass --test-file")
+    weights = sum((len(tokens) + 1) * (len(tokens) + 6) for tokens in sentences)
+    if weights > MAX_EVALUATED_WEIGHTS:
+        raise InputError(
+            f"{len(sentences):,} test sentences of {sum(map(len, sentences)) / len(sentences):.0f} tokens on average "
+            f"need up to {weights:,} attention weights held at once; the limit is {MAX_EVALUATED_WEIGHTS:,} (about "
+            f"{MAX_EVALUATED_WEIGHTS // 126:,} sentences of 8 tokens): evaluate a part of them, say with `split -l`"
+        )
     report = evaluate_sentences(reverser, sentences)
     for example in pick_examples(report.results, args.examples):
         print(format_example(example), end="\n\n")
@@ -378,47 +412,83 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_reverse(args: argparse.Namespace) -> int:
     reverser = Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy)
-    if args.n_best and not args.json:
+    if args.n_best is not None and not args.json:
         raise UsageError("--n-best lists hypotheses in the JSON output: add --json")
     searcher = _search_reverser(reverser, args)
+    tally = _Tally()
     if args.sentence:
-        batches: Iterable[list[Line]] = [[Line(n, text) for n, text in enumerate(args.sentence, start=1)]]
-        where = "sentence"
+        lines: Iterable[list[Line]] = [[Line(n, text) for n, text in enumerate(args.sentence, start=1)]]
+        batches = _good_lines(lines, "sentence", checked_tokens, tally)
     else:
-        batches = line_batches(chunks_of(sys.stdin.buffer), MAX_SENTENCE_CHARS)
-        where = "line"
-    given = bad = printed = 0
+        batches = _good_lines(line_batches(chunks_of(sys.stdin.buffer), MAX_SENTENCE_CHARS), "line", checked_tokens,
+                              tally)  # fmt: skip
+    json_list = _JsonList() if args.json else None
+    per_search = max(1, BATCH_LINES // searcher.beam)  # a beam keeps `beam` hypotheses a sentence, attention and all
+    for good in batches:
+        for start in range(0, len(good), per_search):
+            _print_decoded(good[start : start + per_search], searcher, args, json_list)
+    if tally.given == 0:
+        raise InputError("no sentence given: pass one as an argument or as lines on stdin")
+    if json_list is not None:
+        json_list.close()
+    return 2 if tally.bad else 0
+
+
+def _print_decoded(
+    good: list[tuple[str, list[str]]], searcher: SearchReverser, args: argparse.Namespace, json_list: "_JsonList | None"
+) -> None:
+    """Decode sentences and print each answer, as text or as items of the JSON list."""
+    decoded = searcher.decode_tokens([tokens for _, tokens in good], batch_size=len(good))
+    for (text, _), found in zip(good, decoded, strict=True):
+        result = found.reversal
+        if json_list is not None:
+            json_list.write(reversal_record(text, result) | _search_json(found, args))
+        else:
+            sys.stdout.write(" ".join(result.output) + "\n")
+    sys.stdout.flush()
+
+
+@dataclass
+class _Tally:
+    given: int = 0  # lines that were not blank
+    bad: int = 0  # of them, those reported as unusable
+
+
+def _good_lines(
+    batches: Iterable[list[Line]], where: str, parse: Callable[[str], T], tally: _Tally
+) -> Iterator[list[tuple[str, T]]]:
+    """Each batch's usable lines as (text, ``parse(text)``), as the batches come. A blank stdin line is skipped; an
+    unusable one (``parse`` raises InputError, or the stream could not read it) is reported on stderr by its number
+    and counted in ``tally``."""
     for batch in batches:
-        good: list[tuple[str, list[str]]] = []
+        good: list[tuple[str, T]] = []
         for line in batch:
             if line.text is not None and not line.text.strip() and where == "line":
                 continue  # blank lines between sentences are not sentences
-            given += 1
+            tally.given += 1
             try:
                 if line.text is None:
                     raise InputError(line.problem)
-                good.append((line.text, checked_tokens(line.text)))
+                good.append((line.text, parse(line.text)))
             except InputError as error:
-                bad += 1
+                tally.bad += 1
                 print(f"error: {where} {line.number}: {error}", file=sys.stderr, flush=True)
-        if not good:
-            continue
-        decoded = searcher.decode_tokens([tokens for _, tokens in good])
-        for (text, _), found in zip(good, decoded, strict=True):
-            result = found.reversal
-            if args.json:  # one JSON list, written item by item: the same text json.dumps(list, indent=2) gives
-                record = reversal_record(text, result) | _search_json(found, args)
-                item = textwrap.indent(json.dumps(record, indent=2), "  ")
-                sys.stdout.write(("[\n" if printed == 0 else ",\n") + item)
-            else:
-                sys.stdout.write(" ".join(result.output) + "\n")
-            printed += 1
-        sys.stdout.flush()
-    if given == 0:
-        raise InputError("no sentence given: pass one as an argument or as lines on stdin")
-    if args.json:
-        print("\n]" if printed else "[]", flush=True)
-    return 2 if bad else 0
+        if good:
+            yield good
+
+
+class _JsonList:
+    """A JSON list on stdout written item by item, as it comes: the same text ``json.dumps(items, indent=2)`` gives."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write(self, item: dict) -> None:
+        sys.stdout.write(("[\n" if self.count == 0 else ",\n") + textwrap.indent(json.dumps(item, indent=2), "  "))
+        self.count += 1
+
+    def close(self) -> None:
+        print("\n]" if self.count else "[]", flush=True)
 
 
 def reversal_record(text: str, r: Reversal) -> dict:

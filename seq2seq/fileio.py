@@ -8,7 +8,7 @@
 - Temporary files are named ``.{name}.seq2seq-{pid}-{random}.tmp``, so ``sweep_stale_temp_files`` can tell the ones
   this program left (the writer's process is gone) from anyone else's, which it never touches.
 - ``FolderLock``: an exclusive ``fcntl.flock`` on a lock file inside a folder. The kernel drops it when the process
-  ends, however it ends, so a killed run never leaves its folder locked.
+  ends, however it ends, so a killed run never leaves its folder locked. ``folder_is_locked`` asks without taking it.
 """
 
 import errno
@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -25,6 +26,7 @@ from typing import IO
 TEMP_MARK = ".seq2seq-"
 _TEMP_NAME = re.compile(r"^\..+\.seq2seq-(\d+)-[0-9a-f]{8}\.tmp$")
 LOCK_NAME = ".seq2seq.lock"
+_LOCK_PATIENCE = 0.2  # seconds FolderLock waits out a lock held only for a moment (``folder_is_locked`` asking)
 
 
 class OutputPathError(OSError):
@@ -133,8 +135,8 @@ def _process_alive(pid: int) -> bool:
 
 class FolderLock:
     """An exclusive lock on a folder, for as long as the ``with`` block runs: ``.seq2seq.lock`` inside it, locked
-    with ``fcntl.flock`` and removed on release. Raises FolderBusyError at once when another process (or another
-    lock in this one) holds it."""
+    with ``fcntl.flock`` and removed on release. Raises FolderBusyError when another process (or another lock in
+    this one) holds it, after waiting a fifth of a second at most for a hold that is only a moment's."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
@@ -142,6 +144,7 @@ class FolderLock:
         self._fd: int | None = None
 
     def __enter__(self) -> "FolderLock":
+        deadline = time.monotonic() + _LOCK_PATIENCE
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)  # never truncate a link's target
             try:
@@ -151,6 +154,9 @@ class FolderLock:
                 os.close(fd)
                 if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                     raise
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
                 by = f"process {holder}" if holder.isdigit() else "another process"
                 raise FolderBusyError(
                     f"{self.folder} is in use: {by} is training into it; wait for it to end or choose another folder"
@@ -177,3 +183,19 @@ class FolderLock:
             self.path.unlink(missing_ok=True)  # while still holding it, so no one locks a file about to go
             os.close(self._fd)
             self._fd = None
+
+
+def folder_is_locked(folder: str | Path) -> bool:
+    """Whether another ``FolderLock`` (in any process) holds ``folder`` now. Asks with a shared lock released at once,
+    which a FolderLock taken at that moment waits out; a lock file that is missing, a link or unreadable is not held."""
+    try:
+        fd = os.open(Path(folder) / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as error:
+        return error.errno in (errno.EWOULDBLOCK, errno.EAGAIN)
+    finally:
+        os.close(fd)  # closing drops the shared lock, if it was taken
+    return False

@@ -42,6 +42,10 @@ def test_a_good_link_is_read_whole(runs):
         ({"step": "3.5"}, {}, "was ignored"),
         ({"step": str(MAX_STEP + 1)}, {}, "was ignored"),
         ({"step": "1e9", "sentence": "a b"}, {"sentence": "a b"}, "was ignored"),
+        ({"step": "²"}, {}, "was ignored"),  # a digit to str.isdigit, not to int(): it raised ValueError
+        ({"step": "٣"}, {}, "was ignored"),
+        ({"step": "9" * 5_000}, {}, "was ignored"),  # int() refuses over 4,300 digits: it raised ValueError
+        ({"step": "0" * 5_000 + "3"}, {}, "was ignored"),
         ({"model": "../../etc/passwd"}, {}, "not a trained run here"),
         ({"model": "/work/artifacts/model.pt"}, {}, "not a trained run here"),
         ({"model": "20250101-130000"}, {}, "not a trained run here"),

@@ -1,9 +1,11 @@
 """Run folders, the runs root, uploads and the ablation file."""
 
 import json
+import os
 
 import pytest
 
+from seq2seq.app import runs
 from seq2seq.app.runs import (
     DEFAULT_RUNS_DIR,
     RUNS_ENV,
@@ -16,9 +18,12 @@ from seq2seq.app.runs import (
     upload_run_data,
     write_run_info,
 )
+from seq2seq.app.views import status_text
+from seq2seq.fileio import FolderLock
 from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT, default_checkpoint_path, new_run_dir
 from seq2seq.tokenize import InputError, tokenize
 from tests.conftest import tiny_config
+from tests.test_interrupts import start_training, wait_for
 
 
 def test_locations_default_and_overridden(monkeypatch, tmp_path):
@@ -146,3 +151,40 @@ def test_a_command_line_run_is_ours_when_it_holds_a_valid_checkpoint_and_only_ou
             delete_run(tmp_path, name)
     delete_run(tmp_path, "mine")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["extra", "fake", "link", "linked-target"]
+
+
+def test_a_run_the_command_line_is_training_is_shown_as_such_and_cannot_be_deleted_until_it_ends(tmp_path, tiny_corpus):
+    process = start_training(tiny_corpus, tmp_path / "mine")
+    try:
+        wait_for(tmp_path / "mine" / "model.pt")
+        (run,) = list_runs(tmp_path)
+        assert (
+            run.status == "elsewhere" and status_text(run.status) == "training from the command line or another server"
+        )
+        with pytest.raises(ValueError, match="still being trained"):
+            delete_run(tmp_path, "mine")
+        assert process.poll() is None and (tmp_path / "mine" / "model.pt").is_file()  # untouched, still training
+    finally:
+        process.kill()
+        process.wait()
+    (run,) = list_runs(tmp_path)
+    assert run.status != "elsewhere" and run.ours  # its lock died with it; the lock file it left is ours
+    delete_run(tmp_path, "mine")
+    assert not os.listdir(tmp_path)
+
+
+def test_a_run_another_server_trains_is_not_interrupted_and_is_deleted_only_once_its_lock_is_free(
+    tmp_path, monkeypatch
+):
+    write_run_info(tmp_path / "theirs", {"status": "running", "started_at": 1.0})
+    with FolderLock(tmp_path / "theirs"):
+        assert list_runs(tmp_path)[0].status == "elsewhere"
+        with pytest.raises(ValueError, match="still being trained"):
+            delete_run(tmp_path, "theirs")
+        with monkeypatch.context() as patch:  # a training that starts between the listing and the deletion
+            patch.setattr(runs, "folder_is_locked", lambda folder: False)
+            with pytest.raises(ValueError, match="still being trained"):
+                delete_run(tmp_path, "theirs")
+    assert list_runs(tmp_path)[0].status == "interrupted"
+    delete_run(tmp_path, "theirs")
+    assert not os.listdir(tmp_path)

@@ -329,7 +329,7 @@ def test_the_greedy_outputs_score_is_its_log_prob_from_reverse(capsys, monkeypat
     _, out, _ = run(capsys, "reverse", "--checkpoint", ckpt, "--json", "the big cat", "a dog ran")
     reversed_rows = json.loads(out)
     lines = "".join(f"{r['input']}\t{r['output']}\n" for r in reversed_rows)
-    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(lines + "\nthe big cat\tthe big cat\n"))
+    stdin_of(monkeypatch, (lines + "\nthe big cat\tthe big cat\n").encode())
     code, out, _ = run(capsys, "score", "--checkpoint", ckpt, "--json")
     scores = json.loads(out)
     assert code == 0 and len(scores) == 3
@@ -362,6 +362,8 @@ def test_evaluate_with_a_beam_reports_exact_match(capsys, tiny_checkpoint):
         (["reverse", "--beam", "0", "x"], "beam must be between 1 and 20"),
         (["reverse", "--beam", "2", "--n-best", "3", "--json", "x"], "n-best must be between 1 and the beam"),
         (["reverse", "--n-best", "1", "x"], "add --json"),
+        (["reverse", "--n-best", "0", "--json", "x"], "n-best must be between 1 and the beam (1), not 0"),
+        (["reverse", "--prefix", "the " * 101, "x"], "--prefix: The sentence has 101 tokens; the limit is 100."),
         (["reverse", "--length-penalty", "nan", "x"], "length penalty"),
         (["reverse", "--prefix", "zorblax", "x"], "not in the model's vocabulary"),
         (["evaluate", "--beam", "99"], "beam must be between"),
@@ -374,7 +376,82 @@ def test_bad_decoding_flags_are_one_line_errors(capsys, tiny_checkpoint, argv, m
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and out == ""
 
 
-def test_score_on_stdin_refuses_a_line_without_one_tab(capsys, monkeypatch, tiny_checkpoint):
-    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("the cat\tcat the\nno tab here\n"))
-    code, _, err = run(capsys, "score", "--checkpoint", str(tiny_checkpoint))
-    assert code == 2 and "line 2" in err
+def test_score_on_stdin_reports_bad_pairs_by_line_and_scores_the_rest(capsys, monkeypatch, tiny_checkpoint):
+    lines = [b"the cat\tcat the", b"no tab here", b"a\tb\tc", b"the cat\t", b"\tcat", b"x" * 3_000 + b"\tx",
+             b"", b"a dog\tdog a\r"]  # fmt: skip
+    stdin_of(monkeypatch, b"\n".join(lines) + b"\n")
+    code, out, err = run(capsys, "score", "--checkpoint", str(tiny_checkpoint))
+    assert code == 2 and [line.split("\t")[1].split()[::2] for line in out.splitlines()] == [
+        ["cat", "the", "<eos>"],
+        ["dog", "a", "<eos>"],
+    ]
+    assert err.splitlines() == [
+        "error: line 2: expected SOURCE<TAB>CANDIDATE, one tab; the line has 0",
+        "error: line 3: expected SOURCE<TAB>CANDIDATE, one tab; the line has 2",
+        "error: line 4: candidate: The sentence is empty: type at least one word.",
+        "error: line 5: source: The sentence is empty: type at least one word.",
+        "error: line 6: source: The sentence is 3,000 characters long; the limit is 2,000.",
+    ]
+    stdin_of(monkeypatch, b"\n".join(lines) + b"\n")
+    code, out, _ = run(capsys, "score", "--checkpoint", str(tiny_checkpoint), "--json")
+    assert code == 2 and [row["candidate"] for row in json.loads(out)] == ["cat the", "dog a"]
+    stdin_of(monkeypatch, b"no tab\n")
+    code, out, _ = run(capsys, "score", "--checkpoint", str(tiny_checkpoint), "--json")
+    assert code == 2 and json.loads(out) == []
+
+
+def test_score_answers_each_pair_before_stdin_closes_and_bounds_a_line_with_no_end(tiny_checkpoint):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "seq2seq", "score", "--checkpoint", str(tiny_checkpoint)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        process.stdin.write(b"the cat\tcat the\n")
+        process.stdin.flush()
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready, "no answer within 60 s while stdin was still open"
+        assert process.stdout.readline().split(b"\t")[1].startswith(b"cat ")
+        assert process.poll() is None  # still running, still reading
+        process.stdin.write(b"the cat\t" + b"cat " * 2**20)  # 4 MB without a line end: dropped as it streams
+        process.stdin.write(b"\na dog\tdog a\n")
+        process.stdin.close()
+        assert process.stdout.read().split(b"\t")[1].startswith(b"dog ")
+        assert process.stderr.read() == b"error: line 2: the line is over 4,001 characters long; the limit is 4,001\n"
+        assert process.wait(30) == 2
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_evaluate_refuses_a_test_file_whose_attention_would_not_fit_before_any_model_work(capsys, tiny_checkpoint,
+                                                                                          tmp_path):  # fmt: skip
+    lines = [" ".join(["the", "cat", "sat", "on", f"w{i}", *["mat"] * 95]) for i in range(500)]
+    (tmp_path / "long.txt").write_text("\n".join(lines) + "\n")
+    code, out, err = run(capsys, "evaluate", "--checkpoint", str(tiny_checkpoint), "--test-file",
+                         str(tmp_path / "long.txt"), "--beam", "20")  # fmt: skip
+    assert code == 2 and out == "long.txt: 500 sentences\n" and len(err.splitlines()) == 1
+    assert "500 test sentences of 100 tokens on average need up to 5,353,000 attention weights" in err
+    assert "the limit is 5,000,000" in err
+    (tmp_path / "fits.txt").write_text("\n".join(lines[:400]) + "\n")
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", str(tiny_checkpoint), "--test-file",
+                       str(tmp_path / "fits.txt"), "--examples", "0")  # fmt: skip
+    assert code == 0 and "exact match: " in out
+
+
+def test_reverse_with_a_wide_beam_searches_few_sentences_at_a_time(capsys, monkeypatch, tiny_checkpoint):
+    from seq2seq.decoding import SearchReverser
+
+    sizes: list[int] = []
+    original = SearchReverser.decode_tokens
+
+    def spy(self, sentences, *args, **kwargs):
+        sizes.append(len(sentences))
+        return original(self, sentences, *args, **kwargs)
+
+    monkeypatch.setattr(SearchReverser, "decode_tokens", spy)
+    stdin_of(monkeypatch, b"the big cat sat\n" * 30)
+    code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--beam", "20", "--n-best", "20",
+                       "--json")  # fmt: skip
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 30 and all(len(row["hypotheses"]) == 20 for row in rows)
+    assert sizes == [12, 12, 6]  # 256 // 20 sentences at most: a search holds as many hypotheses as a greedy batch

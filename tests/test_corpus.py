@@ -76,3 +76,11 @@ def test_all_identical_lines_cannot_be_split():
     assert report.kept == 5000
     with pytest.raises(InputError, match="1 distinct"):
         split_corpus(sentences, 100, 100, 0)
+
+
+def test_equal_words_of_a_corpus_file_are_one_shared_string():
+    sentences, _ = read_corpus_text(b"the cat sat\nthe dog sat on the mat\n")
+    the = [token for sentence in sentences for token in sentence if token == "the"]
+    sat = [token for sentence in sentences for token in sentence if token == "sat"]
+    assert len(the) == 3 and all(token is the[0] for token in the)
+    assert len(sat) == 2 and sat[0] is sat[1]

@@ -15,6 +15,7 @@ from seq2seq.fileio import (
     OutputPathError,
     atomic_write,
     atomic_write_text,
+    folder_is_locked,
     sweep_stale_temp_files,
     write_json,
 )
@@ -172,3 +173,18 @@ def test_a_lock_file_planted_as_a_link_is_never_followed(tmp_path):
     with pytest.raises(OSError), FolderLock(tmp_path / "run"):
         pass
     assert victim.read_text() == "precious"
+
+
+def test_folder_is_locked_says_whether_a_lock_is_held_without_taking_it(tmp_path):
+    assert not folder_is_locked(tmp_path) and not folder_is_locked(tmp_path / "missing")
+    with FolderLock(tmp_path):
+        assert folder_is_locked(tmp_path)
+        assert folder_is_locked(tmp_path)  # asking did not take or break it
+    (tmp_path / LOCK_NAME).write_text("123\n")  # a file a killed run left: no one holds it
+    assert not folder_is_locked(tmp_path)
+    with FolderLock(tmp_path):  # asking never kept it
+        pass
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / LOCK_NAME).symlink_to(tmp_path / LOCK_NAME)
+    with FolderLock(tmp_path):
+        assert not folder_is_locked(tmp_path / "run")  # a planted link is not followed to someone else's lock

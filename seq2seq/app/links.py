@@ -74,7 +74,14 @@ def parse_link(params: Mapping[str, str], root: str | Path | None = None) -> Lin
             link.notes.append(f"The link's sentence was ignored: {problem}")
     step = params.get("step")
     if step is not None:
-        if step.strip().isdigit() and 1 <= int(step) <= MAX_STEP:
+        digits = step.strip()
+        # ASCII digits only, and few: "²".isdigit() holds but int() refuses it, as it does 4,301 digits or more
+        if (
+            digits.isascii()
+            and digits.isdecimal()
+            and len(digits) <= len(str(MAX_STEP))
+            and 1 <= int(digits) <= MAX_STEP
+        ):
             link.step = int(step)
         else:
             link.notes.append(f"The link's step {_shown(step)} was ignored: it must be a whole number from 1.")

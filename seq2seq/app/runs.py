@@ -5,6 +5,8 @@
 - A run trained from the command line (``python -m seq2seq train --out artifacts/runs/mine``) has no ``run.json``:
   it is listed with the test accuracy its checkpoint stores, and counts as ours (deletable) when its ``model.pt`` is
   a valid checkpoint and the folder holds nothing but the files our commands write.
+- A folder whose lock (``seq2seq.fileio.FolderLock``) another process holds is being trained into, from the command
+  line or by another server: "training elsewhere", never deletable, whatever its files say.
 """
 
 import json
@@ -19,23 +21,26 @@ from typing import Literal, get_args
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..config import Config
 from ..data import RunData, run_data_from_text
-from ..fileio import atomic_write_text
+from ..fileio import LOCK_NAME, FolderBusyError, FolderLock, atomic_write_text, folder_is_locked
 from ..paths import REPO_ROOT, default_checkpoint_path
 from ..records import StopReason
 
 RUNS_ENV = "SEQ2SEQ_RUNS_DIR"
 DEFAULT_RUNS_DIR = REPO_ROOT / "artifacts" / "runs"
 RUN_INFO = "run.json"
-# What a run is doing: the worker's statuses, and how a folder's run.json reads when the server has restarted since
-# ("interrupted") or it cannot be read ("unknown").
-RunStatus = Literal["idle", "preparing", "running", "stopping", "finished", "failed", "interrupted", "unknown"]
-ACTIVE_STATUSES: tuple[RunStatus, ...] = ("preparing", "running", "stopping")  # a run in one of these may still write
+# What a run is doing: the worker's statuses, how a folder's run.json reads when the server has restarted since
+# ("interrupted") or it cannot be read ("unknown"), and a folder another process is training into ("elsewhere").
+RunStatus = Literal[
+    "idle", "preparing", "running", "stopping", "finished", "failed", "interrupted", "unknown", "elsewhere"
+]
+ACTIVE_STATUSES: tuple[RunStatus, ...] = ("preparing", "running", "stopping", "elsewhere")  # these may still write
 DELETING = ".deleting-"  # a run folder being deleted is renamed to this prefix first
 RUN_FILES = frozenset(
     {"model.pt", "history.csv", RUN_INFO, "corpus.txt", "metrics.json", "examples.md", "ANALYSIS.md",
-     "attention_heatmap.png"}
+     "attention_heatmap.png", LOCK_NAME}
 )  # fmt: skip
-"""Every file ``train`` (app or command line) and ``report`` write in a run folder."""
+"""Every file ``train`` (app or command line) and ``report`` write in a run folder (the lock stays if a run is
+killed)."""
 
 
 def runs_root() -> Path:
@@ -100,8 +105,9 @@ class RunInfo:
 
 def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = None) -> list[RunInfo]:
     """The run folders under ``root``, newest first. A run whose ``run.json`` says it is still going on but that is
-    not ``live_run_dir`` (the one the worker runs now) was cut off, say by a server restart: "interrupted". A run
-    without ``run.json`` (trained from the command line) shows the test accuracy its checkpoint stores."""
+    not ``live_run_dir`` (the one the worker runs now) was cut off, say by a server restart: "interrupted", unless
+    another process holds its lock: "elsewhere", as is any folder but the live one whose lock is held. A run without
+    ``run.json`` (trained from the command line) shows the test accuracy its checkpoint stores."""
     root = Path(root) if root is not None else runs_root()
     if not root.is_dir():
         return []
@@ -110,7 +116,9 @@ def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = 
     for path in sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True):
         info = read_run_info(path)
         status = info.get("status") if info.get("status") in get_args(RunStatus) else "unknown"
-        if status in ACTIVE_STATUSES and path.resolve() != live:
+        if path.resolve() != live and folder_is_locked(path):
+            status = "elsewhere"
+        elif status in ACTIVE_STATUSES and path.resolve() != live:
             status = "interrupted"
         test = info.get("test") if isinstance(info.get("test"), dict) else {}
         accuracy = test.get("exact_match")
@@ -167,14 +175,22 @@ def delete_run(root: str | Path, name: str, live_run_dir: str | Path | None = No
     """Delete the run folder ``name`` under ``root`` for good. Raises ValueError, saying why, for a name that is not
     one of ``list_runs``' folders made by our commands (``RunInfo.ours``: one holding ``run.json``, or a valid
     checkpoint and nothing but our files), so nothing else under ``root`` can go, and for the run that is going on now
-    (``live_run_dir``). The folder is first renamed to a hidden name, which ``list_runs`` skips: a crash midway leaves
-    no half-deleted run on show, and the next deletion sweeps what it left."""
+    (``live_run_dir``) or one another process trains into. The folder is first renamed to a hidden name, which
+    ``list_runs`` skips: a crash midway leaves no half-deleted run on show, and the next deletion sweeps what it left.
+    The folder's lock is held from the check to the rename, so no training can start in it meanwhile."""
     run = next((run for run in list_runs(root, live_run_dir) if run.name == name), None)
     if run is None or not run.ours:
         raise ValueError(f"there is no run folder {name!r} to delete")
+    going_on = f"run {name} is still being trained (from the command line or another server): stop it first"
+    if run.status == "elsewhere":
+        raise ValueError(going_on)
     if run.status in ACTIVE_STATUSES:
         raise ValueError(f"run {name} is still going on: stop it first")
-    run.path.rename(run.path.with_name(f"{DELETING}{name}-{time.time_ns()}"))
+    try:
+        with FolderLock(run.path):
+            run.path.rename(run.path.with_name(f"{DELETING}{name}-{time.time_ns()}"))
+    except FolderBusyError:
+        raise ValueError(going_on) from None
     for hidden in Path(root).glob(f"{DELETING}*"):
         shutil.rmtree(hidden, ignore_errors=True)
 

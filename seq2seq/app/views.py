@@ -168,6 +168,7 @@ STATUS_TEXT: dict[RunStatus, str] = {
     "failed": "failed",
     "interrupted": "interrupted (the server stopped while it ran)",
     "unknown": "unknown (its run.json cannot be read)",
+    "elsewhere": "training from the command line or another server",
 }
 
 
