@@ -8,7 +8,11 @@ one matrix multiply, so a kind receives the query already projected.
 - ``AdditiveAttention`` is Bahdanau, Cho & Bengio (2014): e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j).
 - ``LocationAwareAttention`` adds Chorowski, Bahdanau et al. (2015)'s location term, a convolution of the previous
   weights: e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j + U_f (F * alpha_{i-1})_j).
-- ``MeanContext`` is not attention: the same mean of the annotations at every step (the ablation's "none").
+- ``FixedContext`` is not attention: the RNN Encoder-Decoder of Cho et al. (2014), the baseline of Bahdanau et al.
+  (2014, appendix A.2.2), whose context is the encoder's last state at every step, c_i = h_Tx. Its weights are one-hot
+  on the last real source position, so ``context_of`` gives h_Tx literally; they are not an alignment.
+- ``MeanContext`` is not attention either: the same mean of the annotations at every step (the ablation's
+  "mean context", kept as a second no-attention baseline that sees every word, unlike h_Tx).
 
 ``terms`` returns a step's energy term by term (the vectors inside the tanh, and the energies and weights they
 make), for pages that show *why* the weights land where they do; ``forward`` is its weights.
@@ -38,6 +42,7 @@ class Attention(nn.Module):
     """The interface every kind implements."""
 
     reads_previous_weights = False  # whether alpha_{i-1} changes alpha_i
+    aligns = True  # whether the weights are an alignment computed from the query (False: a fixed context)
 
     def compute_proj_keys(self, annotations: Tensor) -> Tensor:
         """(B, S, D) annotations -> (B, S, A) keys, once per batch."""
@@ -101,8 +106,31 @@ class LocationAwareAttention(AdditiveAttention):
         return self.location(windows)  # (B, S, A)
 
 
+class FixedContext(Attention):
+    """No attention, Cho et al. (2014)'s RNN Encoder-Decoder: c_i = h_Tx, the annotation at the last real source
+    position, at every step. With a bidirectional encoder h_Tx = [forward_Tx; backward_Tx]: the forward half has read
+    the whole sentence, the backward half only its last word (and s_0 = tanh(W_s backward_1) has read it right to
+    left). Nothing here depends on the query or on the step."""
+
+    aligns = False
+
+    def compute_proj_keys(self, annotations: Tensor) -> Tensor:
+        return annotations.new_zeros(*annotations.shape[:2], 0)  # (B, S, 0): nothing to project
+
+    def terms(self, query: Tensor, keys: Tensor, prev_weights: Tensor, mask: Tensor | None) -> EnergyTerms:
+        batch, length = prev_weights.shape
+        if mask is None:
+            last = torch.full((batch,), length - 1, dtype=torch.long, device=prev_weights.device)
+        else:
+            last = mask.long().sum(dim=1) - 1  # (B,): index of each row's last real position
+        weights = F.one_hot(last, length).to(prev_weights.dtype)  # (B, S)
+        return EnergyTerms(query, keys, None, weights.log(), weights)  # energies whose softmax is the one-hot
+
+
 class MeanContext(Attention):
     """No attention: every step's weights are the same mean over the real source positions."""
+
+    aligns = False
 
     def compute_proj_keys(self, annotations: Tensor) -> Tensor:
         return annotations.new_zeros(*annotations.shape[:2], 0)  # (B, S, 0): nothing to project
@@ -119,6 +147,8 @@ def build_attention(config: Config, annotation_size: int) -> Attention:
         return AdditiveAttention(annotation_size, config.attention_size)
     if config.attention == "location":
         return LocationAwareAttention(annotation_size, config.attention_size, config.location_kernel)
+    if config.attention == "encdec":
+        return FixedContext()
     if config.attention == "none":
         return MeanContext()
     raise ValueError(f"unknown attention kind {config.attention!r}")
