@@ -14,7 +14,7 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-from seq2seq.app.models import LoadedModel, ModelCache
+from seq2seq.app.models import LoadedModel, ModelCache, model_options
 from seq2seq.app.runs import upload_run_data
 from seq2seq.app.views import markdown_escape, percent, result_figure, snapshot_figure, status_text, training_figure
 from seq2seq.app.worker import TrainingState, TrainingWorker
@@ -33,7 +33,9 @@ PAGES = [
     ("pages/2_Examples.py", "Examples", ":material/table_rows:"),
     ("pages/3_Attention.py", "Attention", ":material/grid_on:"),
     ("pages/4_Analysis.py", "Analysis", ":material/insights:"),
+    ("pages/5_Compare.py", "Compare", ":material/compare:"),
 ]
+PICKER_KEY = "model_picker"
 
 
 @st.cache_resource(show_spinner=False)
@@ -122,12 +124,34 @@ def _sidebar(model: LoadedModel | None, error: str | None) -> None:
                 )
         else:
             st.error("No model loaded.")
+        state = training_worker().state(max_points=0)
+        _model_picker(state.run_dir if state.active else None)
         if st.session_state.get(MODEL_KEY):
             st.button("Use the shipped default", key="use_default_model", on_click=set_active_model, args=(None,))
-        state = training_worker().state(max_points=0)
         if state.active:
             st.divider()
             st.caption(f"Training on this server: {status_text(state.status)}, {percent(state.fraction)} done.")
+
+
+def _model_picker(live_run_dir: Path | None) -> None:
+    """Pick any shipped model or finished run as this session's model."""
+    options = model_options(live_run_dir)
+    active = str(active_model_path())
+    options.setdefault(active, active)  # a chosen model that is no longer listed stays shown
+    st.session_state[PICKER_KEY] = active  # follow choices made elsewhere (the Train page, a fallback)
+    st.selectbox(
+        "Model",
+        list(options),
+        format_func=options.get,
+        key=PICKER_KEY,
+        on_change=_picked,
+        help="Shipped models (artifacts/) and the runs trained here. Your choice holds for this browser session.",
+    )
+
+
+def _picked() -> None:
+    chosen = st.session_state[PICKER_KEY]
+    set_active_model(None if chosen == str(default_checkpoint_path()) else chosen)
 
 
 def model_page(title: str, heading: str | None = None, intro: str | None = None) -> LoadedModel:
@@ -168,11 +192,14 @@ def _require_model(model: LoadedModel | None, error: str | None) -> LoadedModel:
 
 
 def _active_model_caption(model: LoadedModel) -> None:
-    st.caption(f"Active model: {markdown_escape(model.label)} · {markdown_escape(model.accuracy_text())}")
-    if getattr(model.config, "attention", "additive") == "none":
+    st.caption(
+        f"Active model: {markdown_escape(model.label)}, **{markdown_escape(model.kind_name)}** · "
+        f"{markdown_escape(model.accuracy_text())}. {markdown_escape(model.kind_text)}"
+    )
+    if not model.has_attention:
         st.warning(
-            "This model has no attention: it is a plain encoder-decoder whose context is the same mean of the "
-            "encoder states at every step, so its heatmaps show those uniform weights.",
+            "This model has no attention, so its heatmaps are not alignments: they show the fixed weights that "
+            "make its context (one-hot on the last input word for the encoder–decoder, uniform for the mean).",
             icon=":material/info:",
         )
 

@@ -15,6 +15,7 @@ finished, and running the same command again picks up where it stopped.
 
 import argparse
 import json
+import multiprocessing
 import random
 import shlex
 import sys
@@ -29,15 +30,13 @@ sys.path.insert(0, str(ROOT))
 
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
-from seq2seq.figure2 import PaperFigure, PaperRun, check_paper_figure, series  # noqa: E402
+from seq2seq.figure2 import FIGURE_KINDS, PaperFigure, PaperRun, check_paper_figure, series  # noqa: E402
 from seq2seq.fileio import atomic_write_text  # noqa: E402
 from seq2seq.grammar import SentenceGrammar  # noqa: E402
 from seq2seq.inference import Reverser  # noqa: E402
 from seq2seq.metrics import token_matches  # noqa: E402
 from seq2seq.plots import write_paper_figure_png  # noqa: E402
 from seq2seq.train import Trainer  # noqa: E402
-
-KINDS = ("encdec", "additive", "location")
 
 
 def fresh_sentences(length: int, count: int, known: set[str], rng: random.Random) -> list[list[str]]:
@@ -66,7 +65,8 @@ def score(reverser: Reverser, longest: int, per_length: int, seed: int) -> tuple
     return exact, token
 
 
-def train_and_score(base: Config, kind: str, cap: int, seed: int, longest: int, per_length: int, log) -> PaperRun:
+def train_and_score(base: Config, kind: str, cap: int, seed: int, longest: int, per_length: int) -> PaperRun:
+    torch.set_num_threads(1)
     config = base.replace(attention=kind, max_length=cap, seed=seed)
     data = load_run_data(config)
     steps = [0]
@@ -88,6 +88,10 @@ def train_and_score(base: Config, kind: str, cap: int, seed: int, longest: int, 
     }
 
 
+def train_and_score_args(args: tuple) -> PaperRun:
+    return train_and_score(*args)
+
+
 def summary(data: PaperFigure, short: int, long: int) -> str:
     """Mean exact match per model and cap: within the short cap, between the caps, and past the long cap."""
     lines = ["| model | ≤ short cap | short cap to long cap | past long cap |", "|---|---|---|---|"]
@@ -102,9 +106,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "paper_figure.json")
     parser.add_argument("--caps", type=int, nargs=2, default=(10, 20), help="short and long length caps")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--corpus-size", type=int, default=12_800, help="training sentences per model")
+    parser.add_argument("--corpus-size", type=int, default=9_600, help="training sentences per model")
     parser.add_argument("--epochs", type=int, default=4, help="updates = epochs x corpus size / batch size")
-    parser.add_argument("--per-length", type=int, default=100, help="fresh test sentences per length")
+    parser.add_argument("--per-length", type=int, default=50, help="fresh test sentences per length")
+    parser.add_argument("--jobs", type=int, default=2, help="models trained at once, one process each (default: 2)")
     parser.add_argument("--fresh", action="store_true", help="start over instead of resuming an unfinished file")
     parser.add_argument("--tiny", action="store_true", help="a few seconds: a tiny model on a tiny corpus, one seed")
     args = parser.parse_args()
@@ -128,22 +133,22 @@ def main() -> None:
             data["runs"] = previous["runs"]
     data["settings"] = settings
     done = {(r["attention"], r["max_train_length"], r["seed"]) for r in data["runs"]}
-    for seed in range(args.seeds):
-        for cap in (short, long):
-            for kind in KINDS:
-                if (kind, cap, seed) in done:
-                    continue
-                started = time.perf_counter()
-                run = train_and_score(base, kind, cap, seed, 2 * long, args.per_length, log=print)
-                data["runs"].append(run)
-                atomic_write_text(args.out, json.dumps(data, indent=1) + "\n")
-                print(
-                    f"{kind} cap {cap} seed {seed}: {run['updates']} updates, exact match at 1/{cap}/{2 * long} words "
-                    f"{run['exact_match_per_length']['1']}/{run['exact_match_per_length'][str(cap)]}/"
-                    f"{run['exact_match_per_length'][str(2 * long)]} ({time.perf_counter() - started:.0f} s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
+    todo = [(base, kind, cap, seed, 2 * long, args.per_length) for seed in range(args.seeds) for cap in (short, long)
+            for kind in FIGURE_KINDS if (kind, cap, seed) not in done]  # fmt: skip
+    started = time.perf_counter()
+    # One process per model (each on one thread), ``--jobs`` at a time; the file is rewritten as each one finishes.
+    with multiprocessing.get_context("spawn").Pool(max(1, args.jobs), maxtasksperchild=1) as pool:
+        for run in pool.imap_unordered(train_and_score_args, todo):
+            data["runs"].append(run)
+            atomic_write_text(args.out, json.dumps(data, indent=1) + "\n")
+            exact, cap = run["exact_match_per_length"], run["max_train_length"]
+            print(
+                f"{run['attention']} cap {cap} seed {run['seed']}: {run['updates']} updates, exact match at "
+                f"1/{cap}/{2 * long} words {exact['1']}/{exact[str(cap)]}/{exact[str(2 * long)]} "
+                f"({time.perf_counter() - started:.0f} s since start)",
+                file=sys.stderr,
+                flush=True,
+            )
     atomic_write_text(args.out, json.dumps(data, indent=1) + "\n")
     engine = write_paper_figure_png(args.out.with_suffix(".png"), data)
     print(summary(data, short, long))

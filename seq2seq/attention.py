@@ -26,6 +26,24 @@ from torch.nn import functional as F
 
 from .config import Config
 
+# What each kind is called, and what it means, in words a learner understands (the app, the README's tables).
+KIND_NAMES = {
+    "location": "location-aware attention",
+    "additive": "2014 additive attention",
+    "encdec": "encoder–decoder, no attention",
+    "none": "no attention, mean of the encoder states",
+}
+KIND_EXPLANATIONS = {
+    "location": "Bahdanau's 2014 attention plus a memory of where it looked last (Chorowski et al. 2015): each output "
+    "word looks at the input words, and it can learn “one to the left of last time” directly.",
+    "additive": "the model of the 2014 paper (Bahdanau, Cho & Bengio), exactly: for each output word the decoder "
+    "looks back over all the input words and picks where to read from what it has written so far.",
+    "encdec": "the paper's baseline (Cho et al. 2014): no attention at all. At every step the decoder sees one fixed "
+    "summary, the encoder's last state, so the whole sentence must fit in one fixed-size vector.",
+    "none": "not attention: at every step the decoder sees the same average of the encoder states, never a "
+    "particular word.",
+}
+
 
 @dataclass
 class EnergyTerms:

@@ -13,13 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
+from .attention import KIND_NAMES
 from .paths import default_checkpoint_path
 
-KIND_NAMES = {
-    "encdec": "encoder-decoder (no attention)",
-    "additive": "2014 additive attention",
-    "location": "location-aware attention",
-}
+FIGURE_KINDS = ("encdec", "additive", "location")  # the figure's models, in the order they are drawn
 
 
 class PaperRun(TypedDict):
@@ -78,7 +75,7 @@ def check_paper_figure(data: object) -> PaperFigure:
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
         raise ValueError("it has no list of runs")
     for index, run in enumerate(data["runs"]):
-        if not isinstance(run, dict) or run.get("attention") not in KIND_NAMES:
+        if not isinstance(run, dict) or run.get("attention") not in FIGURE_KINDS:
             raise ValueError(f"run {index + 1} names no known attention kind")
         if not isinstance(run.get("max_train_length"), int) or not isinstance(run.get("seed"), int):
             raise ValueError(f"run {index + 1} has no whole-number max_train_length and seed")
@@ -104,9 +101,8 @@ def series(data: PaperFigure, metric: str = "exact_match_per_length") -> list[Se
     groups: dict[tuple[str, int], list[PaperRun]] = {}
     for run in data["runs"]:
         groups.setdefault((run["attention"], run["max_train_length"]), []).append(run)
-    order = list(KIND_NAMES)
     out = []
-    for (kind, cap), runs in sorted(groups.items(), key=lambda item: (order.index(item[0][0]), item[0][1])):
+    for (kind, cap), runs in sorted(groups.items(), key=lambda item: (FIGURE_KINDS.index(item[0][0]), item[0][1])):
         lengths = sorted({int(n) for run in runs for n in run[metric]})
         per = [[run[metric][str(n)] for run in runs if str(n) in run[metric]] for n in lengths]
         out.append(

@@ -254,3 +254,35 @@ def status_text(status: str, stop_reason: str | None = None) -> str:
     if stop_reason and status in ("finished", "failed"):
         words += f" ({reasons.get(stop_reason, stop_reason)})"
     return words
+
+
+# ------------------------------------------------------------------------------------------------- compare
+def longer_than_trained(test_sentences: Sequence[Sequence[str]], longest_trained: int) -> str | None:
+    """A sentence half as long again as the longest training sentence, made by joining the longest test sentences
+    (deterministic, from the model's own words): where models without attention, or without its memory of where they
+    looked, lose their place. None without a test split."""
+    pool = sorted((list(s) for s in test_sentences if s), key=lambda s: (-len(s), s))
+    if not pool:
+        return None
+    target = max(2, (3 * longest_trained + 1) // 2)
+    words: list[str] = []
+    for sentence in pool * target:
+        words += sentence
+        if len(words) >= target:
+            break
+    return " ".join(words[:target])
+
+
+def no_attention_text(kind: str, words: int, trained: int) -> str:
+    """Why a fixed-context model has no heatmap, and why it fails on long input."""
+    if kind == "encdec":
+        why = (
+            "It has no attention to show: every output word is predicted from the same single vector, the encoder's "
+            "last state h_Tx, so the whole sentence has to fit in that one fixed-size summary. Short sentences fit; "
+            "long ones do not, and it starts to drop, repeat or swap words"
+        )
+    else:
+        why = "It has no attention to show: every output word sees the same average of the encoder states"
+    if words > trained:
+        return f"{why}. This sentence has {words} words, more than the {trained} of its longest training sentence."
+    return f"{why}."
