@@ -1,6 +1,7 @@
 """The Compare page and the sidebar's model picker, on three tiny shipped models (location-aware default, 2014
 additive, encoder-decoder): AppTest, and a real Chromium against ``streamlit run``."""
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,19 @@ def test_compare_in_a_browser_type_and_see_three_columns(compare_server, browser
             assert page.get_by_text(kind, exact=True).count() >= 1
         assert page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count() == 2
         assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_the_analysis_page_draws_figure_2_and_checks_the_findings(env):
+    runs = [{"attention": kind, "max_train_length": cap, "seed": 0, "updates": 5,
+             "exact_match_per_length": {"1": 1.0, "20": 0.5}, "token_accuracy_per_length": {"1": 1.0, "20": 0.7}}
+            for kind in ("encdec", "additive", "location") for cap in (10, 20)]  # fmt: skip
+    (env.parent / "paper_figure.json").write_text(json.dumps({"runs": runs, "command": "python x", "updates": 5}))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/4_Analysis.py").run()
+    assert not at.exception, at.exception
+    chart = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    names = [trace.get("name") for trace in chart["data"] if trace.get("mode") == "lines+markers"]
+    assert len(names) == 6 and names[0].startswith("encoder–decoder")
+    findings_table = at.dataframe[-1].value
+    assert len(findings_table) == 5 and set(findings_table["holds"]) <= {"yes", "no"}
+    (env.parent / "paper_figure.json").unlink()

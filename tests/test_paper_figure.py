@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq.figure2 import check_paper_figure, load_paper_figure, series
+from seq2seq.figure2 import check_paper_figure, findings, load_paper_figure, series
 from seq2seq.plots import paper_figure
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,3 +71,18 @@ def test_unusable_figure_data_is_refused_with_a_reason(tmp_path, bad):
     data, error = load_paper_figure(path)
     assert data is None and error.startswith("fig.json cannot be used")
     assert load_paper_figure(tmp_path / "missing.json") == (None, None)
+
+
+def test_findings_are_checked_against_the_numbers():
+    def flat(kind, cap, value):
+        return fake(kind, cap, 0, {str(n): value(n) for n in range(1, 41)})
+
+    data = {"runs": [flat("encdec", 10, lambda n: max(0.0, 1 - n / 8)),
+                     flat("encdec", 20, lambda n: max(0.0, 1 - n / 10)),
+                     flat("additive", 10, lambda n: 1.0 if n <= 12 else 0.2), flat("additive", 20, lambda n: 1.0),
+                     flat("location", 20, lambda n: 1.0)], "command": "x", "updates": 5}  # fmt: skip
+    found = findings(check_paper_figure(data))
+    assert len(found) == 5 and all(f.holds for f in found)
+    assert "additive 1.000 vs encoder–decoder 0.225" in found[0].measured
+    data["runs"][3] = flat("additive", 20, lambda n: 1.0 if n <= 10 else 0.0)  # deteriorates with length
+    assert not findings(check_paper_figure(data))[2].holds
