@@ -45,8 +45,10 @@ if not models:
 first = models[0]
 longest = trained_lengths(first.checkpoint)[0]
 examples = [SHOWCASE_SENTENCE] if all(w in first.reverser.vocab for w in SHOWCASE_SENTENCE.split()) else []
-long_example = longer_than_trained(first.checkpoint.test_sentences, longest)
-examples += [e for e in first.example_sentences(3)[1:] if e not in examples] + ([long_example] if long_example else [])
+examples += [e for e in first.example_sentences(3)[1:] if e not in examples]
+# Half as long again as the longest training sentence (the encoder-decoder fails), and more than twice as long (the
+# 2014 attention loses its place too; the location-aware one holds).
+examples += [e for factor in (1.5, 2.3) if (e := longer_than_trained(first.checkpoint.test_sentences, longest, factor))]
 st.write("Try one:")
 for column, (i, example) in zip(st.columns(len(examples)), enumerate(examples), strict=True):
     words = len(example.split())

@@ -257,14 +257,16 @@ def status_text(status: str, stop_reason: str | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- compare
-def longer_than_trained(test_sentences: Sequence[Sequence[str]], longest_trained: int) -> str | None:
-    """A sentence half as long again as the longest training sentence, made by joining the longest test sentences
+def longer_than_trained(
+    test_sentences: Sequence[Sequence[str]], longest_trained: int, factor: float = 1.5
+) -> str | None:
+    """A sentence ``factor`` times as long as the longest training sentence, made by joining the longest test sentences
     (deterministic, from the model's own words): where models without attention, or without its memory of where they
     looked, lose their place. None without a test split."""
     pool = sorted((list(s) for s in test_sentences if s), key=lambda s: (-len(s), s))
     if not pool:
         return None
-    target = max(2, (3 * longest_trained + 1) // 2)
+    target = max(2, round(factor * longest_trained))
     words: list[str] = []
     for sentence in pool * target:
         words += sentence
