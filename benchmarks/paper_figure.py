@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
-from seq2seq.figure2 import FIGURE_KINDS, PaperFigure, PaperRun, check_paper_figure, series  # noqa: E402
+from seq2seq.figure2 import FIGURE_KINDS, PaperFigure, PaperRun, check_paper_figure, findings, series  # noqa: E402
 from seq2seq.fileio import atomic_write_text  # noqa: E402
 from seq2seq.grammar import SentenceGrammar  # noqa: E402
 from seq2seq.inference import Reverser  # noqa: E402
@@ -98,6 +98,8 @@ def summary(data: PaperFigure, short: int, long: int) -> str:
     for line in series(data):
         cells = [line.mean_over(1, short), line.mean_over(short + 1, long), line.mean_over(long + 1, 2 * long)]
         lines.append(f"| {line.label} | " + " | ".join("n/a" if c is None else f"{c:.3f}" for c in cells) + " |")
+    lines += ["", "| the paper says | here | holds |", "|---|---|---|"]
+    lines += [f"| {f.claim} | {f.measured} | {'yes' if f.holds else 'no'} |" for f in findings(data)]
     return "\n".join(lines)
 
 
