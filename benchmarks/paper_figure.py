@@ -35,7 +35,7 @@ from seq2seq.fileio import atomic_write_text  # noqa: E402
 from seq2seq.grammar import SentenceGrammar  # noqa: E402
 from seq2seq.inference import Reverser  # noqa: E402
 from seq2seq.metrics import token_matches  # noqa: E402
-from seq2seq.plots import write_paper_figure_png  # noqa: E402
+from seq2seq.plots import paper_figure, write_paper_figure_png  # noqa: E402
 from seq2seq.train import Trainer  # noqa: E402
 
 
@@ -153,8 +153,10 @@ def main() -> None:
             )
     atomic_write_text(args.out, json.dumps(data, indent=1) + "\n")
     engine = write_paper_figure_png(args.out.with_suffix(".png"), data)
+    # The interactive chart, as the app draws it, for a browser (plotly.js from its CDN keeps the file small).
+    atomic_write_text(args.out.with_suffix(".html"), paper_figure(data).to_html(include_plotlyjs="cdn"))
     print(summary(data, short, long))
-    print(f"\nwritten to {args.out} and {args.out.with_suffix('.png')} ({engine})")
+    print(f"\nwritten to {args.out}, its .png ({engine}) and its .html")
 
 
 if __name__ == "__main__":

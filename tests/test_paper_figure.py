@@ -35,6 +35,7 @@ def test_tiny_run_trains_every_model_and_cap_with_equal_updates_and_scores_every
         assert list(run["token_accuracy_per_length"]) == [str(n) for n in range(1, 11)]
     assert data["command"].startswith("python benchmarks/paper_figure.py") and "--tiny" in data["command"]
     assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    assert "plotly" in out.with_suffix(".html").read_text()
     assert load_paper_figure(out)[0] is not None
     # running it again resumes: nothing left to train, the same runs come back
     again = run_script(out)
