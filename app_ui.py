@@ -198,8 +198,9 @@ def _active_model_caption(model: LoadedModel) -> None:
     )
     if not model.has_attention:
         st.warning(
-            "This model has no attention, so its heatmaps are not alignments: they show the fixed weights that "
-            "make its context (one-hot on the last input word for the encoder–decoder, uniform for the mean).",
+            "This model has no attention: no heatmap is drawn for it, and its training snapshots show only the fixed "
+            "weights that make its context (one-hot on the last input word for the encoder–decoder, uniform for the "
+            "mean).",
             icon=":material/info:",
         )
 
@@ -208,8 +209,18 @@ def _active_model_caption(model: LoadedModel) -> None:
 def heatmap(result: Reversal, title: str, key: str, file_name: str = "attention_heatmap.png") -> None:
     """The hover-able attention heatmap of one result, and a button that downloads it as a PNG (drawn on click).
 
-    The chart on the page has no title of its own (the page says what it shows); the PNG carries ``title``.
+    The chart on the page has no title of its own (the page says what it shows); the PNG carries ``title``. Every
+    caller draws the active model's result: for a model without attention it says so instead of drawing its fixed
+    weights as if they were an alignment.
     """
+    model, _ = load_active_model()
+    if model is not None and not model.has_attention:
+        st.info(
+            f"No attention to show: this model ({model.kind_name}) has none. Every output word is written from the "
+            "same context, whatever the word, so there is no alignment to draw.",
+            icon=":material/block:",
+        )
+        return
     st.plotly_chart(result_figure(result), theme=None, key=f"{key}_chart", width="content")
     tokens, output, attention = list(result.tokens), list(result.output), result.attention
     title = title if len(title) <= 60 else title[:59] + "…"

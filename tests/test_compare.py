@@ -82,6 +82,8 @@ def test_the_sidebar_picks_any_shipped_model_and_every_page_names_its_kind(env):
     assert not at.exception, at.exception
     assert markdown_escape("encoder–decoder, no attention") in at.caption[0].value
     assert any("no attention" in w.value for w in at.warning)
+    at.text_input(key="sentence").input("the cat sat").run()
+    assert not at.get("plotly_chart") and any("No attention to show" in i.value for i in at.info)
     at.switch_page("pages/3_Attention.py").run()
     assert markdown_escape("encoder–decoder, no attention") in at.caption[0].value  # the choice holds across pages
     picker = at.sidebar.selectbox(key="model_picker")
