@@ -14,6 +14,7 @@ finished, and running the same command again picks up where it stopped.
 """
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import random
@@ -122,7 +123,7 @@ def main() -> None:
         join_share=0.0, random_extra_share=0.0, unk_rate=0.0, evals_per_epoch=1, device="cpu",
     )  # fmt: skip
     if args.tiny:
-        short, long, args.seeds, args.per_length = 3, 5, 1, 5
+        short, long, args.seeds, args.per_length, args.jobs = 3, 5, 1, 5, 1
         base = base.replace(embedding_size=8, hidden_size=16, attention_size=8, corpus_size=256, valid_size=20,
                             test_size=20, epochs=1, batch_size=32)  # fmt: skip
     updates = base.epochs * -(-base.corpus_size // base.batch_size)
@@ -138,9 +139,15 @@ def main() -> None:
     todo = [(base, kind, cap, seed, 2 * long, args.per_length) for seed in range(args.seeds) for cap in (short, long)
             for kind in FIGURE_KINDS if (kind, cap, seed) not in done]  # fmt: skip
     started = time.perf_counter()
-    # One process per model (each on one thread), ``--jobs`` at a time; the file is rewritten as each one finishes.
-    with multiprocessing.get_context("spawn").Pool(max(1, args.jobs), maxtasksperchild=1) as pool:
-        for run in pool.imap_unordered(train_and_score_args, todo):
+    # One process per model (each on one thread), ``--jobs`` at a time, or all in this process with ``--jobs 1``; the
+    # file is rewritten as each one finishes.
+    with contextlib.ExitStack() as stack:
+        if args.jobs > 1:
+            pool = stack.enter_context(multiprocessing.get_context("spawn").Pool(args.jobs, maxtasksperchild=1))
+            finished = pool.imap_unordered(train_and_score_args, todo)
+        else:
+            finished = map(train_and_score_args, todo)
+        for run in finished:
             data["runs"].append(run)
             atomic_write_text(args.out, json.dumps(data, indent=1) + "\n")
             exact, cap = run["exact_match_per_length"], run["max_train_length"]
