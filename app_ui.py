@@ -199,7 +199,7 @@ def _active_model_caption(model: LoadedModel) -> None:
     if not model.has_attention:
         st.warning(
             "This model has no attention: no heatmap is drawn for it, and its training snapshots show only the fixed "
-            "weights that make its context (one-hot on the last input word for the encoder–decoder, uniform for the "
+            "weights that make its context (one-hot on the end of the input for the encoder–decoder, uniform for the "
             "mean).",
             icon=":material/info:",
         )

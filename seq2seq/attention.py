@@ -10,7 +10,8 @@ one matrix multiply, so a kind receives the query already projected.
   weights: e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j + U_f (F * alpha_{i-1})_j).
 - ``FixedContext`` is not attention: the RNN Encoder-Decoder of Cho et al. (2014), the baseline of Bahdanau et al.
   (2014, appendix A.2.2), whose context is the encoder's last state at every step, c_i = h_Tx. Its weights are one-hot
-  on the last real source position, so ``context_of`` gives h_Tx literally; they are not an alignment.
+  on the last real source position (the ``<eos>`` every source ends with, the last symbol the encoder reads), so
+  ``context_of`` gives h_Tx literally; they are not an alignment.
 - ``MeanContext`` is not attention either: the same mean of the annotations at every step (the ablation's
   "mean context", kept as a second no-attention baseline that sees every word, unlike h_Tx).
 
@@ -126,9 +127,9 @@ class LocationAwareAttention(AdditiveAttention):
 
 class FixedContext(Attention):
     """No attention, Cho et al. (2014)'s RNN Encoder-Decoder: c_i = h_Tx, the annotation at the last real source
-    position, at every step. With a bidirectional encoder h_Tx = [forward_Tx; backward_Tx]: the forward half has read
-    the whole sentence, the backward half only its last word (and s_0 = tanh(W_s backward_1) has read it right to
-    left). Nothing here depends on the query or on the step."""
+    position (the source's ``<eos>``), at every step. With a bidirectional encoder h_Tx = [forward_Tx; backward_Tx]:
+    the forward half has read the whole sentence, the backward half only that end marker (and s_0 = tanh(W_s
+    backward_1) has read it right to left). Nothing here depends on the query or on the step."""
 
     aligns = False
 

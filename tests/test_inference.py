@@ -47,10 +47,10 @@ def test_plain_mode_keeps_unk(tiny_checkpoint):
     assert reverser.with_copy(True).copy_unknown and not reverser.copy_unknown
 
 
-@pytest.mark.parametrize("attention", ["encdec", "additive"])
+@pytest.mark.parametrize("attention", ["none", "encdec", "additive"])
 def test_the_unk_copy_step_needs_an_attention_peak(attention):
     """A model that says <unk> has it replaced by the word it looked at; one without attention has nowhere it looked,
-    so its <unk> stays (the encoder-decoder would otherwise always copy the last word)."""
+    so its <unk> stays (the mean context would otherwise copy the first word every time)."""
     import torch
 
     from seq2seq.config import Config
@@ -66,5 +66,5 @@ def test_the_unk_copy_step_needs_an_attention_peak(attention):
     assert set(result.raw_output) == {"<unk>"} and EOS_ID not in result.raw_output
     if attention == "additive":  # each <unk> becomes the word at its step's attention peak
         assert (result.output, result.copied) == copy_unknowns(result.tokens, result.raw_output, result.attention)
-    else:  # its weights are one-hot on the last word, "zebra": copying would say it every time
+    else:  # fixed weights: uniform (whose first peak is "the") or one-hot on the source's <eos>
         assert result.output == result.raw_output and not any(result.copied)
