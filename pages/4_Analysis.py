@@ -47,7 +47,7 @@ st.subheader("Why attention: the paper's Figure 2, on reversal")
 figure_data, figure_error = load_paper_figure()
 if figure_data is not None:
     st.caption(
-        f"From {paper_figure_path().name} (`{markdown_escape(figure_data.get('command', ''))}`): each model trained "
+        f"From {paper_figure_path().name} ({markdown_escape(figure_data.get('command', ''))}): each model trained "
         f"with {figure_data.get('updates', 0):,} updates on sentences up to the cap (dotted: the short cap, solid: "
         "the long one; dashed lines mark the caps), scored on fresh sentences of every length. The line is the mean "
         "over seeds, the band their range; hover a point for its value."
@@ -58,14 +58,9 @@ if figure_data is not None:
     )  # fmt: skip
     st.plotly_chart(paper_figure(figure_data, metric), theme=None, key="paper_figure", width="stretch")
     st.markdown("**The paper's findings, checked against these numbers**")
-    st.dataframe(
-        pd.DataFrame(
-            [{"the paper says": f.claim, "here": f.measured, "holds": "yes" if f.holds else "no"}
-             for f in findings(figure_data)]
-        ),
-        hide_index=True,
-        key="findings_table",
-    )  # fmt: skip
+    for finding in findings(figure_data):
+        verdict = "holds" if finding.holds else "does **not** hold here"
+        st.markdown(f"- {markdown_escape(finding.claim)} — {verdict}: {markdown_escape(finding.measured)}.")
 elif figure_error:
     st.warning(f"The figure cannot be shown: {markdown_escape(figure_error)}")
 else:
