@@ -115,7 +115,7 @@ def _sidebar(model: LoadedModel | None, error: str | None) -> None:
         st.markdown("**Active model**")
         if model is not None:
             st.markdown(markdown_escape(model.label))
-            st.caption(markdown_escape(model.accuracy_text()))
+            st.caption(f"{markdown_escape(model.kind_name)} · {markdown_escape(model.accuracy_text())}")
             problem = model_cache().problem(active_model_path())
             if problem:
                 st.warning(

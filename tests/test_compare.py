@@ -75,21 +75,22 @@ def test_the_long_suggestion_says_why_the_encoder_decoder_has_no_heatmap(env):
 
 def test_the_sidebar_picks_any_shipped_model_and_every_page_names_its_kind(env):
     at = AppTest.from_file(APP, default_timeout=60).run()
-    assert markdown_escape("location-aware attention") in at.caption[0].value
+    assert markdown_escape("location-aware attention") in at.main.caption[0].value
+    assert markdown_escape("location-aware attention") in at.sidebar.caption[0].value  # pages without a caption too
     picker = at.sidebar.selectbox(key="model_picker")
     assert picker.options == ["shipped default", "shipped additive", "shipped encdec"]
     picker.select(str(env.parent / "encdec" / "model.pt")).run()
     assert not at.exception, at.exception
-    assert markdown_escape("encoder–decoder, no attention") in at.caption[0].value
+    assert markdown_escape("encoder–decoder, no attention") in at.main.caption[0].value
     assert any("no attention" in w.value for w in at.warning)
     at.text_input(key="sentence").input("the cat sat").run()
     assert not at.get("plotly_chart") and any("No attention to show" in i.value for i in at.info)
     at.switch_page("pages/3_Attention.py").run()
-    assert markdown_escape("encoder–decoder, no attention") in at.caption[0].value  # the choice holds across pages
+    assert markdown_escape("encoder–decoder, no attention") in at.main.caption[0].value  # the choice holds across pages
     picker = at.sidebar.selectbox(key="model_picker")
     picker.select(str(env)).run()
     assert (
-        markdown_escape("location-aware attention") in at.caption[0].value
+        markdown_escape("location-aware attention") in at.main.caption[0].value
         and at.session_state["active_model_path"] is None
     )
 
