@@ -19,7 +19,7 @@ import torch
 
 import app_shell
 from seq2seq.app.links import link_params, parse_link
-from seq2seq.app.models import LoadedModel, ModelCache, missing_model_notice
+from seq2seq.app.models import LoadedModel, ModelCache, missing_model_notice, model_options
 from seq2seq.app.runs import upload_run_data
 from seq2seq.app.views import markdown_escape, snapshot_example, status_text
 from seq2seq.app.worker import TrainingState, TrainingWorker
@@ -46,8 +46,10 @@ PAGES = [
     ("pages/2_Examples.py", "Examples", ":material/table_rows:"),
     ("pages/3_Attention.py", "Attention", ":material/grid_on:"),
     ("pages/4_Analysis.py", "Analysis", ":material/insights:"),
+    ("pages/5_Compare.py", "Compare", ":material/compare:"),
     ("pages/6_Decoder.py", "Decoder", ":material/step_over:"),
 ]
+PICKER_KEY = "model_picker"
 
 
 @st.cache_resource(show_spinner=False)
@@ -209,7 +211,7 @@ def _sidebar(model: LoadedModel | None, error: str | None) -> None:
             st.info(markdown_escape(st.session_state.pop(NOTICE_KEY)))
         if model is not None:
             st.markdown(markdown_escape(model.label))
-            st.caption(markdown_escape(model.accuracy_text()))
+            st.caption(f"{markdown_escape(model.kind_name)} · {markdown_escape(model.accuracy_text())}")
             problem = model_cache().problem(active_model_path())
             if problem:
                 st.warning(
@@ -218,12 +220,34 @@ def _sidebar(model: LoadedModel | None, error: str | None) -> None:
                 )
         else:
             st.error("No model loaded.")
+        state = training_worker().state(max_points=0)
+        _model_picker(state.run_dir if state.active else None)
         if st.session_state.get(MODEL_KEY):
             st.button("Use the shipped default", key="use_default_model", on_click=set_active_model, args=(None,))
-        state = training_worker().state(max_points=0)
         if state.active:
             st.divider()
             st.caption(f"Training on this server: {status_text(state.status)}, {percent(state.fraction)} done.")
+
+
+def _model_picker(live_run_dir: Path | None) -> None:
+    """Pick any shipped model or finished run as this session's model."""
+    options = model_options(live_run_dir)
+    active = str(active_model_path())
+    options.setdefault(active, active)  # a chosen model that is no longer listed stays shown
+    st.session_state[PICKER_KEY] = active  # follow choices made elsewhere (the Train page, a fallback)
+    st.selectbox(
+        "Model",
+        list(options),
+        format_func=options.get,
+        key=PICKER_KEY,
+        on_change=_picked,
+        help="Shipped models (artifacts/) and the runs trained here. Your choice holds for this browser session.",
+    )
+
+
+def _picked() -> None:
+    chosen = st.session_state[PICKER_KEY]
+    set_active_model(None if chosen == str(default_checkpoint_path()) else chosen)
 
 
 def model_page(title: str, heading: str | None = None, intro: str | None = None) -> LoadedModel:
@@ -270,11 +294,15 @@ def _require_model(model: LoadedModel | None, error: str | None) -> LoadedModel:
 
 
 def _active_model_caption(model: LoadedModel) -> None:
-    st.caption(f"Active model: {markdown_escape(model.label)} · {markdown_escape(model.accuracy_text())}")
-    if getattr(model.config, "attention", "additive") == "none":
+    st.caption(
+        f"Active model: {markdown_escape(model.label)}, **{markdown_escape(model.kind_name)}** · "
+        f"{markdown_escape(model.accuracy_text())}. {markdown_escape(model.kind_text)}"
+    )
+    if not model.has_attention:
         st.warning(
-            "This model has no attention: it is a plain encoder-decoder whose context is the same mean of the "
-            "encoder states at every step, so its heatmaps show those uniform weights.",
+            "This model has no attention: no heatmap is drawn for it, and its training snapshots show only the fixed "
+            "weights that make its context (one-hot on the end of the input for the encoder–decoder, uniform for the "
+            "mean).",
             icon=":material/info:",
         )
 
@@ -317,8 +345,18 @@ def heatmap(
     """The hover-able attention heatmap of one result (``figure`` when it was built already), and a button that
     downloads it as a PNG (drawn on click).
 
-    The chart on the page has no title of its own (the page says what it shows); the PNG carries ``title``.
+    The chart on the page has no title of its own (the page says what it shows); the PNG carries ``title``. Every
+    caller draws the active model's result: for a model without attention it says so instead of drawing its fixed
+    weights as if they were an alignment.
     """
+    model, _ = load_active_model()
+    if model is not None and not model.has_attention:
+        st.info(
+            f"No attention to show: this model ({model.kind_name}) has none. Every output word is written from the "
+            "same context, whatever the word, so there is no alignment to draw.",
+            icon=":material/block:",
+        )
+        return
     figure = figure or heatmap_figure(result.tokens, result.output, result.attention)
     st.plotly_chart(figure, theme=None, key=f"{key}_chart", width="content")
     tokens, output, attention = list(result.tokens), list(result.output), result.attention

@@ -22,6 +22,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from seq2seq.analysis import BASELINE_VARIANT, MEAN_VARIANT  # noqa: E402
 from seq2seq.app.views import ablation_table  # noqa: E402
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
@@ -33,7 +34,8 @@ from seq2seq.train import Trainer  # noqa: E402
 VARIANTS: dict[str, dict] = {
     "default": {},
     "paper's attention (no location term)": {"attention": "additive"},
-    "no attention": {"attention": "none"},
+    BASELINE_VARIANT: {"attention": "encdec"},
+    MEAN_VARIANT: {"attention": "none"},
     "no padding mask": {"mask_padding": False},
     "unidirectional encoder": {"bidirectional": False},
     "query s_i, not s_(i-1)": {"attention_query": "current"},
@@ -57,12 +59,13 @@ def scores(reverser: Reverser, suites) -> dict[str, float]:
     return out
 
 
-def run(config: Config, seeds: int, suite_size: int, log) -> dict:
-    rows: dict[str, list[dict]] = {name: [] for name in [*VARIANTS, NO_COPY]}
+def run(config: Config, seeds: int, suite_size: int, log, only: list[str] | None = None) -> dict:
+    variants = {name: changes for name, changes in VARIANTS.items() if not only or name in only}
+    rows: dict[str, list[dict]] = {name: [] for name in [*variants, *([NO_COPY] if "default" in variants else [])]}
     with tempfile.TemporaryDirectory() as workdir:
         for seed in range(seeds):
             data = load_run_data(config.replace(seed=seed))
-            for index, (name, changes) in enumerate(VARIANTS.items()):
+            for index, (name, changes) in enumerate(variants.items()):
                 variant = config.replace(seed=seed, **changes)
                 out = Path(workdir) / f"seed{seed}-variant{index}"
                 started = time.perf_counter()
@@ -90,6 +93,18 @@ def run(config: Config, seeds: int, suite_size: int, log) -> dict:
     return {"seeds": seeds, "config": config.to_dict(), "rows": table}
 
 
+def merged(ablation: dict, path: Path) -> dict:
+    """The rows of an ``--only`` run put into the ablation already in ``path`` (same seeds and config), in the order
+    of ``VARIANTS``."""
+    previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not previous or previous.get("seeds") != ablation["seeds"] or previous.get("config") != ablation["config"]:
+        sys.exit(f"{path} does not hold an ablation with the same seeds and config to add the rows to")
+    rows = {row["variant"]: row for row in previous["rows"]} | {row["variant"]: row for row in ablation["rows"]}
+    order = [*VARIANTS, NO_COPY]
+    return {**previous, "rows": sorted(rows.values(), key=lambda r: order.index(r["variant"]) if r["variant"] in
+                                       order else len(order))}  # fmt: skip
+
+
 def markdown(ablation: dict) -> str:
     """The table the README quotes; the Analysis page shows the same cells."""
     table = ablation_table(ablation)
@@ -103,6 +118,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "ablation.json")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per training run (default: 1)")
+    parser.add_argument(
+        "--only", action="append", choices=list(VARIANTS),
+        help="train only this variant (repeatable) and put its row into the existing --out file, which must hold "
+        "the same seeds and config",
+    )  # fmt: skip
     parser.add_argument("--tiny", action="store_true", help="a few seconds: a tiny model on a tiny corpus, one seed")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -124,7 +144,9 @@ def main() -> None:
             unk_rate=config.unk_rate,
         )
         args.seeds, suite_size = 1, 20
-    ablation = run(config, args.seeds, suite_size, log=lambda line: print(line, file=sys.stderr))
+    ablation = run(config, args.seeds, suite_size, log=lambda line: print(line, file=sys.stderr), only=args.only)
+    if args.only:
+        ablation = merged(ablation, args.out)
     atomic_write_text(args.out, json.dumps(ablation, indent=2) + "\n")
     print(markdown(ablation))
     print(f"\nwritten to {args.out}")

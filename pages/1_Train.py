@@ -80,7 +80,8 @@ c4.number_input("Seed", 0, 2**31 - 1, defaults.seed, key="seed")
 ATTENTION_KINDS = {
     "location": "location-aware (Bahdanau + where it looked last)",
     "additive": "additive (Bahdanau 2014, as in the paper)",
-    "none": "none (a plain encoder-decoder)",
+    "encdec": "none: encoder-decoder (Cho et al. 2014, the paper's baseline)",
+    "none": "none: the mean of the encoder states",
 }
 with st.expander("More settings"):
     st.radio(

@@ -9,6 +9,8 @@ import app_ui
 from seq2seq.analysis import analysis_markdown
 from seq2seq.app.runs import ablation_path, load_ablation
 from seq2seq.app.views import ablation_table, markdown_escape
+from seq2seq.figure2 import findings, load_paper_figure, paper_figure_path
+from seq2seq.plots import paper_figure
 from seq2seq.report import SHOWCASE_SENTENCE
 
 loaded = app_ui.model_page("Analysis")
@@ -40,3 +42,26 @@ elif ablation_error:
     st.warning(f"The ablation results cannot be shown: {ablation_error}")
 else:
     st.caption("No ablation results yet (`python benchmarks/ablation.py` writes artifacts/ablation.json).")
+
+st.subheader("Why attention: the paper's Figure 2, on reversal")
+figure_data, figure_error = load_paper_figure()
+if figure_data is not None:
+    st.caption(
+        f"From {paper_figure_path().name} ({markdown_escape(figure_data.get('command', ''))}): each model trained "
+        f"with {figure_data.get('updates', 0):,} updates on sentences up to the cap (dotted: the short cap, solid: "
+        "the long one; dashed lines mark the caps), scored on fresh sentences of every length. The line is the mean "
+        "over seeds, the band their range; hover a point for its value."
+    )
+    metric = st.radio(
+        "Score", ["exact_match_per_length", "token_accuracy_per_length"], horizontal=True, key="figure_metric",
+        format_func=lambda m: "exact match" if m.startswith("exact") else "token accuracy",
+    )  # fmt: skip
+    st.plotly_chart(paper_figure(figure_data, metric), theme=None, key="paper_figure", width="stretch")
+    st.markdown("**The paper's findings, checked against these numbers**")
+    for finding in findings(figure_data):
+        verdict = "holds" if finding.holds else "does **not** hold here"
+        st.markdown(f"- {markdown_escape(finding.claim)} — {verdict}: {markdown_escape(finding.measured)}.")
+elif figure_error:
+    st.warning(f"The figure cannot be shown: {markdown_escape(figure_error)}")
+else:
+    st.caption("No figure yet (`python benchmarks/paper_figure.py` writes artifacts/paper_figure.json).")

@@ -8,9 +8,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from .attention import KIND_EXPLANATIONS, KIND_NAMES
 from .fileio import atomic_write_text, write_json
 from .inference import Reversal, Reverser
-from .metrics import percent
+from .metrics import Evaluation, percent
 from .report import (
     SHOWCASE_SENTENCE,
     TestReport,
@@ -114,6 +115,27 @@ def _elsewhere(focus: dict) -> str:
     )
 
 
+def _no_attention_markdown(reverser: Reverser, evaluation: Evaluation, stress: dict | None) -> str:
+    """The analysis of a model without attention: there are no weights to read, only what it gets right."""
+    config = reverser.checkpoint.config
+    kind = KIND_NAMES.get(config.attention, config.attention)
+    table = {**evaluation.per_length, **((stress or {}).get("per_length") or {})}
+    by_length = ", ".join(
+        f"{n} words {percent(row['exact_match'])}" for n, row in sorted(table.items(), key=lambda i: int(i[0]))
+    )
+    return f"""# A model without attention: {kind}
+
+{KIND_EXPLANATIONS.get(config.attention, "")[0].upper()}{KIND_EXPLANATIONS.get(config.attention, "")[1:]}
+
+Computed by `python -m seq2seq report` on its test split of {evaluation.total:,} sentences: exact match
+{percent(evaluation.exact_match)} ({evaluation.correct:,}/{evaluation.total:,}), token accuracy
+{percent(evaluation.token_accuracy)}. Its decoder's weights are fixed (they only pick its context), so there is no
+alignment to analyse and no heatmap is drawn; the `<unk>` copy step, which reads the attention peak, is off.
+
+Exact match by test sentence length: {by_length}.
+"""
+
+
 def analysis_markdown(
     reverser: Reverser, report: TestReport, ablation: dict | None = None, stress: dict | None = None
 ) -> str:
@@ -125,6 +147,8 @@ def analysis_markdown(
     evaluation = report.evaluation
     if not evaluation.total:
         return "# How attention reverses a sentence\n\nThis model has no test sentences to analyse.\n"
+    if not reverser.model.decoder.attention.aligns:
+        return _no_attention_markdown(reverser, evaluation, stress)
     a = evaluation.alignment
     focus = attention_focus(report.results)
     sentence = SHOWCASE_SENTENCE
@@ -252,15 +276,27 @@ def _ends(a: dict) -> str:
     return f"{beginning}\n{end}"
 
 
+BASELINE_VARIANT = "no attention: encoder-decoder (the paper's baseline)"  # the ablation's row for attention="encdec"
+MEAN_VARIANT = "no attention: mean of the annotations"  # attention="none"; files before the baseline call it this:
+LEGACY_MEAN_VARIANT = "no attention"
+
+
 def ablation_paragraph(ablation: dict) -> str:
-    """One paragraph comparing the default model with the model that has no attention, from artifacts/ablation.json."""
+    """One paragraph comparing the default model with the model that has no attention, from artifacts/ablation.json:
+    the paper's baseline (context = the encoder's last state) where the file has it, else the mean context."""
     rows = {row["variant"]: row for row in ablation.get("rows", [])}
-    base, plain = rows.get("default"), rows.get("no attention")
+    base = rows.get("default")
+    plain = rows.get(BASELINE_VARIANT) or rows.get(MEAN_VARIANT) or rows.get(LEGACY_MEAN_VARIANT)
     if not base or not plain:
         return ""
+    which = (
+        "the paper's baseline, the same encoder and decoder with the encoder's last state as its only context,"
+        if plain is rows.get(BASELINE_VARIANT)
+        else "the same encoder-decoder with the mean of the encoder states as its context"
+    )
     text = (
-        f"The ablation (`benchmarks/ablation.py`, {ablation.get('seeds', '?')} seeds) measures it: without attention "
-        f"the same encoder-decoder reaches {percent(plain['test_mean'])} exact match on the test set, against "
+        f"The ablation (`benchmarks/ablation.py`, {ablation.get('seeds', '?')} seeds) measures it: without attention, "
+        f"{which} reaches {percent(plain['test_mean'])} exact match on the test set, against "
         f"{percent(base['test_mean'])} with it."
     )
     paper = rows.get("paper's attention (no location term)")
@@ -290,11 +326,13 @@ def write_report(checkpoint_path: str | Path, out_dir: str | Path, examples: int
     }
     write_json(out / "metrics.json", metrics)
     atomic_write_text(out / "examples.md", examples_markdown(pick_examples(report.results, examples)))
-    engine = write_showcase_heatmap(reverser, out / "attention_heatmap.png")
     atomic_write_text(out / "ANALYSIS.md", analysis_markdown(reverser, report, ablation, stress))
-    return [
+    lines = [
         report.evaluation.summary(),
         stress_table(stress),
         f"wrote {out / 'metrics.json'}, {out / 'examples.md'}, {out / 'ANALYSIS.md'}",
-        f"wrote {out / 'attention_heatmap.png'} (drawn with {engine})",
     ]
+    if not reverser.model.decoder.attention.aligns:
+        return [*lines, "no attention heatmap: this model has no attention"]
+    engine = write_showcase_heatmap(reverser, out / "attention_heatmap.png")
+    return [*lines, f"wrote {out / 'attention_heatmap.png'} (drawn with {engine})"]

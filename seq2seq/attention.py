@@ -8,7 +8,12 @@ one matrix multiply, so a kind receives the query already projected.
 - ``AdditiveAttention`` is Bahdanau, Cho & Bengio (2014): e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j).
 - ``LocationAwareAttention`` adds Chorowski, Bahdanau et al. (2015)'s location term, a convolution of the previous
   weights: e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j + U_f (F * alpha_{i-1})_j).
-- ``MeanContext`` is not attention: the same mean of the annotations at every step (the ablation's "none").
+- ``FixedContext`` is not attention: the RNN Encoder-Decoder of Cho et al. (2014), the baseline of Bahdanau et al.
+  (2014, appendix A.2.2), whose context is the encoder's last state at every step, c_i = h_Tx. Its weights are one-hot
+  on the last real source position (the ``<eos>`` every source ends with, the last symbol the encoder reads), so
+  ``context_of`` gives h_Tx literally; they are not an alignment.
+- ``MeanContext`` is not attention either: the same mean of the annotations at every step (the ablation's
+  "mean context", kept as a second no-attention baseline that sees every word, unlike h_Tx).
 
 ``terms`` returns a step's energy term by term (the vectors inside the tanh, and the energies and weights they
 make), for pages that show *why* the weights land where they do; ``forward`` is its weights.
@@ -21,6 +26,24 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from .config import Config
+
+# What each kind is called, and what it means, in words a learner understands (the app, the README's tables).
+KIND_NAMES = {
+    "location": "location-aware attention",
+    "additive": "2014 additive attention",
+    "encdec": "encoder–decoder, no attention",
+    "none": "no attention, mean of the encoder states",
+}
+KIND_EXPLANATIONS = {
+    "location": "Bahdanau's 2014 attention plus a memory of where it looked last (Chorowski et al. 2015): each output "
+    "word looks at the input words, and it can learn “one to the left of last time” directly.",
+    "additive": "the model of the 2014 paper (Bahdanau, Cho & Bengio), exactly: for each output word the decoder "
+    "looks back over all the input words and picks where to read from what it has written so far.",
+    "encdec": "the paper's baseline (Cho et al. 2014): no attention at all. At every step the decoder sees one fixed "
+    "summary, the encoder's last state, so the whole sentence must fit in one fixed-size vector.",
+    "none": "not attention: at every step the decoder sees the same average of the encoder states, never a "
+    "particular word.",
+}
 
 
 @dataclass
@@ -38,7 +61,7 @@ class Attention(nn.Module):
     """The interface every kind implements."""
 
     reads_previous_weights = False  # whether alpha_{i-1} changes alpha_i
-    attends = False  # whether the weights are computed from the query (a kind that does not has none worth showing)
+    aligns = True  # whether the weights are an alignment computed from the query (False: a fixed context)
 
     def compute_proj_keys(self, annotations: Tensor) -> Tensor:
         """(B, S, D) annotations -> (B, S, A) keys, once per batch."""
@@ -61,8 +84,6 @@ class Attention(nn.Module):
 
 class AdditiveAttention(Attention):
     """Bahdanau, Cho & Bengio (2014): e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j)."""
-
-    attends = True
 
     def __init__(self, annotation_size: int, attention_size: int) -> None:
         super().__init__()
@@ -104,8 +125,31 @@ class LocationAwareAttention(AdditiveAttention):
         return self.location(windows)  # (B, S, A)
 
 
+class FixedContext(Attention):
+    """No attention, Cho et al. (2014)'s RNN Encoder-Decoder: c_i = h_Tx, the annotation at the last real source
+    position (the source's ``<eos>``), at every step. With a bidirectional encoder h_Tx = [forward_Tx; backward_Tx]:
+    the forward half has read the whole sentence, the backward half only that end marker (and s_0 = tanh(W_s
+    backward_1) has read it right to left). Nothing here depends on the query or on the step."""
+
+    aligns = False
+
+    def compute_proj_keys(self, annotations: Tensor) -> Tensor:
+        return annotations.new_zeros(*annotations.shape[:2], 0)  # (B, S, 0): nothing to project
+
+    def terms(self, query: Tensor, keys: Tensor, prev_weights: Tensor, mask: Tensor | None) -> EnergyTerms:
+        batch, length = prev_weights.shape
+        if mask is None:
+            last = torch.full((batch,), length - 1, dtype=torch.long, device=prev_weights.device)
+        else:
+            last = mask.long().sum(dim=1) - 1  # (B,): index of each row's last real position
+        weights = F.one_hot(last, length).to(prev_weights.dtype)  # (B, S)
+        return EnergyTerms(query, keys, None, weights.log(), weights)  # energies whose softmax is the one-hot
+
+
 class MeanContext(Attention):
     """No attention: every step's weights are the same mean over the real source positions."""
+
+    aligns = False
 
     def compute_proj_keys(self, annotations: Tensor) -> Tensor:
         return annotations.new_zeros(*annotations.shape[:2], 0)  # (B, S, 0): nothing to project
@@ -122,6 +166,8 @@ def build_attention(config: Config, annotation_size: int) -> Attention:
         return AdditiveAttention(annotation_size, config.attention_size)
     if config.attention == "location":
         return LocationAwareAttention(annotation_size, config.attention_size, config.location_kernel)
+    if config.attention == "encdec":
+        return FixedContext()
     if config.attention == "none":
         return MeanContext()
     raise ValueError(f"unknown attention kind {config.attention!r}")

@@ -60,7 +60,8 @@ TRAIN_FLAGS = {
     "hidden_size": "GRU state size",
     "embedding_size": "word embedding size",
     "attention_size": "attention layer size",
-    "attention": "location (default), additive (the 2014 paper's exactly) or none",
+    "attention": "location (default), additive (the 2014 paper's exactly), encdec (the paper's baseline: no "
+    "attention, the encoder's last state as context) or none (the annotations' mean as context)",
     "seed": "seeds the corpus, the splits, the weights and the batches",
     "device": "auto, cpu, cuda or mps",
     "target_accuracy": "stop once valid exact match reaches this",

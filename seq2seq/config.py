@@ -25,6 +25,10 @@ MAX_VALUES = {
     "location_kernel": 31,
 }
 
+# The attention kinds (seq2seq.attention): location-aware (default), the 2014 paper's additive, the paper's RNN
+# Encoder-Decoder baseline (no attention: the encoder's last state), and a mean of the annotations (no attention).
+ATTENTION_KINDS = ("location", "additive", "encdec", "none")
+
 
 @dataclass
 class Config:
@@ -35,7 +39,8 @@ class Config:
     hidden_size: int = 64
     attention_size: int = 64
     # Attention: "location" (default) is Bahdanau's additive attention plus a location term that reads the previous
-    # weights (Chorowski, Bahdanau et al. 2015); "additive" is the 2014 paper's exactly; "none" a plain encoder-decoder.
+    # weights (Chorowski, Bahdanau et al. 2015); "additive" is the 2014 paper's exactly; "encdec" its baseline, the RNN
+    # Encoder-Decoder (context = the encoder's last state at every step); "none" the annotations' mean as context.
     attention: str = "location"
     location_kernel: int = 5  # width of the location term's convolution
     # Single ideas of the design that the ablation switches off (see seq2seq.model); the defaults are the paper's
@@ -94,8 +99,8 @@ class Config:
                 raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
         if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
             raise ValueError(f"clip must be a positive number, not {self.clip!r}")
-        if self.attention not in ("additive", "location", "none"):
-            raise ValueError(f"attention must be 'additive', 'location' or 'none', not {self.attention!r}")
+        if self.attention not in ATTENTION_KINDS:
+            raise ValueError(f"attention must be one of {', '.join(ATTENTION_KINDS)}, not {self.attention!r}")
         if self.location_kernel % 2 == 0:
             raise ValueError(f"location_kernel must be an odd whole number, not {self.location_kernel!r}")
         if self.attention_query not in ("previous", "current"):

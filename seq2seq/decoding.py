@@ -37,7 +37,7 @@ MAX_BEAM = 20
 
 def has_attention(model: Seq2Seq) -> bool:
     """Whether the model's weights say where it looked (False for kinds whose context ignores the query)."""
-    return bool(getattr(model.decoder.attention, "attends", False))
+    return model.decoder.attention.aligns
 
 
 # ------------------------------------------------------------------------------------------------- records

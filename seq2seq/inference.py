@@ -117,7 +117,7 @@ class Reverser:
         return [results[i] for i in range(len(sentences))]
 
     def _finish(self, words: list[str], raw: list[str], weights: list[list[float]]) -> Reversal:
-        if self.copy_unknown:
+        if self.copy_unknown and self.model.decoder.attention.aligns:  # a fixed context has no peak to copy from
             output, copied = copy_unknowns(words, raw, weights)
         else:
             output, copied = list(raw), [False] * len(raw)

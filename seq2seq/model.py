@@ -24,6 +24,9 @@ Speed comes from doing per step only what depends on the step: U_a h_j is comput
 looked up from a per-word table (when decoding); W_a s and W_hh s share one matrix multiply; and the readout and loss
 run once, after the loop, over real target tokens only.
 
+``attention="encdec"`` is the paper's baseline, the RNN Encoder-Decoder of Cho et al. (2014, Bahdanau et al.'s
+appendix A.2.2): the same decoder and readout, with the context fixed to the encoder's last state, c_i = h_Tx.
+
 The config can switch off single ideas, for the ablation in ``benchmarks/ablation.py``: ``attention="none"`` gives a
 plain encoder-decoder whose context is the same mean of the annotations at every step; ``attention_query="current"``
 attends from s_i, computed from the previous context, as many popular implementations do; ``bidirectional=False``
@@ -113,7 +116,8 @@ class Decoder(nn.Module):
     def attention_mask(self, enc: EncoderOutput) -> Tensor | None:
         """Where attention may fall: the real positions (B, S), or None when no row has padding (or the ablation
         switched the mask off)."""
-        return enc.mask if enc.padded and self.mask_padding else None
+        # A fixed context (encdec, mean) must find the real positions whatever the ablation does to attention.
+        return enc.mask if enc.padded and (self.mask_padding or not self.attention.aligns) else None
 
     def attention_weights(self, query: Tensor, prev_weights: Tensor, enc: EncoderOutput) -> Tensor:
         """alpha (B, S) from the query W_a s (B, A) (and, location-aware, the previous weights (B, S))."""

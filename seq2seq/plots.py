@@ -212,3 +212,98 @@ def training_figure(
         uirevision="training",  # keep the user's zoom while the curves grow
     )
     return figure
+
+
+# ------------------------------------------------------------------------------------------------- Figure 2
+KIND_COLORS = {"encdec": "#d62728", "additive": "#1f77b4", "location": "#2ca02c"}
+
+
+def _rgba(color: str, alpha: float) -> str:
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def paper_figure(data, metric: str = "exact_match_per_length") -> go.Figure:
+    """Figure 2 on reversal: one line per model and cap (solid: long cap, dotted: short cap), the seeds' range as a
+    band around the mean; hover a point for its value."""
+    from .figure2 import series
+
+    lines = series(data, metric)
+    longest_cap = max((line.max_train_length for line in lines), default=0)
+    figure = go.Figure()
+    for line in lines:
+        color = KIND_COLORS.get(line.attention, "#7f7f7f")
+        group = f"{line.attention}-{line.max_train_length}"
+        figure.add_trace(
+            go.Scatter(
+                x=line.lengths + line.lengths[::-1],
+                y=line.high + line.low[::-1],
+                fill="toself",
+                fillcolor=_rgba(color, 0.15),
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=group,
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=line.lengths,
+                y=line.mean,
+                mode="lines+markers",
+                name=html.escape(line.label, quote=False),
+                legendgroup=group,
+                line={"color": color, "dash": "solid" if line.max_train_length == longest_cap else "dot"},
+                marker={"size": 4},
+                customdata=list(zip(line.low, line.high, strict=True)),
+                hovertemplate=f"{html.escape(line.label, quote=False)}<br>%{{x}} words: %{{y:.3f}} "
+                f"(seeds {line.seeds}: %{{customdata[0]:.2f}}–%{{customdata[1]:.2f}})<extra></extra>",
+            )
+        )
+    for cap in sorted({line.max_train_length for line in lines}):
+        figure.add_vline(x=cap, line={"color": "#999", "width": 1, "dash": "dash"})
+    figure.update_layout(
+        template=TEMPLATE,
+        xaxis={"title": {"text": "source sentence length (words)"}},
+        yaxis={
+            "title": {"text": "exact match" if metric.startswith("exact") else "token accuracy"},
+            "range": [0, 1.02],
+        },
+        legend={"orientation": "h", "y": -0.2},
+        height=520,
+        margin={"l": 60, "r": 20, "t": 30, "b": 30},
+        hovermode="closest",
+    )
+    return figure
+
+
+def write_paper_figure_png(path: str | Path, data) -> str:
+    """The figure as a PNG (matplotlib: the same lines and bands), written atomically; returns the engine."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from .figure2 import series
+
+    lines = series(data)
+    longest_cap = max((line.max_train_length for line in lines), default=0)
+    fig = Figure(figsize=(9, 5.5), dpi=120)
+    ax = fig.add_subplot()
+    for line in lines:
+        color = KIND_COLORS.get(line.attention, "#7f7f7f")
+        ax.fill_between(line.lengths, line.low, line.high, color=color, alpha=0.15, linewidth=0)
+        style = "-" if line.max_train_length == longest_cap else ":"
+        ax.plot(line.lengths, line.mean, style, color=color, marker=".", label=line.label)
+    for cap in sorted({line.max_train_length for line in lines}):
+        ax.axvline(cap, color="#999", linewidth=1, linestyle="--")
+    ax.set_xlabel("source sentence length (words)")
+    ax.set_ylabel("exact match")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Reversal, after Bahdanau et al. (2014) Figure 2 (band: range over seeds)")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", facecolor="white")
+    atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
+    return "matplotlib"

@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 import app_ui
 from seq2seq.app.runs import write_run_info
-from seq2seq.app.views import percent
 from seq2seq.checkpoint import load_checkpoint
+from seq2seq.metrics import percent
 from tests.test_app import APP, PAGES, runs, texts, tiny_settings  # noqa: F401  (runs is a fixture)
 
 

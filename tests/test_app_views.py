@@ -105,3 +105,21 @@ def test_run_rows_say_status_and_accuracy_in_words(tmp_path):
     assert rows[0]["status"] == "finished (reached the target accuracy)" and rows[0]["test exact match"] == "99.5%"
     assert rows[1] == {"run": "cli-run", "started": "", "status": "unknown (its run.json cannot be read)",
                        "corpus": "", "test exact match": "n/a"}  # fmt: skip
+
+
+def test_longer_than_trained_joins_the_longest_test_sentences_to_length():
+    from seq2seq.app.views import longer_than_trained
+
+    test = [["a", "b"], ["c", "d", "e"], ["f"]]
+    assert longer_than_trained(test, 4) == "c d e a b f"  # 1.5 x 4 words, longest sentences first
+    assert longer_than_trained(test, 4, 2.3) == "c d e a b f c d e"
+    assert longer_than_trained([], 4) is None
+
+
+def test_no_attention_text_says_why_and_when_the_sentence_is_past_training():
+    from seq2seq.app.views import no_attention_text
+
+    text = no_attention_text("encdec", 22, 15)
+    assert "no attention to show" in text and "last state" in text and "more than the 15" in text
+    assert "more than" not in no_attention_text("encdec", 10, 15)
+    assert "average" in no_attention_text("none", 3, 15)

@@ -2,7 +2,13 @@
 
 import torch
 
-from seq2seq.attention import AdditiveAttention, LocationAwareAttention, MeanContext, build_attention
+from seq2seq.attention import (
+    AdditiveAttention,
+    FixedContext,
+    LocationAwareAttention,
+    MeanContext,
+    build_attention,
+)
 from seq2seq.config import Config
 
 B, S, D, A = 2, 5, 6, 4
@@ -60,3 +66,13 @@ def test_build_attention_picks_the_kind_the_config_names():
     assert type(build_attention(Config(attention="additive"), D)) is AdditiveAttention
     assert type(build_attention(Config(attention="location"), D)) is LocationAwareAttention
     assert type(build_attention(Config(attention="none"), D)) is MeanContext
+    assert type(build_attention(Config(attention="encdec"), D)) is FixedContext
+
+
+def test_fixed_context_is_one_hot_on_the_last_real_position_whatever_the_query():
+    attention, _, keys, query, prev, mask = setup(FixedContext)
+    weights = attention(query, keys, prev, mask)
+    torch.testing.assert_close(weights, torch.tensor([[0.0, 0, 0, 0, 1], [0, 0, 1, 0, 0]]))
+    torch.testing.assert_close(attention(torch.randn(B, A), keys, torch.rand(B, S), mask), weights)
+    torch.testing.assert_close(attention(query, keys, prev, None)[1], torch.tensor([0.0, 0, 0, 0, 1]))
+    assert not attention.aligns and keys.shape == (B, S, 0)

@@ -45,3 +45,26 @@ def test_an_unk_attending_to_eos_stays_unk():
 def test_plain_mode_keeps_unk(tiny_checkpoint):
     reverser = Reverser.load(tiny_checkpoint, copy_unknown=False)
     assert reverser.with_copy(True).copy_unknown and not reverser.copy_unknown
+
+
+@pytest.mark.parametrize("attention", ["none", "encdec", "additive"])
+def test_the_unk_copy_step_needs_an_attention_peak(attention):
+    """A model that says <unk> has it replaced by the word it looked at; one without attention has nowhere it looked,
+    so its <unk> stays (the mean context would otherwise copy the first word every time)."""
+    import torch
+
+    from seq2seq.config import Config
+    from seq2seq.model import Seq2Seq
+    from seq2seq.vocab import EOS_ID, UNK_ID, Vocabulary
+
+    vocab = Vocabulary.build([["the", "cat"]])
+    model = Seq2Seq(len(vocab), Config(embedding_size=8, hidden_size=8, attention_size=8, attention=attention)).eval()
+    with torch.no_grad():  # always say <unk>, then <eos> once it has seen <unk> as its previous word
+        model.decoder.output.bias.fill_(-50.0)
+        model.decoder.output.bias[UNK_ID] = 50.0
+    result = Reverser(model, vocab).reverse("the zebra")
+    assert set(result.raw_output) == {"<unk>"} and EOS_ID not in result.raw_output
+    if attention == "additive":  # each <unk> becomes the word at its step's attention peak
+        assert (result.output, result.copied) == copy_unknowns(result.tokens, result.raw_output, result.attention)
+    else:  # fixed weights: uniform (whose first peak is "the") or one-hot on the source's <eos>
+        assert result.output == result.raw_output and not any(result.copied)

@@ -169,3 +169,47 @@ def test_location_aware_attention_reads_the_previous_weights():
     assert not torch.allclose(flat, peaked)
     torch.testing.assert_close(peaked.sum(-1), torch.ones(B))
     assert float(peaked[2, 2:].sum()) == 0.0  # the mask still holds
+
+
+def test_encdec_context_is_the_last_encoder_state_at_every_step():
+    """Cho et al.'s RNN Encoder-Decoder: c_i = h_Tx at every step, read from each row's last *real* position."""
+    src, lengths, tgt_in = inputs()
+    model = make_variant(attention="encdec")
+    enc = model.encode(src, lengths)
+    annotations, _ = model.encoder(src, lengths)
+    last = annotations[torch.arange(B), lengths - 1]  # (B, D): h_Tx, never a padded position
+    input_gates = model.decoder.input_from_embedding(model.decoder.embedding(tgt_in))  # (B, T, 3H)
+    state, alpha = enc.initial_state, torch.zeros(B, S)
+    for t in range(T):
+        state, alpha, context = model.decoder.step(input_gates[:, t], state, alpha, enc)
+        torch.testing.assert_close(context, last)
+        torch.testing.assert_close(alpha, torch.nn.functional.one_hot(lengths - 1, S).float())
+    assert not model.decoder.attention.aligns and not list(model.decoder.attention.parameters())
+
+
+def test_encdec_ignores_padding_even_with_the_mask_ablated():
+    src, lengths, tgt_in = inputs()
+    _, attention = make_variant(attention="encdec", mask_padding=False)(src, lengths, tgt_in)
+    assert attention[2, :, 1].eq(1.0).all() and float(attention[2, :, 2:].sum()) == 0.0
+    assert attention[1, :, 3].eq(1.0).all() and attention[0, :, 5].eq(1.0).all()
+
+
+def test_encdec_one_step_by_hand():
+    """s_1 = GRU([E y_0; h_Tx], s_0) and p(y_1) = softmax(W_o tanh(L_o [s_1; h_Tx; E y_0])), written out."""
+    src, lengths, tgt_in = inputs()
+    model = make_variant(attention="encdec")
+    dec = model.decoder
+    annotations, backward_first = model.encoder(src, lengths)
+    c = annotations[torch.arange(B), lengths - 1]  # (B, D)
+    s0 = torch.tanh(dec.init_state(backward_first))
+    e = dec.embedding(tgt_in[:, 0])
+    x = dec.input_from_embedding(e) + dec.input_from_context(c)  # W [E y; c] + b
+    h = dec.from_state(s0)[:, dec.attention_size :]  # W_hh s_0 + b_hh
+    H = dec.hidden_size
+    r = torch.sigmoid(x[:, :H] + h[:, :H])
+    z = torch.sigmoid(x[:, H : 2 * H] + h[:, H : 2 * H])
+    n = torch.tanh(x[:, 2 * H :] + r * h[:, 2 * H :])
+    s1 = (1 - z) * n + z * s0
+    by_hand = dec.output(torch.tanh(dec.readout[0](torch.cat([s1, c, e], dim=1))))
+    logits, _ = model(src, lengths, tgt_in[:, :1])
+    torch.testing.assert_close(logits[:, 0], by_hand)

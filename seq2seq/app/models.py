@@ -9,6 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..attention import KIND_EXPLANATIONS, KIND_NAMES
 from ..checkpoint import CheckpointError
 from ..config import Config
 from ..inference import Reverser
@@ -16,17 +17,38 @@ from ..metrics import percent
 from ..paths import default_checkpoint_path
 from ..report import SHOWCASE_SENTENCE, TestReport, evaluate_sentences
 from ..tokenize import tokenize
-from .runs import runs_root
+from .runs import ACTIVE_STATUSES, list_runs, runs_root
 
 UNKNOWN_WORD_EXAMPLE = "the wug sat on the mat"
 
 
+def shipped_models() -> list[Path]:
+    """The shipped models: the default, then every ``<name>/model.pt`` beside it (``artifacts/additive/model.pt``,
+    ``artifacts/encdec/model.pt``), never the app's runs."""
+    default = default_checkpoint_path()
+    others = [p for p in sorted(default.parent.glob("*/model.pt")) if p.parent.resolve() != runs_root().resolve()]
+    return ([default] if default.is_file() else []) + others
+
+
+def model_options(live_run_dir: str | Path | None = None) -> dict[str, str]:
+    """Every model one can pick, path -> label: the shipped ones, then the finished runs that saved a model."""
+    options = {str(path): model_label(path) for path in shipped_models()}
+    for run in list_runs(runs_root(), live_run_dir):
+        if run.has_model and run.status not in ACTIVE_STATUSES:
+            options[str(run.checkpoint)] = f"run {run.name}"
+    return options
+
+
 def model_label(path: str | Path) -> str:
-    """How a model is named in the app: "shipped default", "run 20250131-142501", or its path."""
+    """How a model is named in the app: "shipped default", "shipped additive" (a shipped model's folder),
+    "run 20250131-142501", or its path."""
     path = Path(path)
     try:
-        if path.resolve() == default_checkpoint_path().resolve():
+        default = default_checkpoint_path().resolve()
+        if path.resolve() == default:
             return "shipped default"
+        if path.resolve().parent.parent == default.parent and path.name == "model.pt":
+            return f"shipped {path.parent.name}"
         if path.resolve().parent.parent == runs_root().resolve():
             return f"run {path.parent.name}"
     except OSError:
@@ -70,6 +92,21 @@ class LoadedModel:
     @property
     def config(self) -> Config:
         return self.checkpoint.config
+
+    @property
+    def kind_name(self) -> str:
+        """What the model is, in a few words: "2014 additive attention", "encoder–decoder, no attention", …"""
+        return KIND_NAMES.get(self.config.attention, self.config.attention)
+
+    @property
+    def kind_text(self) -> str:
+        """What that means, in a sentence a learner understands."""
+        return KIND_EXPLANATIONS.get(self.config.attention, "")
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether its weights are an alignment worth drawing (False for the fixed-context baselines)."""
+        return self.reverser.model.decoder.attention.aligns
 
     @property
     def test_metrics(self) -> dict | None:

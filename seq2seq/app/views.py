@@ -192,3 +192,37 @@ def run_rows(runs: Sequence[RunInfo]) -> list[dict[str, str]]:
         }
         for run in runs
     ]
+
+
+# ------------------------------------------------------------------------------------------------- compare
+def longer_than_trained(
+    test_sentences: Sequence[Sequence[str]], longest_trained: int, factor: float = 1.5
+) -> str | None:
+    """A sentence ``factor`` times as long as the longest training sentence, made by joining the longest test sentences
+    (deterministic, from the model's own words): where models without attention, or without its memory of where they
+    looked, lose their place. None without a test split."""
+    pool = sorted((list(s) for s in test_sentences if s), key=lambda s: (-len(s), s))
+    if not pool:
+        return None
+    target = max(2, round(factor * longest_trained))
+    words: list[str] = []
+    for sentence in pool * target:
+        words += sentence
+        if len(words) >= target:
+            break
+    return " ".join(words[:target])
+
+
+def no_attention_text(kind: str, words: int, trained: int) -> str:
+    """Why a fixed-context model has no heatmap, and why it fails on long input."""
+    if kind == "encdec":
+        why = (
+            "It has no attention to show: every output word is predicted from the same single vector, the encoder's "
+            "last state h_Tx, so the whole sentence has to fit in that one fixed-size summary. Short sentences fit; "
+            "long ones do not, and it starts to drop, repeat or swap words"
+        )
+    else:
+        why = "It has no attention to show: every output word sees the same average of the encoder states"
+    if words > trained:
+        return f"{why}. This sentence has {words} words, more than the {trained} of its longest training sentence."
+    return f"{why}."

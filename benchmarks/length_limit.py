@@ -1,0 +1,105 @@
+"""What limits a model on sentences longer than it trained on: where, in a long sentence, its attention first leaves
+the mirror position, and whether the output goes wrong there. Inference only (seconds). Run by hand:
+
+    python benchmarks/length_limit.py                                  # the shipped default, artifacts/model.pt
+    python benchmarks/length_limit.py --checkpoint artifacts/additive/model.pt
+
+Sentences are test sentences joined and cut to length, as the stress suite's long ones. For each failing sentence it
+finds the first decoder step whose attention peak is not on the mirror position (step i of n words should read word
+n + 1 - i), and reports that step counted from the start and from the end of the output. If the peak slips at about
+the same step counted from the start whatever the length, the decoder has lost count (its state drifts); if it
+slips at the same place counted from the end, the trouble is where the sentence begins; if the peak stays on the
+mirror and the word is still wrong, the readout, not the attention, failed.
+"""
+
+import argparse
+import json
+import random
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from seq2seq.fileio import atomic_write_text  # noqa: E402
+from seq2seq.inference import Reversal, Reverser  # noqa: E402
+from seq2seq.metrics import mirror_position  # noqa: E402
+from seq2seq.paths import default_checkpoint_path  # noqa: E402
+from seq2seq.stress import trained_lengths  # noqa: E402
+
+
+def first_slip(result: Reversal) -> int | None:
+    """The first output step (0-based) whose attention peak is not the mirror position, or None."""
+    n = len(result.tokens)
+    for step, weights in enumerate(result.attention[:n]):
+        if max(range(len(weights)), key=weights.__getitem__) != mirror_position(step, n):
+            return step
+    return None
+
+
+def first_error(result: Reversal) -> int | None:
+    for step, (said, wanted) in enumerate(zip(result.output, result.reference, strict=False)):
+        if said != wanted:
+            return step
+    return None if len(result.output) == len(result.reference) else min(len(result.output), len(result.reference))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=default_checkpoint_path())
+    parser.add_argument("--lengths", type=int, nargs="+", default=[30, 40, 45, 50, 55, 60, 70])
+    parser.add_argument("--per-length", type=int, default=50)
+    parser.add_argument("--out", type=Path, help="write the table as JSON here")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    reverser = Reverser.load(args.checkpoint)
+    test = [s for s in reverser.checkpoint.test_sentences if s]
+    rng = random.Random(1234)
+    rows = []
+    for length in args.lengths:
+        sentences = []
+        for _ in range(args.per_length):
+            words: list[str] = []
+            while len(words) < length:
+                words += rng.choice(test)
+            sentences.append(words[:length])
+        results = reverser.reverse_tokens(sentences)
+        failed = [r for r in results if not r.match]
+        slips = [(first_slip(r), first_error(r)) for r in failed]
+        slipped = [(s, e) for s, e in slips if s is not None]
+        rows.append({
+            "length": length,
+            "exact_match": sum(r.match for r in results) / len(results),
+            "failed": len(failed),
+            "failed_with_attention_slip": len(slipped),
+            "slip_step_from_start_median": statistics.median(s for s, _ in slipped) if slipped else None,
+            "slip_step_from_end_median": statistics.median(length - 1 - s for s, _ in slipped) if slipped else None,
+            "error_at_or_after_slip": sum(e is not None and e >= s for s, e in slipped),
+            "first_error_step_median": statistics.median(e for _, e in slips if e is not None) if failed else None,
+            "stopped_early": sum(len(r.output) < length for r in failed),
+            "went_on": sum(len(r.output) > length for r in failed),
+            "wrong_word_right_length": sum(len(r.output) == length for r in failed),
+        })  # fmt: skip
+    corpus, seen = trained_lengths(reverser.checkpoint)
+    print(f"{args.checkpoint}: longest training sentence {corpus} words, longest example trained on {seen}")
+    print("| words | exact match | failed | stopped early / went on / wrong word | first wrong step (median) "
+          "| attention slipped | slip step from start / end (median) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        where = (
+            f"{row['slip_step_from_start_median']} / {row['slip_step_from_end_median']}"
+            if row["failed_with_attention_slip"]
+            else "-"
+        )
+        kinds = f"{row['stopped_early']} / {row['went_on']} / {row['wrong_word_right_length']}"
+        print(f"| {row['length']} | {row['exact_match']:.2f} | {row['failed']} | {kinds} "
+              f"| {row['first_error_step_median']} | {row['failed_with_attention_slip']} | {where} |")  # fmt: skip
+    if args.out:
+        atomic_write_text(args.out, json.dumps({"checkpoint": str(args.checkpoint), "rows": rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

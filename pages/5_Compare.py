@@ -1,0 +1,88 @@
+"""Compare: one sentence through every shipped model (and any chosen runs) side by side: the reversal, whether it
+matches, and where each decoder looked, on one colour scale."""
+
+import plotly  # noqa: F401
+import streamlit as st
+import torch  # noqa: F401
+
+import app_ui
+from seq2seq.app.models import model_options, shipped_models
+from seq2seq.app.views import longer_than_trained, markdown_escape, no_attention_text
+from seq2seq.checkpoint import CheckpointError
+from seq2seq.plots import heatmap_figure
+from seq2seq.report import SHOWCASE_SENTENCE
+from seq2seq.stress import trained_lengths
+from seq2seq.tokenize import InputError
+
+KEY = "compare_sentence"
+
+
+def use_example(sentence: str) -> None:
+    st.session_state[KEY] = sentence
+
+
+app_ui.setup_page("Compare")
+st.title("Compare the models")
+st.markdown(
+    "Type one sentence and see what each model makes of it, side by side: the 2014 paper's attention, the "
+    "location-aware attention, and the paper's baseline, an encoder–decoder with no attention. Try a sentence longer "
+    "than any the models trained on to see where they part ways."
+)
+
+shipped = [str(path) for path in shipped_models()]
+runs = {path: label for path, label in model_options().items() if path not in shipped}
+chosen = st.multiselect("Add runs trained here", list(runs), format_func=runs.get, key="compare_runs") if runs else []
+
+models = []
+for path in [*shipped, *chosen]:
+    try:
+        models.append(app_ui.model_cache().get(path))
+    except CheckpointError as error:
+        st.warning(f"{markdown_escape(str(error))}: left out of the comparison.")
+if not models:
+    st.error("No model can be loaded: train one on the Train page.")
+    st.stop()
+
+first = models[0]
+longest = trained_lengths(first.checkpoint)[0]
+examples = [SHOWCASE_SENTENCE] if all(w in first.reverser.vocab for w in SHOWCASE_SENTENCE.split()) else []
+examples += [e for e in first.example_sentences(3)[1:] if e not in examples]
+# Half as long again as the longest training sentence (the encoder-decoder fails), and more than twice as long (the
+# 2014 attention loses its place too; the location-aware one holds).
+examples += [e for factor in (1.5, 2.3) if (e := longer_than_trained(first.checkpoint.test_sentences, longest, factor))]
+st.write("Try one:")
+for column, (i, example) in zip(st.columns(len(examples)), enumerate(examples), strict=True):
+    words = len(example.split())
+    label = f"{example} ({words} words, past the trained length)" if words > longest else example
+    column.button(markdown_escape(label), key=f"compare_example_{i}", on_click=use_example, args=(example,))
+
+sentence = st.text_input("Sentence", key=KEY, placeholder=SHOWCASE_SENTENCE)
+if not sentence:
+    st.info("Type a sentence and press Enter, or click an example above.")
+    st.stop()
+
+st.caption(
+    "Heatmaps share one colour scale (weight 0 to 1): rows are the words written, columns the input words read. "
+    "A model that never saw a word reads it as <unk>; the attention models copy it back from where they looked."
+)
+for index, (column, model) in enumerate(zip(st.columns(len(models)), models, strict=True)):
+    with column:
+        st.markdown(f"**{markdown_escape(model.kind_name)}**")
+        st.caption(f"{markdown_escape(model.label)} · {markdown_escape(model.accuracy_text())}")
+        try:
+            result = model.reverser.reverse(sentence)
+        except InputError as problem:
+            st.error(str(problem))
+            continue
+        st.code(" ".join(result.output), language=None, wrap_lines=True)
+        if result.match:
+            st.success("Match", icon=":material/check_circle:")
+        else:
+            st.error("No match", icon=":material/cancel:")
+        if model.has_attention:
+            figure = heatmap_figure(result.tokens, result.output, result.attention)
+            figure.update_layout(width=None)
+            st.plotly_chart(figure, theme=None, key=f"compare_chart_{index}", width="stretch")
+        else:
+            trained = trained_lengths(model.checkpoint)[0]
+            st.info(no_attention_text(model.config.attention, len(result.tokens), trained), icon=":material/block:")

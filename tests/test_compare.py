@@ -1,0 +1,139 @@
+"""The Compare page and the sidebar's model picker, on three tiny shipped models (location-aware default, 2014
+additive, encoder-decoder): AppTest, and a real Chromium against ``streamlit run``."""
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from seq2seq.app.models import model_label, model_options, shipped_models
+from seq2seq.app.runs import RUNS_ENV
+from seq2seq.app.views import markdown_escape
+from seq2seq.data import load_run_data
+from seq2seq.paths import CHECKPOINT_ENV
+from seq2seq.train import Trainer
+from tests.browser_support import Server, missing_browser, new_tab, shot_on_failure, wait_ready
+from tests.conftest import tiny_config
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+COMPARE = "pages/5_Compare.py"
+KINDS = ["location-aware attention", "2014 additive attention", "encoder–decoder, no attention"]
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory, tiny_checkpoint, tiny_corpus) -> Path:
+    """An artifacts folder: the tiny model as the default, and tiny 2014-additive and encoder-decoder models beside it
+    (a few epochs: only the page is under test)."""
+    folder = tmp_path_factory.mktemp("artifacts")
+    shutil.copy(tiny_checkpoint, folder / "model.pt")
+    for kind in ("additive", "encdec"):
+        config = tiny_config(train_file=tiny_corpus.name, attention=kind, epochs=3)
+        Trainer(config, load_run_data(config, tiny_corpus), folder / kind, log=lambda line: None).run()
+    return folder / "model.pt"
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path, shipped) -> Path:
+    monkeypatch.setenv(CHECKPOINT_ENV, str(shipped))
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs"))
+    return shipped
+
+
+def test_shipped_models_are_the_default_and_its_sibling_folders(env):
+    folder = env.parent
+    assert shipped_models() == [env, folder / "additive" / "model.pt", folder / "encdec" / "model.pt"]
+    assert [model_label(p) for p in shipped_models()] == ["shipped default", "shipped additive", "shipped encdec"]
+    assert list(model_options().values()) == ["shipped default", "shipped additive", "shipped encdec"]
+
+
+def test_compare_shows_every_shipped_model_side_by_side(env):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(COMPARE).run()
+    assert not at.exception, at.exception
+    assert any("past the trained length" in b.label for b in at.button)  # the long suggestion
+    at.text_input(key="compare_sentence").input("the cat sat").run()
+    assert not at.exception, at.exception
+    headers = [m.value for m in at.main.markdown if m.value.startswith("**")]
+    assert headers == [f"**{markdown_escape(k)}**" for k in KINDS]
+    assert len(at.main.code) == 3  # one reversal per model
+    assert len(at.main.get("plotly_chart")) == 2  # the two attention models draw heatmaps
+    (note,) = [i.value for i in at.main.info if "no attention to show" in i.value]
+    assert "last state" in note
+
+
+def test_the_long_suggestion_says_why_the_encoder_decoder_has_no_heatmap(env):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(COMPARE).run()
+    long = [b for b in at.button if "past the trained length" in b.label][-1]
+    long.click().run()
+    assert not at.exception, at.exception
+    assert any("more than the 4 of its longest training sentence" in i.value for i in at.main.info)
+
+
+def test_the_sidebar_picks_any_shipped_model_and_every_page_names_its_kind(env):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert markdown_escape("location-aware attention") in at.main.caption[0].value
+    assert markdown_escape("location-aware attention") in at.sidebar.caption[0].value  # pages without a caption too
+    picker = at.sidebar.selectbox(key="model_picker")
+    assert picker.options == ["shipped default", "shipped additive", "shipped encdec"]
+    picker.select(str(env.parent / "encdec" / "model.pt")).run()
+    assert not at.exception, at.exception
+    assert markdown_escape("encoder–decoder, no attention") in at.main.caption[0].value
+    assert any("no attention" in w.value for w in at.warning)
+    at.text_input(key="sentence").input("the cat sat").run()
+    assert not at.get("plotly_chart") and any("No attention to show" in i.value for i in at.info)
+    at.switch_page("pages/3_Attention.py").run()
+    assert markdown_escape("encoder–decoder, no attention") in at.main.caption[0].value  # the choice holds across pages
+    picker = at.sidebar.selectbox(key="model_picker")
+    picker.select(str(env)).run()
+    assert (
+        markdown_escape("location-aware attention") in at.main.caption[0].value
+        and at.session_state["active_model_path"] is None
+    )
+
+
+# ------------------------------------------------------------------------------------------------- browser
+@pytest.fixture(scope="module")
+def compare_server(tmp_path_factory, shipped) -> Iterator[Server]:
+    if missing_browser():
+        pytest.skip(missing_browser())
+    folder = tmp_path_factory.mktemp("compare-server")
+    running = Server(shipped, folder / "runs", folder / "streamlit.log")
+    yield running
+    assert running.stop() in (0, -15)
+    assert "Traceback" not in running.log(last=10**7), running.log()
+
+
+def test_compare_in_a_browser_type_and_see_three_columns(compare_server, browser):
+    with new_tab(browser) as page, shot_on_failure(page, "compare"):
+        page.goto(f"{compare_server.url}/Compare")
+        wait_ready(page)
+        box = page.get_by_role("textbox", name="Sentence", exact=True)
+        box.fill("the dog saw bird")
+        box.press("Enter")
+        page.get_by_text("no attention to show", exact=False).wait_for()
+        wait_ready(page)
+        assert page.locator('[data-testid="stMain"] [data-testid="stCode"]').count() == 3
+        for kind in KINDS:
+            assert page.get_by_text(kind, exact=True).count() >= 1
+        assert page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count() == 2
+        assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_the_analysis_page_draws_figure_2_and_checks_the_findings(env):
+    runs = [{"attention": kind, "max_train_length": cap, "seed": 0, "updates": 5,
+             "exact_match_per_length": {"1": 1.0, "20": 0.5}, "token_accuracy_per_length": {"1": 1.0, "20": 0.7}}
+            for kind in ("encdec", "additive", "location") for cap in (10, 20)]  # fmt: skip
+    (env.parent / "paper_figure.json").write_text(json.dumps({"runs": runs, "command": "python x", "updates": 5}))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/4_Analysis.py").run()
+    assert not at.exception, at.exception
+    chart = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    names = [trace.get("name") for trace in chart["data"] if trace.get("mode") == "lines+markers"]
+    assert len(names) == 6 and names[0].startswith("encoder–decoder")
+    checked = [m.value for m in at.markdown if m.value.startswith("- ") and "hold" in m.value]
+    assert len(checked) == 5 and "Attention \\(RNNsearch\\) beats" in checked[0]
+    (env.parent / "paper_figure.json").unlink()
