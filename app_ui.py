@@ -43,6 +43,7 @@ NOTICE_KEY = "active_model_notice"  # why this session's chosen model was droppe
 PAGES = [
     ("streamlit_app.py", "Try it", ":material/translate:"),
     ("pages/1_Train.py", "Train", ":material/model_training:"),
+    ("pages/7_Runs.py", "Runs", ":material/folder_open:"),
     ("pages/2_Examples.py", "Examples", ":material/table_rows:"),
     ("pages/3_Attention.py", "Attention", ":material/grid_on:"),
     ("pages/4_Analysis.py", "Analysis", ":material/insights:"),

@@ -1,20 +1,27 @@
-"""Train: choose a corpus and hyper-parameters, start and stop a run, and watch it learn live.
+"""Train: choose a corpus and hyper-parameters, start and stop a run, and watch it learn live (past runs: Runs).
 
 One trainer per server (``app_ui.training_worker``) runs in the background: the run goes on when this page is left,
 reloaded or opened in a second tab, and a second Start while one runs says so instead of starting another.
 """
 
-import pandas as pd
 import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
-from seq2seq.app.runs import ACTIVE_STATUSES, delete_run, list_runs, runs_root, safe_corpus_name
-from seq2seq.app.settings import config_from_settings
-from seq2seq.app.views import markdown_escape, run_rows, snapshot_label, status_text, watched_index
+from seq2seq.app.runs import runs_root, safe_corpus_name
+from seq2seq.app.settings import APP_DEFAULTS, config_from_settings
+from seq2seq.app.views import (
+    live_metrics,
+    markdown_escape,
+    snapshot_label,
+    status_text,
+    validation_text,
+    watched_index,
+)
 from seq2seq.app.worker import TrainingBusy, TrainingState
-from seq2seq.config import MAX_VALUES, Config
+from seq2seq.attention import KIND_NAMES
+from seq2seq.config import MAX_VALUES
 from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.data import planned_counts
 from seq2seq.metrics import percent
@@ -23,7 +30,6 @@ from seq2seq.tokenize import InputError
 REFRESH_SECONDS = 1.0  # how often the live view of a run redraws
 IDLE_POLL_SECONDS = 5.0  # how often a page with no run going on looks for one that another session started
 BUILT_IN, UPLOAD = "built-in generator", "uploaded text file"
-RUN_MESSAGE = "run_message"  # what the last deletion did (escaped Markdown), shown once above the run list
 
 model, error = app_ui.setup_page("Train")
 worker = app_ui.training_worker()
@@ -35,10 +41,7 @@ st.caption(
 )
 
 # ------------------------------------------------------------------------------------------------- settings
-# The command line validates once an epoch on the whole split. Here a person watches: validate 20 times an epoch on
-# the first 200 validation sentences (a validation then costs about a tenth of a second), so that the curves move from
-# the first seconds and the 99% moment shows as it happens. Both are settings under "More settings".
-defaults = Config(evals_per_epoch=20, valid_subset=200)
+defaults = APP_DEFAULTS
 
 
 def whole_number(column, label: str, name: str, smallest: int = 1, **options) -> int:
@@ -77,18 +80,12 @@ c1.number_input("Learning rate", 0.0, 1.0, defaults.lr, step=0.0005, format="%.4
 c2.slider("Teacher forcing ratio", 0.0, 1.0, defaults.teacher_forcing, 0.05, key="teacher_forcing")
 c3.number_input("Gradient clip norm (0: off)", 0.0, 1000.0, defaults.clip or 0.0, step=0.5, key="clip")
 c4.number_input("Seed", 0, 2**31 - 1, defaults.seed, key="seed")
-ATTENTION_KINDS = {
-    "location": "location-aware (Bahdanau + where it looked last)",
-    "additive": "additive (Bahdanau 2014, as in the paper)",
-    "encdec": "none: encoder-decoder (Cho et al. 2014, the paper's baseline)",
-    "none": "none: the mean of the encoder states",
-}
 with st.expander("More settings"):
     st.radio(
         "Attention",
-        list(ATTENTION_KINDS),
-        index=list(ATTENTION_KINDS).index(defaults.attention) if defaults.attention in ATTENTION_KINDS else 0,
-        format_func=ATTENTION_KINDS.get,
+        list(KIND_NAMES),
+        index=list(KIND_NAMES).index(defaults.attention),
+        format_func=KIND_NAMES.get,
         horizontal=True,
         key="attention",
     )
@@ -180,17 +177,6 @@ if stop:
 
 
 # ------------------------------------------------------------------------------------------------- live view
-def validation_text(config: Config, state: TrainingState) -> str:
-    """What "valid" means on this page: how often the run validates, and on how many sentences."""
-    often = f"{config.evals_per_epoch} times an epoch" if config.evals_per_epoch > 1 else "once an epoch"
-    if config.valid_subset and config.valid_subset < config.valid_size:
-        return (
-            f"Validated {often} on the first {config.valid_subset:,} of the {config.valid_size:,} validation "
-            "sentences (a subset, so that it can validate often); the test score at the end uses the whole test split."
-        )
-    return f"Validated {often} on every validation sentence."
-
-
 def show_run(state: TrainingState) -> None:
     if state.run_id == 0:
         st.info("No training run on this server yet: choose the settings above and press Start.")
@@ -205,15 +191,10 @@ def show_run(state: TrainingState) -> None:
     if state.error:
         st.error(f"The run failed: {state.error}")
     st.caption(f"corpus: {markdown_escape(state.corpus)}. {markdown_escape(state.data_summary)}")
-    last = state.history[-1] if state.history else None
-    c1, c2, c3, c4 = st.columns(4)
-    batch = state.batches[-1] if state.batches else None
     if config and state.data_summary:
-        st.caption(validation_text(config, state))
-    c1.metric("train loss", f"{batch['train_loss']:.4f}" if batch else "–")
-    c2.metric("valid loss", f"{last['valid_loss']:.4f}" if last else "–")
-    c3.metric("valid exact match", percent(last["valid_exact_match"]) if last else "–")
-    c4.metric("gradient norm", f"{batch['grad_norm']:.3f}" if batch else "–")
+        st.caption(validation_text(config))
+    for column, (label, value) in zip(st.columns(4), live_metrics(state.batches, state.history), strict=True):
+        column.metric(label, value)
     app_ui.live_curves(state.run_id, state.total_steps).draw(state, key="training_curves")
     left, right = st.columns(2)
     with left:
@@ -273,54 +254,3 @@ st.divider()
 live_view()
 if not initial.active:
     watch_for_a_run()
-
-
-# ------------------------------------------------------------------------------------------------- past runs
-def delete_chosen_run() -> None:
-    """Runs before the page is drawn (a button callback), so the list below no longer shows the run."""
-    name = st.session_state.get("delete_choice")
-    state = worker.state(max_points=0)
-    try:
-        delete_run(runs_root(), name, live_run_dir=state.run_dir if state.active else None)
-    except (ValueError, OSError) as problem:
-        st.session_state[RUN_MESSAGE] = ("error", f"Not deleted: {markdown_escape(str(problem))}")
-        return
-    if app_ui.active_model_path().resolve().parent == (runs_root() / name).resolve():
-        app_ui.set_active_model(None)  # this session's model was in it: back to the shipped default
-    st.session_state[RUN_MESSAGE] = ("success", f"Deleted run {markdown_escape(name)}.")
-    st.session_state["delete_confirm"] = False
-
-
-st.divider()
-st.subheader("Runs on this server")
-live_dir = initial.run_dir if initial.active else None
-runs = list_runs(runs_root(), live_run_dir=live_dir)
-if RUN_MESSAGE in st.session_state:
-    kind, message = st.session_state.pop(RUN_MESSAGE)
-    (st.success if kind == "success" else st.error)(message)
-if not runs:
-    st.caption("None yet.")
-else:
-    st.dataframe(pd.DataFrame(run_rows(runs)), hide_index=True, key="runs_table")
-    finished = [run for run in runs if run.status not in ACTIVE_STATUSES]
-    usable = {run.name: run for run in finished if run.has_model}
-    if usable:
-        c1, c2 = st.columns([3, 1])
-        choice = c1.selectbox(
-            "Run to use as your active model",
-            list(usable),
-            format_func=lambda name: f"{name} · test exact match {percent(usable[name].test_exact_match)}",
-            key="run_choice",
-        )
-        c2.write("")
-        if c2.button("Make active", key="activate_run"):
-            app_ui.set_active_model(usable[choice].checkpoint)
-            st.rerun()
-    deletable = [run.name for run in finished if run.ours]  # folders our commands made, nothing else
-    if deletable:
-        with st.expander("Delete a run"):
-            c1, c2 = st.columns([3, 1])
-            c1.selectbox("Run to delete", deletable, key="delete_choice")
-            sure = c1.checkbox("Delete its folder and model for good", key="delete_confirm")
-            c2.write("")
-            c2.button("Delete", key="delete_run", disabled=not sure, on_click=delete_chosen_run)

@@ -29,7 +29,7 @@ from tests.conftest import TINY_WORDS, tiny_config
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "streamlit_app.py")
-PAGES = ["pages/1_Train.py", "pages/2_Examples.py", "pages/3_Attention.py", "pages/4_Analysis.py"]
+PAGES = ["pages/1_Train.py", "pages/2_Examples.py", "pages/3_Attention.py", "pages/4_Analysis.py", "pages/7_Runs.py"]
 
 
 @pytest.fixture
@@ -437,7 +437,7 @@ def test_the_active_model_is_chosen_per_session(runs, tiny_checkpoint):
     run_dir.mkdir(parents=True)
     shutil.copy(tiny_checkpoint, run_dir / "model.pt")
     write_run_info(run_dir, {"status": "finished", "started_at": 0, "test": {"exact_match": 1.0}})
-    mine, theirs = open_app("pages/1_Train.py"), open_app()
+    mine, theirs = open_app("pages/7_Runs.py"), open_app()
     assert mine.selectbox(key="run_choice").options == ["20250101-120000 · test exact match 100.0%"]
     mine.button(key="activate_run").click().run()
     assert "run 20250101\\-120000" in texts(mine.sidebar.markdown)
@@ -452,7 +452,7 @@ def test_a_run_is_deleted_only_when_confirmed_and_its_session_falls_back_to_the_
         (runs / name).mkdir(parents=True)
         shutil.copy(tiny_checkpoint, runs / name / "model.pt")
         write_run_info(runs / name, {"status": "finished", "started_at": 0, "test": {"exact_match": 1.0}})
-    at, other = open_app("pages/1_Train.py"), open_app("pages/1_Train.py")
+    at, other = open_app("pages/7_Runs.py"), open_app("pages/7_Runs.py")
     other.selectbox(key="delete_choice").set_value("20250101-120000").run()
     other.checkbox(key="delete_confirm").check().run()
     at.selectbox(key="run_choice").set_value("20250101-120000").run()
@@ -553,7 +553,7 @@ def test_every_page_renders_a_model_without_attention(runs, plain_checkpoint, pa
         at.text_input(key="sentence").input("the cat sat").run()
     assert not at.exception, at.exception
     assert not at.main.error or page is None  # Try it may say "No match": this model is barely trained
-    if page != "pages/1_Train.py":
+    if page not in ("pages/1_Train.py", "pages/7_Runs.py"):  # the pages that show the active model say what it is
         assert any("no attention" in w for w in texts(at.warning))
 
 

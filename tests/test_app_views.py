@@ -8,6 +8,7 @@ from seq2seq.app.views import (
     example_rows,
     filter_rows,
     filtered_accuracy,
+    live_metrics,
     markdown_escape,
     output_rows,
     run_rows,
@@ -17,6 +18,7 @@ from seq2seq.app.views import (
     status_text,
     token_rows,
     unknown_words,
+    validation_text,
     watched_index,
 )
 from seq2seq.inference import Reversal
@@ -123,3 +125,24 @@ def test_no_attention_text_says_why_and_when_the_sentence_is_past_training():
     assert "no attention to show" in text and "last state" in text and "more than the 15" in text
     assert "more than" not in no_attention_text("encdec", 10, 15)
     assert "average" in no_attention_text("none", 3, 15)
+
+
+def test_live_metrics_show_the_last_batch_and_validation_or_a_dash():
+    assert live_metrics([], []) == [("train loss", "–"), ("valid loss", "–"), ("valid exact match", "–"),
+                                    ("gradient norm", "–")]  # fmt: skip
+    batches = [{"step": 1, "train_loss": 2.0, "grad_norm": 9.0}, {"step": 2, "train_loss": 1.23456, "grad_norm": 0.5}]
+    history = [{"step": 2, "train_loss": 1.5, "valid_loss": 0.98765, "valid_exact_match": 0.125}]
+    assert dict(live_metrics(batches, history)) == {
+        "train loss": "1.2346", "valid loss": "0.9877", "valid exact match": "12.5%", "gradient norm": "0.500"
+    }  # fmt: skip
+
+
+def test_validation_text_says_how_often_and_on_what():
+    from seq2seq.config import Config
+
+    assert validation_text(Config(evals_per_epoch=1)) == "Validated once an epoch on every validation sentence."
+    text = validation_text(Config(evals_per_epoch=20, valid_size=1_000, valid_subset=200))
+    assert text.startswith("Validated 20 times an epoch on the first 200 of the 1,000 validation sentences")
+    assert validation_text(Config(evals_per_epoch=3, valid_size=100, valid_subset=500)).endswith(
+        "every validation sentence."
+    )

@@ -105,7 +105,7 @@ def two_sessions(server: Server, browser) -> None:
         submit_sentence(other, "the dog ran")
         assert wait_for_reversal(other, "ran dog the") == "ran dog the"
         assert sidebar_model(other) == "shipped default"
-        other_sidebar.get_by_role("link", name="Train", exact=True).click()
+        other_sidebar.get_by_role("link", name="Runs", exact=True).click()
         other.get_by_role("button", name="Make active").click()
         other_sidebar.get_by_text(RUN_LABEL).wait_for()
         other_sidebar.get_by_role("button", name="Use the shipped default").click()

@@ -6,9 +6,10 @@ Table rows hold plain strings, numbers and booleans; widgets show them as text. 
 import re
 from collections.abc import Sequence
 
+from ..config import Config
 from ..inference import Reversal
 from ..metrics import alignment_metrics, percent
-from ..records import Snapshot, SnapshotExample, StopReason
+from ..records import BatchPoint, HistoryRow, Snapshot, SnapshotExample, StopReason
 from .runs import RunInfo, RunStatus
 
 MATCH_FILTERS = ("all", "match", "no match")
@@ -226,3 +227,26 @@ def no_attention_text(kind: str, words: int, trained: int) -> str:
     if words > trained:
         return f"{why}. This sentence has {words} words, more than the {trained} of its longest training sentence."
     return f"{why}."
+
+
+def validation_text(config: Config) -> str:
+    """What "valid" means on this page: how often the run validates, and on how many sentences."""
+    often = f"{config.evals_per_epoch} times an epoch" if config.evals_per_epoch > 1 else "once an epoch"
+    if config.valid_subset and config.valid_subset < config.valid_size:
+        return (
+            f"Validated {often} on the first {config.valid_subset:,} of the {config.valid_size:,} validation "
+            "sentences (a subset, so that it can validate often); the test score at the end uses the whole test split."
+        )
+    return f"Validated {often} on every validation sentence."
+
+
+def live_metrics(batches: Sequence[BatchPoint], history: Sequence[HistoryRow]) -> list[tuple[str, str]]:
+    """The four numbers above a run's curves, as (label, value): the last batch's loss and gradient norm, the last
+    validation's loss and exact match; "–" before there is one."""
+    batch, row = (batches[-1] if batches else None), (history[-1] if history else None)
+    return [
+        ("train loss", f"{batch['train_loss']:.4f}" if batch else "–"),
+        ("valid loss", f"{row['valid_loss']:.4f}" if row else "–"),
+        ("valid exact match", percent(row["valid_exact_match"]) if row else "–"),
+        ("gradient norm", f"{batch['grad_norm']:.3f}" if batch else "–"),
+    ]

@@ -1,0 +1,71 @@
+"""Runs: the run folders on this server, to make one your active model or delete it for good.
+
+A run going on (here, from the command line or on another server sharing the folder) is listed but can be neither
+made active nor deleted; deleting needs a check box, and a session whose model was in the deleted run goes back to the
+shipped default.
+"""
+
+import pandas as pd
+import streamlit as st
+
+import app_ui
+from seq2seq.app.runs import ACTIVE_STATUSES, delete_run, list_runs, runs_root
+from seq2seq.app.views import markdown_escape, run_rows
+from seq2seq.metrics import percent
+
+RUN_MESSAGE = "run_message"  # what the last deletion did (escaped Markdown), shown once above the run list
+
+app_ui.setup_page("Runs")
+worker = app_ui.training_worker()
+st.title("Runs on this server")
+st.caption("Each run trained here (Train page) or with `python -m seq2seq train` into this server's runs folder.")
+
+
+# ------------------------------------------------------------------------------------------------- past runs
+def delete_chosen_run() -> None:
+    """Runs before the page is drawn (a button callback), so the list below no longer shows the run."""
+    name = st.session_state.get("delete_choice")
+    state = worker.state(max_points=0)
+    try:
+        delete_run(runs_root(), name, live_run_dir=state.run_dir if state.active else None)
+    except (ValueError, OSError) as problem:
+        st.session_state[RUN_MESSAGE] = ("error", f"Not deleted: {markdown_escape(str(problem))}")
+        return
+    if app_ui.active_model_path().resolve().parent == (runs_root() / name).resolve():
+        app_ui.set_active_model(None)  # this session's model was in it: back to the shipped default
+    st.session_state[RUN_MESSAGE] = ("success", f"Deleted run {markdown_escape(name)}.")
+    st.session_state["delete_confirm"] = False
+
+
+state = worker.state(max_points=0)
+live_dir = state.run_dir if state.active else None
+runs = list_runs(runs_root(), live_run_dir=live_dir)
+if RUN_MESSAGE in st.session_state:
+    kind, message = st.session_state.pop(RUN_MESSAGE)
+    (st.success if kind == "success" else st.error)(message)
+if not runs:
+    st.caption("None yet.")
+else:
+    st.dataframe(pd.DataFrame(run_rows(runs)), hide_index=True, key="runs_table")
+    finished = [run for run in runs if run.status not in ACTIVE_STATUSES]
+    usable = {run.name: run for run in finished if run.has_model}
+    if usable:
+        c1, c2 = st.columns([3, 1])
+        choice = c1.selectbox(
+            "Run to use as your active model",
+            list(usable),
+            format_func=lambda name: f"{name} · test exact match {percent(usable[name].test_exact_match)}",
+            key="run_choice",
+        )
+        c2.write("")
+        if c2.button("Make active", key="activate_run"):
+            app_ui.set_active_model(usable[choice].checkpoint)
+            st.rerun()
+    deletable = [run.name for run in finished if run.ours]  # folders our commands made, nothing else
+    if deletable:
+        with st.expander("Delete a run"):
+            c1, c2 = st.columns([3, 1])
+            c1.selectbox("Run to delete", deletable, key="delete_choice")
+            sure = c1.checkbox("Delete its folder and model for good", key="delete_confirm")
+            c2.write("")
+            c2.button("Delete", key="delete_run", disabled=not sure, on_click=delete_chosen_run)
