@@ -16,6 +16,7 @@ which behaves the same and lets mutmut reach them. Properties (``Reversal.match`
 """
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -53,7 +54,9 @@ class ModuleResult:
     counts: dict[str, int]
     score: float | None  # (killed + timeout) / (every mutant mutmut ran), as mutmut's own badge computes it
     seconds: float
+    rechecked_from: str | None  # None: every mutant ran; else only that label's survivors ran, the rest kept theirs
     survivors: dict[str, str] = field(default_factory=dict)  # mutant name -> its diff
+    statuses: dict[str, str] = field(default_factory=dict)  # mutant name -> status, every mutant
 
 
 class NoGradToWith(cst.CSTTransformer):
@@ -117,30 +120,52 @@ def mutmut(work: Path, *args: str, check: bool = True) -> str:
     return process.stdout
 
 
-def run_module(module: str, work_root: Path, max_children: int) -> ModuleResult:
+def run_module(
+    module: str, work_root: Path, max_children: int, recheck: dict | None = None, collect: bool = False
+) -> ModuleResult:
+    """Mutate ``module`` and run its tests against every mutant, or with ``recheck`` (an earlier result of this
+    module) only against that result's survivors, keeping the earlier status of the others: tests only ever added
+    or strengthened cannot let a killed mutant survive."""
     tests = MODULES[module]
     work = work_root / module
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     prepare(work, module, tests)
+    names = (
+        [name for name, status in recheck["statuses"].items() if status in ("survived", "no tests")] if recheck else []
+    )
     started = time.perf_counter()
-    mutmut(work, "run", "--max-children", str(max_children))
+    mutmut(work, "run", "--max-children", str(max_children), *names)
     seconds = time.perf_counter() - started
-    statuses: dict[str, str] = {}
+    statuses: dict[str, str] = dict(recheck["statuses"]) if recheck else {}
     for line in mutmut(work, "results", "--all", "true").splitlines():
         match = re.fullmatch(r"\s*(\S+): (.+)", line)
-        if match and match.group(2) in STATUSES:
+        if match and match.group(2) in STATUSES and (not recheck or match.group(1) in names):
             statuses[match.group(1)] = match.group(2)
     counts = {status: sum(s == status for s in statuses.values()) for status in STATUSES}
-    ran = counts["killed"] + counts["timeout"] + counts["survived"] + counts["suspicious"] + counts["segfault"]
-    ran += counts["no tests"]
+    ran = sum(counts[s] for s in ("killed", "timeout", "survived", "no tests", "suspicious", "segfault"))
     score = round((counts["killed"] + counts["timeout"]) / ran, 4) if ran else None
     survivors = {
         name: mutmut(work, "show", name).split("\n", 1)[-1].strip()
         for name, status in sorted(statuses.items())
         if status in ("survived", "no tests")
     }
-    return ModuleResult(module, tests, counts, score, round(seconds, 1), survivors)
+    return ModuleResult(
+        module, tests, counts, score, round(seconds, 1), recheck["label"] if recheck else None, survivors, statuses
+    )
+
+
+def store(path: Path, header: dict, module: str, result: ModuleResult) -> None:
+    """Add one module's result to the label's files; several modules may run at once, so under a lock."""
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        report = json.loads(path.read_text()) if path.exists() else {"modules": {}}
+        report.update(header)
+        report["modules"][module] = asdict(result)
+        report["modules"] = {m: report["modules"][m] for m in MODULES if m in report["modules"]}
+        path.write_text(json.dumps(report, indent=2) + "\n")
+        path.with_suffix(".md").write_text(markdown(report))
+    path.with_suffix(".lock").unlink(missing_ok=True)
 
 
 def commit() -> str:
@@ -180,33 +205,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--label", required=True, help="names the results files, e.g. before or after")
     parser.add_argument("--max-children", type=int, default=1, help="mutants tested at once (default 1)")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one, removed after)")
+    parser.add_argument("--recheck", metavar="LABEL", help="run only the mutants that survived in LABEL's results")
+    parser.add_argument("--collect", action="store_true", help="run nothing; store what the --work folder holds")
     args = parser.parse_args(argv)
     modules = args.modules or list(MODULES)
     if unknown := [m for m in modules if m not in MODULES]:
         parser.error(f"not in MODULES: {', '.join(unknown)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"mutation-{args.label}.json"
-    report = json.loads(path.read_text()) if path.exists() else {"modules": {}}
+    earlier = json.loads((RESULTS / f"mutation-{args.recheck}.json").read_text()) if args.recheck else None
     import mutmut as mutmut_package  # the pinned tool; imported here so --help works without it
 
-    report.update(
+    header = dict(
         label=args.label,
         date=datetime.now(UTC).strftime("%Y-%m-%d"),
         commit=commit(),
-        machine=f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         mutmut=mutmut_package.__version__,
-        command=f"python benchmarks/mutation.py --label {args.label}",
+        command="python benchmarks/mutation.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     )
     with tempfile.TemporaryDirectory(prefix="seq2seq-mutation-") as temporary:
         work_root = args.work or Path(temporary)
         for module in modules:
             print(f"mutating seq2seq/{module}.py against {', '.join(MODULES[module])} ...", flush=True)
-            result = run_module(module, work_root, args.max_children)
-            report["modules"][module] = asdict(result)
+            recheck = {**earlier["modules"][module], "label": args.recheck} if earlier else None
+            result = run_module(module, work_root, args.max_children, recheck, args.collect)
+            store(path, header, module, result)
             print(f"  {result.counts} score {result.score} in {result.seconds} s", flush=True)
-            report["modules"] = {m: report["modules"][m] for m in MODULES if m in report["modules"]}
-            path.write_text(json.dumps(report, indent=2) + "\n")
-            path.with_suffix(".md").write_text(markdown(report))
     print(f"wrote {path} and {path.with_suffix('.md')}")
 
 

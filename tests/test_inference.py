@@ -1,7 +1,9 @@
 import pytest
+import torch
 
 from seq2seq.inference import Reverser, copy_unknowns
 from seq2seq.tokenize import InputError
+from seq2seq.vocab import UNK_ID
 
 
 def test_reverses_a_typed_sentence(tiny_reverser):
@@ -42,6 +44,28 @@ def test_an_unk_attending_to_eos_stays_unk():
     assert output == ["<unk>"] and copied == [False]
 
 
+def unk_speaking_reverser(tiny_checkpoint, copy_unknown: bool) -> Reverser:
+    """The tiny model with its output bias set so that it says ``<unk>`` at every step (and never ``<eos>``)."""
+    reverser = Reverser.load(tiny_checkpoint, copy_unknown=copy_unknown)
+    with torch.no_grad():
+        reverser.model.decoder.output.bias.fill_(-1e4)
+        reverser.model.decoder.output.bias[UNK_ID] = 1e4
+    return reverser
+
+
+def test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak(tiny_checkpoint):
+    tokens = ["the", "cat", "sat", "on", "mat"]
+    result = unk_speaking_reverser(tiny_checkpoint, copy_unknown=True).reverse(" ".join(tokens))
+    assert result.raw_output == ["<unk>"] * len(result.raw_output) and len(result.raw_output) > len(tokens)
+    peaks = [max(range(len(row)), key=row.__getitem__) for row in result.attention[: len(result.raw_output)]]
+    assert result.output == [tokens[p] if p < len(tokens) else "<unk>" for p in peaks]
+    assert result.copied == [p < len(tokens) for p in peaks] and any(result.copied)
+    assert len(set(peaks)) > 1  # the peaks move, so copying from the wrong step would give other words
+
+
 def test_plain_mode_keeps_unk(tiny_checkpoint):
-    reverser = Reverser.load(tiny_checkpoint, copy_unknown=False)
-    assert reverser.with_copy(True).copy_unknown and not reverser.copy_unknown
+    plain = unk_speaking_reverser(tiny_checkpoint, copy_unknown=False)
+    result = plain.reverse("the cat sat")
+    assert result.output == result.raw_output == ["<unk>"] * len(result.raw_output)
+    assert not any(result.copied)
+    assert plain.with_copy(True).reverse("the cat sat").output != result.output  # the same model, copying
