@@ -125,17 +125,19 @@ def run_module(
 ) -> ModuleResult:
     """Mutate ``module`` and run its tests against every mutant, or with ``recheck`` (an earlier result of this
     module) only against that result's survivors, keeping the earlier status of the others: tests only ever added
-    or strengthened cannot let a killed mutant survive."""
+    or strengthened cannot let a killed mutant survive. With ``collect``, run nothing: read what an earlier
+    (perhaps interrupted) run left in the working folder; mutants it did not reach count as "not checked"."""
     tests = MODULES[module]
     work = work_root / module
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    prepare(work, module, tests)
     names = (
         [name for name, status in recheck["statuses"].items() if status in ("survived", "no tests")] if recheck else []
     )
     started = time.perf_counter()
-    mutmut(work, "run", "--max-children", str(max_children), *names)
+    if not collect:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        prepare(work, module, tests)
+        mutmut(work, "run", "--max-children", str(max_children), *names)
     seconds = time.perf_counter() - started
     statuses: dict[str, str] = dict(recheck["statuses"]) if recheck else {}
     for line in mutmut(work, "results", "--all", "true").splitlines():
