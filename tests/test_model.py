@@ -184,3 +184,16 @@ def test_location_aware_attention_reads_the_previous_weights():
     assert not torch.allclose(flat, peaked)
     torch.testing.assert_close(peaked.sum(-1), torch.ones(B))
     assert float(peaked[2, 2:].sum()) == 0.0  # the mask still holds
+
+
+def test_the_decoders_gru_cell_is_torchs():
+    """The decoder's hand-split GRU step equals torch.nn.GRUCell with the same weights (gate order r, z, n)."""
+    torch.manual_seed(0)
+    h, n = 12, 7
+    cell = torch.nn.GRUCell(n, h)
+    x, state = torch.randn(B, n), torch.randn(B, h)
+    decoder = make_model().decoder
+    with torch.no_grad():
+        input_gates = x @ cell.weight_ih.T + cell.bias_ih  # (B, 3H)
+        hidden_gates = state @ cell.weight_hh.T + cell.bias_hh  # (B, 3H)
+        torch.testing.assert_close(decoder.gru(input_gates, hidden_gates, state), cell(x, state))

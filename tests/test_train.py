@@ -187,7 +187,12 @@ class RecordingAdam(Adam):
     def step(self, closure=None):
         used = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in self.param_groups[0]["params"]))
         RecordingAdam.steps.append(
-            {"lr": self.param_groups[0]["lr"], "backward_norm": math.sqrt(self._squares), "used_norm": used}
+            {
+                "lr": self.param_groups[0]["lr"],
+                "weight_decay": self.param_groups[0]["weight_decay"],
+                "backward_norm": math.sqrt(self._squares),
+                "used_norm": used,
+            }
         )
         self._squares = 0.0
         return super().step(closure)
@@ -226,6 +231,7 @@ def test_the_learning_rate_follows_the_schedule(tmp_path, tiny_corpus, monkeypat
     total = len(steps)
     expected = [0.01 * (1 - i / total) if schedule == "linear" else 0.01 for i in range(total)]
     assert [s["lr"] for s in steps] == pytest.approx(expected, rel=1e-9)
+    assert {s["weight_decay"] for s in steps} == {0.0}
     rows = load_checkpoint(tmp_path / "model.pt").history
     assert [row["lr"] for row in rows] == pytest.approx([expected[row["step"] - 1] for row in rows], rel=1e-9)
 
@@ -302,3 +308,8 @@ def test_a_new_run_sweeps_the_temporary_files_a_killed_one_left(tmp_path, tiny_c
     assert not any(path.exists() for path in stale)
     assert keep.read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "model.pt", "notes.tmp"]
+
+
+def test_the_configured_weight_decay_reaches_the_optimizer(tmp_path, tiny_corpus, monkeypatch):
+    steps, _ = recorded_run(tmp_path, tiny_corpus, monkeypatch, epochs=1, weight_decay=0.01)
+    assert steps and {s["weight_decay"] for s in steps} == {0.01}
