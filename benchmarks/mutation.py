@@ -163,7 +163,7 @@ def store(path: Path, header: dict, module: str, result: ModuleResult) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         report = json.loads(path.read_text()) if path.exists() else {"modules": {}}
         report.update(header)
-        report["modules"][module] = asdict(result)
+        report["modules"][module] = {**asdict(result), "command": header["command"], "date": header["date"]}
         report["modules"] = {m: report["modules"][m] for m in MODULES if m in report["modules"]}
         path.write_text(json.dumps(report, indent=2) + "\n")
         path.with_suffix(".md").write_text(markdown(report))

@@ -78,3 +78,10 @@ def test_exact_match_is_whole_sequence_equality():
     evaluation = evaluate_results(results)
     assert (evaluation.correct, evaluation.total, evaluation.exact_match) == (1, 4, 0.25)
     assert evaluation.token_accuracy == (2 + 2 + 2 + 2) / (2 + 3 + 3 + 3)
+
+
+def test_evaluation_carries_the_alignment_and_an_empty_set_scores_zero():
+    evaluation = evaluate_results([reversal(["a", "b", "c"], ["c", "b", "a"])])
+    assert evaluation.alignment["mirror_peak_rate"] == 1.0 and evaluation.alignment["steps"] == 4
+    empty = evaluate_results([])
+    assert (empty.exact_match, empty.token_accuracy, empty.total) == (0.0, 0.0, 0)

@@ -141,13 +141,26 @@ def test_when_the_shipped_model_passed_99_percent_is_read_from_its_history():
 
 
 def test_the_corpus_file_results_are_the_stored_run():
-    stress = load("user_corpus")["data"]["stress"]
-    every_suite = {row["exact_match"] for name, row in stress["suites"].items() if "no copy" not in name}
-    lengths = [int(n) for n in stress["per_length"]]
-    worst = min(row["exact_match"] for row in stress["per_length"].values())
-    if every_suite == {1.0}:
-        assert "gave 1.0000 on every suite above" in README
-    assert f"{worst:.2f} at every length from {min(lengths)} to {max(lengths)} words" in README
+    data = load("user_corpus")["data"]
+    if data["stress"] is None:  # transcribed from an earlier README: only its summary is known
+        every_suite, worst, lengths = (
+            data["summary"]["every_suite"],
+            data["summary"]["worst"],
+            data["summary"]["lengths"],
+        )
+    else:
+        stress = data["stress"]
+        every_suite = min(row["exact_match"] for name, row in stress["suites"].items() if "no copy" not in name)
+        worst = min(row["exact_match"] for row in stress["per_length"].values())
+        lengths = [int(n) for n in stress["per_length"]]
+    on_suites = "1.0000 on every suite above" if every_suite == 1.0 else f"at least {every_suite:.4f} on every suite"
+    if worst == 1.0:
+        phrase = f"gave {on_suites} and 1.00 at every length from {min(lengths)} to {max(lengths)} words"
+    else:
+        phrase = (
+            f"gave {on_suites} and at least {worst:.2f} at every length from {min(lengths)} to {max(lengths)} words"
+        )
+    assert phrase in " ".join(README.split()), phrase
 
 
 def test_the_ci_times_are_the_stored_run():
