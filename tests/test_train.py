@@ -313,3 +313,10 @@ def test_a_new_run_sweeps_the_temporary_files_a_killed_one_left(tmp_path, tiny_c
 def test_the_configured_weight_decay_reaches_the_optimizer(tmp_path, tiny_corpus, monkeypatch):
     steps, _ = recorded_run(tmp_path, tiny_corpus, monkeypatch, epochs=1, weight_decay=0.01)
     assert steps and {s["weight_decay"] for s in steps} == {0.01}
+
+
+def test_a_run_folder_is_made_with_its_missing_parents(tmp_path, tiny_corpus):
+    config = tiny_config(train_file=tiny_corpus.name, epochs=1)
+    out = tmp_path / "runs" / "new" / "run"
+    Trainer(config, load_run_data(config, tiny_corpus), out, log=lambda s: None).run()
+    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "model.pt"]
