@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from seq2seq.checkpoint import load_checkpoint
 from seq2seq.inference import Reverser, copy_unknowns
 from seq2seq.tokenize import InputError
 from seq2seq.vocab import UNK_ID
@@ -69,3 +70,18 @@ def test_plain_mode_keeps_unk(tiny_checkpoint):
     assert result.output == result.raw_output == ["<unk>"] * len(result.raw_output)
     assert not any(result.copied)
     assert plain.with_copy(True).reverse("the cat sat").output != result.output  # the same model, copying
+
+
+def test_by_default_a_reverser_copies_and_keeps_its_checkpoint(tiny_checkpoint):
+    """Loading, building from a checkpoint and constructing all copy unknown words unless told not to, and a
+    reverser made from a checkpoint (or switched with ``with_copy``) still carries that checkpoint."""
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    built = Reverser.from_checkpoint(checkpoint)
+    assert built.checkpoint is checkpoint and built.with_copy(False).checkpoint is checkpoint
+    for reverser in (Reverser.load(tiny_checkpoint), built, Reverser(built.model, built.vocab)):
+        with torch.no_grad():
+            reverser.model.decoder.output.bias.fill_(-1e4)
+            reverser.model.decoder.output.bias[UNK_ID] = 1e4
+        assert any(reverser.reverse("the cat sat").copied)
+    plain = Reverser.load(tiny_checkpoint).with_copy(False)
+    assert plain.checkpoint is not None and not plain.copy_unknown
