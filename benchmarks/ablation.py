@@ -4,6 +4,9 @@ on the test split and every stress suite. Run by hand (a few minutes per seed); 
     python benchmarks/ablation.py                      # 3 seeds, writes artifacts/ablation.json
     python benchmarks/ablation.py --tiny --out /tmp/a.json
 
+A full run (not ``--tiny``) also stores the table and every seed's scores in ``benchmarks/results/ablation.json``
+and ``.md`` (``benchmarks/stored.py``), which the README quotes.
+
 Every variant is the default config with one idea removed, trained for the same number of epochs (1 by default, in
 which the default model passes 99% valid exact match): an equal budget, not each variant's best. "no <unk> copy" is
 the default model itself, decoded without the copy step.
@@ -22,6 +25,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stored import store  # noqa: E402
 from seq2seq.analysis import BASELINE_VARIANT, MEAN_VARIANT  # noqa: E402
 from seq2seq.app.views import ablation_table  # noqa: E402
 from seq2seq.config import Config  # noqa: E402
@@ -90,7 +94,7 @@ def run(config: Config, seeds: int, suite_size: int, log, only: list[str] | None
                 summary["t99_reached"] = f"{len(values)}/{len(runs)}"
         summary["test_mean"] = summary["normal_mean"]
         table.append(summary)
-    return {"seeds": seeds, "config": config.to_dict(), "rows": table}
+    return {"seeds": seeds, "config": config.to_dict(), "rows": table, "runs": rows}
 
 
 def merged(ablation: dict, path: Path) -> dict:
@@ -150,6 +154,9 @@ def main() -> None:
     atomic_write_text(args.out, json.dumps(ablation, indent=2) + "\n")
     print(markdown(ablation))
     print(f"\nwritten to {args.out}")
+    if not args.tiny:
+        command = "python benchmarks/ablation.py " + " ".join(sys.argv[1:])
+        print(f"written to {store('ablation', ablation, markdown(ablation), command)}")
 
 
 if __name__ == "__main__":

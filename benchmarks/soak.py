@@ -4,6 +4,9 @@ watched before, during and after. Prints a Markdown report.
     python benchmarks/soak.py                                  # 300 inputs over 3 pages, at most 10 minutes
     python benchmarks/soak.py --sentences 30 --json soak.json  # quicker; the figures also as JSON
 
+The figures and the report are stored in ``benchmarks/results/soak.json`` and ``.md`` (``benchmarks/stored.py``),
+which the README quotes; ``--no-store`` leaves them as they are (for trial runs).
+
 It starts ``streamlit run streamlit_app.py`` on 127.0.0.1 (a free port) with runs in a temporary folder, so nothing is
 written under ``artifacts/``. One browser context (a user) starts a training run on the Train screen and stays there
 (its live view refreshes every second); ``--pages`` tabs of a second context, each a Streamlit session of its own,
@@ -37,6 +40,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stored import store  # noqa: E402
 from seq2seq.corpus import generate_corpus  # noqa: E402
 from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT  # noqa: E402
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, tokenize  # noqa: E402
@@ -356,6 +360,7 @@ def main() -> int:
         "--checkpoint", default=os.environ.get(CHECKPOINT_ENV) or str(DEFAULT_CHECKPOINT), help="the served model"
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--no-store", action="store_true", help="do not replace benchmarks/results/soak.*")
     args = parser.parse_args()
     if missing_browser():
         parser.error(missing_browser())
@@ -377,6 +382,8 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     print(report(figures, errors))
+    if not args.no_store:
+        print(f"written to {store('soak', figures, report(figures, errors), figures['command'])}")
     return 1 if sum(errors.values()) or exit_code not in (0, -15) else 0
 
 

@@ -2,6 +2,10 @@
 
     python benchmarks/speed.py                 # everything: three seeds per corpus, a few minutes
     python benchmarks/speed.py --seeds 1       # quicker
+    python benchmarks/speed.py --skip-training # the optimizer and inference timings only
+
+The training table goes to ``benchmarks/results/speed-training.json`` and ``.md``, the optimizer and inference
+timings to ``speed-steps.json`` and ``.md`` (see ``benchmarks/stored.py``); the README quotes them.
 
 Training: time (``train_seconds``, validation excluded) to reach 90/95/99% valid exact match on the built-in corpus
 and on a 20k-sentence corpus file of 3-15 words, median over seeds, with target tokens per second and the peak
@@ -25,6 +29,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stored import store  # noqa: E402
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.corpus import generate_corpus  # noqa: E402
 from seq2seq.inference import Reverser  # noqa: E402
@@ -65,11 +70,12 @@ def median_or_none(values: list) -> float | None:
     return statistics.median(values) if values else None
 
 
-def training_rows(config: Config, seeds: int, workdir: Path) -> list[str]:
+def training_rows(config: Config, seeds: int, workdir: Path) -> tuple[list[str], dict[str, list[dict]]]:
+    """The table's rows, and every run's summary per corpus."""
     corpus = workdir / "corpus-20k.txt"
     sentences = generate_corpus(22_000, 3, 15, 0.25, seed=99)
     corpus.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
-    rows = []
+    rows, every_run = [], {}
     for name, train_file in (("built-in generator", None), ("20k corpus file, 3-15 words", str(corpus))):
         runs = []
         for seed in range(seeds):
@@ -88,7 +94,8 @@ def training_rows(config: Config, seeds: int, workdir: Path) -> list[str]:
         cells.append(f"{max(r['peak_rss_mb'] for r in runs):.0f} MB")
         cells.append(", ".join(f"{r['final_exact_match']:.3f}" for r in runs))
         rows.append("| " + " | ".join(cells) + " |")
-    return rows
+        every_run[name] = runs
+    return rows, every_run
 
 
 def optimizer_ratio(params: list[torch.Tensor], steps: int, repeats: int = 7) -> tuple[float, float]:
@@ -145,28 +152,36 @@ def main() -> None:
     config = Config(target_accuracy=0.99, evals_per_epoch=8, device="cpu")
     print(f"torch {torch.__version__}, intra-op threads: {torch.get_num_threads()}")
     print(f"config: {json.dumps(config.to_dict())}", end="\n\n")
+    command = "python benchmarks/speed.py " + " ".join(sys.argv[1:])
     if not args.skip_training:
-        print("| corpus | to 90% | to 95% | to 99% | target tokens/s | peak memory | final valid exact match |")
-        print("|---|---|---|---|---|---|---|")
+        header = "| corpus | to 90% | to 95% | to 99% | target tokens/s | peak memory | final valid exact match |"
         with tempfile.TemporaryDirectory() as workdir:
-            for row in training_rows(config, args.seeds, Path(workdir)):
-                print(row)
+            rows, runs = training_rows(config, args.seeds, Path(workdir))
+        table = "\n".join([header, "|---|---|---|---|---|---|---|", *rows])
+        print(table)
         print(f"\n(median of {args.seeds} seeds; times are train_seconds, validation excluded)\n")
+        data = {"seeds": args.seeds, "threads": torch.get_num_threads(), "config": config.to_dict(), "runs": runs}
+        print(f"written to {store('speed-training', data, table, command)}")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    lines, data = [], {"adam": []}
     for name, params, steps in optimizer_cases(config):
         manual, reference = optimizer_ratio(params, steps)
-        print(
+        lines.append(
             f"Adam step, {name}, one thread: manual {manual:.0f} µs, torch.optim.Adam {reference:.0f} µs "
             f"(ratio {manual / reference:.2f})"
         )
+        data["adam"].append({"model": name, "manual_us": manual, "torch_us": reference})
     torch.set_num_threads(threads)
     if args.checkpoint.is_file():
         single, batched = inference_times(args.checkpoint)
-        print(
+        lines.append(
             f"Inference ({args.checkpoint.name}): one 10-word sentence {single:.2f} ms median; "
             f"1,000 test sentences batched {batched:.3f} s median"
         )
+        data.update(inference_single_ms=single, inference_1000_s=batched, checkpoint=str(args.checkpoint))
+    print("\n".join(lines))
+    print(f"written to {store('speed-steps', data, chr(10).join(lines), command)}")
 
 
 if __name__ == "__main__":

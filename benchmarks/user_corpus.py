@@ -5,7 +5,7 @@
 The corpus stands in for a user's file: 20,000 sentences of 3-15 words written to a text file (from the built-in
 grammar with another seed, since this machine reaches no outside text), trained on through the same path as
 ``python -m seq2seq train --train-file``: the file is read, split three ways, and the vocabulary built from its
-training split alone.
+training split alone. The results go to ``benchmarks/results/user_corpus.json`` and ``.md`` (``benchmarks/stored.py``).
 """
 
 import sys
@@ -15,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stored import store  # noqa: E402
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.corpus import generate_corpus  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
@@ -32,8 +33,12 @@ def main() -> None:
         data = load_run_data(config, corpus)
         result = Trainer(config, data, Path(workdir) / "run", log=lambda line: None).run()
         reverser = Reverser.load(result.checkpoint_path)
-        print(f"corpus file: {len(sentences):,} lines of 3-15 words; default config; stopped: {result.stop_reason}")
-        print(stress_table(run_stress(reverser, build_suites(reverser.checkpoint))))
+        results = run_stress(reverser, build_suites(reverser.checkpoint))
+    text = f"corpus file: {len(sentences):,} lines of 3-15 words; default config; stopped: {result.stop_reason}\n"
+    text += stress_table(results)
+    print(text)
+    data = {"lines": len(sentences), "stop_reason": result.stop_reason, "config": config.to_dict(), "stress": results}
+    print(f"written to {store('user_corpus', data, text, 'python benchmarks/user_corpus.py')}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.ablation import markdown
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,7 +23,15 @@ def test_ablation_runs_every_variant_on_a_tiny_setting(tmp_path):
     assert "no attention: encoder-decoder (the paper's baseline)" in variants
     assert "no attention: mean of the annotations" in variants
     assert len(variants) == 11
-    for row in ablation["rows"]:
-        assert 0.0 <= row["normal_mean"] <= 1.0 and row["t99_reached"].endswith("/1")
-    table = [line for line in process.stdout.splitlines() if line.startswith("| ")]
-    assert len(table) == 1 + len(variants)  # the header, then a row per variant
+    rows = {row["variant"]: row for row in ablation["rows"]}
+    runs = ablation["runs"]  # every seed's scores, from which the table's means are made
+    assert list(runs) == variants and all(len(seeds) == 1 for seeds in runs.values())
+    for name, row in rows.items():
+        for column in ("normal", "unknown words", "long (1.3x)", "t99"):
+            assert row[f"{column}_mean"] == runs[name][0][column]
+        assert row["t99_reached"] == ("1/1" if runs[name][0]["t99"] is not None else "0/1")
+    # without the copy step no unknown word can come back: the model has no token for it
+    assert rows["no <unk> copy"]["unknown words_mean"] == 0.0
+    assert runs["no <unk> copy"][0]["t99"] == runs["default"][0]["t99"]  # the same model, decoded differently
+    table = [line for line in process.stdout.splitlines() if line.startswith("|")]
+    assert table == markdown(ablation).splitlines()  # what it prints is the stored run

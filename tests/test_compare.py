@@ -119,7 +119,9 @@ def test_compare_in_a_browser_type_and_see_three_columns(compare_server, browser
         assert page.locator('[data-testid="stMain"] [data-testid="stCode"]').count() == 3
         for kind in KINDS:
             assert page.get_by_text(kind, exact=True).count() >= 1
-        assert page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count() == 2
+        charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+        charts.nth(1).wait_for()  # Plotly draws after the page settles
+        assert charts.count() == 2
         assert page.locator('[data-testid="stException"]').count() == 0
 
 

@@ -1,7 +1,10 @@
 import pytest
+import torch
 
+from seq2seq.checkpoint import load_checkpoint
 from seq2seq.inference import Reverser, copy_unknowns
 from seq2seq.tokenize import InputError
+from seq2seq.vocab import UNK_ID
 
 
 def test_reverses_a_typed_sentence(tiny_reverser):
@@ -42,9 +45,23 @@ def test_an_unk_attending_to_eos_stays_unk():
     assert output == ["<unk>"] and copied == [False]
 
 
-def test_plain_mode_keeps_unk(tiny_checkpoint):
-    reverser = Reverser.load(tiny_checkpoint, copy_unknown=False)
-    assert reverser.with_copy(True).copy_unknown and not reverser.copy_unknown
+def unk_speaking_reverser(tiny_checkpoint, copy_unknown: bool) -> Reverser:
+    """The tiny model with its output bias set so that it says ``<unk>`` at every step (and never ``<eos>``)."""
+    reverser = Reverser.load(tiny_checkpoint, copy_unknown=copy_unknown)
+    with torch.no_grad():
+        reverser.model.decoder.output.bias.fill_(-1e4)
+        reverser.model.decoder.output.bias[UNK_ID] = 1e4
+    return reverser
+
+
+def test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak(tiny_checkpoint):
+    tokens = ["the", "cat", "sat", "on", "mat"]
+    result = unk_speaking_reverser(tiny_checkpoint, copy_unknown=True).reverse(" ".join(tokens))
+    assert result.raw_output == ["<unk>"] * len(result.raw_output) and len(result.raw_output) > len(tokens)
+    peaks = [max(range(len(row)), key=row.__getitem__) for row in result.attention[: len(result.raw_output)]]
+    assert result.output == [tokens[p] if p < len(tokens) else "<unk>" for p in peaks]
+    assert result.copied == [p < len(tokens) for p in peaks] and any(result.copied)
+    assert len(set(peaks)) > 1  # the peaks move, so copying from the wrong step would give other words
 
 
 @pytest.mark.parametrize("attention", ["none", "encdec", "additive"])
@@ -68,3 +85,26 @@ def test_the_unk_copy_step_needs_an_attention_peak(attention):
         assert (result.output, result.copied) == copy_unknowns(result.tokens, result.raw_output, result.attention)
     else:  # fixed weights: uniform (whose first peak is "the") or one-hot on the source's <eos>
         assert result.output == result.raw_output and not any(result.copied)
+
+
+def test_plain_mode_keeps_unk(tiny_checkpoint):
+    plain = unk_speaking_reverser(tiny_checkpoint, copy_unknown=False)
+    result = plain.reverse("the cat sat")
+    assert result.output == result.raw_output == ["<unk>"] * len(result.raw_output)
+    assert not any(result.copied)
+    assert plain.with_copy(True).reverse("the cat sat").output != result.output  # the same model, copying
+
+
+def test_by_default_a_reverser_copies_and_keeps_its_checkpoint(tiny_checkpoint):
+    """Loading, building from a checkpoint and constructing all copy unknown words unless told not to, and a
+    reverser made from a checkpoint (or switched with ``with_copy``) still carries that checkpoint."""
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    built = Reverser.from_checkpoint(checkpoint)
+    assert built.checkpoint is checkpoint and built.with_copy(False).checkpoint is checkpoint
+    for reverser in (Reverser.load(tiny_checkpoint), built, Reverser(built.model, built.vocab)):
+        with torch.no_grad():
+            reverser.model.decoder.output.bias.fill_(-1e4)
+            reverser.model.decoder.output.bias[UNK_ID] = 1e4
+        assert any(reverser.reverse("the cat sat").copied)
+    plain = Reverser.load(tiny_checkpoint).with_copy(False)
+    assert plain.checkpoint is not None and not plain.copy_unknown

@@ -66,3 +66,24 @@ def test_example_format():
         'Input: "the cat sat"\nOutput: "sat cat the"\nReference: "sat cat the"\nmatch'
     )
     assert format_example(reversal(["a", "b"], ["a", "b"])).endswith("\nno match")
+
+
+def test_exact_match_is_whole_sequence_equality():
+    """An extra trailing word, a missing word or one word wrong is a miss, however many tokens agree."""
+    results = [
+        reversal(["a", "b"], ["b", "a"]),
+        reversal(["a", "b"], ["b", "a", "a"]),  # the reference, then one word too many
+        reversal(["a", "b", "c"], ["c", "b"]),  # a prefix of the reference
+        reversal(["a", "b", "c"], ["c", "b", "b"]),
+    ]
+    assert [r.match for r in results] == [True, False, False, False]
+    evaluation = evaluate_results(results)
+    assert (evaluation.correct, evaluation.total, evaluation.exact_match) == (1, 4, 0.25)
+    assert evaluation.token_accuracy == (2 + 2 + 2 + 2) / (2 + 3 + 3 + 3)
+
+
+def test_evaluation_carries_the_alignment_and_an_empty_set_scores_zero():
+    evaluation = evaluate_results([reversal(["a", "b", "c"], ["c", "b", "a"])])
+    assert evaluation.alignment["mirror_peak_rate"] == 1.0 and evaluation.alignment["steps"] == 4
+    empty = evaluate_results([])
+    assert (empty.exact_match, empty.token_accuracy, empty.total) == (0.0, 0.0, 0)

@@ -100,18 +100,33 @@ def test_the_query_is_the_previous_state():
     assert not torch.allclose(before[:, 3], after[:, 3])
 
 
-def test_greedy_decode_stops_at_eos_and_is_capped_by_source_length():
-    src, lengths, _ = inputs()
-    result = make_model().greedy_decode(src, lengths, margin=3)
-    assert result.tokens.shape[0] == B
-    assert result.tokens.shape[1] <= int(lengths.max()) + 3
-    for row in range(B):
-        assert int(result.lengths[row]) <= int(lengths[row]) + 3
-        row_tokens = result.tokens[row].tolist()
-        if EOS_ID in row_tokens:
-            end = row_tokens.index(EOS_ID)
-            assert all(t == PAD_ID for t in row_tokens[end + 1 :])
-            assert int(result.lengths[row]) == end + 1
+def test_greedy_decode_stops_each_row_at_its_eos_or_at_its_length_cap():
+    """Row 0 is made to say <eos> at step 3, row 2 at step 1, row 1 never: each row stops where it should and emits
+    padding after, and the decoding ends when the last row reaches its cap (source length + margin)."""
+    src, lengths, _ = inputs()  # lengths 6, 4, 2
+    model = make_model()
+    real = model._free_step
+    eos_at = {0: 2, 2: 0}  # row -> step index at which it says <eos>
+    step = {"t": 0}
+
+    def scripted(*args):
+        state, alpha, logits = real(*args)
+        logits = logits.clone()
+        for row, t in eos_at.items():
+            logits[row, EOS_ID] = 1e4 if step["t"] == t else -1e4
+        logits[1, EOS_ID] = -1e4
+        step["t"] += 1
+        return state, alpha, logits
+
+    model._free_step = scripted
+    result = model.greedy_decode(src, lengths, margin=3)
+    assert result.lengths.tolist() == [3, 4 + 3, 1]
+    assert result.tokens.shape == (B, 4 + 3)
+    tokens = result.tokens.tolist()
+    assert tokens[0][2] == EOS_ID and tokens[0][3:] == [PAD_ID] * 4
+    assert tokens[2][0] == EOS_ID and tokens[2][1:] == [PAD_ID] * 6
+    assert EOS_ID not in tokens[1] and PAD_ID not in tokens[1]
+    assert result.attention.shape == (B, 4 + 3, S)
 
 
 def test_greedy_decode_of_a_forced_eos_takes_one_step():
@@ -213,3 +228,16 @@ def test_encdec_one_step_by_hand():
     by_hand = dec.output(torch.tanh(dec.readout[0](torch.cat([s1, c, e], dim=1))))
     logits, _ = model(src, lengths, tgt_in[:, :1])
     torch.testing.assert_close(logits[:, 0], by_hand)
+
+
+def test_the_decoders_gru_cell_is_torchs():
+    """The decoder's hand-split GRU step equals torch.nn.GRUCell with the same weights (gate order r, z, n)."""
+    torch.manual_seed(0)
+    h, n = 12, 7
+    cell = torch.nn.GRUCell(n, h)
+    x, state = torch.randn(B, n), torch.randn(B, h)
+    decoder = make_model().decoder
+    with torch.no_grad():
+        input_gates = x @ cell.weight_ih.T + cell.bias_ih  # (B, 3H)
+        hidden_gates = state @ cell.weight_hh.T + cell.bias_hh  # (B, 3H)
+        torch.testing.assert_close(decoder.gru(input_gates, hidden_gates, state), cell(x, state))

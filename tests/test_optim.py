@@ -119,3 +119,32 @@ def test_large_and_non_contiguous_tensors_and_a_reloaded_state_match_torch():
                 optimizer.load_state_dict(state)
     for a, b in zip(mine, theirs, strict=True):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+
+
+def test_defaults_are_torchs_adam_defaults():
+    p = torch.nn.Parameter(torch.ones(2))
+    mine, theirs = Adam([p]).defaults, torch.optim.Adam([p]).defaults
+    for key in ("lr", "betas", "eps", "weight_decay"):
+        assert mine[key] == theirs[key], key
+    assert mine["decoupled_weight_decay"] is False
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"lr": -1e-9}, "invalid learning rate: -1e-09"),
+        ({"betas": (-0.1, 0.9)}, r"invalid betas: \(-0.1, 0.9\)"),
+        ({"betas": (0.9, 1.0)}, r"invalid betas: \(0.9, 1.0\)"),
+        ({"betas": (1.0, 0.9)}, r"invalid betas: \(1.0, 0.9\)"),
+        ({"eps": -1e-9}, "invalid eps: -1e-09"),
+        ({"weight_decay": -0.1}, "invalid weight_decay: -0.1"),
+    ],
+)
+def test_settings_outside_their_range_are_refused_with_the_value(settings, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        Adam([torch.nn.Parameter(torch.ones(2))], **settings)
+
+
+def test_the_edges_of_each_range_are_allowed():
+    Adam([torch.nn.Parameter(torch.ones(2))], lr=0.0, betas=(0.0, 0.0), eps=0.0, weight_decay=0.0)
+    Adam([torch.nn.Parameter(torch.ones(2))], betas=(0.999999, 0.999999))

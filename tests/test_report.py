@@ -19,7 +19,14 @@ def test_examples_markdown_uses_the_example_format():
     assert 'Input: "a b"\nOutput: "b a"\nReference: "b a"\nmatch' in text
 
 
-def test_evaluate_sentences_scores_the_stored_test_split(tiny_reverser):
-    report = evaluate_sentences(tiny_reverser, tiny_reverser.checkpoint.test_sentences)
-    assert report.evaluation.total == len(tiny_reverser.checkpoint.test_sentences)
-    assert report.evaluation.exact_match == tiny_reverser.checkpoint.metrics["test"]["exact_match"]
+def test_evaluate_sentences_counts_what_the_model_said(tiny_reverser):
+    """Scored against a count made here: the output compared with the reversed sentence. Sentences with a word the
+    model cannot know are certain misses without the copy step, so the count has both hits and misses."""
+    plain = tiny_reverser.with_copy(False)
+    sentences = [*tiny_reverser.checkpoint.test_sentences[:20], ["the", "zebra"], ["a", "quokka", "sat"]]
+    report = evaluate_sentences(plain, sentences)
+    assert [r.tokens for r in report.results] == sentences
+    hits = [r.output == s[::-1] for r, s in zip(report.results, sentences, strict=True)]
+    assert hits[-2:] == [False, False] and sum(hits) >= 15
+    assert (report.evaluation.correct, report.evaluation.total) == (sum(hits), len(sentences))
+    assert report.evaluation.exact_match == sum(hits) / len(sentences)
