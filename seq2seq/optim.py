@@ -10,8 +10,8 @@ For each parameter with gradient g at step t:
 With ``decoupled_weight_decay=True`` the decay is applied to the weights directly, p <- p * (1 - lr * weight_decay),
 before the update: AdamW (Loshchilov & Hutter, 2019).
 
-Speed: each ``_foreach`` call is one pass over every tensor it is given, and the update takes seven of them. Over a
-whole model of large tensors those passes stream p, g, m and v through memory seven times, where torch's per-tensor
+Speed: each ``_foreach`` call is one pass over every tensor it is given, and the update takes six of them. Over a
+whole model of large tensors those passes stream p, g, m and v through memory six times, where torch's per-tensor
 loop keeps one tensor's four in cache; over many small tensors one call per pass is what saves time. So the update
 runs chunk by chunk, each chunk about ``CHUNK_ELEMENTS`` numbers: small tensors share a chunk, large ones are cut into
 flat slices (views, so the update lands in the tensors themselves). The slices of p, m and v are made once and kept
@@ -156,9 +156,9 @@ class Adam(torch.optim.Optimizer):
                 torch._foreach_lerp_(exp_avgs, gs, 1 - beta1)  # m <- beta1 m + (1 - beta1) g
                 torch._foreach_mul_(exp_avg_sqs, beta2)
                 torch._foreach_addcmul_(exp_avg_sqs, gs, gs, value=1 - beta2)
-                # denominator: sqrt(v) / sqrt(bc2) + eps, as torch.optim.Adam computes it
+                # p <- p - lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), with sqrt(bc2) moved out of the denominator:
+                # lr * sqrt(bc2)/bc1 * m / (sqrt(v) + eps * sqrt(bc2)), the same number in one pass fewer
                 denom = torch._foreach_sqrt(exp_avg_sqs)
-                torch._foreach_div_(denom, bias_correction2_sqrt)
-                torch._foreach_add_(denom, eps)
-                torch._foreach_addcdiv_(ps, exp_avgs, denom, value=-lr / bias_correction1)
+                torch._foreach_add_(denom, eps * bias_correction2_sqrt)
+                torch._foreach_addcdiv_(ps, exp_avgs, denom, value=-lr * bias_correction2_sqrt / bias_correction1)
         return loss

@@ -160,11 +160,16 @@ def test_huge_and_odd_sentences(capsys, tiny_checkpoint):
 
 
 # ----------------------------------------------------------------------------------------------- reverse, streaming
-def test_reverse_answers_each_line_before_stdin_closes(tiny_checkpoint):
+def spawn_streaming(command: str, checkpoint) -> subprocess.Popen:
+    """``python -m seq2seq COMMAND`` reading its stdin from a pipe the test writes to while it runs."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "seq2seq", "reverse", "--checkpoint", str(tiny_checkpoint)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)  # fmt: skip
+    argv = [sys.executable, "-m", "seq2seq", command, "--checkpoint", str(checkpoint)]
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+
+
+def test_reverse_answers_each_line_before_stdin_closes(tiny_checkpoint):
+    process = spawn_streaming("reverse", tiny_checkpoint)
     try:
         process.stdin.write(b"the cat sat\n")
         process.stdin.flush()
@@ -401,10 +406,7 @@ def test_score_on_stdin_reports_bad_pairs_by_line_and_scores_the_rest(capsys, mo
 
 
 def test_score_answers_each_pair_before_stdin_closes_and_bounds_a_line_with_no_end(tiny_checkpoint):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "seq2seq", "score", "--checkpoint", str(tiny_checkpoint)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)  # fmt: skip
+    process = spawn_streaming("score", tiny_checkpoint)
     try:
         process.stdin.write(b"the cat\tcat the\n")
         process.stdin.flush()

@@ -98,8 +98,9 @@ def test_evals_per_epoch_adds_rows_within_an_epoch(tmp_path, tiny_corpus):
     assert [row["epoch"] for row in result.history] == [1, 1, 1]
 
 
-def test_teacher_forcing_below_one_trains(tmp_path, tiny_corpus, monkeypatch):
-    forcing = []
+def record_teacher_forcing(monkeypatch) -> list[tuple[bool, float]]:
+    """Every loss the trainer computes from now on, as (model in training mode, teacher forcing), in order."""
+    forcing: list[tuple[bool, float]] = []
     real = masked_loss
 
     def recording(model, batch, teacher_forcing):
@@ -107,6 +108,11 @@ def test_teacher_forcing_below_one_trains(tmp_path, tiny_corpus, monkeypatch):
         return real(model, batch, teacher_forcing)
 
     monkeypatch.setattr("seq2seq.train.masked_loss", recording)
+    return forcing
+
+
+def test_teacher_forcing_below_one_trains(tmp_path, tiny_corpus, monkeypatch):
+    forcing = record_teacher_forcing(monkeypatch)
     config = tiny_config(train_file=tiny_corpus.name, epochs=1, teacher_forcing=0.5)
     result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path, log=lambda s: None).run()
     assert result.history and result.stop_reason == "epochs"
@@ -316,14 +322,7 @@ def test_a_run_whose_validation_loss_rises_keeps_the_earlier_best(tmp_path, tiny
 def test_the_validation_loss_is_measured_on_the_models_own_predictions(tmp_path, tiny_corpus, monkeypatch):
     """valid_loss is the per-token cross-entropy on the validation split with teacher forcing 0, as the trainer's
     docstring says; training itself uses the configured teacher forcing."""
-    forcing = []
-    real = masked_loss
-
-    def recording(model, batch, teacher_forcing):
-        forcing.append((model.training, teacher_forcing))
-        return real(model, batch, teacher_forcing)
-
-    monkeypatch.setattr("seq2seq.train.masked_loss", recording)
+    forcing = record_teacher_forcing(monkeypatch)
     config = tiny_config(train_file=tiny_corpus.name, epochs=4, evals_per_epoch=1)
     data = load_run_data(config, tiny_corpus)
     result = Trainer(config, data, tmp_path, log=lambda s: None).run()
@@ -334,7 +333,7 @@ def test_the_validation_loss_is_measured_on_the_models_own_predictions(tmp_path,
     def loss_with(teacher_forcing: float) -> float:
         with torch.no_grad():
             batches = bucketed_batches(data.splits.valid, data.vocab, 10)
-            parts = [real(model, batch, teacher_forcing) for batch in batches]
+            parts = [masked_loss(model, batch, teacher_forcing) for batch in batches]
         return sum(float(loss) * n for loss, n in parts) / sum(n for _, n in parts)
 
     assert result.best_valid_loss == pytest.approx(loss_with(0.0), abs=2e-6)
