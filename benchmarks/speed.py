@@ -160,7 +160,9 @@ def main() -> None:
         table = "\n".join([header, "|---|---|---|---|---|---|---|", *rows])
         print(table)
         print(f"\n(median of {args.seeds} seeds; times are train_seconds, validation excluded)\n")
-        data = {"seeds": args.seeds, "threads": torch.get_num_threads(), "config": config.to_dict(), "runs": runs}
+        cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+        data = {"seeds": args.seeds, "threads": torch.get_num_threads(), "config": config.to_dict(), "runs": runs,
+                "rows": cells}  # fmt: skip
         print(f"written to {store('speed-training', data, table, command)}")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
