@@ -341,16 +341,20 @@ def test_the_validation_loss_is_measured_on_the_models_own_predictions(tmp_path,
 
 
 def test_a_new_run_sweeps_the_temporary_files_a_killed_one_left(tmp_path, tiny_corpus):
-    stale = [tmp_path / ".model.pt.a1b2c3.tmp", tmp_path / ".history.csv.x9.tmp"]
+    from tests.test_fileio import dead_pid
+
+    gone = dead_pid()  # the process that was writing them was killed
+    stale = [tmp_path / f".{name}.seq2seq-{gone}-0123abcd.tmp" for name in ("model.pt", "history.csv")]
     for path in stale:
         path.write_bytes(b"half a file")
-    keep = tmp_path / "notes.tmp"  # not one of ours: hidden temporary files only
-    keep.write_text("mine")
+    keep = [tmp_path / "notes.tmp", tmp_path / ".notes.tmp"]  # not ours, hidden or not
+    for path in keep:
+        path.write_text("mine")
     config = tiny_config(train_file=tiny_corpus.name, epochs=1)
     Trainer(config, load_run_data(config, tiny_corpus), tmp_path, log=lambda s: None).run()
     assert not any(path.exists() for path in stale)
-    assert keep.read_text() == "mine"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "model.pt", "notes.tmp"]
+    assert all(path.read_text() == "mine" for path in keep)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.tmp", "history.csv", "model.pt", "notes.tmp"]
 
 
 def test_the_configured_weight_decay_reaches_the_optimizer(tmp_path, tiny_corpus, monkeypatch):
