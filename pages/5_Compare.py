@@ -85,4 +85,6 @@ for index, (column, model) in enumerate(zip(st.columns(len(models)), models, str
             st.plotly_chart(figure, theme=None, key=f"compare_chart_{index}", width="stretch")
         else:
             trained = trained_lengths(model.checkpoint)[0]
-            st.info(no_attention_text(model.config.attention, len(result.tokens), trained), icon=":material/block:")
+            per_length = (model.test_metrics or {}).get("per_length")
+            why = no_attention_text(model.config.attention, len(result.tokens), trained, per_length)
+            st.info(why, icon=":material/block:")

@@ -125,6 +125,12 @@ def test_no_attention_text_says_why_and_when_the_sentence_is_past_training():
     assert "no attention to show" in text and "last state" in text and "more than the 15" in text
     assert "more than" not in no_attention_text("encdec", 10, 15)
     assert "average" in no_attention_text("none", 3, 15)
+    # its own score at this length, from its test metrics: a weak model's words say it is weak
+    per_length = {"6": {"exact_match": 0.125, "correct": 9, "total": 72}}
+    assert no_attention_text("encdec", 6, 15, per_length).endswith(
+        "On its test sentences of 6 words it reverses 12.5% exactly (9/72)."
+    )
+    assert "test sentences" not in no_attention_text("encdec", 7, 15, per_length)
 
 
 def test_live_metrics_show_the_last_batch_and_validation_or_a_dash():

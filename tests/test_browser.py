@@ -192,6 +192,8 @@ SCREENS = [  # name, URL path, sentence to type, page height to show
     ("examples", "Examples", None, 2300),
     ("attention", "Attention", None, 2600),
     ("analysis", "Analysis", None, 2300),
+    ("compare", "Compare", "the cat sat on the mat", 1700),
+    ("decoder", "Decoder?sentence=the+cat+sat+on+the+mat&step=3", None, 3000),
 ]
 
 

@@ -214,19 +214,27 @@ def longer_than_trained(
     return " ".join(words[:target])
 
 
-def no_attention_text(kind: str, words: int, trained: int) -> str:
-    """Why a fixed-context model has no heatmap, and why it fails on long input."""
+def no_attention_text(kind: str, words: int, trained: int, per_length: dict[str, dict] | None = None) -> str:
+    """Why a fixed-context model has no heatmap and why it fails as input grows, with its own test score at this
+    sentence's length (``per_length`` as in the stored test metrics) when it has test sentences that long."""
     if kind == "encdec":
         why = (
             "It has no attention to show: every output word is predicted from the same single vector, the encoder's "
-            "last state h_Tx, so the whole sentence has to fit in that one fixed-size summary. Short sentences fit; "
-            "long ones do not, and it starts to drop, repeat or swap words"
+            "last state h_Tx, so the whole sentence has to fit in that one fixed-size summary; the longer the "
+            "sentence, the less of it fits, and it drops, repeats or swaps words"
         )
     else:
         why = "It has no attention to show: every output word sees the same average of the encoder states"
+    text = f"{why}."
     if words > trained:
-        return f"{why}. This sentence has {words} words, more than the {trained} of its longest training sentence."
-    return f"{why}."
+        text += f" This sentence has {words} words, more than the {trained} of its longest training sentence."
+    row = (per_length or {}).get(str(words))
+    if isinstance(row, dict) and isinstance(row.get("exact_match"), int | float) and row.get("total"):
+        text += (
+            f" On its test sentences of {words} words it reverses {percent(row['exact_match'])} exactly "
+            f"({row.get('correct', 0):,}/{row['total']:,})."
+        )
+    return text
 
 
 def validation_text(config: Config) -> str:
