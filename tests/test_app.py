@@ -276,12 +276,18 @@ def test_a_second_session_sees_the_run_cannot_start_another_and_can_stop_it(runs
     assert (run_dir / "model.pt").is_file()
 
 
+def record_training_figures(monkeypatch) -> list[tuple]:
+    """The arguments of every live-curves figure the app builds from now on."""
+    built: list[tuple] = []
+    training_figure = app_ui.training_figure
+    monkeypatch.setattr(app_ui, "training_figure", lambda *args: built.append(args) or training_figure(*args))
+    return built
+
+
 def test_sessions_watching_a_run_share_its_figures(runs, monkeypatch):
     """The live view redraws every second in every watching session; its figures are built once per moment of the
     run, not once per session."""
-    built = []
-    training_figure = app_ui.training_figure
-    monkeypatch.setattr(app_ui, "training_figure", lambda *args: built.append(args) or training_figure(*args))
+    built = record_training_figures(monkeypatch)
     at = open_app("pages/1_Train.py")
     tiny_settings(at, epochs=1)
     at.button(key="start_training").click().run()
@@ -638,9 +644,7 @@ def test_try_it_draws_its_text_box_before_it_imports_torch():
 def test_the_live_curves_are_built_once_per_run_and_follow_it(runs, monkeypatch):
     """A redraw at a new moment of the run moves the shared figure's data instead of building another figure; what
     every watching session draws is the run's latest history."""
-    built = []
-    training_figure = app_ui.training_figure
-    monkeypatch.setattr(app_ui, "training_figure", lambda *args: built.append(args) or training_figure(*args))
+    built = record_training_figures(monkeypatch)
     at = open_app("pages/1_Train.py")
     tiny_settings(at, epochs=2)
     at.button(key="start_training").click().run()
