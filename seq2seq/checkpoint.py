@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from .config import MAX_VALUES, Config
 from .fileio import atomic_write
@@ -249,13 +250,28 @@ def _is_token(token: object) -> bool:
     return isinstance(token, str) and 0 < len(token) <= MAX_SENTENCE_CHARS and _SPACE.search(token) is None
 
 
+class _ShapesOnly(TorchFunctionMode):
+    """Skips the random initialisation of the parameters built inside it, which a model made for its shapes does not
+    need. ``normal_`` (the embeddings' initialisation) on the ``meta`` device imports ``torch._dynamo``: about 1 s of
+    every process's first load, before this. A mode holds for its own thread only, so a model built elsewhere meanwhile
+    (a training run) is initialised as usual."""
+
+    SKIPPED = frozenset({torch.nn.init.normal_, torch.Tensor.normal_})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self.SKIPPED:
+            return args[0] if args else kwargs["tensor"]  # left as it is; init.normal_ names its tensor
+        return func(*args, **kwargs)
+
+
 def check_weights(state_dict: object, vocab_size: int, config: Config) -> None:
     """Raise CheckpointError unless ``state_dict`` holds exactly the tensors of ``Seq2Seq(vocab_size, config)``, each of
     its shape and dtype, dense, finite and backed by as much storage as it claims. The expected shapes come from a
     model on the ``meta`` device, which allocates no memory however large its config."""
     if not isinstance(state_dict, dict):
         raise CheckpointError("the weights are not a dict of tensors")
-    with torch.device("meta"):
+    with torch.device("meta"), _ShapesOnly():
         expected = Seq2Seq(vocab_size, config).state_dict()
     missing = [key for key in expected if key not in state_dict]
     if missing:

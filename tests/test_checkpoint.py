@@ -12,6 +12,7 @@ from seq2seq.checkpoint import (
     MAX_CHECKPOINT_BYTES,
     MAX_VOCABULARY,
     CheckpointError,
+    _ShapesOnly,
     atomic_write,
     checkpoint_from_payload,
     load_checkpoint,
@@ -300,3 +301,26 @@ def _refusal(path) -> str:
     except CheckpointError as error:
         return str(error)
     return "loaded"
+
+
+def test_checking_the_weights_leaves_torch_dynamo_unimported(tiny_checkpoint):
+    """The meta model that gives the expected shapes skips its random initialisation: ``normal_`` on ``meta`` would
+    import ``torch._dynamo``, about 1 s of every fresh process's first load (the CLI's, the app server's)."""
+    script = (
+        "import sys\n"
+        "from seq2seq.inference import Reverser\n"
+        f"Reverser.load({str(tiny_checkpoint)!r})\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_skipping_initialisation_holds_for_the_checking_thread_only():
+    """A model built on another thread while weights are checked (a training run starting) is initialised as usual."""
+    built = []
+    with torch.device("meta"), _ShapesOnly():
+        other = threading.Thread(target=lambda: built.append(torch.nn.Embedding(1000, 16)))
+        other.start()
+        other.join()
+    assert 0.9 < built[0].weight.std().item() < 1.1  # init.normal_: a standard normal
