@@ -1,7 +1,8 @@
 """What a page draws before the heavy work: its config and nothing that needs torch, pandas or a model.
 
-Imported first by ``streamlit_app.py`` so that a cold server paints Try it's heading and text box before torch is
-imported (most of the first page view's time, see the README's Speed section). ``app_ui`` holds the rest.
+Imported first by ``try_it.py`` so that Try it paints its heading and text box before torch is imported, where the
+server was not warmed by ``streamlit_app.py`` first (there, those imports are most of the first page view's time, see
+the README's Speed section). ``app_ui`` holds the rest.
 """
 
 import streamlit as st

@@ -41,7 +41,7 @@ torch.set_num_threads(1)
 MODEL_KEY = "active_model_path"
 NOTICE_KEY = "active_model_notice"  # why this session's chosen model was dropped, shown once in the sidebar
 PAGES = [
-    ("streamlit_app.py", "Try it", ":material/translate:"),
+    ("try_it.py", "Try it", ":material/translate:"),
     ("pages/1_Train.py", "Train", ":material/model_training:"),
     ("pages/7_Runs.py", "Runs", ":material/folder_open:"),
     ("pages/2_Examples.py", "Examples", ":material/table_rows:"),
@@ -79,8 +79,9 @@ CORPUS_FIELDS = ("corpus_size", "min_length", "max_length", "random_share", "val
 
 @st.cache_resource(show_spinner=False)
 def default_corpus() -> Future:
-    """The built-in corpus of the default settings, generated once per server on a background thread (about 2 s of
-    pure Python) from the first view of the Train page, so that a Start with the defaults trains at once."""
+    """The built-in corpus of the default settings, generated once per server on a background thread (pure Python)
+    when the server warms up, or else on the first view of the Train page, so that a Start with the defaults trains
+    at once."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seq2seq-corpus")
     future = pool.submit(load_run_data, Config())
     pool.shutdown(wait=False)  # its thread finishes this one job, then ends
@@ -161,6 +162,23 @@ def typed_sentence(model_id: int, sentence: str, _model: LoadedModel) -> TypedSe
     Raises InputError (never cached) for an empty or over-long sentence."""
     result = _model.reverser.reverse(sentence)
     return TypedSentence(_model, result, heatmap_figure(result.tokens, result.output, result.attention))
+
+
+def warm_up() -> None:
+    """Make what a first visit needs, once per server before it answers: the default model loaded and its example
+    sentences reversed and drawn (a first reversal, or an example button, then costs no load or figure building), and
+    the default corpus generated and what an optimizer imports (a Start with the defaults trains at once). A default
+    model that cannot be loaded is left to the pages, which say why."""
+    import streamlit.emojis  # noqa: F401 - compiled by a page's first set_page_config: 0.1-0.2 s
+    import torch._dynamo  # noqa: F401 - imported by torch.optim.Optimizer's constructor: about 1 s
+
+    default_corpus().result()
+    try:
+        model = model_cache().get(default_checkpoint_path())
+    except CheckpointError:
+        return
+    for sentence in model.example_sentences():
+        typed_sentence(id(model), sentence, model)
 
 
 # ------------------------------------------------------------------------------------------------- active model
@@ -333,6 +351,15 @@ def keep_link(sentence: str | None, step: int | None = None) -> None:
 def show_link_notes(notes: list[str]) -> None:
     for note in notes:
         st.info(markdown_escape(note), icon=":material/link_off:")
+
+
+# ------------------------------------------------------------------------------------------------- answers
+def words_box(words: list[str], key: str) -> None:
+    """A reversal's words shown as they are (``st.text`` parses no Markdown or HTML), in a box. Not ``st.code``: its
+    syntax highlighter is a 1.5 MB script that a browser fetches and parses for the first code block it shows, which
+    held a first answer back by about 0.3 s (README, Speed)."""
+    with st.container(border=True, key=key):
+        st.text(" ".join(words))
 
 
 # ------------------------------------------------------------------------------------------------- heatmaps

@@ -1,10 +1,12 @@
 """Try it: type a sentence, see the model's reversal, the tokens it saw, the true reversal and where it looked.
 
-Run with ``streamlit run streamlit_app.py``. The other screens are in ``pages/``.
+Served by ``streamlit run streamlit_app.py``, which warms the server (imports, the default model) before it answers;
+the other screens are in ``pages/``.
 
-The heading and the text box are drawn before anything heavy is imported: on a cold server, importing torch, pandas
-and the app's modules is most of the first page view (README, Speed), and a person can start typing meanwhile. The
-answer to a sentence is a fragment: Enter reruns only it, not the sidebar, heading and example buttons.
+The heading and the text box are drawn before anything heavy is imported: where this page runs on a server that was
+not warmed (``streamlit run try_it.py``, tests), importing torch, pandas and the app's modules is most of the first
+page view, and a person can start typing meanwhile. The answer to a sentence is a fragment: Enter reruns only it, not
+the sidebar, heading and example buttons.
 """
 
 import sys
@@ -67,7 +69,7 @@ def show_answer(typed: "app_ui.TypedSentence") -> None:
 
     result = typed.result
     st.subheader("The model's reversal")
-    st.code(" ".join(result.output), language=None)
+    app_ui.words_box(result.output, key="model_reversal")
     if result.match:
         st.success("Match: the output is exactly the input reversed.", icon=":material/check_circle:")
     else:
@@ -91,7 +93,7 @@ def show_answer(typed: "app_ui.TypedSentence") -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**True reversal**")
-        st.code(" ".join(result.reference), language=None)
+        app_ui.words_box(result.reference, key="true_reversal")
         st.markdown("**Tokens the model saw**")
         st.dataframe(pd.DataFrame(token_rows(result)), hide_index=True, key="tokens_table")
     with right:

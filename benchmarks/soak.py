@@ -46,6 +46,7 @@ from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT  # noqa: E402
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, tokenize  # noqa: E402
 from tests.browser_support import (  # noqa: E402
     RUNNING,
+    TRUE_REVERSAL,
     Server,
     missing_browser,
     new_context,
@@ -143,8 +144,8 @@ def wait_for_answer(tab, expected: str | None, timeout_ms: int) -> tuple[str, st
     except Exception:  # Playwright's TimeoutError
         shown = ""
         with contextlib.suppress(Exception):
-            codes = tab.locator('[data-testid="stCode"]')
-            shown = codes.nth(1).inner_text(timeout=1000).strip() if codes.count() >= 2 else ""
+            true_reversal = tab.locator(TRUE_REVERSAL)
+            shown = true_reversal.inner_text(timeout=1000).strip() if true_reversal.count() else ""
             shown = shown or " | ".join(tab.locator('[data-testid="stAlert"]').all_inner_texts())
         running = False
         with contextlib.suppress(Exception):

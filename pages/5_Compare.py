@@ -74,7 +74,7 @@ for index, (column, model) in enumerate(zip(st.columns(len(models)), models, str
         except InputError as problem:
             st.error(str(problem))
             continue
-        st.code(" ".join(result.output), language=None, wrap_lines=True)
+        app_ui.words_box(result.output, key=f"compare_reversal_{index}")
         if result.match:
             st.success("Match", icon=":material/check_circle:")
         else:

@@ -56,9 +56,12 @@ def free_port() -> int:
 
 
 class Server:
-    """``streamlit run streamlit_app.py`` on 127.0.0.1 and a free port, up once ``/_stcore/health`` answers."""
+    """``streamlit run streamlit_app.py`` (or ``script``) on 127.0.0.1 and a free port, up once ``/_stcore/health``
+    answers."""
 
-    def __init__(self, checkpoint: Path, runs_dir: Path, log_path: Path) -> None:
+    def __init__(
+        self, checkpoint: Path, runs_dir: Path, log_path: Path, script: Path = REPO / "streamlit_app.py"
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.runs_dir = runs_dir
@@ -71,7 +74,7 @@ class Server:
                 "-m",
                 "streamlit",
                 "run",
-                str(REPO / "streamlit_app.py"),
+                str(script),
                 "--server.address=127.0.0.1",
                 f"--server.port={self.port}",
                 "--server.headless=true",
@@ -248,21 +251,23 @@ def submit_sentence(tab, sentence: str) -> None:
 
 
 # The "True reversal" block is the second code block on Try it (the first is the model's output).
-_REVERSAL_SHOWN = """([expected, refused]) => {
+MODEL_REVERSAL = ".st-key-model_reversal"  # Try it's boxes: the model's reversal, the true reversal
+TRUE_REVERSAL = ".st-key-true_reversal"
+_REVERSAL_SHOWN = """([expected, refused, selector]) => {
   const status = document.querySelector('[data-testid="stStatusWidget"]');
   if (status && status.innerText.includes('Running')) return false;
   if (refused) {
     return Array.from(document.querySelectorAll('[data-testid="stAlert"]')).some(a => a.innerText.includes(refused));
   }
-  const codes = document.querySelectorAll('[data-testid="stCode"]');
-  return codes.length >= 2 && codes[1].innerText.trim() === expected;
+  const shown = document.querySelector(selector);
+  return !!shown && shown.innerText.trim() === expected;
 }"""
 
 
 def wait_for_reversal(tab, expected: str | None, refused: str | None = None, timeout_ms: int = TIMEOUT_MS) -> str:
     """Wait until Try it shows ``expected`` as the true reversal (or an alert holding ``refused``); return the model's
     output ("" for a refused sentence)."""
-    tab.wait_for_function(_REVERSAL_SHOWN, arg=[expected, refused], timeout=timeout_ms)
+    tab.wait_for_function(_REVERSAL_SHOWN, arg=[expected, refused, TRUE_REVERSAL], timeout=timeout_ms)
     if refused:
         return ""
-    return tab.locator('[data-testid="stCode"]').first.inner_text().strip()
+    return tab.locator(MODEL_REVERSAL).inner_text().strip()

@@ -28,7 +28,7 @@ from seq2seq.train import Trainer
 from tests.conftest import TINY_WORDS, tiny_config
 
 REPO = Path(__file__).resolve().parent.parent
-APP = str(REPO / "streamlit_app.py")
+APP = str(REPO / "try_it.py")
 PAGES = ["pages/1_Train.py", "pages/2_Examples.py", "pages/3_Attention.py", "pages/4_Analysis.py", "pages/7_Runs.py"]
 
 
@@ -93,7 +93,7 @@ def test_try_it_reverses_a_typed_sentence(runs):
     at = open_app()
     assert any("Active model: shipped default" in c for c in texts(at.caption))
     at.text_input(key="sentence").input("the cat sat on").run()
-    assert texts(at.code)[:2] == ["on sat cat the", "on sat cat the"]  # the output, then the true reversal
+    assert texts(at.text)[:2] == ["on sat cat the", "on sat cat the"]  # the output, then the true reversal
     assert any("Match" in s for s in texts(at.success))
     (chart,) = at.get("plotly_chart")
     figure = json.loads(chart.proto.spec)  # read the figure's data, not its serialisation (escaping may vary)
@@ -110,7 +110,7 @@ def test_example_buttons_fill_the_box(runs):
     assert labels and labels[-1] == "the wug sat on the mat"
     at.button(key="example_0").click().run()
     assert at.text_input(key="sentence").value == "the cat sat on the mat"
-    assert texts(at.code)[1] == "mat the on sat cat the"
+    assert texts(at.text)[1] == "mat the on sat cat the"
 
 
 def test_unknown_words_are_flagged(runs):
@@ -190,7 +190,7 @@ def test_odd_sentences_are_reversed_and_shown_as_text(runs, page):
         tokens = tokenize(sentence)
         if page == "Try it":
             at.text_input(key="sentence").input(sentence).run()
-            shown = texts(at.code)[1]  # the true reversal
+            shown = texts(at.text)[1]  # the true reversal
             assert shown == " ".join(reversed(tokens)), sentence
         else:
             at.text_input(key="attention_sentence").input(sentence).run()
@@ -207,7 +207,7 @@ def test_markup_is_shown_as_text(runs):
     at = open_app()
     at.text_input(key="sentence").input("<script>alert(1)</script> <b>x</b>").run()
     assert not at.exception and not at.get("html")
-    assert texts(at.code)[1] == "> b / < x > b < > script / < ) 1 ( alert > script <"
+    assert texts(at.text)[1] == "> b / < x > b < > script / < ) 1 ( alert > script <"
     for element in [*at.markdown, *at.caption, *at.warning, *at.info, *at.success, *at.error]:
         assert "<script" not in element.value and "<b>" not in element.value
     spec = at.get("plotly_chart")[0].proto.spec
@@ -256,7 +256,7 @@ def test_a_tiny_run_trains_lands_in_its_folder_and_becomes_active(runs):
     assert at.session_state["active_model_path"] == str(run_dir / "model.pt")
     assert any("your active model" in s for s in texts(at.success))
     assert f"run {run_dir.name}".replace("-", "\\-") in texts(at.sidebar.markdown)
-    at.switch_page("streamlit_app.py").run()
+    at.switch_page("try_it.py").run()
     assert any(c.startswith(f"Active model: run {run_dir.name}".replace("-", "\\-")) for c in texts(at.caption))
 
 
@@ -576,7 +576,7 @@ def test_unknown_words_copied_through_attention_are_shown(runs, monkeypatch, cop
     monkeypatch.setenv(CHECKPOINT_ENV, str(copying_checkpoint))
     at = open_app()
     at.text_input(key="sentence").input("the wug sat").run()
-    assert texts(at.code)[:2] == ["sat wug the", "sat wug the"]
+    assert texts(at.text)[:2] == ["sat wug the", "sat wug the"]
     assert any("Match" in s for s in texts(at.success))
     assert any("not in the model's vocabulary" in w for w in texts(at.warning))
     assert any("copied from the input" in i for i in texts(at.info))
@@ -595,7 +595,7 @@ def test_a_model_file_that_turns_bad_keeps_the_last_good_model_served(runs, monk
     path.write_bytes(b"half a checkpoint")  # say, an interrupted copy over it
     at.run()
     assert not at.exception and not at.main.error
-    assert texts(at.code)[0] == "sat cat the"
+    assert texts(at.text)[0] == "sat cat the"
     assert any("cannot be used now" in w for w in texts(at.sidebar.warning))
 
 
@@ -626,15 +626,39 @@ def test_try_it_answers_a_sentence_seen_before_from_the_cache(runs, monkeypatch)
     for _ in range(2):
         at = open_app()
         at.text_input(key="sentence").input("the red dog ran").run()
-        assert texts(at.code)[:2] == ["ran dog red the"] * 2
+        assert texts(at.text)[:2] == ["ran dog red the"] * 2
     assert len(decoded) == 1
+
+
+def test_the_server_warms_what_a_first_visit_needs(runs, monkeypatch):
+    """``streamlit_app.py`` calls ``warm_up`` before the server answers anyone: afterwards a first visit's example
+    sentence is neither loaded, decoded nor drawn, and the default corpus is ready for a Start."""
+    app_ui.typed_sentence.clear()
+    app_ui.model_cache().clear()
+    app_ui.warm_up()
+    loads = app_ui.model_cache().loads
+    assert loads == 1 and app_ui.default_corpus().done()
+    drawn = []
+    monkeypatch.setattr(app_ui, "heatmap_figure", lambda *args: drawn.append(args))
+    at = open_app()
+    at.button(key="example_0").click().run()
+    assert texts(at.text)[1] == "mat the on sat cat the"  # the true reversal, beside the model's
+    assert drawn == [] and app_ui.model_cache().loads == loads
+
+
+def test_warming_a_server_whose_default_model_is_broken_leaves_the_page_to_say_why(runs, monkeypatch, tmp_path):
+    broken = tmp_path / "model.pt"
+    broken.write_bytes(b"not a checkpoint")
+    monkeypatch.setenv(CHECKPOINT_ENV, str(broken))
+    app_ui.warm_up()  # no exception: the server starts
+    assert any("cannot be loaded" in e for e in texts(open_app().error))
 
 
 def test_try_it_draws_its_text_box_before_it_imports_torch():
     """The first paint of a cold server waits for nothing heavy: everything above the text box, the box included, is
     drawn by code that imports neither torch nor the app's modules (``app_shell``); only a link's first view imports
     them before, to put its sentence in the box."""
-    source = (REPO / "streamlit_app.py").read_text()
+    source = (REPO / "try_it.py").read_text()
     first_paint = source[source.index("# ---") : source.index("import app_ui  # noqa: E402")]
     assert "try_a_sentence()" in first_paint and "app_ui." not in first_paint
     shell = (REPO / "app_shell.py").read_text()

@@ -17,7 +17,7 @@ DECODER = "pages/6_Decoder.py"
 
 def open_decoder(params: dict | None = None, page: str = DECODER) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
-    if page != "streamlit_app.py":
+    if page != "try_it.py":
         at.run()
         at.switch_page(page)
     for name, value in (params or {}).items():
@@ -88,8 +88,8 @@ def test_a_link_to_try_it_reverses_its_sentence_and_can_choose_a_run(runs, monke
     run.mkdir(parents=True)
     write_run_info(run, {"status": "finished"})
     (run / "model.pt").write_bytes(tiny_checkpoint.read_bytes())
-    at = open_decoder({"sentence": "the cat sat", "model": run.name}, page="streamlit_app.py")
-    assert at.code[0].value == "sat cat the"
+    at = open_decoder({"sentence": "the cat sat", "model": run.name}, page="try_it.py")
+    assert at.text[0].value == "sat cat the"
     assert any("run 20250101-120000" in c.value.replace("\\", "") for c in at.caption)
     assert dict(at.query_params) == {"sentence": "the cat sat", "model": "20250101-120000"}
 

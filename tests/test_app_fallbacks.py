@@ -68,7 +68,7 @@ def test_a_session_whose_run_was_deleted_elsewhere_goes_back_to_the_shipped_mode
     assert not at.exception and not at.error
     assert "shipped default" in texts(at.sidebar.markdown)
     assert any("no longer on this server" in i for i in texts(at.sidebar.info))
-    assert texts(at.code)[0] == "sat cat the"
+    assert texts(at.text)[0] == "sat cat the"
     assert at.session_state[app_ui.MODEL_KEY] is None
     at.run()  # said once
     assert not any("no longer on this server" in i for i in texts(at.sidebar.info))

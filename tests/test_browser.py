@@ -21,8 +21,10 @@ from PIL import Image
 
 from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT
 from tests.browser_support import (
+    MODEL_REVERSAL,
     RUNNING,
     TIMEOUT_MS,
+    TRUE_REVERSAL,
     Server,
     missing_browser,
     new_tab,
@@ -64,7 +66,7 @@ def test_type_a_sentence_and_see_the_reversal_and_heatmap_markup_stays_text(serv
         box.fill("the dog saw bird")
         box.press("Enter")
         page.get_by_text("Match: the output is exactly the input reversed.").wait_for()
-        assert page.locator('[data-testid="stCode"]').first.inner_text().strip() == "bird saw dog the"
+        assert page.locator(MODEL_REVERSAL).inner_text().strip() == "bird saw dog the"
         heatmap = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
         heatmap.wait_for()
         labels = page.eval_on_selector(
@@ -87,8 +89,8 @@ def test_type_a_sentence_and_see_the_reversal_and_heatmap_markup_stays_text(serv
         box.press("Enter")
         page.get_by_text("not in the model's vocabulary").wait_for()
         wait_ready(page)
-        code = page.locator('[data-testid="stCode"]').nth(1).inner_text().strip()
-        assert code == "> ) 2 ( alert = onerror x = src img < > script / < ) 1 ( alert > script <"
+        shown = page.locator(TRUE_REVERSAL).inner_text().strip()
+        assert shown == "> ) 2 ( alert = onerror x = src img < > script / < ) 1 ( alert > script <"
         assert dialogs == [] and page.locator("img[src=x]").count() == 0
 
 

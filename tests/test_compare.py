@@ -18,7 +18,7 @@ from seq2seq.train import Trainer
 from tests.browser_support import Server, missing_browser, new_tab, shot_on_failure, wait_ready
 from tests.conftest import tiny_config
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+APP = str(Path(__file__).resolve().parent.parent / "try_it.py")
 COMPARE = "pages/5_Compare.py"
 KINDS = ["location-aware attention", "2014 additive attention", "encoder–decoder, no attention"]
 
@@ -58,7 +58,7 @@ def test_compare_shows_every_shipped_model_side_by_side(env):
     assert not at.exception, at.exception
     headers = [m.value for m in at.main.markdown if m.value.startswith("**")]
     assert headers == [f"**{markdown_escape(k)}**" for k in KINDS]
-    assert len(at.main.code) == 3  # one reversal per model
+    assert len(at.main.text) == 3  # one reversal per model
     assert len(at.main.get("plotly_chart")) == 2  # the two attention models draw heatmaps
     (note,) = [i.value for i in at.main.info if "no attention to show" in i.value]
     assert "last state" in note
@@ -116,7 +116,7 @@ def test_compare_in_a_browser_type_and_see_three_columns(compare_server, browser
         box.press("Enter")
         page.get_by_text("no attention to show", exact=False).wait_for()
         wait_ready(page)
-        assert page.locator('[data-testid="stMain"] [data-testid="stCode"]').count() == 3
+        assert page.locator('[data-testid="stMain"] [data-testid="stText"]').count() == 3
         for kind in KINDS:
             assert page.get_by_text(kind, exact=True).count() >= 1
         charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')

@@ -273,8 +273,9 @@ class TrainingWorker:
 
 
 @atexit.register
-def _shutdown_all() -> None:
-    """Stop and join every worker before the interpreter tears down torch."""
+def shutdown_all() -> None:
+    """Stop and join every worker (each run saves its best model and writes its status): when the server shuts down,
+    and again at exit, before the interpreter tears down torch."""
     for worker in list(_WORKERS):
         with contextlib.suppress(Exception):  # at exit, nothing is left to report to
             worker.shutdown(timeout=60.0)
