@@ -5,7 +5,9 @@ widgets that print text as text (code blocks, tables, Plotly labels escaped by `
 with ``markdown_escape`` first; nothing here uses ``unsafe_allow_html``.
 """
 
+import importlib
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,15 +166,28 @@ def typed_sentence(model_id: int, sentence: str, _model: LoadedModel) -> TypedSe
     return TypedSentence(_model, result, heatmap_figure(result.tokens, result.output, result.attention))
 
 
-def warm_up() -> None:
-    """Make what a first visit needs, once per server before it answers: the default model loaded and its example
-    sentences reversed and drawn (a first reversal, or an example button, then costs no load or figure building), and
-    the default corpus generated and what an optimizer imports (a Start with the defaults trains at once). A default
-    model that cannot be loaded is left to the pages, which say why."""
-    import streamlit.emojis  # noqa: F401 - compiled by a page's first set_page_config: 0.1-0.2 s
-    import torch._dynamo  # noqa: F401 - imported by torch.optim.Optimizer's constructor: about 1 s
+def warm_up() -> dict[str, float]:
+    """Make what a first visit needs, once per server before it answers; returns the seconds each step took.
 
-    default_corpus().result()
+    The default model is loaded and its example sentences reversed and drawn (a first reversal, or an example button,
+    then costs no load or figure building); the default corpus is generated and what an optimizer imports is imported
+    (a Start with the defaults trains at once). A default model that cannot be loaded is left to the pages, which say
+    why."""
+    steps = {
+        "torch._dynamo (imported by an optimizer's constructor)": lambda: importlib.import_module("torch._dynamo"),
+        "emoji pattern (a page's first set_page_config)": lambda: importlib.import_module("streamlit.emojis"),
+        "default corpus": lambda: default_corpus().result(),
+        "default model and its examples": _warm_default_model,
+    }
+    took = {}
+    for name, step in steps.items():
+        started = time.perf_counter()
+        step()
+        took[name] = time.perf_counter() - started
+    return took
+
+
+def _warm_default_model() -> None:
     try:
         model = model_cache().get(default_checkpoint_path())
     except CheckpointError:

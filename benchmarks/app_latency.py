@@ -124,6 +124,7 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
     launched = time.perf_counter()
     server = Server(checkpoint, workdir / "runs", workdir / "streamlit.log")
     server_start = time.perf_counter() - launched
+    warmed = [line.strip() for line in server.log(last=10**6).splitlines() if line.strip().startswith("Warmed up in")]
     try:
         with new_context(browser) as context:
             tab = open_tab(context, timeout_ms=120_000)
@@ -136,6 +137,7 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
     finally:
         code = server.stop()
     sample["server_start"] = server_start
+    sample["server_warm_up"] = warmed[0] if warmed else None
     sample["floor_open_box"] = floor_round(browser, checkpoint, workdir)
     sample["server_exit"] = code
     sample["traceback_in_log"] = "Traceback" in server.log(last=10**7)
@@ -353,6 +355,7 @@ def main() -> None:
         f"model {args.checkpoint.name}; {ENTERS} Enters per round"
     )
     notes = [f"Measured {when} on {machine()}, commit {commit()}.", f"Conditions: {conditions}."]
+    notes += [f"The server of round {i}, on starting: {s['server_warm_up']}" for i, s in enumerate(samples, 1)]
     traces = [s["first_open_in_page_ms"] for s in samples]
     notes.append(
         "Where the open goes, seen in the page (ms after the navigation started, median of the rounds): "

@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser_support import missing_browser, new_tab, shot_on_failure
+from tests.browser_support import MODEL_REVERSAL, missing_browser, new_tab, shot_on_failure
 
 if missing_browser():
     pytest.skip(missing_browser(), allow_module_level=True)
@@ -28,4 +28,4 @@ def test_a_link_to_try_it_shows_the_reversal(server, browser):
     with new_tab(browser) as page, shot_on_failure(page, "try_it_deep_link"):
         page.goto(f"{server.url}/?sentence={quote('a red bird')}")
         page.get_by_text("Match: the output is exactly the input reversed.").wait_for()
-        assert page.locator('[data-testid="stCode"]').first.inner_text().strip() == "bird red a"
+        assert page.locator(MODEL_REVERSAL).inner_text().strip() == "bird red a"

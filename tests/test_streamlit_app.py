@@ -20,9 +20,9 @@ def test_streamlit_run_finds_the_app_and_its_pages():
     assert (ENTRY.parent / "try_it.py").is_file() and (ENTRY.parent / "pages").is_dir()
 
 
-def test_the_server_warms_before_it_serves_and_joins_training_when_it_stops(monkeypatch):
+def test_the_server_warms_before_it_serves_and_joins_training_when_it_stops(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(app_ui, "warm_up", lambda: calls.append("warm up"))
+    monkeypatch.setattr(app_ui, "warm_up", lambda: calls.append("warm up") or {"default model": 0.25})
     monkeypatch.setattr(worker, "shutdown_all", lambda: calls.append("join training"))
 
     async def serve() -> None:
@@ -31,3 +31,5 @@ def test_the_server_warms_before_it_serves_and_joins_training_when_it_stops(monk
 
     asyncio.run(serve())
     assert calls == ["warm up", "serving", "join training"]
+    said = capsys.readouterr().out
+    assert said.strip().startswith("Warmed up in") and "default model 0.25 s" in said
