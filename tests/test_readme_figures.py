@@ -181,3 +181,10 @@ def test_the_mutation_scores_are_the_stored_runs(label):
         cell = f"{counts['killed'] + counts['timeout']}/{checked} ({result['score']:.0%})"
         row = next(line for line in table_after("| module | mutation score before") if line.startswith(f"| {module} "))
         assert cell in row, (module, label, cell, row)
+
+
+def test_the_browser_table_and_the_warm_up_lines_are_the_stored_run():
+    record = json.loads((RESULTS / "app_latency.json").read_text(encoding="utf-8"))
+    assert "\n".join(record["table"]) in README
+    for sample in record["samples"]:
+        assert sample["server_warm_up"] in README
