@@ -255,7 +255,10 @@ def _sidebar(model: LoadedModel | None, error: str | None) -> None:
         else:
             st.error("No model loaded.")
         state = training_worker().state(max_points=0)
-        _model_picker(state.run_dir if state.active else None)
+        # In a popover: a select box's script is loaded by the browser when it first draws one, and on a first view
+        # that load delayed Try it's text box (README, Speed); a popover draws its contents when it is opened.
+        with st.popover("Change model", icon=":material/swap_horiz:", width="stretch"):
+            _model_picker(state.run_dir if state.active else None)
         if st.session_state.get(MODEL_KEY):
             st.button("Use the shipped default", key="use_default_model", on_click=set_active_model, args=(None,))
         if state.active:

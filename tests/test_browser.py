@@ -94,6 +94,22 @@ def test_type_a_sentence_and_see_the_reversal_and_heatmap_markup_stays_text(serv
         assert dialogs == [] and page.locator("img[src=x]").count() == 0
 
 
+def test_the_model_picker_is_drawn_when_its_popover_opens(server, page):
+    """A select box's script is loaded by the browser when it first draws one, which delayed Try it's text box: the
+    sidebar's model picker stays undrawn, its script unloaded, until "Change model" is opened."""
+    with shot_on_failure(page, "model_picker"):
+        page.goto(server.url)
+        page.get_by_role("textbox", name="Sentence", exact=True).wait_for()
+        wait_ready(page)
+        loaded = "() => performance.getEntriesByType('resource').some(r => r.name.includes('/Selectbox.'))"
+        assert page.locator('[data-testid="stSelectbox"]').count() == 0 and not page.evaluate(loaded)
+        page.get_by_role("button", name="Change model").click()
+        shows_the_active_model = """() => [...document.querySelectorAll('[data-testid="stSelectbox"] *')].some(
+            e => (e.value || e.textContent || '').includes('shipped default'))"""
+        page.wait_for_function(shows_the_active_model)
+        assert page.evaluate(loaded)
+
+
 def test_train_watch_the_curve_grow_reload_stop_activate_and_exit_mid_run(server, page):
     """A tiny run started in the browser: its curves grow live, it goes on through a reload, Stop works, one click
     makes it the active model; then a second run is cut off by stopping the server, which must exit cleanly
@@ -167,8 +183,8 @@ HEATMAP_FIRST_COLUMN = """() => {
 
 
 def test_try_it_on_a_fresh_server_takes_a_sentence_at_once_and_answers_every_enter(tmp_path, tiny_checkpoint, browser):
-    """On a server no page has run on yet, the text box comes before the model is loaded: a sentence typed at once is
-    answered, and so is each Enter after it, the heatmap following each sentence, with no error on the page."""
+    """On a server no page has run on yet, a sentence typed as soon as the text box is there is answered, and so is
+    each Enter after it, the heatmap following each sentence, with no error on the page."""
     fresh = Server(tiny_checkpoint, tmp_path / "runs", tmp_path / "streamlit.log")
     try:
         with new_tab(browser) as tab, shot_on_failure(tab, "try_it_fresh_server"):
