@@ -59,6 +59,8 @@ from tests.browser_support import (  # noqa: E402
     wait_ready,
 )
 
+# Stopped with SIGTERM, the server shuts down (joining the run), then uvicorn re-raises the signal to exit by it.
+EXIT_MEANINGS = {-15: " (SIGTERM, re-raised by uvicorn after the server shut down)"}
 REFUSED = f"the limit is {MAX_SENTENCE_CHARS:,}"
 HOSTILE = [
     "<script>alert(1)</script> <b>x</b> <img src=x onerror=alert(2)>",
@@ -341,7 +343,7 @@ def report(figures: dict, errors: dict) -> str:
         f"| memory growth | {growth(before, after)} before to after; {growth(quarter, end)} over the last three "
         "quarters of the traffic |",
         "| RSS after each tenth of the traffic | " + ", ".join(mb(v) for v in f.get("rss_each_tenth_mb", [])) + " |",
-        f"| server exit | status {f.get('server_exit')} |",
+        f"| server exit | status {f.get('server_exit')}{EXIT_MEANINGS.get(f.get('server_exit'), '')} |",
     ]
     if f["problems"]:
         lines += ["", "Problems:", *(f"- {problem}" for problem in f["problems"])]
