@@ -10,7 +10,7 @@ import app_ui
 from seq2seq.app import decoder_view as view
 from seq2seq.app.views import markdown_escape
 from seq2seq.decoding import Forcing, SearchReverser, has_attention
-from seq2seq.plots import heatmap_figure
+from seq2seq.plots import heatmap_figure, with_clickable_rows
 from seq2seq.report import SHOWCASE_SENTENCE
 from seq2seq.scoring import score_pairs
 from seq2seq.tokenize import InputError, checked_tokens
@@ -30,6 +30,13 @@ greedy = SearchReverser(loaded.reverser)
 
 def use_example() -> None:
     st.session_state["decoder_sentence"] = st.session_state["decoder_example"]
+
+
+def open_clicked_step() -> None:
+    """A click on a cell of the whole heatmap opens that cell's row: its decoder step."""
+    points = st.session_state["decoder_heatmap"].selection.points
+    if points:
+        st.session_state["decoder_step"] = int(points[0]["customdata"][2])
 
 
 examples = loaded.example_sentences() + [" ".join(s) for s in loaded.checkpoint.test_sentences[:20]]
@@ -52,6 +59,12 @@ st.code(f"input:  {' '.join(tokens)}\noutput: {' '.join(own.reversal.output)}", 
 
 # ------------------------------------------------------------------------------------------------- one step
 st.subheader("One step at a time")
+if attends and len(steps) > 1:
+    whole = with_clickable_rows(heatmap_figure(own.reversal.tokens, own.reversal.output, own.reversal.attention))
+    st.plotly_chart(
+        whole, theme=None, key="decoder_heatmap", on_select=open_clicked_step, selection_mode="points", width="content"
+    )
+    st.caption("Each row is a decoder step: click one to open it below, or move the slider.")
 step = st.slider("Step", 1, len(steps), key="decoder_step") if len(steps) > 1 else 1
 app_ui.keep_link(sentence, step)
 record = steps[step - 1]

@@ -90,6 +90,34 @@ def heatmap_figure(
     return figure
 
 
+def with_clickable_rows(figure: go.Figure) -> go.Figure:
+    """The heatmap of ``heatmap_figure`` with a click target on every cell, so that a click can pick a decoder step.
+
+    Plotly reports no click on a heatmap, so a transparent square marker sits on each cell; a click selects it, and
+    ``st.plotly_chart(on_select=...)`` reports its ``customdata``: the whole output and input tokens, the step (1 for
+    the first row) and the weight. The markers carry the cell's hover text, and the heatmap's own hover is off so the
+    two do not compete.
+    """
+    heatmap = figure.data[0]
+    rows, columns = len(heatmap.y), len(heatmap.x)
+    cells = [(r, c) for r in range(rows) for c in range(columns)]
+    figure.add_trace(
+        go.Scatter(
+            x=[heatmap.x[c] for _, c in cells],
+            y=[heatmap.y[r] for r, _ in cells],
+            customdata=[[*heatmap.customdata[r][c], r + 1, heatmap.z[r][c]] for r, c in cells],
+            mode="markers",
+            marker={"symbol": "square", "size": 30, "opacity": 0},
+            hovertemplate="step %{customdata[2]}: output %{customdata[0]}<br>input %{customdata[1]}<br>"
+            "weight %{customdata[3]:.3f}<br><i>click to open this step</i><extra></extra>",
+            hoverlabel={"bgcolor": "white", "bordercolor": "#1f4e79", "font": {"color": "black"}},
+            showlegend=False,
+        )
+    )
+    heatmap.hoverinfo = "skip"
+    return figure
+
+
 def heatmap_png(
     source: Sequence[str], output: Sequence[str], attention: Sequence[Sequence[float]], title: str = ""
 ) -> tuple[bytes, str]:

@@ -24,6 +24,19 @@ def test_a_deep_link_opens_the_decoder_on_its_step_and_the_url_follows_the_slide
         assert "sentence=the+big+dog" in page.url or "sentence=the%20big%20dog" in page.url
 
 
+def test_a_click_on_a_row_of_the_whole_heatmap_opens_that_step(server, browser):
+    with new_tab(browser) as page, shot_on_failure(page, "decoder_click"):
+        page.goto(f"{server.url}/Decoder?sentence={quote('the big dog')}&step=1")
+        page.get_by_text("Step 1 looks at source word 3").wait_for()
+        cells = page.locator(".st-key-decoder_heatmap .js-plotly-plot .nsewdrag").first
+        cells.wait_for()
+        box = cells.bounding_box()
+        rows = columns = 4  # "dog big the" and <eos>, over "the big dog" and <eos>
+        page.mouse.click(box["x"] + 0.5 * box["width"] / columns, box["y"] + 2.5 * box["height"] / rows)
+        page.get_by_text("Step 3 looks at source word 1").wait_for()
+        page.wait_for_function("() => window.location.search.includes('step=3')")
+
+
 def test_a_link_to_try_it_shows_the_reversal(server, browser):
     with new_tab(browser) as page, shot_on_failure(page, "try_it_deep_link"):
         page.goto(f"{server.url}/?sentence={quote('a red bird')}")

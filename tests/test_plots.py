@@ -14,6 +14,7 @@ from seq2seq.plots import (
     per_length_figure,
     position_labels,
     training_figure,
+    with_clickable_rows,
 )
 
 SOURCE = ["the", "dog", "saw", "the", "dog"]
@@ -105,3 +106,14 @@ def test_long_tokens_are_cut_on_the_axes_and_shown_whole_on_hover():
     assert heatmap.customdata[1][1][1] == "2·" + html.escape("<b>" * 20)
     assert "%{customdata[1]}" in heatmap.hovertemplate and "%{x}" not in heatmap.hovertemplate
     assert figure.layout.xaxis.automargin and figure.layout.yaxis.automargin
+
+
+def test_every_cell_of_a_clickable_heatmap_names_its_step_tokens_and_weight():
+    attention = [[0.1, 0.9, 0.0], [0.7, 0.2, 0.1]]
+    figure = with_clickable_rows(heatmap_figure(["the", "<b>"], ["<b>"], attention))
+    heatmap, targets = figure.data
+    assert heatmap.hoverinfo == "skip" and targets.marker.opacity == 0
+    assert len(targets.x) == 6
+    cell = {(x, y): data for x, y, data in zip(targets.x, targets.y, targets.customdata, strict=True)}
+    assert list(cell[("2·&lt;b&gt;", "1·&lt;b&gt;")]) == ["1·&lt;b&gt;", "2·&lt;b&gt;", 1, 0.9]
+    assert list(cell[("1·the", "2·&lt;eos&gt;")])[2:] == [2, 0.7]
