@@ -19,6 +19,7 @@ import re
 import stat
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,13 +253,15 @@ def _is_token(token: object) -> bool:
 
 class _ShapesOnly(TorchFunctionMode):
     """Skips the random initialisation of the parameters built inside it, which a model made for its shapes does not
-    need. ``normal_`` (the embeddings' initialisation) on the ``meta`` device imports ``torch._dynamo``: about 1 s of
-    every process's first load, before this. A mode holds for its own thread only, so a model built elsewhere meanwhile
-    (a training run) is initialised as usual."""
+    need. ``normal_`` (the embeddings' initialisation) on the ``meta`` device imports ``torch._dynamo``, which was most
+    of a process's first load before this (README, Speed). A mode holds for its own thread only, so a model built
+    elsewhere meanwhile (a training run) is initialised as usual."""
 
     SKIPPED = frozenset({torch.nn.init.normal_, torch.Tensor.normal_})
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_function__(
+        self, func: Callable, arg_types: tuple, args: tuple = (), kwargs: dict | None = None
+    ) -> object:
         kwargs = kwargs or {}
         if func in self.SKIPPED:
             return args[0] if args else kwargs["tensor"]  # left as it is; init.normal_ names its tensor
