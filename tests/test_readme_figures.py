@@ -73,10 +73,7 @@ def test_the_ablation_table_is_rendered_from_the_stored_run():
     assert readme == ablation_markdown(stored).splitlines()
     shipped = json.loads((ARTIFACTS / "ablation.json").read_text())  # what the Analysis page shows
     assert ablation_markdown(shipped) == ablation_markdown(stored)
-    if stored["runs"] is None:  # the run of 0578842 kept no per-seed scores; the README quotes its log
-        seeds = stored["default_long_per_seed_transcribed"]
-    else:
-        seeds = [run["long (1.3x)"] for run in stored["runs"]["default"]]
+    seeds = [run["long (1.3x)"] for run in stored["runs"]["default"]]
     assert "(the default's: " + ", ".join(f"{s:.2f}" for s in seeds) + ")" in README
 
 
