@@ -15,6 +15,10 @@ a new browser context (no cache, as a new user):
 4. opens the Train page in another tab, presses Start with the defaults, and times until the page shows the first
    validation and until its "valid exact match" reads 99% or more; then stops the run.
 
+For scale, each round then opens a Streamlit page holding nothing but a text box, served the same way, and times its
+box too (the floor). The first open also records, inside the page, when Streamlit's page, the heading and the box
+first appear, and each round keeps the server's own "Warmed up in ..." line.
+
 Times are wall-clock seconds measured by this script around Playwright calls (the page is polled on every animation
 frame), so they include Playwright's round trips of a few milliseconds. It prints a Markdown table and writes
 ``benchmarks/results/app_latency.json`` and ``.md`` (date, machine, commit, conditions, every sample).
