@@ -1,8 +1,9 @@
-"""Streamlit glue shared by the app's pages: the sidebar, this browser session's active model, the server's trainer.
+"""Streamlit glue shared by the app's pages: the sidebar, this browser session's active model, the server's trainer,
+and the warm-up the server runs before it answers (``warm_up``).
 
 Every computation lives in ``seq2seq/``; this module only lays out widgets. User and model text is shown through
-widgets that print text as text (code blocks, tables, Plotly labels escaped by ``seq2seq.plots``) or is escaped
-with ``markdown_escape`` first; nothing here uses ``unsafe_allow_html``.
+widgets that print text as text (``st.text``, code blocks, tables, Plotly labels escaped by ``seq2seq.plots``) or is
+escaped with ``markdown_escape`` first; nothing here uses ``unsafe_allow_html``.
 """
 
 import importlib
