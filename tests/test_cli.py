@@ -168,14 +168,19 @@ def spawn_streaming(command: str, checkpoint) -> subprocess.Popen:
                             stderr=subprocess.PIPE)  # fmt: skip
 
 
+def answer_while_open(process: subprocess.Popen, line: bytes) -> bytes:
+    """Write one line and read the answer line, which must come within 60 s while stdin stays open."""
+    process.stdin.write(line)
+    process.stdin.flush()
+    ready, _, _ = select.select([process.stdout], [], [], 60)
+    assert ready, "no answer within 60 s while stdin was still open"
+    return process.stdout.readline()
+
+
 def test_reverse_answers_each_line_before_stdin_closes(tiny_checkpoint):
     process = spawn_streaming("reverse", tiny_checkpoint)
     try:
-        process.stdin.write(b"the cat sat\n")
-        process.stdin.flush()
-        ready, _, _ = select.select([process.stdout], [], [], 60)
-        assert ready, "no answer within 60 s while stdin was still open"
-        assert process.stdout.readline() == b"sat cat the\n"
+        assert answer_while_open(process, b"the cat sat\n") == b"sat cat the\n"
         assert process.poll() is None  # still running, still reading
         process.stdin.write(b"a dog\n")
         process.stdin.close()
@@ -408,11 +413,7 @@ def test_score_on_stdin_reports_bad_pairs_by_line_and_scores_the_rest(capsys, mo
 def test_score_answers_each_pair_before_stdin_closes_and_bounds_a_line_with_no_end(tiny_checkpoint):
     process = spawn_streaming("score", tiny_checkpoint)
     try:
-        process.stdin.write(b"the cat\tcat the\n")
-        process.stdin.flush()
-        ready, _, _ = select.select([process.stdout], [], [], 60)
-        assert ready, "no answer within 60 s while stdin was still open"
-        assert process.stdout.readline().split(b"\t")[1].startswith(b"cat ")
+        assert answer_while_open(process, b"the cat\tcat the\n").split(b"\t")[1].startswith(b"cat ")
         assert process.poll() is None  # still running, still reading
         process.stdin.write(b"the cat\t" + b"cat " * 2**20)  # 4 MB without a line end: dropped as it streams
         process.stdin.write(b"\na dog\tdog a\n")
