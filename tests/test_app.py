@@ -284,15 +284,20 @@ def record_training_figures(monkeypatch) -> list[tuple]:
     return built
 
 
+def train_page_after_a_tiny_run(epochs: int) -> AppTest:
+    """The Train page of a session that started a tiny run, watched it to its end, and drew the page once more."""
+    at = open_app("pages/1_Train.py")
+    tiny_settings(at, epochs=epochs)
+    at.button(key="start_training").click().run()
+    wait_for_run_end(at)
+    return at.run()
+
+
 def test_sessions_watching_a_run_share_its_figures(runs, monkeypatch):
     """The live view redraws every second in every watching session; its figures are built once per moment of the
     run, not once per session."""
     built = record_training_figures(monkeypatch)
-    at = open_app("pages/1_Train.py")
-    tiny_settings(at, epochs=1)
-    at.button(key="start_training").click().run()
-    wait_for_run_end(at)
-    at.run()
+    at = train_page_after_a_tiny_run(epochs=1)
     drawn = len(built)
     others = [open_app("pages/1_Train.py") for _ in range(3)]
     assert drawn >= 1 and len(built) == drawn
@@ -670,11 +675,7 @@ def test_the_live_curves_are_built_once_per_run_and_follow_it(runs, monkeypatch)
     """A redraw at a new moment of the run moves the shared figure's data instead of building another figure; what
     every watching session draws is the run's latest history."""
     built = record_training_figures(monkeypatch)
-    at = open_app("pages/1_Train.py")
-    tiny_settings(at, epochs=2)
-    at.button(key="start_training").click().run()
-    wait_for_run_end(at)
-    at.run()
+    at = train_page_after_a_tiny_run(epochs=2)
     (run_dir,) = runs.iterdir()
     with open(run_dir / "history.csv", newline="") as handle:
         matches = [100 * float(row["valid_exact_match"]) for row in csv.DictReader(handle)]
