@@ -17,7 +17,7 @@ import pytest
 
 from benchmarks.ablation import markdown as ablation_markdown
 from benchmarks.stored import RESULTS, load
-from seq2seq.figure2 import findings, load_paper_figure, series
+from seq2seq.figure2 import Series, findings, load_paper_figure, series
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -353,3 +353,44 @@ def test_every_test_the_docs_name_exists():
             elif function and not re.search(rf"^def {function}\(", path.read_text(encoding="utf-8"), re.MULTILINE):
                 missing.append(f"{module}::{function}")
     assert not missing, sorted(set(missing))
+
+
+def first_zero(line: Series) -> int:
+    """The first length at which ``line`` scores 0."""
+    return next(n for n, mean in zip(line.lengths, line.mean, strict=True) if mean == 0)
+
+
+def zero_from(line: Series) -> int:
+    """The length from which ``line`` scores 0 at every length."""
+    return min(n for i, n in enumerate(line.lengths) if max(line.mean[i:]) == 0)
+
+
+def test_where_reversal_disagrees_with_the_paper_is_read_from_both_stored_runs():
+    text = flat(PAPER)
+    for name, phrases in (
+        ("paper_figure.json", lambda exact, token: [
+            f"({exact['additive', 20].mean_over(1, 10):.2f} on 1-10 words, "
+            f"{exact['additive', 20].mean_over(11, 20):.2f} on 11-20; token accuracy "
+            f"{token['additive', 20].mean_over(1, 10):.2f} and {token['additive', 20].mean_over(11, 20):.2f})",
+            f"({exact['encdec', 20].mean_over(3, 3):.2f} at 3 words)",
+            f"which holds {min(exact['location', 20].mean[20:40]):.2f} or better up to 40",
+            f"trained on ≤10 it too fails by {first_zero(exact['location', 10])} words",
+        ]),
+        ("paper_figure_1200.json", lambda exact, token: [
+            f"scores {exact['additive', 20].mean_over(1, 10):.3f} on 1-10 words and "
+            f"{exact['additive', 20].mean_over(11, 20):.3f} on 11-20 (token accuracy "
+            f"{token['additive', 20].mean_over(1, 10):.3f} and {token['additive', 20].mean_over(11, 20):.3f}; "
+            f"{exact['additive', 20].mean_over(20, 20):.3f} exact at 20 words)",
+            "(trained on ≤10: " + ", ".join(f"{m:.2f}" for m in exact["encdec", 10].mean[:4]) + " at 1-4 words)",
+            f"({exact['encdec', 20].mean_over(1, 10):.3f} against {exact['encdec', 10].mean_over(1, 10):.3f} over "
+            f"1-10 words) and 0 from {zero_from(exact['encdec', 20])} words on",
+        ]),
+    ):  # fmt: skip
+        data, error = load_paper_figure(ARTIFACTS / name)
+        assert error is None, error
+        exact, token = (
+            {(line.attention, line.max_train_length): line for line in series(data, metric)}
+            for metric in ("exact_match_per_length", "token_accuracy_per_length")
+        )
+        for phrase in phrases(exact, token):
+            assert phrase in text, (name, phrase)
