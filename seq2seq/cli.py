@@ -25,7 +25,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config
 from .corpus import read_corpus_file
 from .data import load_run_data
-from .decoding import MAX_BEAM, Decoded, SearchReverser
+from .decoding import MAX_BEAM, Decoded, SearchReverser, forced_word_id
 from .fileio import FolderLock, output_target, write_json
 from .inference import Reversal, Reverser
 from .linestream import BATCH_LINES, Line, chunks_of, line_batches
@@ -33,6 +33,7 @@ from .metrics import format_example
 from .paths import default_checkpoint_path, new_run_dir
 from .report import evaluate_sentences, pick_examples
 from .tokenize import MAX_SENTENCE_CHARS, InputError, checked_tokens
+from .vocab import SPECIALS, Vocabulary
 
 RUNS_DIR = Path("runs")
 """Where ``train`` without ``--out`` makes a new run folder, relative to the working folder."""
@@ -260,10 +261,29 @@ def _search_reverser(reverser: Reverser, args: argparse.Namespace) -> SearchReve
     n_best = getattr(args, "n_best", None)
     n_best = 1 if n_best is None else n_best  # --n-best 0 is refused by the search, not taken for "not given"
     try:
-        prefix = checked_tokens(args.prefix) if getattr(args, "prefix", "").strip() else []
+        prefix = _prefix_tokens(getattr(args, "prefix", ""), reverser.vocab)
     except InputError as error:
         raise InputError(f"--prefix: {error}") from None
     return SearchReverser(reverser, args.beam, n_best, args.length_penalty, prefix)
+
+
+def _prefix_tokens(text: str, vocab: Vocabulary) -> list[str]:
+    """``--prefix``'s tokens: the words tokenized as a sentence is, except that a special token typed as a word stays
+    whole: ``<eos>`` ends the output there, ``<unk>`` is copied as the model's own is, ``<pad>`` and ``<sos>`` are
+    refused (``forced_word_id``: no decode writes them)."""
+    tokens: list[str] = []
+    words: list[str] = []
+    for piece in [*text.split(), None]:
+        if piece is not None and piece not in SPECIALS:
+            words.append(piece)
+            continue
+        if words:
+            tokens += checked_tokens(" ".join(words))
+            words = []
+        if piece is not None:
+            forced_word_id(piece, vocab)
+            tokens.append(piece)
+    return tokens
 
 
 def _search_json(decoded: Decoded, args: argparse.Namespace) -> dict:

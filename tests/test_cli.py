@@ -359,6 +359,10 @@ def test_score_prints_one_line_per_pair_and_names_where_the_model_disagrees(caps
 def test_reverse_prefix_forces_the_first_words(capsys, tiny_checkpoint):
     code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--prefix", "Mat", "the cat sat")
     assert code == 0 and out.split()[0] == "mat"
+    code, out, _ = run(
+        capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--prefix", "Sat MAT <eos>", "the cat sat"
+    )
+    assert code == 0 and out == "sat mat\n"  # a typed <eos> ends the output there
 
 
 def test_evaluate_with_a_beam_reports_exact_match(capsys, tiny_checkpoint):
@@ -376,6 +380,9 @@ def test_evaluate_with_a_beam_reports_exact_match(capsys, tiny_checkpoint):
         (["reverse", "--prefix", "the " * 101, "x"], "--prefix: The sentence has 101 tokens; the limit is 100."),
         (["reverse", "--length-penalty", "nan", "x"], "length penalty"),
         (["reverse", "--prefix", "zorblax", "x"], "not in the model's vocabulary"),
+        (["reverse", "--prefix", "mat <pad>", "x"], "--prefix: <pad> cannot be forced: no decode writes it"),
+        (["reverse", "--prefix", "<sos>", "x"], "--prefix: <sos> cannot be forced: no decode writes it"),
+        (["reverse", "--prefix", "<eos> mat", "x"], "nothing follows an <eos>"),
         (["evaluate", "--beam", "99"], "beam must be between"),
         (["score", "only a source"], "give both SOURCE and CANDIDATE"),
         (["score", "the cat", ""], "empty"),
