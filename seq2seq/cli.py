@@ -25,11 +25,11 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config
 from .corpus import read_corpus_file
 from .data import load_run_data
-from .decoding import MAX_BEAM, Decoded, SearchReverser, forced_word_id
+from .decoding import MAX_BEAM, Decoded, SearchReverser, forced_word_id, has_attention
 from .fileio import FolderLock, output_target, write_json
 from .inference import Reversal, Reverser
 from .linestream import BATCH_LINES, Line, chunks_of, line_batches
-from .metrics import format_example
+from .metrics import NO_ALIGNMENT, format_example
 from .paths import default_checkpoint_path, new_run_dir
 from .report import evaluate_sentences, pick_examples
 from .tokenize import MAX_SENTENCE_CHARS, InputError, checked_tokens
@@ -400,6 +400,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if path is not None:
             output_target(path)  # a path that cannot be written is a one-line error before any work
     reverser = _search_reverser(Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy), args)
+    if args.heatmap and not has_attention(reverser.model):
+        raise InputError(f"--heatmap: {NO_ALIGNMENT} to draw")
     if args.test_file:
         sentences, corpus_report = read_corpus_file(args.test_file)
         print(f"{args.test_file.name}: {corpus_report.summary()}")
@@ -463,7 +465,7 @@ def _print_decoded(
     for (text, _), found in zip(good, decoded, strict=True):
         result = found.reversal
         if json_list is not None:
-            json_list.write(reversal_record(text, result) | _search_json(found, args))
+            json_list.write(reversal_record(text, result, has_attention(searcher.model)) | _search_json(found, args))
         else:
             sys.stdout.write(" ".join(result.output) + "\n")
     sys.stdout.flush()
@@ -512,8 +514,9 @@ class _JsonList:
         print("\n]" if self.count else "[]", flush=True)
 
 
-def reversal_record(text: str, r: Reversal) -> dict:
-    """What ``reverse --json`` prints for one sentence."""
+def reversal_record(text: str, r: Reversal, attends: bool = True) -> dict:
+    """What ``reverse --json`` prints for one sentence. A model that does not attend (``attends`` False) gets
+    ``"attention": null``: its weights only pick a fixed context, they say nothing about where it looked."""
     return {
         "input": text,
         "tokens": r.tokens,
@@ -523,7 +526,7 @@ def reversal_record(text: str, r: Reversal) -> dict:
         "copied": r.copied,
         "reference": " ".join(r.reference),
         "match": r.match,
-        "attention": r.attention,
+        "attention": r.attention if attends else None,
     }
 
 
