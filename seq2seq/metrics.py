@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from .inference import Reversal
 
-
 NO_ALIGNMENT = (
     "this model has no attention: its weights only pick one fixed context for every step, so there is no alignment"
 )
