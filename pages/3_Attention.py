@@ -41,8 +41,9 @@ else:
 
 if result is not None:
     st.code(f"input:  {' '.join(result.tokens)}\noutput: {' '.join(result.output)}", language=None)
-    app_ui.heatmap(result, title, key="attention")
+    app_ui.heatmap(result, title, key="attention")  # says "No attention to show" for a model that has none
 
+if result is not None and loaded.has_attention:
     st.subheader("Alignment metrics")
     st.caption(
         "Decoder step i of an n-word sentence should look at source word n + 1 − i: its mirror position. Entropy is "
@@ -61,7 +62,9 @@ if result is not None:
 
 st.subheader("How the alignment formed during training")
 snapshots = loaded.checkpoint.snapshots
-if not snapshots:
+if not loaded.has_attention:
+    st.info("This model has no attention, so no alignment formed: its context is the same at every step.")
+elif not snapshots:
     st.info("This model holds no training snapshots (it was trained before they were recorded).")
 else:
     moment = st.select_slider(

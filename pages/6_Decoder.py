@@ -9,7 +9,7 @@ import app_shell
 import app_ui
 from seq2seq.app import decoder_view as view
 from seq2seq.app.views import markdown_escape
-from seq2seq.decoding import Forcing, SearchReverser, has_attention
+from seq2seq.decoding import Forcing, SearchReverser, forced_word_id, has_attention
 from seq2seq.plots import heatmap_figure, with_clickable_rows
 from seq2seq.report import SHOWCASE_SENTENCE
 from seq2seq.scoring import score_pairs
@@ -93,9 +93,11 @@ if kind == kinds[0]:
     picked = st.selectbox("One of the top 5", choices, index=min(1, len(choices) - 1), key="whatif_word")
     typed = st.text_input("…or any word of the vocabulary", key="whatif_typed").strip().lower()
     word = typed or picked
-    forcing = Forcing(words={step - 1: vocab.stoi[word]}) if word in vocab else None
-    if forcing is None:
-        st.error(f"{markdown_escape(word)} is not in the model's vocabulary: pick or type another word.")
+    try:
+        forcing = Forcing(words={step - 1: forced_word_id(word, vocab)})
+    except InputError as error:
+        forcing = None
+        st.error(f"{markdown_escape(str(error))}: pick or type another word.")
 else:
     labels = view.source_labels(tokens)
     position = st.selectbox(

@@ -25,14 +25,15 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config
 from .corpus import read_corpus_file
 from .data import load_run_data
-from .decoding import MAX_BEAM, Decoded, SearchReverser
+from .decoding import MAX_BEAM, Decoded, SearchReverser, forced_word_id, has_attention
 from .fileio import FolderLock, output_target, write_json
 from .inference import Reversal, Reverser
 from .linestream import BATCH_LINES, Line, chunks_of, line_batches
-from .metrics import format_example
+from .metrics import NO_ALIGNMENT, format_example
 from .paths import default_checkpoint_path, new_run_dir
 from .report import evaluate_sentences, pick_examples
 from .tokenize import MAX_SENTENCE_CHARS, InputError, checked_tokens
+from .vocab import SPECIALS, Vocabulary
 
 RUNS_DIR = Path("runs")
 """Where ``train`` without ``--out`` makes a new run folder, relative to the working folder."""
@@ -260,10 +261,29 @@ def _search_reverser(reverser: Reverser, args: argparse.Namespace) -> SearchReve
     n_best = getattr(args, "n_best", None)
     n_best = 1 if n_best is None else n_best  # --n-best 0 is refused by the search, not taken for "not given"
     try:
-        prefix = checked_tokens(args.prefix) if getattr(args, "prefix", "").strip() else []
+        prefix = _prefix_tokens(getattr(args, "prefix", ""), reverser.vocab)
     except InputError as error:
         raise InputError(f"--prefix: {error}") from None
     return SearchReverser(reverser, args.beam, n_best, args.length_penalty, prefix)
+
+
+def _prefix_tokens(text: str, vocab: Vocabulary) -> list[str]:
+    """``--prefix``'s tokens: the words tokenized as a sentence is, except that a special token typed as a word stays
+    whole: ``<eos>`` ends the output there, ``<unk>`` is copied as the model's own is, ``<pad>`` and ``<sos>`` are
+    refused (``forced_word_id``: no decode writes them)."""
+    tokens: list[str] = []
+    words: list[str] = []
+    for piece in [*text.split(), None]:
+        if piece is not None and piece not in SPECIALS:
+            words.append(piece)
+            continue
+        if words:
+            tokens += checked_tokens(" ".join(words))
+            words = []
+        if piece is not None:
+            forced_word_id(piece, vocab)
+            tokens.append(piece)
+    return tokens
 
 
 def _search_json(decoded: Decoded, args: argparse.Namespace) -> dict:
@@ -380,6 +400,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if path is not None:
             output_target(path)  # a path that cannot be written is a one-line error before any work
     reverser = _search_reverser(Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy), args)
+    if args.heatmap and not has_attention(reverser.model):
+        raise InputError(f"--heatmap: {NO_ALIGNMENT} to draw")
     if args.test_file:
         sentences, corpus_report = read_corpus_file(args.test_file)
         print(f"{args.test_file.name}: {corpus_report.summary()}")
@@ -443,7 +465,7 @@ def _print_decoded(
     for (text, _), found in zip(good, decoded, strict=True):
         result = found.reversal
         if json_list is not None:
-            json_list.write(reversal_record(text, result) | _search_json(found, args))
+            json_list.write(reversal_record(text, result, has_attention(searcher.model)) | _search_json(found, args))
         else:
             sys.stdout.write(" ".join(result.output) + "\n")
     sys.stdout.flush()
@@ -492,8 +514,9 @@ class _JsonList:
         print("\n]" if self.count else "[]", flush=True)
 
 
-def reversal_record(text: str, r: Reversal) -> dict:
-    """What ``reverse --json`` prints for one sentence."""
+def reversal_record(text: str, r: Reversal, attends: bool = True) -> dict:
+    """What ``reverse --json`` prints for one sentence. A model that does not attend (``attends`` False) gets
+    ``"attention": null``: its weights only pick a fixed context, they say nothing about where it looked."""
     return {
         "input": text,
         "tokens": r.tokens,
@@ -503,7 +526,7 @@ def reversal_record(text: str, r: Reversal) -> dict:
         "copied": r.copied,
         "reference": " ".join(r.reference),
         "match": r.match,
-        "attention": r.attention,
+        "attention": r.attention if attends else None,
     }
 
 

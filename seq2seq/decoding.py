@@ -14,6 +14,11 @@ same loop with a word, or one step's attention, forced:
 - for a beam wider than one, the greedy hypothesis is put in the pool too, so widening the beam never returns a less
   probable answer than greedy (plain beam search can prune the greedy path early and, rarely, end lower).
 
+No decode writes ``<pad>`` or ``<sos>`` (``model.writable``): each output token is one decoder step, and one attention
+row. A forced word can be any other token (``forced_word_id``): ``<eos>`` ends the output at that step ("what if it
+stopped here"), so nothing can be forced after it; ``<unk>`` is what the model writes for a word it does not know, and
+the copy step puts the source word its attention peaks on in its place, as for the model's own ``<unk>``.
+
 ``record=True`` keeps, for the best hypothesis of each sentence, one ``StepRecord`` per step (its top words, the
 weights, the energy term by term) and, per step, which hypotheses the beam kept, finished or dropped.
 """
@@ -27,12 +32,30 @@ from torch import Tensor
 
 from .batching import make_batch
 from .inference import Reversal, Reverser, same_length_rows
-from .model import EncoderOutput, Seq2Seq
+from .model import UNWRITABLE, EncoderOutput, Seq2Seq, writable
 from .tokenize import MAX_SENTENCE_TOKENS, InputError
 from .vocab import EOS_ID, SOS_ID, Vocabulary
 
 TOP_K = 5
 MAX_BEAM = 20
+
+
+def forced_word_id(word: str, vocab: Vocabulary) -> int:
+    """The id of a word the learner forces; InputError, in one line, for one no decoder can write."""
+    if word in vocab and vocab.stoi[word] in UNWRITABLE:
+        raise InputError(f"{word} cannot be forced: no decode writes it (it only pads a batch or starts the decoder)")
+    if word not in vocab:
+        raise InputError(f"the word {word!r} is not in the model's vocabulary")
+    return vocab.stoi[word]
+
+
+def check_forcing(forcing: "Forcing") -> None:
+    """Raise ValueError for forced words no decode could write: ``<pad>``, ``<sos>``, or any word after an ``<eos>``."""
+    if any(token in UNWRITABLE for token in forcing.words.values()):
+        raise ValueError("<pad> and <sos> cannot be forced: no decode writes them")
+    ends = [step for step, token in forcing.words.items() if token == EOS_ID]
+    if ends and max(forcing.words) > min(ends):
+        raise ValueError(f"a word is forced after the <eos> forced at step {min(ends) + 1}: nothing follows an <eos>")
 
 
 def has_attention(model: Seq2Seq) -> bool:
@@ -235,6 +258,7 @@ def search(
     Given ``vocab``, each sentence's steps are recorded too (``Search.steps`` and ``Search.beam_steps``)."""
     check_options(beam, n_best, length_penalty)
     forcing = forcing or Forcing()
+    check_forcing(forcing)
     if forcing.attention is not None and not has_attention(model):
         raise ValueError("this model does not attend: there are no attention weights to force")
     run = _Run(model, model.encode(src, src_lengths), src_lengths, margin, length_penalty, forcing, vocab)
@@ -313,7 +337,7 @@ class _Run:
                 forced_weights = torch.zeros_like(alpha)  # (B·K, S)
                 forced_weights[:, min(forcing.attention[1], alpha.size(1) - 1)] = 1.0
             new_state, new_alpha, logits = model._free_step(enc_k, table, tokens, state, alpha, forced_weights)
-            log_probs = torch.log_softmax(logits, dim=1)  # (B·K, V)
+            log_probs = torch.log_softmax(writable(logits), dim=1)  # (B·K, V), -inf for <pad> and <sos>
             vocab_size = log_probs.size(1)
             allowed = log_probs
             if t in forcing.words:
@@ -461,13 +485,14 @@ class SearchReverser(Reverser):
         prefix: Sequence[str] = (),
     ) -> None:
         super().__init__(base.model, base.vocab, base.copy_unknown, base.checkpoint)
-        unknown = [word for word in prefix if word not in base.vocab]
-        if unknown:
-            raise InputError(f"the prefix word {unknown[0]!r} is not in the model's vocabulary")
         if len(prefix) > MAX_SENTENCE_TOKENS:
             raise InputError(f"the prefix has {len(prefix)} tokens; the limit is {MAX_SENTENCE_TOKENS}")
         self.beam, self.n_best, self.length_penalty = beam, n_best, length_penalty
-        self.prefix = {step: base.vocab.stoi[word] for step, word in enumerate(prefix)}
+        try:
+            self.prefix = {step: forced_word_id(word, base.vocab) for step, word in enumerate(prefix)}
+            check_forcing(Forcing(self.prefix))
+        except (InputError, ValueError) as error:
+            raise InputError(f"the prefix: {error}") from None
         check_options(beam, n_best, length_penalty)
 
     def decode_tokens(

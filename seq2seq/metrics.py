@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 from .inference import Reversal
 
+NO_ALIGNMENT = (
+    "this model has no attention: its weights only pick one fixed context for every step, so there is no alignment"
+)
+
 
 @dataclass
 class Evaluation:
@@ -14,7 +18,7 @@ class Evaluation:
     total: int
     token_accuracy: float
     per_length: dict[str, dict]  # {"5": {"exact_match": .., "correct": .., "total": ..}}, keyed by source length
-    alignment: dict[str, float | None] = field(default_factory=dict)
+    alignment: dict[str, float | None] | None = field(default_factory=dict)  # None: the model does not attend
 
     def to_dict(self) -> dict:
         return {
@@ -24,7 +28,7 @@ class Evaluation:
             "token_accuracy": self.token_accuracy,
             "per_length": self.per_length,
             "alignment": self.alignment,
-        }
+        } | ({} if self.alignment is not None else {"alignment_note": NO_ALIGNMENT})
 
     def summary(self) -> str:
         return f"exact match: {self.exact_match:.4f} ({self.correct}/{self.total})"
@@ -121,7 +125,9 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def evaluate_results(results: Sequence[Reversal]) -> Evaluation:
+def evaluate_results(results: Sequence[Reversal], aligns: bool = True) -> Evaluation:
+    """Exact match, token accuracy, per length and, for a model whose weights are an alignment (``aligns``), the
+    alignment metrics; a fixed context (``Attention.aligns`` False) gets None there, and no figures to misread."""
     correct = sum(r.match for r in results)
     agree = compared = 0
     for r in results:
@@ -135,7 +141,7 @@ def evaluate_results(results: Sequence[Reversal]) -> Evaluation:
         total=total,
         token_accuracy=agree / compared if compared else 0.0,
         per_length=per_length_accuracy(results),
-        alignment=alignment_metrics((r.tokens, r.attention) for r in results),
+        alignment=alignment_metrics((r.tokens, r.attention) for r in results) if aligns else None,
     )
 
 

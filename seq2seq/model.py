@@ -44,6 +44,16 @@ from .attention import EnergyTerms, build_attention
 from .config import Config
 from .vocab import EOS_ID, PAD_ID, SOS_ID
 
+UNWRITABLE = (PAD_ID, SOS_ID)
+"""Tokens no decode ever writes: ``<pad>`` only fills a batch, ``<sos>`` only starts the decoder. An output holding
+one would lose it when turned back into words, shifting every later word against its step's attention row."""
+
+
+def writable(logits: Tensor) -> Tensor:
+    """Decode-time logits (..., V): those of ``UNWRITABLE`` set to -inf, so the softmax spreads over the tokens a
+    decoder may write. Every decode (greedy, beam, forced) and ``scoring`` read the model through this."""
+    return logits.index_fill(-1, torch.tensor(UNWRITABLE, device=logits.device), float("-inf"))
+
 
 @dataclass
 class EncoderOutput:
@@ -277,7 +287,7 @@ class Seq2Seq(nn.Module):
         predictions, weights = [], []
         for t in range(last_limit):
             state, alpha, step_logits = self._free_step(enc, input_table, tokens, state, alpha)
-            tokens = step_logits.argmax(dim=1).masked_fill_(done, PAD_ID)  # finished rows emit padding
+            tokens = writable(step_logits).argmax(dim=1).masked_fill_(done, PAD_ID)  # finished rows emit padding
             predictions.append(tokens)
             weights.append(alpha)
             done |= tokens == EOS_ID

@@ -19,7 +19,7 @@ class TestReport:
 
 def evaluate_sentences(reverser: Reverser, sentences: list[list[str]]) -> TestReport:
     results = reverser.reverse_tokens(sentences)
-    return TestReport(evaluate_results(results), results)
+    return TestReport(evaluate_results(results, reverser.model.decoder.attention.aligns), results)
 
 
 def pick_examples(results: list[Reversal], count: int) -> list[Reversal]:

@@ -4,7 +4,9 @@ The candidate's words are fed to the decoder one by one, as in training, and eac
 the model gives the candidate's next token; the last term is the probability of ``<eos>`` after the whole
 candidate. A candidate word outside the vocabulary is scored as ``<unk>`` (the model cannot say the word itself; its
 copy step would put the attended source word there), so an unknown word costs what saying ``<unk>`` costs.
-Scoring the model's own greedy output gives the log-probability greedy decoding reports for it.
+Scoring the model's own greedy output gives the log-probability greedy decoding reports for it: the model is read
+as every decode reads it (``model.writable``), its softmax over the tokens a decoder may write, so a candidate holding
+``<pad>`` or ``<sos>`` scores -inf there (no decode can write it) and ``agrees`` never names them.
 """
 
 from collections.abc import Sequence
@@ -14,6 +16,7 @@ import torch
 
 from .batching import make_batch
 from .inference import Reverser
+from .model import writable
 from .vocab import EOS, UNK
 
 
@@ -62,7 +65,7 @@ def score_pairs(
         chunk = [(list(source), list(candidate)) for source, candidate in pairs[start : start + batch_size]]
         batch = make_batch([s for s, _ in chunk], vocab, [c for _, c in chunk]).to(reverser.device)
         logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V), teacher forced
-        log_probs = torch.log_softmax(logits, dim=2)
+        log_probs = torch.log_softmax(writable(logits), dim=2)  # as decoding reads it: no <pad> or <sos>
         chosen = log_probs.gather(2, batch.tgt_out.unsqueeze(2)).squeeze(2).tolist()  # (B, T)
         best = log_probs.max(dim=2)
         best_lp, best_id = best.values.tolist(), best.indices.tolist()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from seq2seq.analysis import GOOD, analysis_markdown, attention_focus, peak_walk, write_report
+from seq2seq.analysis import GOOD, PARTLY, analysis_markdown, attention_focus, peak_walk, write_report
 from seq2seq.inference import Reverser
 from seq2seq.metrics import evaluate_results
 from seq2seq.model import Seq2Seq
@@ -126,3 +126,17 @@ def test_attention_focus_counts_where_the_peaks_fall():
     assert focus["first"] == 2 / 3 and focus["last"] == 0 and focus["eos"] == 1 / 3
     assert abs(focus["highest"] - (0.8 + 0.6 + 1.0) / 3) < 1e-9
     assert evaluate_results([result]).alignment["mirror_peak_rate"] == 2 / 3  # steps 2 and 3 are on their mirrors
+
+
+def test_a_model_right_on_most_tokens_but_few_sentences_is_called_weak(tiny_reverser):
+    """Exact match decides the verdict, not token accuracy: a report with 40% of sentences exact and 97% of tokens
+    right (long sentences each off by a word) is weak."""
+    from dataclasses import replace
+
+    report = evaluate_sentences(tiny_reverser, tiny_reverser.checkpoint.test_sentences)
+    total = report.evaluation.total
+    graded = replace(report.evaluation, exact_match=0.4, correct=round(0.4 * total), token_accuracy=0.97)
+    assert graded.exact_match < PARTLY and graded.token_accuracy > GOOD  # the premise
+    text = analysis_markdown(tiny_reverser, replace(report, evaluation=graded))
+    assert "**This model is weak**: it reverses only 40.0% of its test sentences" in text
+    assert "not yet reliable" not in text

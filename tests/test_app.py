@@ -519,6 +519,20 @@ def test_attention_page_typed_sentence_metrics_and_replay(runs):
     assert at.download_button(key="attention_png").proto.label.startswith("Download")
 
 
+def test_attention_page_shows_no_alignment_for_the_encoder_decoder(runs):
+    """The shipped encoder-decoder has no attention: under "No attention to show" there is no alignment table (its
+    fixed weights would read "100% on <eos>, entropy 0"), and no training replay of an alignment that never formed."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["active_model_path"] = str(REPO / "artifacts" / "encdec" / "model.pt")
+    at.run()
+    at.switch_page("pages/3_Attention.py").run()
+    assert not at.exception, at.exception
+    assert any("No attention to show" in i.value for i in at.info)
+    assert not at.dataframe and "Alignment metrics" not in texts(at.subheader)
+    assert not at.get("plotly_chart") and "Entropy is low" not in "\n".join(texts(at.caption))
+    assert any("no alignment formed" in i.value for i in at.info)
+
+
 # ------------------------------------------------------------------------------------------------- Analysis
 def test_analysis_page_answers_the_four_questions_and_shows_the_ablation(runs, monkeypatch, tmp_path, tiny_checkpoint):
     at = open_app("pages/4_Analysis.py")

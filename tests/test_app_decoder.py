@@ -111,3 +111,15 @@ def test_unusable_or_odd_sentences_get_a_message_not_an_error(runs, sentence):
         assert "&lt;" not in markdown(at) and at.code[0].value.startswith("input:  < script >")
     else:
         assert at.error
+
+
+def test_a_special_token_typed_as_the_forced_word_is_refused_in_one_line(runs):
+    at = open_decoder({"sentence": "the big dog", "step": "2"})
+    for word in ["<pad>", "<sos>"]:
+        at.text_input(key="whatif_typed").set_value(word).run()
+        errors = [e.value.replace("\\", "") for e in at.error]
+        assert any(f"{word} cannot be forced: no decode writes it" in e and "\n" not in e for e in errors), errors
+        assert len(at.code) == 1  # no "with the change" output is shown
+    at.text_input(key="whatif_typed").set_value("<eos>").run()
+    codes = [c.value for c in at.code]
+    assert codes[1] == "dog big the" and codes[2] == "dog"  # forcing <eos> at step 2 stops the output there

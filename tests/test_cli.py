@@ -359,6 +359,10 @@ def test_score_prints_one_line_per_pair_and_names_where_the_model_disagrees(caps
 def test_reverse_prefix_forces_the_first_words(capsys, tiny_checkpoint):
     code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--prefix", "Mat", "the cat sat")
     assert code == 0 and out.split()[0] == "mat"
+    code, out, _ = run(
+        capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--prefix", "Sat MAT <eos>", "the cat sat"
+    )
+    assert code == 0 and out == "sat mat\n"  # a typed <eos> ends the output there
 
 
 def test_evaluate_with_a_beam_reports_exact_match(capsys, tiny_checkpoint):
@@ -376,6 +380,9 @@ def test_evaluate_with_a_beam_reports_exact_match(capsys, tiny_checkpoint):
         (["reverse", "--prefix", "the " * 101, "x"], "--prefix: The sentence has 101 tokens; the limit is 100."),
         (["reverse", "--length-penalty", "nan", "x"], "length penalty"),
         (["reverse", "--prefix", "zorblax", "x"], "not in the model's vocabulary"),
+        (["reverse", "--prefix", "mat <pad>", "x"], "--prefix: <pad> cannot be forced: no decode writes it"),
+        (["reverse", "--prefix", "<sos>", "x"], "--prefix: <sos> cannot be forced: no decode writes it"),
+        (["reverse", "--prefix", "<eos> mat", "x"], "nothing follows an <eos>"),
         (["evaluate", "--beam", "99"], "beam must be between"),
         (["score", "only a source"], "give both SOURCE and CANDIDATE"),
         (["score", "the cat", ""], "empty"),
@@ -458,3 +465,25 @@ def test_reverse_with_a_wide_beam_searches_few_sentences_at_a_time(capsys, monke
     rows = json.loads(out)
     assert code == 0 and len(rows) == 30 and all(len(row["hypotheses"]) == 20 for row in rows)
     assert sizes == [12, 12, 6]  # 256 // 20 sentences at most: a search holds as many hypotheses as a greedy batch
+
+
+ENCDEC = ROOT / "artifacts" / "encdec" / "model.pt"
+
+
+def test_a_model_without_attention_gets_no_attention_figures(capsys, tmp_path):
+    """The encoder-decoder's weights only pick its fixed context: evaluate writes no alignment block (null, and why),
+    --heatmap refuses in one line before any work, and reverse --json prints no weights as "attention"."""
+    test_file = tmp_path / "test.txt"
+    test_file.write_text("the cat sat on the mat\na dog ran\n", encoding="utf-8")
+    metrics = tmp_path / "metrics.json"
+    code, _, _ = run(capsys, "evaluate", "--checkpoint", str(ENCDEC), "--test-file", str(test_file),
+                     "--examples", "0", "--json", str(metrics))  # fmt: skip
+    written = json.loads(metrics.read_text())
+    assert code == 0 and written["alignment"] is None and "no attention" in written["alignment_note"]
+    picture = tmp_path / "heatmap.png"
+    code, out, err = run(capsys, "evaluate", "--checkpoint", str(ENCDEC), "--test-file", str(test_file),
+                         "--heatmap", str(picture))  # fmt: skip
+    assert code == 2 and not picture.exists() and "exact match" not in out
+    assert err.startswith("error: --heatmap: this model has no attention") and err.count("\n") == 1
+    code, out, _ = run(capsys, "reverse", "--checkpoint", str(ENCDEC), "--json", "the cat sat")
+    assert code == 0 and json.loads(out)[0]["attention"] is None

@@ -8,9 +8,9 @@ import torch
 from seq2seq.batching import make_batch
 from seq2seq.decoding import Forcing, SearchReverser, check_options, has_attention, search
 from seq2seq.inference import Reverser, same_length_rows
-from seq2seq.model import Seq2Seq, context_of
+from seq2seq.model import Seq2Seq, context_of, writable
 from seq2seq.tokenize import InputError
-from seq2seq.vocab import EOS_ID
+from seq2seq.vocab import EOS_ID, PAD_ID, SOS_ID
 
 
 def batches(reverser: Reverser, sentences):
@@ -128,7 +128,7 @@ def test_forcing_attention_one_hot_uses_exactly_that_annotation_as_context(tiny_
         gates = table[token] + dec.input_from_context(enc.annotations[:, position])
         new_state = dec.gru(gates, dec.from_state(state)[:, dec.attention_size :], state)
         logits = dec.logits(new_state, enc.annotations[:, position], dec.embedding(token))
-    expected = torch.log_softmax(logits, dim=1)[0]
+    expected = torch.log_softmax(writable(logits), dim=1)[0]  # as every decode reads the model
     assert record.top[0].prob == pytest.approx(math.exp(float(expected.max())), rel=1e-5)
     assert record.log_prob == pytest.approx(float(expected[forced.best.ids[step]]), abs=1e-5)
 
@@ -198,3 +198,148 @@ def test_a_model_without_attention_decodes_but_has_no_weights_to_force(tiny_reve
     assert all(record.energy is None for record in found.steps)
     with pytest.raises(ValueError, match="no attention weights"):
         search(model, batch.src, batch.src_lengths, forcing=Forcing(attention=(0, 0)))
+
+
+def test_a_forced_word_is_what_the_next_step_reads(tiny_reverser):
+    """The forced search's per-token log-probabilities are the teacher-forced score of its own output at every step,
+    the forced one and the one after it included, for every word forced in place of the model's own at every step:
+    the step after a forced word reads that word. Were the model's own choice fed forward instead, step k+1 would see
+    another input than the score feeds it, and its log-probability would differ."""
+    from seq2seq.scoring import score_pairs
+
+    model, vocab = tiny_reverser.model, tiny_reverser.vocab
+    source = ["the", "big", "dog", "ran"]
+    batch = make_batch([source], vocab)
+    plain = search(model, batch.src, batch.src_lengths)[0].best
+    checked = 0
+    for step in range(len(plain.ids) - 1):
+        for other in range(4, len(vocab)):
+            if other == plain.ids[step]:
+                continue
+            forced = search(model, batch.src, batch.src_lengths, forcing=Forcing({step: other}))[0].best
+            assert forced.ids[step] == other
+            if not forced.ended:
+                continue  # stopped at the length cap: the score would add an <eos> the search never wrote
+            score = score_pairs(tiny_reverser, [(source, vocab.decode(forced.ids))])[0]
+            assert forced.token_log_probs == pytest.approx(score.log_probs, abs=1e-5)
+            checked += 1
+    assert checked >= 10  # the premise: many forced outputs that end
+
+
+class _Bigram(Seq2Seq):
+    """A hand-set model whose next-word distribution depends on the previous word only (``table[previous]``)."""
+
+    def __init__(self, vocab_size: int, table: dict[int, dict[int, float]]) -> None:
+        from tests.conftest import tiny_config
+
+        super().__init__(vocab_size, tiny_config())
+        self.table = torch.full((vocab_size, vocab_size), 1e-9)
+        for previous, nexts in table.items():
+            for word, prob in nexts.items():
+                self.table[previous, word] = prob
+        self.eval()
+
+    def _free_step(self, enc, input_table, tokens, state, alpha, forced_weights=None):
+        return state, alpha, self.table[tokens].log()  # (B, V) logits: log-probabilities up to a constant
+
+
+def test_a_beam_that_prunes_the_greedy_path_still_answers_at_least_as_well_as_greedy(tiny_reverser):
+    """Greedy writes A (0.4), then X (0.34), then <eos>: 0.136. A beam of 2 keeps A and B after step 1, but at step 2
+    B's two words (0.35 × 0.5 each) outrank A's best (0.4 × 0.34), so plain beam search drops the greedy path, and
+    after B P or B Q every answer is less probable than greedy's. The greedy answer kept in the pool saves it."""
+    vocab = tiny_reverser.vocab
+    a, b, c, x, y, z, p, q, r = (vocab.stoi[w] for w in ["the", "cat", "dog", "sat", "ran", "on", "mat", "big", "red"])
+    model = _Bigram(
+        len(vocab),
+        {
+            SOS_ID: {a: 0.4, b: 0.35, c: 0.25},
+            a: {x: 0.34, y: 0.33, z: 0.33},
+            b: {p: 0.5, q: 0.5},
+            x: {EOS_ID: 1.0},
+            p: {EOS_ID: 0.05, r: 0.95},
+            q: {EOS_ID: 0.05, r: 0.95},
+            r: {EOS_ID: 0.3, r: 0.7},
+        },
+    )
+    batch = make_batch([["the", "cat"]], vocab)
+    greedy = search(model, batch.src, batch.src_lengths, beam=1)[0].best
+    assert greedy.ids == [a, x, EOS_ID] and greedy.log_prob == pytest.approx(math.log(0.4 * 0.34), abs=1e-6)
+    second = search(model, batch.src, batch.src_lengths, beam=2, vocab=vocab)[0]
+    step_two = {tuple(e.words): e.status for e in second.beam_steps[1]}
+    assert step_two[("the", "sat")] == "dropped"  # the premise: the beam prunes the greedy path
+    assert second.best.log_prob >= greedy.log_prob - 1e-6
+    assert second.best.ids == greedy.ids  # here nothing the beam found beats it
+
+
+def _fond_of_specials(trained: Reverser) -> Reverser:
+    """A hand-set model whose top choice at every step is <pad>, then <sos>: what a barely trained run can do."""
+    from tests.conftest import tiny_config
+
+    torch.manual_seed(0)
+    model = Seq2Seq(len(trained.vocab), tiny_config()).eval()
+    with torch.no_grad():
+        model.decoder.output.bias[PAD_ID] = 60.0
+        model.decoder.output.bias[SOS_ID] = 50.0
+    return Reverser(model, trained.vocab, True, trained.checkpoint)
+
+
+def test_no_decode_writes_pad_or_sos_and_every_output_word_has_its_own_attention_row(tiny_reverser):
+    from seq2seq.plots import heatmap_figure, position_labels
+
+    fond = _fond_of_specials(tiny_reverser)
+    vocab, sentence = fond.vocab, ["the", "big", "dog", "ran"]
+    batch = make_batch([sentence], vocab)
+    with torch.inference_mode():
+        logits = fond.model(batch.src, batch.src_lengths, batch.src[:, :1])[0]
+    assert int(logits[0, 0].argmax()) == PAD_ID  # the premise: unmasked, the model would write <pad>
+    greedy = fond.reverse_tokens([sentence])[0]
+    decodes = [
+        greedy,
+        SearchReverser(fond, beam=3).decode_tokens([sentence])[0].reversal,
+        SearchReverser(fond).decode_tokens([sentence], forcing=Forcing({1: vocab.stoi["cat"]}))[0].reversal,
+        SearchReverser(fond, prefix=["cat", "<unk>"]).decode_tokens([sentence])[0].reversal,
+    ]
+    for reversal in decodes:
+        assert not {"<pad>", "<sos>"} & set(reversal.raw_output)
+        ended = len(reversal.attention) == len(reversal.raw_output) + 1
+        assert ended or len(reversal.attention) == len(reversal.raw_output)  # one row per step, <eos> step last
+        labels = heatmap_figure(reversal.tokens, reversal.output, reversal.attention).data[0].y
+        assert list(labels[: len(reversal.output)]) == position_labels(reversal.output)  # row i is step i's word
+    found = SearchReverser(fond, beam=2).decode_tokens([sentence], record=True)[0].search
+    assert len(found.steps) == len(found.best.ids)
+    assert all(c.word not in ("<pad>", "<sos>") for record in found.steps for c in record.top)
+
+
+def test_pad_and_sos_cannot_be_forced_and_an_eos_ends_the_output(tiny_reverser):
+    from seq2seq.decoding import forced_word_id
+
+    vocab = tiny_reverser.vocab
+    batch = make_batch([["the", "big", "dog"]], vocab)
+    for word in ["<pad>", "<sos>"]:
+        with pytest.raises(InputError, match=f"^{word} cannot be forced: no decode writes it"):
+            forced_word_id(word, vocab)
+        with pytest.raises(InputError, match=f"the prefix: {word} cannot be forced"):
+            SearchReverser(tiny_reverser, prefix=["dog", word])
+        with pytest.raises(ValueError, match="cannot be forced"):
+            search(tiny_reverser.model, batch.src, batch.src_lengths, forcing=Forcing({0: vocab.stoi[word]}))
+    stopped = SearchReverser(tiny_reverser, prefix=["dog", "<eos>"]).decode_tokens([["the", "big", "dog"]])[0]
+    assert stopped.reversal.raw_output == ["dog"] and stopped.search.best.ended
+    with pytest.raises(InputError, match="after the <eos> forced at step 1"):
+        SearchReverser(tiny_reverser, prefix=["<eos>", "dog"])
+
+
+def test_scores_read_the_model_as_decoding_does(tiny_reverser):
+    """A candidate holding <sos> is one no decode can write: it scores -inf there, and the model's choice is never
+    <pad> or <sos>, even for a model whose top choice they are."""
+    from seq2seq.scoring import score_pairs
+
+    fond = _fond_of_specials(tiny_reverser)
+    source = ["the", "cat"]
+    score = score_pairs(fond, [(source, ["cat", "<sos>"])])[0]
+    assert score.tokens[1].log_prob == float("-inf")
+    assert all(t.model_token not in ("<pad>", "<sos>") for t in score.tokens)
+    own = fond.reverse_tokens([source])[0]
+    decoded = SearchReverser(fond).decode_tokens([source])[0]
+    scored = score_pairs(fond, [(source, own.raw_output)])[0]
+    if decoded.search.best.ended:
+        assert scored.log_prob == pytest.approx(decoded.log_prob, abs=1e-4)
