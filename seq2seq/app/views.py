@@ -168,7 +168,8 @@ STATUS_TEXT: dict[RunStatus, str] = {
     "finished": "finished",
     "failed": "failed",
     "interrupted": "interrupted (the server stopped while it ran)",
-    "unknown": "unknown (its run.json cannot be read)",
+    "cli": "trained from the command line",
+    "unknown": "unknown (neither its run.json nor its model can be read)",
     "elsewhere": "training from the command line or another server",
 }
 
