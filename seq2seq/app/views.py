@@ -157,6 +157,7 @@ STOP_REASON_TEXT: dict[StopReason, str] = {
     "epochs": "all epochs done",
     "target_accuracy": "reached the target accuracy",
     "stopped": "stopped by a user",
+    "server_stopped": "stopped when the server stopped",
     "max_seconds": "reached the time limit",
     "diverged": "the loss diverged",
 }
