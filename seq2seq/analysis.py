@@ -39,26 +39,39 @@ def peak_walk(reverser: Reverser, sentence: str = SHOWCASE_SENTENCE) -> str:
     return "\n".join(rows)
 
 
+def _words(count: int | str) -> str:
+    """ "1 word", "2 words"."""
+    return f"{count} word" if int(count) == 1 else f"{count} words"
+
+
 def _length_note(per_length: dict[str, dict], stress: dict | None) -> str:
     """How accuracy holds up with length, on the test split and, where measured, past the trained lengths."""
     lengths = sorted(map(int, per_length))
+    span = _words(lengths[0]) if len(lengths) == 1 else f"{lengths[0]} to {_words(lengths[-1])}"
     worst_length, worst = min(per_length.items(), key=lambda item: (item[1]["exact_match"], int(item[0])))
-    if worst["exact_match"] == 1.0:
-        text = f"Accuracy does not fall with length: every test length, {lengths[0]} to {lengths[-1]} words, is exact."
+    best_length, best = max(per_length.items(), key=lambda item: (item[1]["exact_match"], -int(item[0])))
+    if len(lengths) == 1:
+        text = (
+            f"Every test sentence has {span}, so the test split cannot show how accuracy changes with length: "
+            f"{percent(worst['exact_match'])} exact ({worst['correct']}/{worst['total']})."
+        )
+    elif worst["exact_match"] == 1.0:
+        text = f"Accuracy does not fall with length: every test length, {span}, is exact."
+    elif worst["exact_match"] == best["exact_match"]:
+        text = f"Accuracy does not change with length: every test length, {span}, is {percent(worst['exact_match'])}."
     else:
-        best_length, best = max(per_length.items(), key=lambda item: (item[1]["exact_match"], -int(item[0])))
         text = (
             f"Accuracy {'stays high' if worst['exact_match'] >= GOOD else 'depends on length'}: the lowest test length "
-            f"is {worst_length} words at {percent(worst['exact_match'])} ({worst['correct']}/{worst['total']}), the "
-            f"highest {best_length} words at {percent(best['exact_match'])}."
+            f"is {_words(worst_length)} at {percent(worst['exact_match'])} ({worst['correct']}/{worst['total']}), "
+            f"the highest {_words(best_length)} at {percent(best['exact_match'])}."
         )
     if stress:
         seen = stress["seen_max_length"]
         table = stress["per_length"]
         far = [(n, table[str(n)]["exact_match"]) for n in (round(1.3 * seen), 2 * seen) if str(n) in table]
         if far:
-            parts = ", ".join(f"{percent(value)} at {n} words" for n, value in far)
-            text += f" Past the longest example it trained on ({seen} words), exact match is {parts}."
+            parts = ", ".join(f"{percent(value)} at {_words(n)}" for n, value in far)
+            text += f" Past the longest example it trained on ({_words(seen)}), exact match is {parts}."
     return text
 
 

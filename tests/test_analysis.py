@@ -59,8 +59,22 @@ def test_length_note_quotes_the_worst_length_and_the_long_suite():
     note = _length_note(per_length, stress)
     assert "Accuracy depends on length: the lowest test length is 2 words at 50.0% (1/2)" in note
     assert "90.0% at 13 words, 25.0% at 20 words" in note
-    perfect = {"3": {"exact_match": 1.0, "correct": 1, "total": 1}}
-    assert "every test length, 3 to 3 words, is exact" in _length_note(perfect, None)
+    perfect = {"3": {"exact_match": 1.0, "correct": 1, "total": 1}, "4": {"exact_match": 1.0, "correct": 2, "total": 2}}
+    assert "every test length, 3 to 4 words, is exact" in _length_note(perfect, None)
+
+
+def test_length_note_names_one_length_once_and_counts_words_in_the_singular():
+    from seq2seq.analysis import _length_note
+
+    one = _length_note({"1": {"exact_match": 0.0, "correct": 0, "total": 45}}, None)
+    assert one == (
+        "Every test sentence has 1 word, so the test split cannot show how accuracy changes with length: "
+        "0.0% exact (0/45)."
+    )
+    flat = {str(n): {"exact_match": 0.0, "correct": 0, "total": 5} for n in (1, 2, 3)}
+    assert _length_note(flat, None) == "Accuracy does not change with length: every test length, 1 to 3 words, is 0.0%."
+    mixed = {"1": {"exact_match": 0.5, "correct": 1, "total": 2}, "2": {"exact_match": 1.0, "correct": 3, "total": 3}}
+    assert "the lowest test length is 1 word at 50.0% (1/2), the highest 2 words at 100.0%" in _length_note(mixed, None)
 
 
 def test_a_model_without_test_sentences_gets_a_short_answer(tiny_reverser):
