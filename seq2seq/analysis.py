@@ -128,7 +128,12 @@ def _elsewhere(focus: dict) -> str:
     )
 
 
-def _no_attention_markdown(reverser: Reverser, evaluation: Evaluation, stress: dict | None) -> str:
+def _computed_by(live: bool) -> str:
+    """Who computed the analysis' numbers: the app's page, live, or ``report``, which writes ANALYSIS.md."""
+    return "live by the app's Analysis page" if live else "by `python -m seq2seq report`"
+
+
+def _no_attention_markdown(reverser: Reverser, evaluation: Evaluation, stress: dict | None, live: bool) -> str:
     """The analysis of a model without attention: there are no weights to read, only what it gets right."""
     config = reverser.checkpoint.config
     kind = KIND_NAMES.get(config.attention, config.attention)
@@ -140,7 +145,7 @@ def _no_attention_markdown(reverser: Reverser, evaluation: Evaluation, stress: d
 
 {KIND_EXPLANATIONS.get(config.attention, "")[0].upper()}{KIND_EXPLANATIONS.get(config.attention, "")[1:]}
 
-Computed by `python -m seq2seq report` on its test split of {evaluation.total:,} sentences: exact match
+Computed {_computed_by(live)} on its test split of {evaluation.total:,} sentences: exact match
 {percent(evaluation.exact_match)} ({evaluation.correct:,}/{evaluation.total:,}), token accuracy
 {percent(evaluation.token_accuracy)}. Its decoder's weights are fixed (they only pick its context), so there is no
 alignment to analyse and no heatmap is drawn; the `<unk>` copy step, which reads the attention peak, is off.
@@ -150,9 +155,14 @@ Exact match by test sentence length: {by_length}.
 
 
 def analysis_markdown(
-    reverser: Reverser, report: TestReport, ablation: dict | None = None, stress: dict | None = None
+    reverser: Reverser,
+    report: TestReport,
+    ablation: dict | None = None,
+    stress: dict | None = None,
+    live: bool = False,
 ) -> str:
-    """The four questions of the analysis, answered with this model's numbers (``stress`` from ``run_stress``).
+    """The four questions of the analysis, answered with this model's numbers (``stress`` from ``run_stress``);
+    ``live``: for the app's Analysis page, which computes them as it shows them, rather than for ``report``.
 
     Every claim follows from the number beside it: a pattern is named only when its share is at least ``GOOD``
     (95%), "partly" from ``PARTLY`` (50%), and otherwise the text says it is absent and where attention goes instead.
@@ -161,7 +171,7 @@ def analysis_markdown(
     if not evaluation.total:
         return "# How attention reverses a sentence\n\nThis model has no test sentences to analyse.\n"
     if not reverser.model.decoder.attention.aligns:
-        return _no_attention_markdown(reverser, evaluation, stress)
+        return _no_attention_markdown(reverser, evaluation, stress, live)
     a = evaluation.alignment
     focus = attention_focus(report.results)
     sentence = SHOWCASE_SENTENCE
@@ -226,7 +236,7 @@ def analysis_markdown(
         )
     text = f"""# How attention reverses a sentence
 
-Every number below is computed from the model by `python -m seq2seq report` on its test split of
+Every number below is computed from the model {_computed_by(live)} on its test split of
 {evaluation.total:,} sentences (exact match {percent(evaluation.exact_match)},
 {evaluation.correct:,}/{evaluation.total:,}; token accuracy {percent(evaluation.token_accuracy)}). Decoder step *i* of a
 sentence of *n* words should copy source word *n + 1 − i*: its **mirror position**; the final `<eos>` step's mirror is

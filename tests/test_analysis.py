@@ -23,6 +23,13 @@ def test_the_analysis_answers_the_four_questions_with_computed_numbers(tiny_reve
     assert f"{report.evaluation.correct:,}/{report.evaluation.total:,}" in text
 
 
+def test_the_analysis_says_who_computed_its_numbers(tiny_reverser):
+    report = evaluate_sentences(tiny_reverser, tiny_reverser.checkpoint.test_sentences[:5])
+    assert "by `python -m seq2seq report`" in analysis_markdown(tiny_reverser, report)
+    live = analysis_markdown(tiny_reverser, report, live=True)
+    assert "seq2seq report" not in live and "computed from the model live by the app's Analysis page" in live
+
+
 def test_peak_walk_has_a_row_per_decoder_step(tiny_reverser):
     table = peak_walk(tiny_reverser, "the cat sat")
     assert len(table.splitlines()) == 2 + 4

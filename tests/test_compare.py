@@ -137,5 +137,7 @@ def test_the_analysis_page_draws_figure_2_and_checks_the_findings(env):
     names = [trace.get("name") for trace in chart["data"] if trace.get("mode") == "lines+markers"]
     assert len(names) == 6 and names[0].startswith("encoder–decoder")
     checked = [m.value for m in at.markdown if m.value.startswith("- ") and "hold" in m.value]
-    assert len(checked) == 5 and "Attention \\(RNNsearch\\) beats" in checked[0]
+    assert len(checked) == 6 and "Attention \\(RNNsearch\\) beats" in checked[0]
+    text = " ".join(m.value for m in at.markdown)
+    assert "seq2seq report" not in text and "live by the app's Analysis page" in text  # it computes them as it shows
     (env.parent / "paper_figure.json").unlink()
