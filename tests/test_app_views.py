@@ -122,7 +122,8 @@ def test_no_attention_text_says_why_and_when_the_sentence_is_past_training():
     from seq2seq.app.views import no_attention_text
 
     text = no_attention_text("encdec", 22, 15)
-    assert "no attention to show" in text and "last state" in text and "more than the 15" in text
+    assert "no attention to show" in text and "last state" in text
+    assert "more than the 15 of the longest example it trained on" in text
     assert "more than" not in no_attention_text("encdec", 10, 15)
     assert "average" in no_attention_text("none", 3, 15)
     # its own score at this length, from its test metrics: a weak model's words say it is weak
