@@ -102,11 +102,13 @@ def test_run_rows_say_status_and_accuracy_in_words(tmp_path):
     from seq2seq.app.runs import RunInfo
 
     finished = RunInfo("20250101-000000", tmp_path, "finished", 0.0, "corpus.txt", "target_accuracy", 0.995, True, True)
-    odd = RunInfo("cli-run", tmp_path, "unknown", None, "", None, None, True, False)
-    rows = run_rows([finished, odd])
+    cli = RunInfo("cli-run", tmp_path, "cli", None, "", None, 0.5, True, True)
+    odd = RunInfo("odd", tmp_path, "unknown", None, "", None, None, True, False)
+    rows = run_rows([finished, cli, odd])
     assert rows[0]["status"] == "finished (reached the target accuracy)" and rows[0]["test exact match"] == "99.5%"
-    assert rows[1] == {"run": "cli-run", "started": "", "status": "unknown (its run.json cannot be read)",
-                       "corpus": "", "test exact match": "n/a"}  # fmt: skip
+    assert rows[1] == {"run": "cli-run", "started": "", "status": "trained from the command line",
+                       "corpus": "", "test exact match": "50.0%"}  # fmt: skip
+    assert rows[2]["status"] == "unknown (neither its run.json nor its model can be read)"
 
 
 def test_longer_than_trained_joins_the_longest_test_sentences_to_length():
