@@ -532,8 +532,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  {field.name} = {getattr(checkpoint.config, field.name)!r}")
     data = checkpoint.metrics.get("data")
     if data:
-        lengths = f"{data['train_min_length']}-{data['train_max_length']}"
-        print(f"trained on {data['train_sentences']:,} sentences of {lengths} words")
+        from .stress import trained_lengths
+
+        longest, seen = trained_lengths(checkpoint)
+        lengths = f"{data['train_min_length']}-{longest}"
+        joined = f", joined into examples of up to {seen} words" if seen > longest else ""
+        print(f"trained on {data['train_sentences']:,} sentences of {lengths} words{joined}")
     test = checkpoint.metrics.get("test")
     if test:
         print(f"test exact match: {test['exact_match']:.4f} ({test['correct']}/{test['total']})")

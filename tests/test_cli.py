@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from seq2seq.app.runs import list_runs, write_run_info
-from seq2seq.checkpoint import load_checkpoint
+from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +77,16 @@ def test_info_lists_config_and_vocabulary(capsys, tiny_checkpoint):
     info = json.loads(out)
     assert code == 0 and "cat" in info["vocabulary"] and info["config"]["hidden_size"] == 32
     assert info["metrics"]["test"]["total"] > 0
+
+
+def test_info_names_the_longest_example_a_model_trained_on_joined_pairs_included(capsys, tmp_path, tiny_checkpoint):
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    code, out, _ = run(capsys, "info", "--checkpoint", str(tiny_checkpoint))
+    assert code == 0 and "sentences of 1-4 words\n" in out  # trained without joins: nothing longer
+    checkpoint.metrics["data"]["seen_max_length"] = 8  # as training with join_share > 0 records it
+    save_checkpoint(checkpoint, tmp_path / "joined.pt")
+    code, out, _ = run(capsys, "info", "--checkpoint", str(tmp_path / "joined.pt"))
+    assert code == 0 and "sentences of 1-4 words, joined into examples of up to 8 words\n" in out
 
 
 def test_train_on_corpus_files(capsys, tmp_path, tiny_corpus):
