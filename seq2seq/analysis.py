@@ -139,7 +139,7 @@ def _no_attention_markdown(reverser: Reverser, evaluation: Evaluation, stress: d
     kind = KIND_NAMES.get(config.attention, config.attention)
     table = {**evaluation.per_length, **((stress or {}).get("per_length") or {})}
     by_length = ", ".join(
-        f"{n} words {percent(row['exact_match'])}" for n, row in sorted(table.items(), key=lambda i: int(i[0]))
+        f"{_words(n)} {percent(row['exact_match'])}" for n, row in sorted(table.items(), key=lambda i: int(i[0]))
     )
     return f"""# A model without attention: {kind}
 

@@ -1,5 +1,6 @@
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -95,6 +96,18 @@ def _untrained(trained: Reverser) -> Reverser:
     torch.manual_seed(0)
     checkpoint = trained.checkpoint
     return Reverser(Seq2Seq(len(checkpoint.vocab), checkpoint.config).eval(), checkpoint.vocab, True, checkpoint)
+
+
+def test_a_model_without_attention_counts_its_lengths_in_words_and_says_who_computed_them(tiny_reverser):
+    checkpoint = tiny_reverser.checkpoint
+    config = checkpoint.config.replace(attention="encdec")
+    plain = Reverser(
+        Seq2Seq(len(checkpoint.vocab), config).eval(), checkpoint.vocab, False, replace(checkpoint, config=config)
+    )
+    report = evaluate_sentences(plain, [["cat"], ["the", "cat"]])
+    text = analysis_markdown(plain, report, live=True)
+    assert "A model without attention" in text and "live by the app's Analysis page" in text
+    assert "1 word " in text and "1 words" not in text and "2 words " in text
 
 
 def test_an_untrained_model_is_called_weak_and_told_where_its_attention_goes(tiny_reverser):
