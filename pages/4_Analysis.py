@@ -24,7 +24,7 @@ if report.evaluation.total == 0:
 
 left, right = st.columns([3, 2])
 with left:
-    st.markdown(analysis_markdown(loaded.reverser, report, ablation))
+    st.markdown(analysis_markdown(loaded.reverser, report, ablation, live=True))
 with right:
     showcase = loaded.reverser.reverse(SHOWCASE_SENTENCE)
     st.markdown(f"**Attention for “{SHOWCASE_SENTENCE}”**")

@@ -44,7 +44,7 @@ if not models:
     st.stop()
 
 first = models[0]
-longest = trained_lengths(first.checkpoint)[0]
+longest, seen = trained_lengths(first.checkpoint)  # its corpus's longest sentence; its longest example
 examples = [SHOWCASE_SENTENCE] if all(w in first.reverser.vocab for w in SHOWCASE_SENTENCE.split()) else []
 examples += [e for e in first.example_sentences(3)[1:] if e not in examples]
 # Half as long again as the longest training sentence (the encoder-decoder fails), and more than twice as long (the
@@ -53,7 +53,7 @@ examples += [e for factor in (1.5, 2.3) if (e := longer_than_trained(first.check
 st.write("Try one:")
 for column, (i, example) in zip(st.columns(len(examples)), enumerate(examples), strict=True):
     words = len(example.split())
-    label = f"{example} ({words} words, past the trained length)" if words > longest else example
+    label = f"{example} ({words} words, past the trained length)" if words > seen else example
     column.button(markdown_escape(label), key=f"compare_example_{i}", on_click=use_example, args=(example,))
 
 sentence = st.text_input("Sentence", key=KEY, placeholder=SHOWCASE_SENTENCE)
@@ -84,7 +84,7 @@ for index, (column, model) in enumerate(zip(st.columns(len(models)), models, str
             figure.update_layout(width=None)
             st.plotly_chart(figure, theme=None, key=f"compare_chart_{index}", width="stretch")
         else:
-            trained = trained_lengths(model.checkpoint)[0]
+            trained = trained_lengths(model.checkpoint)[1]  # joined pairs included
             per_length = (model.test_metrics or {}).get("per_length")
             why = no_attention_text(model.config.attention, len(result.tokens), trained, per_length)
             st.info(why, icon=":material/block:")

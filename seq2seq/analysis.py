@@ -39,26 +39,39 @@ def peak_walk(reverser: Reverser, sentence: str = SHOWCASE_SENTENCE) -> str:
     return "\n".join(rows)
 
 
+def _words(count: int | str) -> str:
+    """ "1 word", "2 words"."""
+    return f"{count} word" if int(count) == 1 else f"{count} words"
+
+
 def _length_note(per_length: dict[str, dict], stress: dict | None) -> str:
     """How accuracy holds up with length, on the test split and, where measured, past the trained lengths."""
     lengths = sorted(map(int, per_length))
+    span = _words(lengths[0]) if len(lengths) == 1 else f"{lengths[0]} to {_words(lengths[-1])}"
     worst_length, worst = min(per_length.items(), key=lambda item: (item[1]["exact_match"], int(item[0])))
-    if worst["exact_match"] == 1.0:
-        text = f"Accuracy does not fall with length: every test length, {lengths[0]} to {lengths[-1]} words, is exact."
+    best_length, best = max(per_length.items(), key=lambda item: (item[1]["exact_match"], -int(item[0])))
+    if len(lengths) == 1:
+        text = (
+            f"Every test sentence has {span}, so the test split cannot show how accuracy changes with length: "
+            f"{percent(worst['exact_match'])} exact ({worst['correct']}/{worst['total']})."
+        )
+    elif worst["exact_match"] == 1.0:
+        text = f"Accuracy does not fall with length: every test length, {span}, is exact."
+    elif worst["exact_match"] == best["exact_match"]:
+        text = f"Accuracy does not change with length: every test length, {span}, is {percent(worst['exact_match'])}."
     else:
-        best_length, best = max(per_length.items(), key=lambda item: (item[1]["exact_match"], -int(item[0])))
         text = (
             f"Accuracy {'stays high' if worst['exact_match'] >= GOOD else 'depends on length'}: the lowest test length "
-            f"is {worst_length} words at {percent(worst['exact_match'])} ({worst['correct']}/{worst['total']}), the "
-            f"highest {best_length} words at {percent(best['exact_match'])}."
+            f"is {_words(worst_length)} at {percent(worst['exact_match'])} ({worst['correct']}/{worst['total']}), "
+            f"the highest {_words(best_length)} at {percent(best['exact_match'])}."
         )
     if stress:
         seen = stress["seen_max_length"]
         table = stress["per_length"]
         far = [(n, table[str(n)]["exact_match"]) for n in (round(1.3 * seen), 2 * seen) if str(n) in table]
         if far:
-            parts = ", ".join(f"{percent(value)} at {n} words" for n, value in far)
-            text += f" Past the longest example it trained on ({seen} words), exact match is {parts}."
+            parts = ", ".join(f"{percent(value)} at {_words(n)}" for n, value in far)
+            text += f" Past the longest example it trained on ({_words(seen)}), exact match is {parts}."
     return text
 
 
@@ -115,19 +128,24 @@ def _elsewhere(focus: dict) -> str:
     )
 
 
-def _no_attention_markdown(reverser: Reverser, evaluation: Evaluation, stress: dict | None) -> str:
+def _computed_by(live: bool) -> str:
+    """Who computed the analysis' numbers: the app's page, live, or ``report``, which writes ANALYSIS.md."""
+    return "live by the app's Analysis page" if live else "by `python -m seq2seq report`"
+
+
+def _no_attention_markdown(reverser: Reverser, evaluation: Evaluation, stress: dict | None, live: bool) -> str:
     """The analysis of a model without attention: there are no weights to read, only what it gets right."""
     config = reverser.checkpoint.config
     kind = KIND_NAMES.get(config.attention, config.attention)
     table = {**evaluation.per_length, **((stress or {}).get("per_length") or {})}
     by_length = ", ".join(
-        f"{n} words {percent(row['exact_match'])}" for n, row in sorted(table.items(), key=lambda i: int(i[0]))
+        f"{_words(n)} {percent(row['exact_match'])}" for n, row in sorted(table.items(), key=lambda i: int(i[0]))
     )
     return f"""# A model without attention: {kind}
 
 {KIND_EXPLANATIONS.get(config.attention, "")[0].upper()}{KIND_EXPLANATIONS.get(config.attention, "")[1:]}
 
-Computed by `python -m seq2seq report` on its test split of {evaluation.total:,} sentences: exact match
+Computed {_computed_by(live)} on its test split of {evaluation.total:,} sentences: exact match
 {percent(evaluation.exact_match)} ({evaluation.correct:,}/{evaluation.total:,}), token accuracy
 {percent(evaluation.token_accuracy)}. Its decoder's weights are fixed (they only pick its context), so there is no
 alignment to analyse and no heatmap is drawn; the `<unk>` copy step, which reads the attention peak, is off.
@@ -137,9 +155,14 @@ Exact match by test sentence length: {by_length}.
 
 
 def analysis_markdown(
-    reverser: Reverser, report: TestReport, ablation: dict | None = None, stress: dict | None = None
+    reverser: Reverser,
+    report: TestReport,
+    ablation: dict | None = None,
+    stress: dict | None = None,
+    live: bool = False,
 ) -> str:
-    """The four questions of the analysis, answered with this model's numbers (``stress`` from ``run_stress``).
+    """The four questions of the analysis, answered with this model's numbers (``stress`` from ``run_stress``);
+    ``live``: for the app's Analysis page, which computes them as it shows them, rather than for ``report``.
 
     Every claim follows from the number beside it: a pattern is named only when its share is at least ``GOOD``
     (95%), "partly" from ``PARTLY`` (50%), and otherwise the text says it is absent and where attention goes instead.
@@ -148,7 +171,7 @@ def analysis_markdown(
     if not evaluation.total:
         return "# How attention reverses a sentence\n\nThis model has no test sentences to analyse.\n"
     if not reverser.model.decoder.attention.aligns:
-        return _no_attention_markdown(reverser, evaluation, stress)
+        return _no_attention_markdown(reverser, evaluation, stress, live)
     a = evaluation.alignment
     focus = attention_focus(report.results)
     sentence = SHOWCASE_SENTENCE
@@ -213,7 +236,7 @@ def analysis_markdown(
         )
     text = f"""# How attention reverses a sentence
 
-Every number below is computed from the model by `python -m seq2seq report` on its test split of
+Every number below is computed from the model {_computed_by(live)} on its test split of
 {evaluation.total:,} sentences (exact match {percent(evaluation.exact_match)},
 {evaluation.correct:,}/{evaluation.total:,}; token accuracy {percent(evaluation.token_accuracy)}). Decoder step *i* of a
 sentence of *n* words should copy source word *n + 1 − i*: its **mirror position**; the final `<eos>` step's mirror is

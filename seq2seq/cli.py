@@ -30,7 +30,7 @@ from .fileio import FolderLock, output_target, write_json
 from .inference import Reversal, Reverser
 from .linestream import BATCH_LINES, Line, chunks_of, line_batches
 from .metrics import NO_ALIGNMENT, format_example
-from .paths import default_checkpoint_path, new_run_dir
+from .paths import RUN_INFO, default_checkpoint_path, new_run_dir
 from .report import evaluate_sentences, pick_examples
 from .tokenize import MAX_SENTENCE_CHARS, InputError, checked_tokens
 from .vocab import SPECIALS, Vocabulary
@@ -371,6 +371,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(data.summary())
     out = args.out if args.out is not None else new_run_dir(RUNS_DIR)
     print(f"run folder: {out}", flush=True)
+    if os.path.lexists(out / RUN_INFO):  # the app's record of the model this run replaces
+        (out / RUN_INFO).unlink()
+        print(f"removed {out / RUN_INFO}: it described the earlier model; the app lists this run from its checkpoint")
     progress = ProgressLine(sys.stdout)
     trainer = Trainer(config, data, out, callback=progress.update, report_every=1, log=progress.log)
 
@@ -552,8 +555,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  {field.name} = {getattr(checkpoint.config, field.name)!r}")
     data = checkpoint.metrics.get("data")
     if data:
-        lengths = f"{data['train_min_length']}-{data['train_max_length']}"
-        print(f"trained on {data['train_sentences']:,} sentences of {lengths} words")
+        from .stress import trained_lengths
+
+        longest, seen = trained_lengths(checkpoint)
+        lengths = f"{data['train_min_length']}-{longest}"
+        joined = f", joined into examples of up to {seen} words" if seen > longest else ""
+        print(f"trained on {data['train_sentences']:,} sentences of {lengths} words{joined}")
     test = checkpoint.metrics.get("test")
     if test:
         print(f"test exact match: {test['exact_match']:.4f} ({test['correct']}/{test['total']})")

@@ -7,6 +7,9 @@ from pathlib import Path
 CHECKPOINT_ENV = "SEQ2SEQ_CHECKPOINT"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPO_ROOT / "artifacts" / "model.pt"
+RUN_INFO = "run.json"
+"""The app's record of a run in its folder (what was asked and how it ended); ``train`` removes it from a folder it
+trains into, since it would describe the model being replaced."""
 
 
 def default_checkpoint_path() -> Path:

@@ -6,7 +6,9 @@ They are ``TypedDict``s, plain dicts at run time, so checkpoints that store them
 
 from typing import Literal, TypedDict
 
-StopReason = Literal["epochs", "target_accuracy", "max_seconds", "stopped", "diverged"]
+StopReason = Literal["epochs", "target_accuracy", "max_seconds", "stopped", "server_stopped", "diverged"]
+"""Why a run ended; "stopped" is a user's request, "server_stopped" the app's server shutting down mid-run (the
+trainer itself only knows "stopped"; the app's worker tells the two apart)."""
 ProgressKind = Literal["batch", "eval", "end"]
 
 

@@ -1,5 +1,6 @@
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -21,6 +22,13 @@ def test_the_analysis_answers_the_four_questions_with_computed_numbers(tiny_reve
     rate = report.evaluation.alignment["mirror_peak_rate"]
     assert f"{100 * rate:.1f}%" in text
     assert f"{report.evaluation.correct:,}/{report.evaluation.total:,}" in text
+
+
+def test_the_analysis_says_who_computed_its_numbers(tiny_reverser):
+    report = evaluate_sentences(tiny_reverser, tiny_reverser.checkpoint.test_sentences[:5])
+    assert "by `python -m seq2seq report`" in analysis_markdown(tiny_reverser, report)
+    live = analysis_markdown(tiny_reverser, report, live=True)
+    assert "seq2seq report" not in live and "computed from the model live by the app's Analysis page" in live
 
 
 def test_peak_walk_has_a_row_per_decoder_step(tiny_reverser):
@@ -59,8 +67,22 @@ def test_length_note_quotes_the_worst_length_and_the_long_suite():
     note = _length_note(per_length, stress)
     assert "Accuracy depends on length: the lowest test length is 2 words at 50.0% (1/2)" in note
     assert "90.0% at 13 words, 25.0% at 20 words" in note
-    perfect = {"3": {"exact_match": 1.0, "correct": 1, "total": 1}}
-    assert "every test length, 3 to 3 words, is exact" in _length_note(perfect, None)
+    perfect = {"3": {"exact_match": 1.0, "correct": 1, "total": 1}, "4": {"exact_match": 1.0, "correct": 2, "total": 2}}
+    assert "every test length, 3 to 4 words, is exact" in _length_note(perfect, None)
+
+
+def test_length_note_names_one_length_once_and_counts_words_in_the_singular():
+    from seq2seq.analysis import _length_note
+
+    one = _length_note({"1": {"exact_match": 0.0, "correct": 0, "total": 45}}, None)
+    assert one == (
+        "Every test sentence has 1 word, so the test split cannot show how accuracy changes with length: "
+        "0.0% exact (0/45)."
+    )
+    flat = {str(n): {"exact_match": 0.0, "correct": 0, "total": 5} for n in (1, 2, 3)}
+    assert _length_note(flat, None) == "Accuracy does not change with length: every test length, 1 to 3 words, is 0.0%."
+    mixed = {"1": {"exact_match": 0.5, "correct": 1, "total": 2}, "2": {"exact_match": 1.0, "correct": 3, "total": 3}}
+    assert "the lowest test length is 1 word at 50.0% (1/2), the highest 2 words at 100.0%" in _length_note(mixed, None)
 
 
 def test_a_model_without_test_sentences_gets_a_short_answer(tiny_reverser):
@@ -74,6 +96,18 @@ def _untrained(trained: Reverser) -> Reverser:
     torch.manual_seed(0)
     checkpoint = trained.checkpoint
     return Reverser(Seq2Seq(len(checkpoint.vocab), checkpoint.config).eval(), checkpoint.vocab, True, checkpoint)
+
+
+def test_a_model_without_attention_counts_its_lengths_in_words_and_says_who_computed_them(tiny_reverser):
+    checkpoint = tiny_reverser.checkpoint
+    config = checkpoint.config.replace(attention="encdec")
+    plain = Reverser(
+        Seq2Seq(len(checkpoint.vocab), config).eval(), checkpoint.vocab, False, replace(checkpoint, config=config)
+    )
+    report = evaluate_sentences(plain, [["cat"], ["the", "cat"]])
+    text = analysis_markdown(plain, report, live=True)
+    assert "A model without attention" in text and "live by the app's Analysis page" in text
+    assert "1 word " in text and "1 words" not in text and "2 words " in text
 
 
 def test_an_untrained_model_is_called_weak_and_told_where_its_attention_goes(tiny_reverser):

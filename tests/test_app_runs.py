@@ -19,6 +19,7 @@ from seq2seq.app.runs import (
     write_run_info,
 )
 from seq2seq.app.views import status_text
+from seq2seq.checkpoint import load_checkpoint
 from seq2seq.fileio import FolderLock
 from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT, default_checkpoint_path, new_run_dir
 from seq2seq.tokenize import InputError, tokenize
@@ -51,8 +52,9 @@ def test_new_run_dirs_are_new_and_distinct(tmp_path):
 
 def test_list_runs_reads_run_info_newest_first(tmp_path):
     old, new, bare = (tmp_path / name for name in ("20240101-000000", "20250101-000000", "20230101-000000"))
+    old.mkdir()
+    (old / "model.pt").write_bytes(b"x")  # the app saves the model, then records how the run ended
     write_run_info(old, {"status": "finished", "started_at": 1.0, "corpus": "a.txt", "test": {"exact_match": 0.5}})
-    (old / "model.pt").write_bytes(b"x")
     write_run_info(new, {"status": "running", "started_at": 2.0})
     bare.mkdir()
     (tmp_path / ".hidden").mkdir()
@@ -64,6 +66,33 @@ def test_list_runs_reads_run_info_newest_first(tmp_path):
     assert runs[1].corpus == "a.txt" and runs[1].started.startswith("1970-01-01")
     assert runs[2].status == "unknown" and not runs[2].has_model
     assert list_runs(tmp_path / "missing") == []
+
+
+def test_a_command_line_run_is_described_from_its_checkpoint_not_as_unreadable(tmp_path, tiny_run):
+    (tmp_path / "mine").mkdir()
+    for file in ("model.pt", "history.csv"):
+        (tmp_path / "mine" / file).write_bytes((tiny_run / file).read_bytes())
+    (run,) = list_runs(tmp_path)
+    stored = load_checkpoint(tiny_run / "model.pt").metrics["test"]["exact_match"]
+    assert run.status == "cli" and run.test_exact_match == stored and run.ours
+    assert status_text(run.status, run.stop_reason) == "trained from the command line"
+
+
+def test_a_run_record_older_than_its_model_is_not_believed(tmp_path, tiny_run):
+    """An app run whose model was replaced afterwards (its run.json left behind) is listed from the new checkpoint."""
+    folder = tmp_path / "20250101-000000"
+    folder.mkdir()
+    (folder / "model.pt").write_bytes((tiny_run / "model.pt").read_bytes())
+    record = {"status": "finished", "stop_reason": "epochs", "corpus": "a.txt", "test": {"exact_match": 0.25}}
+    write_run_info(folder, record)
+    assert list_runs(tmp_path)[0].test_exact_match == 0.25  # the record is newer: it describes this model
+    later = (folder / "run.json").stat().st_mtime_ns + 10**9
+    os.utime(folder / "model.pt", ns=(later, later))  # the model replaced after the record was written
+    (run,) = list_runs(tmp_path)
+    stored = load_checkpoint(folder / "model.pt").metrics["test"]["exact_match"]
+    assert (run.status, run.stop_reason, run.corpus, run.test_exact_match) == ("cli", None, "", stored)
+    assert run.ours and run.has_model
+    assert list_runs(tmp_path, live_run_dir=folder)[0].test_exact_match == 0.25  # the live run's record is its own
 
 
 def test_delete_run_removes_a_finished_run_and_nothing_else(tmp_path):

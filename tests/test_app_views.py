@@ -102,11 +102,13 @@ def test_run_rows_say_status_and_accuracy_in_words(tmp_path):
     from seq2seq.app.runs import RunInfo
 
     finished = RunInfo("20250101-000000", tmp_path, "finished", 0.0, "corpus.txt", "target_accuracy", 0.995, True, True)
-    odd = RunInfo("cli-run", tmp_path, "unknown", None, "", None, None, True, False)
-    rows = run_rows([finished, odd])
+    cli = RunInfo("cli-run", tmp_path, "cli", None, "", None, 0.5, True, True)
+    odd = RunInfo("odd", tmp_path, "unknown", None, "", None, None, True, False)
+    rows = run_rows([finished, cli, odd])
     assert rows[0]["status"] == "finished (reached the target accuracy)" and rows[0]["test exact match"] == "99.5%"
-    assert rows[1] == {"run": "cli-run", "started": "", "status": "unknown (its run.json cannot be read)",
-                       "corpus": "", "test exact match": "n/a"}  # fmt: skip
+    assert rows[1] == {"run": "cli-run", "started": "", "status": "trained from the command line",
+                       "corpus": "", "test exact match": "50.0%"}  # fmt: skip
+    assert rows[2]["status"] == "unknown (neither its run.json nor its model can be read)"
 
 
 def test_longer_than_trained_joins_the_longest_test_sentences_to_length():
@@ -122,7 +124,8 @@ def test_no_attention_text_says_why_and_when_the_sentence_is_past_training():
     from seq2seq.app.views import no_attention_text
 
     text = no_attention_text("encdec", 22, 15)
-    assert "no attention to show" in text and "last state" in text and "more than the 15" in text
+    assert "no attention to show" in text and "last state" in text
+    assert "more than the 15 of the longest example it trained on" in text
     assert "more than" not in no_attention_text("encdec", 10, 15)
     assert "average" in no_attention_text("none", 3, 15)
     # its own score at this length, from its test metrics: a weak model's words say it is weak

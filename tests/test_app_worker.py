@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from seq2seq.app.runs import list_runs
+from seq2seq.app.views import status_text
 from seq2seq.app.worker import TrainingBusy, TrainingWorker, downsample
 from seq2seq.checkpoint import load_checkpoint
 from seq2seq.corpus import Splits
@@ -73,6 +75,22 @@ def test_stop_keeps_a_loadable_best_model(tmp_path, tiny_corpus):
     assert not worker.stop()  # nothing runs any more
 
 
+def test_a_run_cut_off_by_the_server_stopping_is_not_called_stopped_by_a_user(tmp_path, tiny_corpus):
+    config = small_config(tiny_corpus, epochs=500)
+    worker = TrainingWorker(report_every=1)
+    worker.start(config, tmp_path, load_run_data(config, tiny_corpus))
+    worker.shutdown(timeout=60)
+    state = worker.state()
+    assert state.status == "finished" and state.stop_reason == "server_stopped"
+    assert status_text(state.status, state.stop_reason) == "finished (stopped when the server stopped)"
+    (run,) = list_runs(tmp_path)
+    assert run.stop_reason == "server_stopped"  # as its run.json tells the Runs page
+    worker.start(config, tmp_path, load_run_data(config, tiny_corpus))  # a user's Stop, then the server stops
+    worker.stop()
+    worker.shutdown(timeout=60)
+    assert worker.state().stop_reason == "stopped"
+
+
 def test_builtin_corpus_is_generated_on_the_worker_thread(tmp_path):
     config = tiny_config(corpus_size=60, max_length=3, valid_size=10, test_size=10, epochs=1, hidden_size=8)
     worker = TrainingWorker()
@@ -134,7 +152,7 @@ def test_interpreter_exit_during_a_run_stops_and_joins_it(tmp_path, tiny_corpus)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "exiting mid-run" in done.stdout
     (run_dir,) = tmp_path.iterdir()
-    assert json.loads((run_dir / "run.json").read_text())["stop_reason"] == "stopped"
+    assert json.loads((run_dir / "run.json").read_text())["stop_reason"] == "server_stopped"
     load_checkpoint(run_dir / "model.pt")
 
 

@@ -143,7 +143,7 @@ def test_train_watch_the_curve_grow_reload_stop_activate_and_exit_mid_run(server
     assert "Aborted" not in server.log()
     latest = max(server.runs_dir.iterdir())
     info = json.loads((latest / "run.json").read_text())
-    assert info["status"] == "finished" and info["stop_reason"] == "stopped"  # joined at exit, best model kept
+    assert info["status"] == "finished" and info["stop_reason"] == "server_stopped"  # joined at exit, model kept
     assert (latest / "model.pt").is_file() and len(list(server.runs_dir.iterdir())) == 2
 
 

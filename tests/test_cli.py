@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from seq2seq.app.runs import list_runs, write_run_info
+from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +77,16 @@ def test_info_lists_config_and_vocabulary(capsys, tiny_checkpoint):
     info = json.loads(out)
     assert code == 0 and "cat" in info["vocabulary"] and info["config"]["hidden_size"] == 32
     assert info["metrics"]["test"]["total"] > 0
+
+
+def test_info_names_the_longest_example_a_model_trained_on_joined_pairs_included(capsys, tmp_path, tiny_checkpoint):
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    code, out, _ = run(capsys, "info", "--checkpoint", str(tiny_checkpoint))
+    assert code == 0 and "sentences of 1-4 words\n" in out  # trained without joins: nothing longer
+    checkpoint.metrics["data"]["seen_max_length"] = 8  # as training with join_share > 0 records it
+    save_checkpoint(checkpoint, tmp_path / "joined.pt")
+    code, out, _ = run(capsys, "info", "--checkpoint", str(tmp_path / "joined.pt"))
+    assert code == 0 and "sentences of 1-4 words, joined into examples of up to 8 words\n" in out
 
 
 def test_train_on_corpus_files(capsys, tmp_path, tiny_corpus):
@@ -290,6 +302,22 @@ def test_train_overwrites_only_when_asked_and_says_what_still_describes_the_old_
     assert code == 0 and (out / "history.csv").read_text().startswith("epoch,step")
     assert f"note: metrics.json in {out} still describe the earlier model" in out_text
     assert (out / "metrics.json").read_text() == "{}"
+
+
+def test_train_over_an_app_run_removes_its_run_record_and_says_so(capsys, tmp_path, tiny_corpus, tiny_run):
+    """The app's run.json described the earlier model ("finished", 100%): after `train --overwrite` the Runs page
+    and the model picker describe the folder from its new checkpoint."""
+    out = tmp_path / "20250101-000000"
+    out.mkdir()
+    (out / "model.pt").write_bytes((tiny_run / "model.pt").read_bytes())
+    write_run_info(out, {"status": "finished", "stop_reason": "target_accuracy", "test": {"exact_match": 1.0}})
+    code, out_text, _ = run(capsys, "train", "--train-file", str(tiny_corpus), "--out", str(out), "--overwrite",
+                            *TINY_TRAIN)  # fmt: skip
+    assert code == 0 and f"removed {out / 'run.json'}: it described the earlier model" in out_text
+    assert not (out / "run.json").exists()
+    (listed,) = list_runs(tmp_path)
+    stored = load_checkpoint(out / "model.pt").metrics["test"]["exact_match"]
+    assert (listed.status, listed.stop_reason, listed.test_exact_match) == ("cli", None, stored) and stored < 1.0
 
 
 def test_train_without_out_makes_a_new_folder_under_runs(capsys, tmp_path, tiny_corpus, monkeypatch):

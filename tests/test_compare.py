@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from seq2seq.app.models import model_label, model_options, shipped_models
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.views import markdown_escape
+from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.data import load_run_data
 from seq2seq.paths import CHECKPOINT_ENV
 from seq2seq.train import Trainer
@@ -70,7 +71,32 @@ def test_the_long_suggestion_says_why_the_encoder_decoder_has_no_heatmap(env):
     long = [b for b in at.button if "past the trained length" in b.label][-1]
     long.click().run()
     assert not at.exception, at.exception
-    assert any("more than the 4 of its longest training sentence" in i.value for i in at.main.info)
+    assert any("more than the 4 of the longest example it trained on" in i.value for i in at.main.info)
+
+
+def test_past_the_trained_length_counts_the_joined_examples_a_model_trained_on(env, tmp_path, monkeypatch):
+    """Models that trained on joined pairs saw examples twice as long as their corpus's longest sentence: a sentence
+    between the two is not past their trained length, and the no-attention note names the longest example."""
+    folder = shutil.copytree(env.parent, tmp_path / "artifacts")
+    for path in (folder / "model.pt", folder / "encdec" / "model.pt"):
+        checkpoint = load_checkpoint(path)
+        data = checkpoint.metrics["data"]
+        assert data["seen_max_length"] == data["train_max_length"] == 4  # the tiny corpus, trained without joins
+        data["seen_max_length"] = 8  # as training with join_share > 0 records it
+        save_checkpoint(checkpoint, path)
+    monkeypatch.setenv(CHECKPOINT_ENV, str(folder / "model.pt"))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(COMPARE).run()
+    assert not at.exception, at.exception
+    labels = [b.label for b in at.button if b.key and b.key.startswith("compare_example_")]
+    past = [label for label in labels if "past the trained length" in label]
+    assert past and all(int(label.rsplit("(", 1)[1].split()[0]) > 8 for label in past), labels
+    at.text_input(key="compare_sentence").input("the cat sat on a big red mat").run()  # 8 words: within
+    assert not at.exception, at.exception
+    (note,) = [i.value for i in at.main.info if "no attention to show" in i.value]
+    assert "more than" not in note
+    at.text_input(key="compare_sentence").input("the cat sat on a big red mat the dog").run()
+    assert any("10 words, more than the 8 of the longest example it trained on" in i.value for i in at.main.info)
 
 
 def test_the_sidebar_picks_any_shipped_model_and_every_page_names_its_kind(env):
@@ -137,5 +163,7 @@ def test_the_analysis_page_draws_figure_2_and_checks_the_findings(env):
     names = [trace.get("name") for trace in chart["data"] if trace.get("mode") == "lines+markers"]
     assert len(names) == 6 and names[0].startswith("encoder–decoder")
     checked = [m.value for m in at.markdown if m.value.startswith("- ") and "hold" in m.value]
-    assert len(checked) == 5 and "Attention \\(RNNsearch\\) beats" in checked[0]
+    assert len(checked) == 6 and "Attention \\(RNNsearch\\) beats" in checked[0]
+    text = " ".join(m.value for m in at.markdown)
+    assert "seq2seq report" not in text and "live by the app's Analysis page" in text  # it computes them as it shows
     (env.parent / "paper_figure.json").unlink()

@@ -83,7 +83,20 @@ def test_findings_are_checked_against_the_numbers():
                      flat("additive", 10, lambda n: 1.0 if n <= 12 else 0.2), flat("additive", 20, lambda n: 1.0),
                      flat("location", 20, lambda n: 1.0)], "command": "x", "updates": 5}  # fmt: skip
     found = findings(check_paper_figure(data))
-    assert len(found) == 5 and all(f.holds for f in found)
+    assert len(found) == 6 and all(f.holds for f in found)
     assert "additive 1.000 vs encoder–decoder 0.225" in found[0].measured
     data["runs"][3] = flat("additive", 20, lambda n: 1.0 if n <= 10 else 0.0)  # deteriorates with length
     assert not findings(check_paper_figure(data))[2].holds
+
+
+def test_keeping_its_place_past_the_trained_length_is_found_per_model():
+    """The 2014 attention collapses past its trained length while the location-aware one holds: one finding each,
+    never a single "attention keeps its place — holds" for both."""
+    curves = {"encdec": lambda n: 0.0, "additive": lambda n: 1.0 if n <= 20 else 0.007,
+              "location": lambda n: 1.0 if n <= 20 else 0.989}  # fmt: skip
+    runs = [fake(kind, cap, 0, {str(n): curve(n) for n in range(1, 41)}) for cap in (10, 20)
+            for kind, curve in curves.items()]  # fmt: skip
+    data = {"runs": runs, "command": "x", "updates": 5}
+    past = [f for f in findings(check_paper_figure(data)) if "Past the trained length" in f.claim]
+    assert [("2014 additive" in f.claim, f.holds) for f in past] == [(True, False), (False, True)]
+    assert "location-aware attention trained on ≤20: 1.000 on 1–20 words, 0.989 on 21–40" in past[1].measured

@@ -3,8 +3,10 @@
 - Runs trained in the app go to ``artifacts/runs/<timestamp>/`` (``SEQ2SEQ_RUNS_DIR`` moves the root), each in a
   folder of its own holding ``model.pt``, ``history.csv`` and ``run.json`` (what was asked and how it ended).
 - A run trained from the command line (``python -m seq2seq train --out artifacts/runs/mine``) has no ``run.json``:
-  it is listed with the test accuracy its checkpoint stores, and counts as ours (deletable) when its ``model.pt`` is
-  a valid checkpoint and the folder holds nothing but the files our commands write.
+  it is listed as "cli" with the test accuracy its checkpoint stores, and counts as ours (deletable) when its
+  ``model.pt`` is a valid checkpoint and the folder holds nothing but the files our commands write. ``train`` removes
+  the ``run.json`` of a folder it trains into; a finished run's ``run.json`` older than its ``model.pt`` (the model
+  was replaced some other way) is not believed either: the run is listed from its checkpoint, as a "cli" run.
 - A folder whose lock (``seq2seq.fileio.FolderLock``) another process holds is being trained into, from the command
   line or by another server: "training elsewhere", never deletable, whatever its files say.
 """
@@ -22,16 +24,17 @@ from ..checkpoint import CheckpointError, load_checkpoint
 from ..config import Config
 from ..data import RunData, run_data_from_text
 from ..fileio import LOCK_NAME, FolderBusyError, FolderLock, atomic_write_text, folder_is_locked
-from ..paths import REPO_ROOT, default_checkpoint_path
+from ..paths import REPO_ROOT, RUN_INFO, default_checkpoint_path
 from ..records import StopReason
 
 RUNS_ENV = "SEQ2SEQ_RUNS_DIR"
 DEFAULT_RUNS_DIR = REPO_ROOT / "artifacts" / "runs"
-RUN_INFO = "run.json"
 # What a run is doing: the worker's statuses, how a folder's run.json reads when the server has restarted since
-# ("interrupted") or it cannot be read ("unknown"), and a folder another process is training into ("elsewhere").
+# ("interrupted"), a folder described by its checkpoint alone, trained from the command line ("cli"), one that has
+# neither a readable run.json nor such a checkpoint ("unknown"), and a folder another process is training into
+# ("elsewhere").
 RunStatus = Literal[
-    "idle", "preparing", "running", "stopping", "finished", "failed", "interrupted", "unknown", "elsewhere"
+    "idle", "preparing", "running", "stopping", "finished", "failed", "interrupted", "cli", "unknown", "elsewhere"
 ]
 ACTIVE_STATUSES: tuple[RunStatus, ...] = ("preparing", "running", "stopping", "elsewhere")  # these may still write
 DELETING = ".deleting-"  # a run folder being deleted is renamed to this prefix first
@@ -107,24 +110,29 @@ def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = 
     """The run folders under ``root``, newest first. A run whose ``run.json`` says it is still going on but that is
     not ``live_run_dir`` (the one the worker runs now) was cut off, say by a server restart: "interrupted", unless
     another process holds its lock: "elsewhere", as is any folder but the live one whose lock is held. A run without
-    ``run.json`` (trained from the command line) shows the test accuracy its checkpoint stores."""
+    ``run.json`` (trained from the command line), or whose ``run.json`` is older than its model, is "cli" and shows
+    the test accuracy its checkpoint stores."""
     root = Path(root) if root is not None else runs_root()
     if not root.is_dir():
         return []
     live = Path(live_run_dir).resolve() if live_run_dir else None
     runs = []
     for path in sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True):
+        recorded = (path / RUN_INFO).is_file()
         info = read_run_info(path)
+        stale = recorded and path.resolve() != live and _record_is_older_than_model(path, info)
+        if stale:
+            info = {}  # it describes the model this folder held before: the checkpoint speaks for the folder
+        stored = _stored_checkpoint(path) if stale or not recorded else None
         status = info.get("status") if info.get("status") in get_args(RunStatus) else "unknown"
+        if stored is not None:
+            status = "cli"
         if path.resolve() != live and folder_is_locked(path):
             status = "elsewhere"
         elif status in ACTIVE_STATUSES and path.resolve() != live:
             status = "interrupted"
         test = info.get("test") if isinstance(info.get("test"), dict) else {}
-        accuracy = test.get("exact_match")
-        stored = _stored_checkpoint(path) if not (path / RUN_INFO).is_file() else None
-        if stored is not None:
-            accuracy = stored[1]
+        accuracy = stored[1] if stored is not None else test.get("exact_match")
         runs.append(
             RunInfo(
                 name=path.name,
@@ -135,15 +143,27 @@ def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = 
                 stop_reason=info.get("stop_reason") if info.get("stop_reason") in get_args(StopReason) else None,
                 test_exact_match=accuracy if isinstance(accuracy, int | float) else None,
                 has_model=(path / "model.pt").is_file(),
-                ours=not path.is_symlink() and ((path / RUN_INFO).is_file() or stored is not None),
+                ours=not path.is_symlink() and (recorded or stored is not None),
             )
         )
     return runs
 
 
+def _record_is_older_than_model(path: Path, info: dict) -> bool:
+    """Whether ``info``, the ``run.json`` of a run that has ended, was written before the folder's ``model.pt``: the
+    app writes it after the model's last save, so the model was replaced since (say, by ``train --overwrite`` of a
+    version that left the record)."""
+    if info.get("status") in ACTIVE_STATUSES:
+        return False  # a run still going on (or cut off) saves its model after its record, as it should
+    try:
+        return (path / "model.pt").stat().st_mtime_ns > (path / RUN_INFO).stat().st_mtime_ns
+    except OSError:
+        return False
+
+
 def _stored_checkpoint(path: Path) -> tuple[bool, float | None] | None:
-    """For a folder without ``run.json``: (True, its checkpoint's stored test exact match or None) when it holds a
-    valid ``model.pt`` and only files our commands write (their temporary files included); otherwise None."""
+    """For a folder without a ``run.json`` to believe: (True, its checkpoint's stored test exact match or None) when
+    it holds a valid ``model.pt`` and only files our commands write (their temporary files included); else None."""
     try:
         entries = list(path.iterdir())
         if not entries or any(

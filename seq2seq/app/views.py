@@ -157,6 +157,7 @@ STOP_REASON_TEXT: dict[StopReason, str] = {
     "epochs": "all epochs done",
     "target_accuracy": "reached the target accuracy",
     "stopped": "stopped by a user",
+    "server_stopped": "stopped when the server stopped",
     "max_seconds": "reached the time limit",
     "diverged": "the loss diverged",
 }
@@ -168,7 +169,8 @@ STATUS_TEXT: dict[RunStatus, str] = {
     "finished": "finished",
     "failed": "failed",
     "interrupted": "interrupted (the server stopped while it ran)",
-    "unknown": "unknown (its run.json cannot be read)",
+    "cli": "trained from the command line",
+    "unknown": "unknown (neither its run.json nor its model can be read)",
     "elsewhere": "training from the command line or another server",
 }
 
@@ -214,9 +216,10 @@ def longer_than_trained(
     return " ".join(words[:target])
 
 
-def no_attention_text(kind: str, words: int, trained: int, per_length: dict[str, dict] | None = None) -> str:
+def no_attention_text(kind: str, words: int, longest: int, per_length: dict[str, dict] | None = None) -> str:
     """Why a fixed-context model has no heatmap and why it fails as input grows, with its own test score at this
-    sentence's length (``per_length`` as in the stored test metrics) when it has test sentences that long."""
+    sentence's length (``per_length`` as in the stored test metrics) when it has test sentences that long.
+    ``longest``: the longest example it trained on, joined pairs included (``stress.trained_lengths``)."""
     if kind == "encdec":
         why = (
             "It has no attention to show: every output word is predicted from the same single vector, the encoder's "
@@ -226,8 +229,8 @@ def no_attention_text(kind: str, words: int, trained: int, per_length: dict[str,
     else:
         why = "It has no attention to show: every output word sees the same average of the encoder states"
     text = f"{why}."
-    if words > trained:
-        text += f" This sentence has {words} words, more than the {trained} of its longest training sentence."
+    if words > longest:
+        text += f" This sentence has {words} words, more than the {longest} of the longest example it trained on."
     row = (per_length or {}).get(str(words))
     if isinstance(row, dict) and isinstance(row.get("exact_match"), int | float) and row.get("total"):
         text += (

@@ -104,6 +104,7 @@ class TrainingWorker:
         self._thread: threading.Thread | None = None
         self._trainer: Trainer | None = None
         self._stop_requested = False
+        self._shutting_down = False  # the server is stopping: a run cut off now was not stopped by a user
         _WORKERS.add(self)
 
     # ----------------------------------------------------------------------------------------------------- reading
@@ -153,7 +154,7 @@ class TrainingWorker:
                     run_dir.rmdir()
                 raise
             self._batches = []
-            self._stop_requested = False
+            self._stop_requested = self._shutting_down = False
             self._state = state
             self._thread = threading.Thread(
                 target=self._run,
@@ -184,6 +185,9 @@ class TrainingWorker:
         return not self.busy
 
     def shutdown(self, timeout: float = 60.0) -> None:
+        """Stop the run going on, as the server stops (its stop reason says so, not "stopped by a user"), and wait."""
+        with self._lock:
+            self._shutting_down = not self._stop_requested  # a user's Stop before it stays the user's
         self.stop()
         self.wait(timeout)
 
@@ -211,13 +215,16 @@ class TrainingWorker:
             result = trainer.run()
             metrics = result.test.to_dict()
             with self._lock:
+                stop_reason = result.stop_reason
+                if stop_reason == "stopped" and self._shutting_down:
+                    stop_reason = "server_stopped"
                 self._state = replace(
                     self._state,
-                    status="failed" if result.stop_reason == "diverged" else "finished",
-                    stop_reason=result.stop_reason,
+                    status="failed" if stop_reason == "diverged" else "finished",
+                    stop_reason=stop_reason,
                     test_metrics=metrics,
                     error="the training loss became non-finite; try a smaller learning rate"
-                    if result.stop_reason == "diverged"
+                    if stop_reason == "diverged"
                     else None,
                     finished_at=time.time(),
                 )
