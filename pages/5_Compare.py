@@ -1,5 +1,6 @@
-"""Compare: one sentence through every shipped model (and any chosen runs) side by side: the reversal, whether it
-matches, and where each decoder looked, on one colour scale."""
+"""Compare: one sentence through the chosen models side by side (the shipped ones at first, runs trained here on
+request, at most ``MAX_COMPARED``): the reversal, whether it matches, and where each decoder looked, on one colour
+scale."""
 
 import plotly  # noqa: F401
 import streamlit as st
