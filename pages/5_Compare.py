@@ -1,5 +1,6 @@
-"""Compare: one sentence through every shipped model (and any chosen runs) side by side: the reversal, whether it
-matches, and where each decoder looked, on one colour scale."""
+"""Compare: one sentence through the chosen models side by side (the shipped ones at first, runs trained here on
+request, at most ``MAX_COMPARED``): the reversal, whether it matches, and where each decoder looked, on one colour
+scale."""
 
 import plotly  # noqa: F401
 import streamlit as st
@@ -7,7 +8,7 @@ import torch  # noqa: F401
 
 import app_ui
 from seq2seq.app.models import model_options, shipped_models
-from seq2seq.app.views import longer_than_trained, markdown_escape, no_attention_text
+from seq2seq.app.views import MAX_COMPARED, compare_selection, longer_than_trained, markdown_escape, no_attention_text
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.plots import heatmap_figure
 from seq2seq.report import SHOWCASE_SENTENCE
@@ -15,6 +16,7 @@ from seq2seq.stress import trained_lengths
 from seq2seq.tokenize import InputError
 
 KEY = "compare_sentence"
+MODELS_KEY = "compare_models"
 
 
 def use_example(sentence: str) -> None:
@@ -29,21 +31,31 @@ st.markdown(
     "than any the models trained on to see where they part ways."
 )
 
-shipped = [str(path) for path in shipped_models()]
-runs = {path: label for path, label in model_options().items() if path not in shipped}
-chosen = st.multiselect("Add runs trained here", list(runs), format_func=runs.get, key="compare_runs") if runs else []
+options = model_options()  # the shipped models first, then the finished runs
+asked = st.session_state.get(MODELS_KEY, [str(path) for path in shipped_models()])
+st.session_state[MODELS_KEY], notes = compare_selection(asked, options)
+for note in notes:
+    st.info(markdown_escape(note), icon=":material/info:")
+chosen = st.multiselect(
+    "Models to compare",
+    list(options),
+    format_func=options.get,
+    max_selections=MAX_COMPARED,
+    key=MODELS_KEY,
+    help=f"At most {MAX_COMPARED} at once, side by side: the shipped models, then any run trained here.",
+)
 
-models = []
-for path in [*shipped, *chosen]:
+models = []  # (path, model)
+for path in chosen:
     try:
-        models.append(app_ui.model_cache().get(path))
+        models.append((path, app_ui.model_cache().get(path)))
     except CheckpointError as error:
         st.warning(f"{markdown_escape(str(error))}: left out of the comparison.")
 if not models:
-    st.error("No model can be loaded: train one on the Train page.")
+    st.error("No model to compare: choose one above, or train one on the Train page.")
     st.stop()
 
-first = models[0]
+first = models[0][1]
 longest, seen = trained_lengths(first.checkpoint)  # its corpus's longest sentence; its longest example
 examples = [SHOWCASE_SENTENCE] if all(w in first.reverser.vocab for w in SHOWCASE_SENTENCE.split()) else []
 examples += [e for e in first.example_sentences(3)[1:] if e not in examples]
@@ -65,10 +77,13 @@ st.caption(
     "Heatmaps share one colour scale (weight 0 to 1): rows are the words written, columns the input words read. "
     "A model that never saw a word reads it as <unk>; the attention models copy it back from where they looked."
 )
-for index, (column, model) in enumerate(zip(st.columns(len(models)), models, strict=True)):
+for index, (column, (path, model)) in enumerate(zip(st.columns(len(models)), models, strict=True)):
     with column:
         st.markdown(f"**{markdown_escape(model.kind_name)}**")
         st.caption(f"{markdown_escape(model.label)} · {markdown_escape(model.accuracy_text())}")
+        problem = app_ui.model_cache().problem(path)
+        if problem:  # the file changed since it was loaded, and cannot be used: the earlier version is compared
+            st.warning(f"Its file cannot be used now ({markdown_escape(problem)}); compared as loaded earlier.")
         try:
             result = model.reverser.reverse(sentence)
         except InputError as problem:

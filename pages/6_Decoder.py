@@ -9,7 +9,7 @@ import app_shell
 import app_ui
 from seq2seq.app import decoder_view as view
 from seq2seq.app.views import markdown_escape
-from seq2seq.decoding import Forcing, SearchReverser, forced_word_id, has_attention
+from seq2seq.decoding import Decoded, Forcing, forced_word_id, has_attention
 from seq2seq.plots import heatmap_figure, with_clickable_rows
 from seq2seq.report import SHOWCASE_SENTENCE
 from seq2seq.scoring import score_pairs
@@ -25,7 +25,6 @@ loaded = app_ui.model_page(
 app_ui.show_link_notes(notes)
 model, vocab = loaded.reverser.model, loaded.reverser.vocab
 attends = has_attention(model)
-greedy = SearchReverser(loaded.reverser)
 
 
 def use_example() -> None:
@@ -50,7 +49,10 @@ except InputError as problem:
     app_ui.keep_link(None)
     st.stop()
 
-own = greedy.decode_tokens([tokens], record=True)[0]
+# Every decode is run once per model file, sentence and settings (``LoadedModel.decode``), and each section below the
+# whole heatmap is a fragment: moving the step slider, the beam or the candidate reruns that section only, so the
+# whole heatmap is neither rebuilt nor sent again.
+own = loaded.decode(tokens, record=True)
 steps = own.search.steps
 if st.session_state.get("decoder_step", 1) > len(steps):
     st.info(f"Step {st.session_state['decoder_step']} does not exist here: this decode has {len(steps)} steps.")
@@ -65,81 +67,96 @@ if attends and len(steps) > 1:
         whole, theme=None, key="decoder_heatmap", on_select=open_clicked_step, selection_mode="points", width="content"
     )
     st.caption("Each row is a decoder step: click one to open it below, or move the slider.")
-step = st.slider("Step", 1, len(steps), key="decoder_step") if len(steps) > 1 else 1
-app_ui.keep_link(sentence, step)
-record = steps[step - 1]
-st.markdown(f"**{markdown_escape(view.step_reading(record, tokens, attends))}**")
-left, right = st.columns([3, 2])
-with left:
+
+
+@st.fragment(key=view.STEP_FRAGMENT)
+def one_step(sentence: str, tokens: list[str], own: Decoded) -> None:
+    """The step the slider picks, and the what-if at that step."""
+    steps = own.search.steps
+    step = st.slider("Step", 1, len(steps), key="decoder_step") if len(steps) > 1 else 1
+    app_ui.keep_link(sentence, step)
+    record = steps[step - 1]
+    st.markdown(f"**{markdown_escape(view.step_reading(record, tokens, attends))}**")
+    left, right = st.columns([3, 2])
+    with left:
+        if attends:
+            st.markdown(f"**Attention weights α at step {step}**")
+            st.plotly_chart(view.weights_figure(record, tokens), theme=None, key="weights_chart")
+        else:
+            st.info(view.NO_WEIGHTS)
+    with right:
+        st.markdown("**The 5 most likely next words**")
+        st.dataframe(pd.DataFrame(view.top_rows(record)), hide_index=True, key="top_table")
     if attends:
-        st.markdown(f"**Attention weights α at step {step}**")
-        st.plotly_chart(view.weights_figure(record, tokens), theme=None, key="weights_chart")
+        st.markdown("**How the energy e_ij was made**")
+        st.plotly_chart(view.energy_figure(record, tokens), theme=None, key="energy_chart")
+        st.caption(view.ENERGY_CAPTION)
+
+    # --------------------------------------------------------------------------------------------- what if
+    st.subheader("What if…")
+    kinds = ["write another word here", "look somewhere else here"] if attends else ["write another word here"]
+    kind = st.radio(f"At step {step}", kinds, horizontal=True, key="whatif_kind")
+    if kind == kinds[0]:
+        choices = [c.word for c in record.top]
+        picked = st.selectbox("One of the top 5", choices, index=min(1, len(choices) - 1), key="whatif_word")
+        typed = st.text_input("…or any word of the vocabulary", key="whatif_typed").strip().lower()
+        word = typed or picked
+        try:
+            forcing = Forcing(words={step - 1: forced_word_id(word, vocab)})
+        except InputError as error:
+            forcing = None
+            st.error(f"{markdown_escape(str(error))}: pick or type another word.")
     else:
-        st.info(view.NO_WEIGHTS)
-with right:
-    st.markdown("**The 5 most likely next words**")
-    st.dataframe(pd.DataFrame(view.top_rows(record)), hide_index=True, key="top_table")
-if attends:
-    st.markdown("**How the energy e_ij was made**")
-    st.plotly_chart(view.energy_figure(record, tokens), theme=None, key="energy_chart")
-    st.caption(view.ENERGY_CAPTION)
+        labels = view.source_labels(tokens)
+        position = st.selectbox(
+            "Put all its attention on", range(len(labels)), format_func=labels.__getitem__, key="whatif_pos"
+        )
+        forcing = Forcing(attention=(step - 1, position))
+    if forcing is not None:
+        changed = loaded.decode(tokens, forcing=forcing)
+        before, after = own.reversal.raw_output, changed.reversal.raw_output
+        st.write(view.recovery_text(before, after))
+        for column, title, decoded in zip(
+            st.columns(2), ["The model's own", "With the change"], [own, changed], strict=True
+        ):
+            with column:
+                st.markdown(f"**{title}** (log-probability {decoded.log_prob:.3f})")
+                st.code(" ".join(decoded.reversal.output), language=None)
+                if attends:
+                    reversal = decoded.reversal
+                    figure = heatmap_figure(reversal.tokens, reversal.output, reversal.attention)
+                    view.mark_row(figure, view.first_difference(before, after))
+                    st.plotly_chart(figure, theme=None, key=f"whatif_{title[:8]}")
 
-# ------------------------------------------------------------------------------------------------- what if
-st.subheader("What if…")
-kinds = ["write another word here", "look somewhere else here"] if attends else ["write another word here"]
-kind = st.radio(f"At step {step}", kinds, horizontal=True, key="whatif_kind")
-if kind == kinds[0]:
-    choices = [c.word for c in record.top]
-    picked = st.selectbox("One of the top 5", choices, index=min(1, len(choices) - 1), key="whatif_word")
-    typed = st.text_input("…or any word of the vocabulary", key="whatif_typed").strip().lower()
-    word = typed or picked
+
+@st.fragment
+def beam_search(tokens: list[str]) -> None:
+    st.subheader("Beam search")
+    beam = st.number_input("Beam width (1 is greedy)", 1, 10, 3, key="beam_width")
+    searched = loaded.decode(tokens, beam=beam, record=True)
+    st.dataframe(pd.DataFrame(view.hypothesis_rows(searched)), hide_index=True, key="nbest_table")
+    beam_steps = searched.search.beam_steps
+    at = st.slider("Which hypotheses survived step", 1, len(beam_steps), key="beam_step") if len(beam_steps) > 1 else 1
+    st.dataframe(pd.DataFrame(view.beam_step_rows(beam_steps[at - 1])), hide_index=True, key="beam_table")
+    st.caption(view.BEAM_CAPTION)
+
+
+@st.fragment
+def score_any_answer(tokens: list[str], own: Decoded) -> None:
+    st.subheader("Score any answer")
+    candidate = st.text_input("A candidate reversal", view.swapped_reversal(tokens), key=f"score_{' '.join(tokens)}")
     try:
-        forcing = Forcing(words={step - 1: forced_word_id(word, vocab)})
-    except InputError as error:
-        forcing = None
-        st.error(f"{markdown_escape(str(error))}: pick or type another word.")
-else:
-    labels = view.source_labels(tokens)
-    position = st.selectbox(
-        "Put all its attention on", range(len(labels)), format_func=labels.__getitem__, key="whatif_pos"
+        score, mine = score_pairs(loaded.reverser, [(tokens, checked_tokens(candidate)), (tokens, own.reversal.output)])
+    except InputError as problem:
+        st.error(str(problem))
+        return
+    st.markdown(
+        f"Candidate: log-probability **{score.log_prob:.3f}**; the model's own answer: **{mine.log_prob:.3f}**. "
+        f"They disagree at {len(score.disagreements)} of {len(score.tokens)} steps."
     )
-    forcing = Forcing(attention=(step - 1, position))
-if forcing is not None:
-    changed = greedy.decode_tokens([tokens], forcing=forcing)[0]
-    before, after = own.reversal.raw_output, changed.reversal.raw_output
-    st.write(view.recovery_text(before, after))
-    for column, title, decoded in zip(
-        st.columns(2), ["The model's own", "With the change"], [own, changed], strict=True
-    ):
-        with column:
-            st.markdown(f"**{title}** (log-probability {decoded.log_prob:.3f})")
-            st.code(" ".join(decoded.reversal.output), language=None)
-            if attends:
-                reversal = decoded.reversal
-                figure = heatmap_figure(reversal.tokens, reversal.output, reversal.attention)
-                view.mark_row(figure, view.first_difference(before, after))
-                st.plotly_chart(figure, theme=None, key=f"whatif_{title[:8]}")
+    st.dataframe(pd.DataFrame(view.score_rows(score)), hide_index=True, key="score_table")
 
-# ------------------------------------------------------------------------------------------------- beam
-st.subheader("Beam search")
-beam = st.number_input("Beam width (1 is greedy)", 1, 10, 3, key="beam_width")
-searched = SearchReverser(loaded.reverser, beam=beam, n_best=beam).decode_tokens([tokens], record=True)[0]
-st.dataframe(pd.DataFrame(view.hypothesis_rows(searched)), hide_index=True, key="nbest_table")
-beam_steps = searched.search.beam_steps
-at = st.slider("Which hypotheses survived step", 1, len(beam_steps), key="beam_step") if len(beam_steps) > 1 else 1
-st.dataframe(pd.DataFrame(view.beam_step_rows(beam_steps[at - 1])), hide_index=True, key="beam_table")
-st.caption(view.BEAM_CAPTION)
 
-# ------------------------------------------------------------------------------------------------- score
-st.subheader("Score any answer")
-candidate = st.text_input("A candidate reversal", view.swapped_reversal(tokens), key=f"score_{' '.join(tokens)}")
-try:
-    score, mine = score_pairs(loaded.reverser, [(tokens, checked_tokens(candidate)), (tokens, own.reversal.output)])
-except InputError as problem:
-    st.error(str(problem))
-    st.stop()
-st.markdown(
-    f"Candidate: log-probability **{score.log_prob:.3f}**; the model's own answer: **{mine.log_prob:.3f}**. "
-    f"They disagree at {len(score.disagreements)} of {len(score.tokens)} steps."
-)
-st.dataframe(pd.DataFrame(view.score_rows(score)), hide_index=True, key="score_table")
+one_step(sentence, tokens, own)
+beam_search(tokens)
+score_any_answer(tokens, own)

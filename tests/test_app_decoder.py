@@ -3,10 +3,17 @@
 # ruff: noqa: F811 (the fixtures come from tests.test_app)
 
 import re
+from collections import Counter
+from functools import partial
+from unittest.mock import patch
 
 import pytest
+from streamlit.runtime.scriptrunner import RerunData
 from streamlit.testing.v1 import AppTest
 
+import app_ui
+from seq2seq import plots
+from seq2seq.app import decoder_view
 from seq2seq.app.runs import write_run_info
 from seq2seq.decoding import SearchReverser
 from seq2seq.paths import CHECKPOINT_ENV
@@ -29,6 +36,16 @@ def open_decoder(params: dict | None = None, page: str = DECODER) -> AppTest:
 
 def markdown(at: AppTest) -> str:
     return "\n".join(m.value.replace("\\", "") for m in at.markdown)
+
+
+def rerun_fragment(at: AppTest, key: str) -> AppTest:
+    """Rerun only the page's fragment ``key``, as the browser asks when a widget inside it changes (``AppTest.run``
+    always reruns the whole page)."""
+    ids = at._fragment_storage.resolve_target(key)
+    with patch("streamlit.testing.v1.local_script_runner.RerunData", partial(RerunData, fragment_id_queue=ids)):
+        at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 def test_the_decoder_page_steps_through_a_typed_sentence(runs, tiny_reverser):
@@ -123,3 +140,29 @@ def test_a_special_token_typed_as_the_forced_word_is_refused_in_one_line(runs):
     at.text_input(key="whatif_typed").set_value("<eos>").run()
     codes = [c.value for c in at.code]
     assert codes[1] == "dog big the" and codes[2] == "dog"  # forcing <eos> at step 2 stops the output there
+
+
+def test_a_step_slider_move_decodes_nothing_again_and_leaves_the_whole_heatmap_alone(runs, monkeypatch):
+    calls = Counter()
+    decode_tokens, with_clickable_rows = SearchReverser.decode_tokens, plots.with_clickable_rows
+
+    def counted_decode(self, *args, **kwargs):
+        calls["decode"] += 1
+        return decode_tokens(self, *args, **kwargs)
+
+    def counted_heatmap(figure):
+        calls["whole heatmap"] += 1
+        return with_clickable_rows(figure)
+
+    monkeypatch.setattr(SearchReverser, "decode_tokens", counted_decode)
+    monkeypatch.setattr(plots, "with_clickable_rows", counted_heatmap)
+    app_ui.model_cache().clear()  # no decodes kept from other tests
+    at = open_decoder({"sentence": "the big dog", "step": "1"})
+    assert calls == {"decode": 3, "whole heatmap": 1}  # its own decode, the what-if at step 1, the beam
+    at.run()  # a whole rerun of the same sentence and settings (a click on the heatmap makes one)
+    assert calls == {"decode": 3, "whole heatmap": 2}
+    at.slider(key="decoder_step").set_value(2)
+    rerun_fragment(at, decoder_view.STEP_FRAGMENT)
+    assert "Step 2 looks at source word 2" in markdown(at) and "At step 2" in at.radio(key="whatif_kind").label
+    assert calls == {"decode": 4, "whole heatmap": 2}  # only the what-if at step 2 is new
+    assert dict(at.query_params) == {"sentence": "the big dog", "step": "2"}

@@ -8,9 +8,10 @@ import weakref
 
 import pytest
 
-from seq2seq.app.models import UNKNOWN_WORD_EXAMPLE, ModelCache, model_label
+from seq2seq.app.models import DECODES_KEPT, UNKNOWN_WORD_EXAMPLE, ModelCache, model_label
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.checkpoint import CheckpointError
+from seq2seq.decoding import Forcing
 from seq2seq.paths import CHECKPOINT_ENV
 from seq2seq.tokenize import tokenize
 
@@ -146,3 +147,24 @@ def test_model_cache_holds_at_most_its_bounds_and_releases_what_it_evicts(tmp_pa
     assert [m.path for m in small.loaded()] == paths[4:6]
     # one model over the memory bound is still served (the one asked for always stays), alone
     assert ModelCache(max_bytes=1).get(paths[0]).nbytes == one
+
+
+def test_a_loaded_model_decodes_each_sentence_and_setting_once_and_keeps_only_the_last_few(tmp_path, tiny_checkpoint):
+    path = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, path)
+    cache = ModelCache()
+    model = cache.get(path)
+    own = model.decode(["the", "cat"], record=True)
+    assert model.decode(["the", "cat"], record=True) is own and model.decode_runs == 1
+    forced = Forcing(words={0: model.reverser.vocab.stoi["cat"]})
+    assert model.decode(["the", "cat"], forcing=forced).reversal.output[0] == "cat"  # a setting of its own
+    assert model.decode(["the", "cat"], record=True, beam=2) is not own and model.decode_runs == 3
+    for i in range(DECODES_KEPT):
+        model.decode(["the"] * (i + 1))
+    assert len(model._decodes) == DECODES_KEPT
+    model.decode(["the", "cat"], record=True)  # pushed out by newer ones: decoded again
+    assert model.decode_runs == 3 + DECODES_KEPT + 1
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a new version of the file: decoded anew
+    fresh = cache.get(path)
+    assert fresh is not model and fresh.decode(["the", "cat"], record=True) is not own and fresh.decode_runs == 1

@@ -10,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from seq2seq.app.models import model_label, model_options, shipped_models
-from seq2seq.app.runs import RUNS_ENV
-from seq2seq.app.views import markdown_escape
+from seq2seq.app.runs import RUNS_ENV, write_run_info
+from seq2seq.app.views import MAX_COMPARED, compare_selection, markdown_escape
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.data import load_run_data
 from seq2seq.paths import CHECKPOINT_ENV
@@ -119,6 +119,68 @@ def test_the_sidebar_picks_any_shipped_model_and_every_page_names_its_kind(env):
         markdown_escape("location-aware attention") in at.main.caption[0].value
         and at.session_state["active_model_path"] is None
     )
+
+
+def finished_runs(runs: Path, model: Path, count: int) -> list[str]:
+    """``count`` finished runs holding a copy of ``model``; their model paths, oldest first."""
+    paths = []
+    for i in range(count):
+        run = runs / f"20250101-1200{i:02d}"
+        run.mkdir(parents=True)
+        write_run_info(run, {"status": "finished"})
+        shutil.copy(model, run / "model.pt")
+        paths.append(str(run / "model.pt"))
+    return paths
+
+
+def open_compare(models: list[str]) -> tuple[AppTest, list[str]]:
+    """Compare asked for ``models`` (as a session that picked them, or a link that names them), with a sentence
+    typed; and the notes of its first view."""
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.session_state["compare_models"] = models
+    at.switch_page(COMPARE).run()
+    notes = [i.value for i in at.main.info]
+    at.text_input(key="compare_sentence").input("the cat sat").run()
+    assert not at.exception, at.exception
+    return at, notes
+
+
+def test_compare_takes_at_most_four_models_and_says_which_were_left_out_or_are_gone(env, tmp_path):
+    runs = finished_runs(tmp_path / "runs", env, 6)
+    shipped = [str(path) for path in shipped_models()]
+    at, notes = open_compare(shipped + runs)
+    assert len(at.main.text) == MAX_COMPARED  # one reversal per column
+    assert at.multiselect(key="compare_models").value == [*shipped, runs[0]]
+    assert f"At most {MAX_COMPARED}" in at.multiselect(key="compare_models").help
+    (note,) = [note for note in notes if "At most" in note]
+    assert all(markdown_escape(f"run {Path(path).parent.name}") in note for path in runs[1:])
+    shutil.rmtree(Path(runs[0]).parent)  # deleted in another tab
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.main.text) == 3 and at.multiselect(key="compare_models").value == shipped
+    (gone,) = [i.value for i in at.main.info if "No longer on this server" in i.value]
+    assert markdown_escape(f"run {Path(runs[0]).parent.name}") in gone
+
+
+def test_a_run_whose_model_file_broke_after_it_was_loaded_is_compared_with_a_warning(env, tmp_path):
+    (run,) = finished_runs(tmp_path / "runs", env, 1)
+    at, _ = open_compare([str(env), run])
+    assert len(at.main.text) == 2 and not at.main.warning
+    data = Path(run).read_bytes()
+    Path(run).write_bytes(data[: len(data) // 2])  # truncated after it was listed and loaded
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.main.text) == 2  # still compared, as loaded earlier
+    (warning,) = [w.value for w in at.main.warning]
+    assert "cannot be used now" in warning and "compared as loaded earlier" in warning
+
+
+def test_compare_selection_keeps_the_first_four_known_models_in_order():
+    options = {p: p.upper() for p in "abcdef"}
+    assert compare_selection(["b", "a", "b"], options) == (["b", "a"], [])
+    kept, notes = compare_selection(["f", "x/gone/model.pt", "a", "b", "c", "d"], options)
+    assert kept == ["f", "a", "b", "c"] and len(notes) == 2
+    assert "left out of the comparison" in notes[0] and notes[1].endswith("so these were left out: D.")
 
 
 # ------------------------------------------------------------------------------------------------- browser

@@ -81,7 +81,7 @@ def two_sessions(server: Server, browser) -> None:
             assert wait_for_reversal(other, expected) == expected
         other_sidebar.get_by_role("link", name="Examples", exact=True).click()
         other.get_by_text(re.compile(r"^60 of 60 sentences shown")).wait_for()
-        assert other.locator('[data-testid="stDataFrame"]').count() >= 1
+        other.locator('[data-testid="stDataFrame"]').first.wait_for()  # the table may come after its caption
 
         # On the Train page it sees the run; its Start is refused with a message and no second run starts.
         other_sidebar.get_by_role("link", name="Train", exact=True).click()

@@ -12,6 +12,7 @@ from ..plots import TEMPLATE, position_labels
 from ..scoring import Score
 from ..vocab import EOS
 
+STEP_FRAGMENT = "decoder_one_step"  # the key of the page's fragment that the step slider reruns
 NO_WEIGHTS = "This model does not attend: there are no attention weights to show (its context ignores the query)."
 
 

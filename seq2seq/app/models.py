@@ -6,12 +6,14 @@ a broken file is remembered as broken, with its one-line reason, until it change
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..attention import KIND_EXPLANATIONS, KIND_NAMES
 from ..checkpoint import CheckpointError
 from ..config import Config
+from ..decoding import Decoded, Forcing, SearchReverser
 from ..inference import Reverser
 from ..metrics import percent
 from ..paths import default_checkpoint_path
@@ -20,6 +22,7 @@ from ..tokenize import tokenize
 from .runs import ACTIVE_STATUSES, list_runs, runs_root
 
 UNKNOWN_WORD_EXAMPLE = "the wug sat on the mat"
+DECODES_KEPT = 8  # per loaded model: the Decoder page's own decode, its beam search and a few what-ifs
 
 
 def shipped_models() -> list[Path]:
@@ -79,6 +82,9 @@ class LoadedModel:
     reverser: Reverser
     _report: TestReport | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _decodes: OrderedDict[tuple, Decoded] = field(default_factory=OrderedDict, repr=False)
+    _decode_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    decode_runs: int = field(default=0, repr=False)  # decodes actually run (for tests and benchmarks)
 
     @property
     def checkpoint(self):
@@ -125,6 +131,29 @@ class LoadedModel:
             if self._report is None:
                 self._report = evaluate_sentences(self.reverser, self.checkpoint.test_sentences)
             return self._report
+
+    def decode(
+        self, tokens: Sequence[str], *, beam: int = 1, forcing: Forcing | None = None, record: bool = False
+    ) -> Decoded:
+        """One sentence decoded (greedy at beam 1, else a beam keeping ``beam`` best), run once and then remembered:
+        the Decoder page asks for the same decodes on every rerun. A LoadedModel is one version of its file
+        (``ModelCache`` loads a changed file as a new one), so the key is the sentence and the settings. At most
+        ``DECODES_KEPT`` are kept, the least recently used go first. Callers read the result and never change it."""
+        words = tuple(sorted(forcing.words.items())) if forcing else ()
+        key = (tuple(tokens), beam, record, words, forcing.attention if forcing else None)
+        with self._decode_lock:
+            held = self._decodes.get(key)
+            if held is not None:
+                self._decodes.move_to_end(key)
+                return held
+        search = SearchReverser(self.reverser, beam=beam, n_best=beam)
+        decoded = search.decode_tokens([list(tokens)], forcing=forcing, record=record)[0]
+        with self._decode_lock:
+            self.decode_runs += 1
+            self._decodes[key] = decoded
+            while len(self._decodes) > DECODES_KEPT:
+                self._decodes.popitem(last=False)
+        return decoded
 
     def example_sentences(self, count: int = 4) -> list[str]:
         """Sentences worth trying: the classic one when its words are known, a few test sentences of different

@@ -4,12 +4,13 @@ Table rows hold plain strings, numbers and booleans; widgets show them as text. 
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..config import Config
 from ..inference import Reversal
 from ..metrics import alignment_metrics, percent
 from ..records import BatchPoint, HistoryRow, Snapshot, SnapshotExample, StopReason
+from .models import model_label
 from .runs import RunInfo, RunStatus
 
 MATCH_FILTERS = ("all", "match", "no match")
@@ -198,6 +199,25 @@ def run_rows(runs: Sequence[RunInfo]) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------------------------------- compare
+MAX_COMPARED = 4  # models side by side: more make columns a few pixels wide and a rerun that reverses with each
+
+
+def compare_selection(asked: Sequence[str], options: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """The models to compare out of those asked for (paths, in order; ``options`` maps the paths one can pick to their
+    labels), and one note per reason some were left out: gone from the server (a run deleted, maybe in another tab),
+    or past the first ``MAX_COMPARED``."""
+    kept = list(dict.fromkeys(path for path in asked if path in options))
+    gone = [path for path in dict.fromkeys(asked) if path not in options]
+    notes = []
+    if gone:
+        names = ", ".join(model_label(path) for path in gone)
+        notes.append(f"No longer on this server, so left out of the comparison: {names}.")
+    if len(kept) > MAX_COMPARED:
+        names = ", ".join(options[path] for path in kept[MAX_COMPARED:])
+        notes.append(f"At most {MAX_COMPARED} models are compared at once, so these were left out: {names}.")
+    return kept[:MAX_COMPARED], notes
+
+
 def longer_than_trained(
     test_sentences: Sequence[Sequence[str]], longest_trained: int, factor: float = 1.5
 ) -> str | None:
