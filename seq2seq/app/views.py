@@ -39,6 +39,11 @@ def markdown_escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun, agreeing: "1 step", "2 steps", "0 steps" (``plural`` when not ``noun`` + "s")."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 # ------------------------------------------------------------------------------------------------- one sentence
 def token_rows(result: Reversal) -> list[dict]:
     """The input tokens the model saw, each flagged known or unknown (unknown ones reached it as ``<unk>``)."""
