@@ -288,15 +288,22 @@ def _picked() -> None:
     set_active_model(None if chosen == str(default_checkpoint_path()) else chosen)
 
 
-def model_page(title: str, heading: str | None = None, intro: str | None = None) -> LoadedModel:
+def model_page(title: str, heading: str | None = None, intro: str | None = None, link: bool = True) -> LoadedModel:
     """Set up a page that shows the active model: its config, sidebar, heading and intro, then the model. Without
-    one, the page says why and stops there."""
+    one, the page says why and stops there. With ``link``, a link's ``model=`` is applied on the session's first
+    view of the page and the model shown is written into the URL, so a copied link reopens it (a page whose link
+    carries more, like the Decoder's, does both itself)."""
+    notes = apply_link() if link and app_shell.link_to_open(title) else []
     model, error = setup_page(title)
     if heading:
         st.title(heading)
     if intro:
         st.markdown(intro)
-    return require_model(model, error)
+    show_link_notes(notes)
+    loaded = require_model(model, error)
+    if link:
+        keep_link(None)
+    return loaded
 
 
 def require_model(model: LoadedModel | None, error: str | None) -> LoadedModel:
@@ -346,14 +353,15 @@ def _active_model_caption(model: LoadedModel) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- links
-def apply_link(sentence_key: str, step_key: str | None = None) -> list[str]:
+def apply_link(sentence_key: str | None = None, step_key: str | None = None) -> list[str]:
     """Apply the URL's link (``?sentence=...&step=...&model=...``; a page asks ``app_shell.link_to_open`` first): the
-    model becomes the session's active one and the widgets start from the link. Returns the notes on ignored
-    parameters."""
-    link = parse_link(st.query_params.to_dict())
+    model becomes the session's active one (never a run still training: the picker's rule) and the widgets start
+    from the link. Returns the notes on ignored parameters."""
+    state = training_worker().state(max_points=0)
+    link = parse_link(st.query_params.to_dict(), live_run_dir=state.run_dir if state.active else None)
     if link.model is not None:
         set_active_model(None if link.model == default_checkpoint_path() else link.model)
-    if link.sentence is not None:
+    if sentence_key and link.sentence is not None:
         st.session_state[sentence_key] = link.sentence
     if step_key and link.step is not None:
         st.session_state[step_key] = link.step
@@ -361,8 +369,9 @@ def apply_link(sentence_key: str, step_key: str | None = None) -> list[str]:
 
 
 def keep_link(sentence: str | None, step: int | None = None) -> None:
-    """Write this view's state into the URL, so a copied link reopens it (only when it changed)."""
-    params = link_params(sentence, step, st.session_state.get(MODEL_KEY))
+    """Write this view's state, the active model's name included, into the URL, so a copied link reopens it (only
+    when it changed)."""
+    params = link_params(sentence, step, active_model_path())
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 

@@ -124,6 +124,7 @@ model, error = app_ui.sidebar_with_model()
 with model_area.container():
     loaded = app_ui.require_model(model, error)  # without a model: a message, and the page stops here
     app_ui.show_link_notes(link_notes)
+    app_ui.keep_link(st.session_state.get("sentence") or None)  # the model's name too, with no sentence typed yet
     examples = loaded.example_sentences()
     if examples:
         st.write("Try one:")

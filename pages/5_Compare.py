@@ -8,7 +8,14 @@ import torch  # noqa: F401
 
 import app_ui
 from seq2seq.app.models import model_options, shipped_models
-from seq2seq.app.views import MAX_COMPARED, compare_selection, longer_than_trained, markdown_escape, no_attention_text
+from seq2seq.app.views import (
+    MAX_COMPARED,
+    compare_selection,
+    example_labels,
+    longer_than_trained,
+    markdown_escape,
+    no_attention_text,
+)
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.plots import heatmap_figure
 from seq2seq.report import SHOWCASE_SENTENCE
@@ -61,12 +68,14 @@ examples = [SHOWCASE_SENTENCE] if all(w in first.reverser.vocab for w in SHOWCAS
 examples += [e for e in first.example_sentences(3)[1:] if e not in examples]
 # Half as long again as the longest training sentence (the encoder-decoder fails), and more than twice as long (the
 # 2014 attention loses its place too; the location-aware one holds).
-examples += [e for factor in (1.5, 2.3) if (e := longer_than_trained(first.checkpoint.test_sentences, longest, factor))]
+for factor in (1.5, 2.3):
+    long = longer_than_trained(first.checkpoint.test_sentences, longest, factor)
+    if long and long not in examples:
+        examples.append(long)
 st.write("Try one:")
+labels = example_labels(examples, seen)  # distinct from their first words: a narrow button cuts the rest
 for column, (i, example) in zip(st.columns(len(examples)), enumerate(examples), strict=True):
-    words = len(example.split())
-    label = f"{example} ({words} words, past the trained length)" if words > seen else example
-    column.button(markdown_escape(label), key=f"compare_example_{i}", on_click=use_example, args=(example,))
+    column.button(markdown_escape(labels[i]), key=f"compare_example_{i}", on_click=use_example, args=(example,))
 
 sentence = st.text_input("Sentence", key=KEY, placeholder=SHOWCASE_SENTENCE)
 if not sentence:

@@ -8,7 +8,7 @@ import torch  # noqa: F401
 import app_shell
 import app_ui
 from seq2seq.app import decoder_view as view
-from seq2seq.app.views import markdown_escape
+from seq2seq.app.views import counted, markdown_escape
 from seq2seq.decoding import Decoded, Forcing, forced_word_id, has_attention
 from seq2seq.plots import heatmap_figure, with_clickable_rows
 from seq2seq.report import SHOWCASE_SENTENCE
@@ -21,6 +21,7 @@ loaded = app_ui.model_page(
     heading="Inside the decoder",
     intro="Step through one reversal: where each step looks, why it looks there, what it could have written. Then "
     "change one thing and watch what follows, search with a beam, or ask how likely any answer is.",
+    link=False,  # read above and written below, with the sentence and step
 )
 app_ui.show_link_notes(notes)
 model, vocab = loaded.reverser.model, loaded.reverser.vocab
@@ -55,7 +56,9 @@ except InputError as problem:
 own = loaded.decode(tokens, record=True)
 steps = own.search.steps
 if st.session_state.get("decoder_step", 1) > len(steps):
-    st.info(f"Step {st.session_state['decoder_step']} does not exist here: this decode has {len(steps)} steps.")
+    st.info(
+        f"Step {st.session_state['decoder_step']} does not exist here: this decode has {counted(len(steps), 'step')}."
+    )
     st.session_state["decoder_step"] = len(steps)
 st.code(f"input:  {' '.join(tokens)}\noutput: {' '.join(own.reversal.output)}", language=None)
 
@@ -107,7 +110,7 @@ def one_step(sentence: str, tokens: list[str], own: Decoded) -> None:
             forcing = None
             st.error(f"{markdown_escape(str(error))}: pick or type another word.")
     else:
-        labels = view.source_labels(tokens)
+        labels = view.source_labels(tokens, escape=False)  # a select box shows its options as plain text
         position = st.selectbox(
             "Put all its attention on", range(len(labels)), format_func=labels.__getitem__, key="whatif_pos"
         )
@@ -146,13 +149,15 @@ def score_any_answer(tokens: list[str], own: Decoded) -> None:
     st.subheader("Score any answer")
     candidate = st.text_input("A candidate reversal", view.swapped_reversal(tokens), key=f"score_{' '.join(tokens)}")
     try:
-        score, mine = score_pairs(loaded.reverser, [(tokens, checked_tokens(candidate)), (tokens, own.reversal.output)])
+        score, mine = score_pairs(
+            loaded.reverser, [(tokens, checked_tokens(candidate, "candidate")), (tokens, own.reversal.output)]
+        )
     except InputError as problem:
         st.error(str(problem))
         return
     st.markdown(
         f"Candidate: log-probability **{score.log_prob:.3f}**; the model's own answer: **{mine.log_prob:.3f}**. "
-        f"They disagree at {len(score.disagreements)} of {len(score.tokens)} steps."
+        f"They disagree at {len(score.disagreements)} of {counted(len(score.tokens), 'step')}."
     )
     st.dataframe(pd.DataFrame(view.score_rows(score)), hide_index=True, key="score_table")
 

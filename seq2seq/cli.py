@@ -25,7 +25,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config
 from .corpus import read_corpus_file
 from .data import load_run_data
-from .decoding import MAX_BEAM, Decoded, SearchReverser, forced_word_id, has_attention
+from .decoding import MAX_BEAM, Decoded, SearchReverser, check_options, forced_word_id, has_attention
 from .fileio import FolderLock, output_target, write_json
 from .inference import Reversal, Reverser
 from .linestream import BATCH_LINES, Line, chunks_of, line_batches
@@ -256,10 +256,18 @@ def _score_parser(commands) -> None:
     score.add_argument("--json", action="store_true", help="print a JSON list, one object per pair, in order")
 
 
-def _search_reverser(reverser: Reverser, args: argparse.Namespace) -> SearchReverser:
-    """The reverser with the search the flags ask for (a beam of 1 is greedy decoding, exactly)."""
+def _search_n_best(args: argparse.Namespace) -> int:
+    """The n-best the flags ask for, once the search flags are checked: before any model is loaded, so that a flag out
+    of range is refused at once, not after the load. Raises ValueError naming the flag and its range."""
     n_best = getattr(args, "n_best", None)
     n_best = 1 if n_best is None else n_best  # --n-best 0 is refused by the search, not taken for "not given"
+    check_options(args.beam, n_best, args.length_penalty)
+    return n_best
+
+
+def _search_reverser(reverser: Reverser, args: argparse.Namespace) -> SearchReverser:
+    """The reverser with the search the flags ask for (a beam of 1 is greedy decoding, exactly)."""
+    n_best = _search_n_best(args)
     try:
         prefix = _prefix_tokens(getattr(args, "prefix", ""), reverser.vocab)
     except InputError as error:
@@ -278,7 +286,7 @@ def _prefix_tokens(text: str, vocab: Vocabulary) -> list[str]:
             words.append(piece)
             continue
         if words:
-            tokens += checked_tokens(" ".join(words))
+            tokens += checked_tokens(" ".join(words), "prefix")
             words = []
         if piece is not None:
             forced_word_id(piece, vocab)
@@ -402,6 +410,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for path in (args.json, args.heatmap):
         if path is not None:
             output_target(path)  # a path that cannot be written is a one-line error before any work
+    _search_n_best(args)  # so is a search flag out of range
     reverser = _search_reverser(Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy), args)
     if args.heatmap and not has_attention(reverser.model):
         raise InputError(f"--heatmap: {NO_ALIGNMENT} to draw")
@@ -437,9 +446,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_reverse(args: argparse.Namespace) -> int:
-    reverser = Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy)
     if args.n_best is not None and not args.json:
         raise UsageError("--n-best lists hypotheses in the JSON output: add --json")
+    _search_n_best(args)  # a search flag out of range is refused before the model is loaded
+    reverser = Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy)
     searcher = _search_reverser(reverser, args)
     tally = _Tally()
     if args.sentence:

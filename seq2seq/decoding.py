@@ -33,7 +33,7 @@ from torch import Tensor
 from .batching import make_batch
 from .inference import Reversal, Reverser, same_length_rows
 from .model import UNWRITABLE, EncoderOutput, Seq2Seq, writable
-from .tokenize import MAX_SENTENCE_TOKENS, InputError
+from .tokenize import MAX_SENTENCE_TOKENS, InputError, echo
 from .vocab import EOS_ID, SOS_ID, Vocabulary
 
 TOP_K = 5
@@ -45,7 +45,7 @@ def forced_word_id(word: str, vocab: Vocabulary) -> int:
     if word in vocab and vocab.stoi[word] in UNWRITABLE:
         raise InputError(f"{word} cannot be forced: no decode writes it (it only pads a batch or starts the decoder)")
     if word not in vocab:
-        raise InputError(f"the word {word!r} is not in the model's vocabulary")
+        raise InputError(f"the word {echo(word)} is not in the model's vocabulary")
     return vocab.stoi[word]
 
 

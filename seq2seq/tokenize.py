@@ -29,6 +29,10 @@ MAX_SENTENCE_TOKENS = 100
 """Longest input accepted, in tokens: far past any trained length, well before memory or time would matter."""
 
 
+MAX_ECHO_CHARS = 40
+"""Longest piece of a user's text repeated in a message; longer ones keep their first characters and "…"."""
+
+
 class InputError(ValueError):
     """A sentence or file the product refuses, with a message fit to show a user as it is."""
 
@@ -110,13 +114,21 @@ def reference_reversal(tokens: list[str]) -> list[str]:
     return tokens[::-1]
 
 
-def checked_tokens(sentence: str) -> list[str]:
-    """Tokenize a user's sentence, or raise InputError saying why it cannot be reversed."""
+def echo(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """A user's text quoted for a message: white space collapsed, cut to ``limit`` characters ending in "…"."""
+    text = " ".join(str(text).split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def checked_tokens(sentence: str, what: str = "sentence") -> list[str]:
+    """Tokenize a user's sentence, or raise InputError saying why it cannot be used; ``what`` names it in the
+    message ("The candidate is empty…")."""
+    name = f"The {what}"
     if len(sentence) > MAX_SENTENCE_CHARS:
-        raise InputError(f"The sentence is {len(sentence):,} characters long; the limit is {MAX_SENTENCE_CHARS:,}.")
+        raise InputError(f"{name} is {len(sentence):,} characters long; the limit is {MAX_SENTENCE_CHARS:,}.")
     tokens = tokenize(sentence)
     if not tokens:
-        raise InputError("The sentence is empty: type at least one word.")
+        raise InputError(f"{name} is empty: type at least one word.")
     if len(tokens) > MAX_SENTENCE_TOKENS:
-        raise InputError(f"The sentence has {len(tokens):,} tokens; the limit is {MAX_SENTENCE_TOKENS}.")
+        raise InputError(f"{name} has {len(tokens):,} tokens; the limit is {MAX_SENTENCE_TOKENS}.")
     return tokens

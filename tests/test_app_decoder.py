@@ -16,6 +16,7 @@ from seq2seq import plots
 from seq2seq.app import decoder_view
 from seq2seq.app.runs import write_run_info
 from seq2seq.decoding import SearchReverser
+from seq2seq.fileio import FolderLock
 from seq2seq.paths import CHECKPOINT_ENV
 from tests.test_app import APP, plain_checkpoint, runs  # noqa: F401 (fixtures)
 
@@ -60,7 +61,7 @@ def test_the_decoder_page_steps_through_a_typed_sentence(runs, tiny_reverser):
     )
     top = at.dataframe[0].value
     assert list(top["word"]) == [c.word for c in record.top] and top["chosen"].iloc[0] == "← written"
-    assert dict(at.query_params) == {"sentence": "the big dog", "step": "2"}
+    assert dict(at.query_params) == {"sentence": "the big dog", "step": "2", "model": "default"}
 
 
 def test_forcing_a_word_shows_both_outputs_and_where_they_part(runs):
@@ -95,7 +96,7 @@ def test_a_deep_link_opens_the_step_and_bad_parameters_get_notes(runs):
     assert at.text_input(key="decoder_sentence").value == "a red bird"
     assert at.slider(key="decoder_step").value == 3
     notes = " ".join(i.value for i in at.info)
-    assert "colour" in notes and "not a trained run here" in notes
+    assert "colour" in notes and "nor a trained run here" in notes
     at = open_decoder({"sentence": "the cat", "step": "99"})
     assert at.slider(key="decoder_step").value == 3 and "Step 99 does not exist" in " ".join(i.value for i in at.info)
 
@@ -165,4 +166,74 @@ def test_a_step_slider_move_decodes_nothing_again_and_leaves_the_whole_heatmap_a
     rerun_fragment(at, decoder_view.STEP_FRAGMENT)
     assert "Step 2 looks at source word 2" in markdown(at) and "At step 2" in at.radio(key="whatif_kind").label
     assert calls == {"decode": 4, "whole heatmap": 2}  # only the what-if at step 2 is new
-    assert dict(at.query_params) == {"sentence": "the big dog", "step": "2"}
+    assert dict(at.query_params) == {"sentence": "the big dog", "step": "2", "model": "default"}
+
+
+@pytest.fixture
+def shipped(runs, monkeypatch, tmp_path, tiny_checkpoint):
+    """Shipped models as in artifacts/: the default, and additive/ and encdec/ beside it (copies of the tiny model)."""
+    folder = tmp_path / "artifacts"
+    for path in [folder / "model.pt", folder / "additive" / "model.pt", folder / "encdec" / "model.pt"]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(tiny_checkpoint.read_bytes())
+    monkeypatch.setenv(CHECKPOINT_ENV, str(folder / "model.pt"))
+    return folder
+
+
+def active_caption(at: AppTest) -> str:
+    return next(c.value.replace("\\", "") for c in at.caption if "Active model:" in c.value)
+
+
+@pytest.mark.parametrize(
+    "page, params",
+    [
+        ("try_it.py", {"sentence": "the cat sat", "model": "additive"}),
+        ("pages/2_Examples.py", {"model": "encdec"}),
+        ("pages/3_Attention.py", {"model": "additive"}),
+        (DECODER, {"sentence": "the cat", "step": "2", "model": "encdec"}),
+    ],
+)
+def test_a_link_to_a_shipped_model_opens_it_and_the_page_writes_the_same_link(shipped, page, params):
+    """Every page that shows a model names it in its URL, under the name a link reads: opening the URL a page wrote
+    gives the same model (the 2014 model and the encoder-decoder were written as no model at all, and refused)."""
+    at = open_decoder(params, page=page)
+    assert f"shipped {params['model']}" in active_caption(at)
+    assert not [i.value for i in at.info if "The link's" in i.value]
+    assert dict(at.query_params) == params
+    again = open_decoder(dict(at.query_params), page=page)
+    assert active_caption(again) == active_caption(at) and dict(again.query_params) == params
+
+
+@pytest.mark.parametrize("page", ["pages/2_Examples.py", "pages/3_Attention.py", "pages/4_Analysis.py"])
+def test_a_model_picked_on_a_page_is_written_into_its_url(shipped, page):
+    at = open_decoder(page=page)
+    assert dict(at.query_params) == {"model": "default"}
+    at.selectbox(key="model_picker").set_value(str(shipped / "encdec" / "model.pt")).run()
+    assert "shipped encdec" in active_caption(at) and dict(at.query_params) == {"model": "encdec"}
+
+
+def test_a_link_cannot_make_a_run_still_training_the_model(runs, tiny_checkpoint):
+    """The model picker and Make active offer no run that is still training; a link to one is refused with a note."""
+    run = runs / "20250101-120000"
+    run.mkdir(parents=True)
+    write_run_info(run, {"status": "running"})
+    (run / "model.pt").write_bytes(tiny_checkpoint.read_bytes())
+    with FolderLock(run):  # trained into by another process (the live run of this server reads the same)
+        at = open_decoder({"sentence": "the cat", "model": run.name})
+    assert "shipped default" in active_caption(at)
+    assert any("still training" in i.value for i in at.info)
+
+
+def test_decoder_options_and_messages_read_as_plain_text(runs):
+    """A select box shows its options as text: "2·&" and "4·<eos>", never "2·&amp;"; a bad candidate is called
+    the candidate; a long unknown word is echoed cut short."""
+    at = open_decoder({"sentence": "a & b"})
+    at.radio(key="whatif_kind").set_value("look somewhere else here").run()
+    options = at.selectbox(key="whatif_pos").options
+    assert options == ["1·a", "2·&", "3·b", "4·<eos>"]
+    at.radio(key="whatif_kind").set_value("write another word here").run()
+    at.text_input(key="whatif_typed").set_value("w" * 10_000).run()
+    (error,) = [e.value for e in at.error if "vocabulary" in e.value]
+    assert "…" in error and len(error) < 200
+    at.text_input(key="score_a & b").set_value(" ").run()
+    assert any(e.value.startswith("The candidate is empty") for e in at.error)

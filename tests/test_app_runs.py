@@ -57,6 +57,7 @@ def test_list_runs_reads_run_info_newest_first(tmp_path):
     write_run_info(old, {"status": "finished", "started_at": 1.0, "corpus": "a.txt", "test": {"exact_match": 0.5}})
     write_run_info(new, {"status": "running", "started_at": 2.0})
     bare.mkdir()
+    os.utime(bare, (0.5, 0.5))  # no run.json: its folder's time counts
     (tmp_path / ".hidden").mkdir()
     runs = list_runs(tmp_path)
     assert [r.name for r in runs] == [new.name, old.name, bare.name]
@@ -93,6 +94,20 @@ def test_a_run_record_older_than_its_model_is_not_believed(tmp_path, tiny_run):
     assert (run.status, run.stop_reason, run.corpus, run.test_exact_match) == ("cli", None, "", stored)
     assert run.ours and run.has_model
     assert list_runs(tmp_path, live_run_dir=folder)[0].test_exact_match == 0.25  # the live run's record is its own
+
+
+def test_runs_from_the_app_and_the_command_line_are_listed_by_time_newest_first(tmp_path, tiny_checkpoint):
+    """A command-line run's name ("mine") sorts above every timestamp: the time, not the name, orders the list."""
+    app_old, app_new = tmp_path / "20250101-000000", tmp_path / "20250301-000000"
+    write_run_info(app_old, {"status": "finished", "started_at": 1_735_689_600.0})  # 2025-01-01
+    write_run_info(app_new, {"status": "finished", "started_at": 1_740_787_200.0})  # 2025-03-01
+    cli = tmp_path / "mine"
+    cli.mkdir()
+    (cli / "model.pt").write_bytes(tiny_checkpoint.read_bytes())
+    os.utime(cli, (1_738_368_000.0, 1_738_368_000.0))  # 2025-02-01
+    assert [run.name for run in list_runs(tmp_path)] == [app_new.name, cli.name, app_old.name]
+    os.utime(cli, (1_743_465_600.0, 1_743_465_600.0))  # 2025-04-01
+    assert [run.name for run in list_runs(tmp_path)] == [cli.name, app_new.name, app_old.name]
 
 
 def test_delete_run_removes_a_finished_run_and_nothing_else(tmp_path):

@@ -5,6 +5,7 @@ import pytest
 from seq2seq.app.views import (
     ablation_table,
     alignment_rows,
+    counted,
     example_rows,
     filter_rows,
     filtered_accuracy,
@@ -155,3 +156,8 @@ def test_validation_text_says_how_often_and_on_what():
     assert validation_text(Config(evals_per_epoch=3, valid_size=100, valid_subset=500)).endswith(
         "every validation sentence."
     )
+
+
+def test_counts_agree_with_their_noun():
+    assert [counted(n, "step") for n in (0, 1, 2, 1_000)] == ["0 steps", "1 step", "2 steps", "1,000 steps"]
+    assert counted(1, "copy", "copies") == "1 copy" and counted(3, "copy", "copies") == "3 copies"

@@ -405,7 +405,7 @@ def test_evaluate_with_a_beam_reports_exact_match(capsys, tiny_checkpoint):
         (["reverse", "--beam", "2", "--n-best", "3", "--json", "x"], "n-best must be between 1 and the beam"),
         (["reverse", "--n-best", "1", "x"], "add --json"),
         (["reverse", "--n-best", "0", "--json", "x"], "n-best must be between 1 and the beam (1), not 0"),
-        (["reverse", "--prefix", "the " * 101, "x"], "--prefix: The sentence has 101 tokens; the limit is 100."),
+        (["reverse", "--prefix", "the " * 101, "x"], "--prefix: The prefix has 101 tokens; the limit is 100."),
         (["reverse", "--length-penalty", "nan", "x"], "length penalty"),
         (["reverse", "--prefix", "zorblax", "x"], "not in the model's vocabulary"),
         (["reverse", "--prefix", "mat <pad>", "x"], "--prefix: <pad> cannot be forced: no decode writes it"),
@@ -419,6 +419,31 @@ def test_evaluate_with_a_beam_reports_exact_match(capsys, tiny_checkpoint):
 def test_bad_decoding_flags_are_one_line_errors(capsys, tiny_checkpoint, argv, message):
     code, out, err = run(capsys, *argv[:1], "--checkpoint", str(tiny_checkpoint), *argv[1:])
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+@pytest.mark.parametrize(
+    "command, flags, message",
+    [
+        ("reverse", ["--beam", "1000", "x"], "beam must be between 1 and 20, not 1000"),
+        (
+            "reverse",
+            ["--beam", "2", "--n-best", "3", "--json", "x"],
+            "n-best must be between 1 and the beam (2), not 3",
+        ),
+        ("reverse", ["--length-penalty", "-1", "x"], "length penalty must be between 0 and 10"),
+        ("evaluate", ["--beam", "1000"], "beam must be between 1 and 20, not 1000"),
+        ("evaluate", ["--length-penalty", "11"], "length penalty must be between 0 and 10"),
+    ],
+)
+def test_decoding_flags_are_checked_before_the_model_is_loaded(capsys, tmp_path, command, flags, message):
+    """A checkpoint that is not there: a flag out of range is the error, not the missing file (no load came first)."""
+    code, out, err = run(capsys, command, "--checkpoint", str(tmp_path / "absent.pt"), *flags)
+    assert code == 2 and message in err and "not found" not in err and out == ""
+
+
+def test_an_unknown_prefix_word_is_echoed_cut_short(capsys, tiny_checkpoint):
+    code, _, err = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--prefix", "w" * 1_500, "x")
+    assert code == 2 and "not in the model's vocabulary" in err and "…" in err and len(err) < 200
 
 
 def test_score_on_stdin_reports_bad_pairs_by_line_and_scores_the_rest(capsys, monkeypatch, tiny_checkpoint):

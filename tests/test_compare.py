@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from seq2seq.app import views
 from seq2seq.app.models import model_label, model_options, shipped_models
 from seq2seq.app.runs import RUNS_ENV, write_run_info
-from seq2seq.app.views import MAX_COMPARED, compare_selection, markdown_escape
+from seq2seq.app.views import MAX_COMPARED, compare_selection, example_labels, markdown_escape
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.data import load_run_data
 from seq2seq.paths import CHECKPOINT_ENV
@@ -90,13 +91,37 @@ def test_past_the_trained_length_counts_the_joined_examples_a_model_trained_on(e
     assert not at.exception, at.exception
     labels = [b.label for b in at.button if b.key and b.key.startswith("compare_example_")]
     past = [label for label in labels if "past the trained length" in label]
-    assert past and all(int(label.rsplit("(", 1)[1].split()[0]) > 8 for label in past), labels
+    assert past and all(int(label.split()[0]) > 8 for label in past), labels  # "9 words: … (past the trained length)"
     at.text_input(key="compare_sentence").input("the cat sat on a big red mat").run()  # 8 words: within
     assert not at.exception, at.exception
     (note,) = [i.value for i in at.main.info if "no attention to show" in i.value]
     assert "more than" not in note
     at.text_input(key="compare_sentence").input("the cat sat on a big red mat the dog").run()
     assert any("10 words, more than the 8 of the longest example it trained on" in i.value for i in at.main.info)
+
+
+def test_the_example_buttons_differ_from_their_first_characters(env, monkeypatch):
+    """The two long suggestions (here 30 and 46 words, as long as the shipped models' are) start with the same words:
+    cut short by a narrow button, their labels must still differ."""
+    joined = views.longer_than_trained
+    monkeypatch.setattr(views, "longer_than_trained", lambda tests, longest, factor: joined(tests, 5 * longest, factor))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(COMPARE).run()
+    labels = [b.label.replace("\\", "") for b in at.button if b.key and b.key.startswith("compare_example_")]
+    assert len(labels) >= 3 and len({label[:24] for label in labels}) == len(labels), labels
+    assert all(len(label) <= 80 for label in labels)
+
+
+def test_example_labels_are_short_and_distinct():
+    long = "the cat sat on the mat and the dog ran"
+    labels = example_labels(["the cat sat", long[:23], long, long + " far", long + " off"], longest_trained=5)
+    assert labels == [
+        "the cat sat",
+        "6 words: the cat sat … (past the trained length)",
+        "10 words: the cat sat … (past the trained length)",
+        "11 words: the cat sat … (past the trained length)",
+        "11 words: the cat sat on … (past the trained length)",
+    ]
 
 
 def test_the_sidebar_picks_any_shipped_model_and_every_page_names_its_kind(env):

@@ -16,8 +16,10 @@ STEP_FRAGMENT = "decoder_one_step"  # the key of the page's fragment that the st
 NO_WEIGHTS = "This model does not attend: there are no attention weights to show (its context ignores the query)."
 
 
-def source_labels(tokens: Sequence[str]) -> list[str]:
-    return position_labels([*tokens, EOS])
+def source_labels(tokens: Sequence[str], escape: bool = True) -> list[str]:
+    """The source positions as labels ("1·the", …, "4·<eos>"): escaped for Plotly, or not (``escape=False``) for a
+    widget that shows its options as plain text, such as a select box."""
+    return position_labels([*tokens, EOS], escape=escape)
 
 
 def step_reading(record: StepRecord, tokens: Sequence[str], attends: bool) -> str:

@@ -1,9 +1,11 @@
 """Links that carry the app's state: ``/?sentence=the+cat+sat`` and ``/Decoder?sentence=...&step=3&model=...``.
 
 Parameters come from a URL anyone can write, so each is checked and bounded here, without Streamlit: an unknown or
-unusable parameter is dropped with a note for the page to show, never an error. A model is named by a run folder's
-name (as the Train page lists them) or ``default``, and mapped to a checkpoint through ``list_runs``: a path in a
-URL never reaches the file system.
+unusable parameter is dropped with a note for the page to show, never an error. A model is named as the sidebar's
+picker names it: ``default`` for the shipped default, a shipped model's folder name (``additive``, ``encdec``), or a
+run folder's name (``runs/<name>`` when that name is a shipped model's too). Names are mapped to checkpoints through
+``shipped_models`` and ``usable_runs``, the lists the picker offers: a path in a URL never reaches the file system,
+and a run still training is refused as the picker refuses it.
 """
 
 from collections.abc import Mapping
@@ -11,13 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import default_checkpoint_path
-from ..tokenize import InputError, checked_tokens
-from .runs import list_runs, runs_root
+from ..tokenize import InputError, checked_tokens, echo
+from .models import shipped_models, usable_runs
+from .runs import ACTIVE_STATUSES, list_runs, runs_root
 
 PARAMETERS = ("sentence", "step", "model")
 DEFAULT_MODEL = "default"
+RUN_PREFIX = "runs/"  # before a run's name when a shipped model has that name too (a folder name holds no "/")
 MAX_STEP = 200  # longer than any decode: a sentence has at most 100 tokens, decoding stops 5 steps past its length
-MAX_NOTED_NAME = 40
+MAX_NOTED_PARAMETERS = 3  # unknown parameters named in their one note; the rest are counted
 
 
 @dataclass
@@ -30,41 +34,69 @@ class Link:
     notes: list[str] = field(default_factory=list)  # one line per parameter that was ignored, and why
 
 
-def _shown(text: str) -> str:
-    text = " ".join(str(text).split())
-    return repr(text if len(text) <= MAX_NOTED_NAME else text[: MAX_NOTED_NAME - 1] + "…")
+def shipped_names() -> dict[str, Path]:
+    """The shipped models by link name: ``default``, then each shipped folder's name (``additive``, ``encdec``)."""
+    default = default_checkpoint_path()
+    names = {DEFAULT_MODEL: default}
+    for path in shipped_models():
+        if path != default:
+            names.setdefault(path.parent.name, path)
+    return names
 
 
-def model_for_name(name: str, root: str | Path | None = None) -> Path | None:
-    """The checkpoint a link's model name stands for: the shipped default, or a run folder under the runs root that
-    holds a model; None for anything else."""
-    if name == DEFAULT_MODEL:
-        return default_checkpoint_path()
-    for run in list_runs(root):
-        if run.name == name and run.has_model:
-            return run.checkpoint
+def model_for_name(
+    name: str, root: str | Path | None = None, live_run_dir: str | Path | None = None
+) -> tuple[Path | None, str | None]:
+    """(the checkpoint a link's model name stands for, None), or (None, why not). A name is a shipped model's (see
+    ``shipped_names``) or a finished run's that holds a model, under the runs root; a run still training
+    (``live_run_dir``, or one another process trains into) is refused, as the picker refuses it."""
+    shipped = shipped_names()
+    if name in shipped:
+        return shipped[name], None
+    run_name = name.removeprefix(RUN_PREFIX)
+    for run in usable_runs(root, live_run_dir):
+        if run.name == run_name:
+            return run.checkpoint, None
+    going_on = any(run.name == run_name and run.status in ACTIVE_STATUSES for run in list_runs(root, live_run_dir))
+    if going_on:
+        return None, "is a run still training: a model can be used once its run has finished"
+    return None, f"is not a shipped model ({', '.join(map(repr, shipped))}) nor a trained run here"
+
+
+def model_name(path: str | Path | None, root: str | Path | None = None) -> str | None:
+    """The name a link uses for a model: ``default``, a shipped folder's name, or its run folder's name (with
+    ``runs/`` before it when a shipped model has that name); None for a file that is none of these."""
+    if path is None:
+        return DEFAULT_MODEL
+    try:
+        path = Path(path).resolve()
+        shipped = shipped_names()
+        for name, checkpoint in shipped.items():
+            if checkpoint.resolve() == path:
+                return name
+        if path.parent.parent == Path(root or runs_root()).resolve():
+            run = path.parent.name
+            return f"{RUN_PREFIX}{run}" if run in shipped else run
+    except OSError:
+        pass
     return None
 
 
-def model_name(path: str | Path | None, root: str | Path | None = None) -> str:
-    """The name a link uses for a model: ``default``, or its run folder's name; ``default`` for anything else."""
-    if path is None:
-        return DEFAULT_MODEL
-    path = Path(path)
-    try:
-        if path.resolve().parent.parent == Path(root or runs_root()).resolve():
-            return path.parent.name
-    except OSError:
-        pass
-    return DEFAULT_MODEL
-
-
-def parse_link(params: Mapping[str, str], root: str | Path | None = None) -> Link:
-    """Check a page's query parameters; each one that cannot be used is left out, with a note saying why."""
+def parse_link(
+    params: Mapping[str, str], root: str | Path | None = None, live_run_dir: str | Path | None = None
+) -> Link:
+    """Check a page's query parameters; each one that cannot be used is left out, with a note saying why (one note
+    for all the unknown ones, naming a few)."""
     link = Link()
-    for name in params:
-        if name not in PARAMETERS:
-            link.notes.append(f"The link's parameter {_shown(name)} is not one this app reads; it was ignored.")
+    unknown = [name for name in params if name not in PARAMETERS]
+    if len(unknown) == 1:
+        link.notes.append(f"The link's parameter {echo(unknown[0])} is not one this app reads; it was ignored.")
+    elif unknown:
+        named = ", ".join(echo(name) for name in unknown[:MAX_NOTED_PARAMETERS])
+        more = ", …" if len(unknown) > MAX_NOTED_PARAMETERS else ""
+        link.notes.append(
+            f"The link's {len(unknown):,} parameters {named}{more} are not ones this app reads; they were ignored."
+        )
     sentence = params.get("sentence")
     if sentence is not None:
         try:
@@ -74,36 +106,32 @@ def parse_link(params: Mapping[str, str], root: str | Path | None = None) -> Lin
             link.notes.append(f"The link's sentence was ignored: {problem}")
     step = params.get("step")
     if step is not None:
-        digits = step.strip()
-        # ASCII digits only, and few: "²".isdigit() holds but int() refuses it, as it does 4,301 digits or more
-        if (
-            digits.isascii()
-            and digits.isdecimal()
-            and len(digits) <= len(str(MAX_STEP))
-            and 1 <= int(digits) <= MAX_STEP
-        ):
-            link.step = int(step)
+        # ASCII digits only ("²".isdigit() holds but int() refuses it); leading zeros are read past, so "0003" is 3
+        # like "03", and only what is left is converted: int() refuses 4,301 digits or more
+        digits = step.strip().lstrip("0")
+        if digits.isascii() and digits.isdecimal() and len(digits) <= len(str(MAX_STEP)) and int(digits) <= MAX_STEP:
+            link.step = int(digits)
         else:
-            link.notes.append(f"The link's step {_shown(step)} was ignored: it must be a whole number from 1.")
+            link.notes.append(
+                f"The link's step {echo(step)} was ignored: it must be a whole number from 1 to {MAX_STEP}."
+            )
     model = params.get("model")
     if model is not None:
-        link.model = model_for_name(model, root)
+        link.model, why = model_for_name(model, root, live_run_dir)
         if link.model is None:
-            link.notes.append(
-                f"The link's model {_shown(model)} is not a trained run here (nor {DEFAULT_MODEL!r}); the active model "
-                "is used instead."
-            )
+            link.notes.append(f"The link's model {echo(model)} {why}; the active model is used instead.")
     return link
 
 
 def link_params(sentence: str | None, step: int | None = None, model: str | Path | None = None) -> dict[str, str]:
-    """The query parameters that reopen this view: what a page writes back to its URL."""
+    """The query parameters that reopen this view: what a page writes back to its URL. ``model`` is the model the
+    page shows (None: the shipped default); it is written under the name ``parse_link`` reads back."""
     params: dict[str, str] = {}
     if sentence:
         params["sentence"] = " ".join(sentence.split())
     if step is not None:
         params["step"] = str(step)
     name = model_name(model)
-    if model is not None and name != DEFAULT_MODEL:
+    if name is not None:
         params["model"] = name
     return params

@@ -19,7 +19,7 @@ from ..metrics import percent
 from ..paths import default_checkpoint_path
 from ..report import SHOWCASE_SENTENCE, TestReport, evaluate_sentences
 from ..tokenize import tokenize
-from .runs import ACTIVE_STATUSES, list_runs, runs_root
+from .runs import ACTIVE_STATUSES, RunInfo, list_runs, runs_root
 
 UNKNOWN_WORD_EXAMPLE = "the wug sat on the mat"
 DECODES_KEPT = 8  # per loaded model: the Decoder page's own decode, its beam search and a few what-ifs
@@ -33,12 +33,17 @@ def shipped_models() -> list[Path]:
     return ([default] if default.is_file() else []) + others
 
 
+def usable_runs(root: str | Path | None = None, live_run_dir: str | Path | None = None) -> list[RunInfo]:
+    """The runs one can make one's model (pick, or name in a link): those that saved a model and are no longer
+    training (``live_run_dir`` is the run the server trains now), newest first."""
+    return [run for run in list_runs(root, live_run_dir) if run.has_model and run.status not in ACTIVE_STATUSES]
+
+
 def model_options(live_run_dir: str | Path | None = None) -> dict[str, str]:
     """Every model one can pick, path -> label: the shipped ones, then the finished runs that saved a model."""
     options = {str(path): model_label(path) for path in shipped_models()}
-    for run in list_runs(runs_root(), live_run_dir):
-        if run.has_model and run.status not in ACTIVE_STATUSES:
-            options[str(run.checkpoint)] = f"run {run.name}"
+    for run in usable_runs(runs_root(), live_run_dir):
+        options[str(run.checkpoint)] = f"run {run.name}"
     return options
 
 

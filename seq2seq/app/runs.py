@@ -107,11 +107,11 @@ class RunInfo:
 
 
 def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = None) -> list[RunInfo]:
-    """The run folders under ``root``, newest first. A run whose ``run.json`` says it is still going on but that is
-    not ``live_run_dir`` (the one the worker runs now) was cut off, say by a server restart: "interrupted", unless
-    another process holds its lock: "elsewhere", as is any folder but the live one whose lock is held. A run without
-    ``run.json`` (trained from the command line), or whose ``run.json`` is older than its model, is "cli" and shows
-    the test accuracy its checkpoint stores."""
+    """The run folders under ``root``, newest first (``run_time``). A run whose ``run.json`` says it is still going on
+    but that is not ``live_run_dir`` (the one the worker runs now) was cut off, say by a server restart:
+    "interrupted", unless another process holds its lock: "elsewhere", as is any folder but the live one whose lock
+    is held. A run without ``run.json`` (trained from the command line), or whose ``run.json`` is older than its
+    model, is "cli" and shows the test accuracy its checkpoint stores."""
     root = Path(root) if root is not None else runs_root()
     if not root.is_dir():
         return []
@@ -146,6 +146,7 @@ def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = 
                 ours=not path.is_symlink() and (recorded or stored is not None),
             )
         )
+    runs.sort(key=lambda run: (run_time(run), run.name), reverse=True)
     return runs
 
 
@@ -159,6 +160,17 @@ def _record_is_older_than_model(path: Path, info: dict) -> bool:
         return (path / "model.pt").stat().st_mtime_ns > (path / RUN_INFO).stat().st_mtime_ns
     except OSError:
         return False
+
+
+def run_time(run: RunInfo) -> float:
+    """When a run was made, for ordering: its start (``run.json``), or for a run without one (trained from the
+    command line) when its folder last changed; 0 when neither can be read."""
+    if run.started_at is not None:
+        return run.started_at
+    try:
+        return run.path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _stored_checkpoint(path: Path) -> tuple[bool, float | None] | None:

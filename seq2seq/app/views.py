@@ -39,6 +39,11 @@ def markdown_escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun, agreeing: "1 step", "2 steps", "0 steps" (``plural`` when not ``noun`` + "s")."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 # ------------------------------------------------------------------------------------------------- one sentence
 def token_rows(result: Reversal) -> list[dict]:
     """The input tokens the model saw, each flagged known or unknown (unknown ones reached it as ``<unk>``)."""
@@ -216,6 +221,31 @@ def compare_selection(asked: Sequence[str], options: Mapping[str, str]) -> tuple
         names = ", ".join(options[path] for path in kept[MAX_COMPARED:])
         notes.append(f"At most {MAX_COMPARED} models are compared at once, so these were left out: {names}.")
     return kept[:MAX_COMPARED], notes
+
+
+EXAMPLE_LABEL_WORDS = 6
+"""Longest example sentence shown whole on its button; a longer one is shown as its length and its first words."""
+
+
+def example_labels(examples: Sequence[str], longest_trained: int) -> list[str]:
+    """Button labels for example sentences, told apart by their first characters (a narrow button cuts a long label
+    at its end): a short sentence whole; a longer one, or one past the trained length, as its word count, then as few
+    of its first words as keep it apart from the labels before it, then "(past the trained length)" where it is."""
+    labels: list[str] = []
+    heads: list[str] = []
+    for example in examples:
+        words = example.split()
+        if len(words) <= min(EXAMPLE_LABEL_WORDS, longest_trained) and example not in heads:
+            heads.append(example)
+            labels.append(example)
+            continue
+        for shown in range(min(3, len(words)), len(words) + 1):
+            head = f"{len(words)} words: {' '.join(words[:shown])}{' …' if shown < len(words) else ''}"
+            if head not in heads:
+                break
+        heads.append(head)
+        labels.append(head + (" (past the trained length)" if len(words) > longest_trained else ""))
+    return labels
 
 
 def longer_than_trained(
