@@ -42,9 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seq2seq.checkpoint import load_checkpoint  # noqa: E402
-from seq2seq.paths import DEFAULT_CHECKPOINT  # noqa: E402
-from tests.browser_support import (  # noqa: E402
+from harness.browser import (  # noqa: E402
     MODEL_REVERSAL,
     TRUE_REVERSAL,
     Server,
@@ -55,6 +53,8 @@ from tests.browser_support import (  # noqa: E402
     shot_on_failure,
     wait_ready,
 )
+from seq2seq.checkpoint import load_checkpoint  # noqa: E402
+from seq2seq.paths import DEFAULT_CHECKPOINT  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 FIRST_SENTENCE = "the cat sat on the mat"

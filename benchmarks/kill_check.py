@@ -18,7 +18,7 @@ BUGS = [
         "cfg.clip or math.inf",
         "math.inf",
         [
-            "tests/test_train.py::test_the_update_uses_the_clipped_gradient_and_the_stored_norm_is_the_one_before_clipping"
+            "tests/unit/test_train.py::test_the_update_uses_the_clipped_gradient_and_the_stored_norm_is_the_one_before_clipping"
         ],
     ),
     (
@@ -27,7 +27,7 @@ BUGS = [
         "cfg.clip or math.inf",
         "10.0 if cfg.clip else math.inf",
         [
-            "tests/test_train.py::test_the_update_uses_the_clipped_gradient_and_the_stored_norm_is_the_one_before_clipping"
+            "tests/unit/test_train.py::test_the_update_uses_the_clipped_gradient_and_the_stored_norm_is_the_one_before_clipping"
         ],
     ),
     (
@@ -37,7 +37,7 @@ BUGS = [
         "torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip or math.inf); "
         "grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), math.inf))",
         [
-            "tests/test_train.py::test_the_update_uses_the_clipped_gradient_and_the_stored_norm_is_the_one_before_clipping"
+            "tests/unit/test_train.py::test_the_update_uses_the_clipped_gradient_and_the_stored_norm_is_the_one_before_clipping"
         ],
     ),
     (
@@ -45,7 +45,7 @@ BUGS = [
         "seq2seq/train.py",
         'if row["valid_loss"] < best_loss:',
         "if True:",
-        ["tests/test_train.py::test_a_run_whose_validation_loss_rises_keeps_the_earlier_best"],
+        ["tests/unit/test_train.py::test_a_run_whose_validation_loss_rises_keeps_the_earlier_best"],
     ),
     (
         "loss over padded positions",
@@ -53,42 +53,42 @@ BUGS = [
         "    return F.cross_entropy(logits, batch.tgt_out[real]), int(real.sum())",
         "    full, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing)\n"
         "    return F.cross_entropy(full.reshape(-1, full.size(-1)), batch.tgt_out.reshape(-1)), int(real.sum())",
-        ["tests/test_train.py::test_the_loss_of_a_padded_batch_is_the_token_weighted_loss_of_its_rows_alone"],
+        ["tests/unit/test_train.py::test_the_loss_of_a_padded_batch_is_the_token_weighted_loss_of_its_rows_alone"],
     ),
     (
         "exact match accepts extra words",
         "seq2seq/inference.py",
         "return self.output == self.reference",
         "return self.output[: len(self.reference)] == self.reference",
-        ["tests/test_metrics.py::test_exact_match_is_whole_sequence_equality"],
+        ["tests/unit/test_metrics.py::test_exact_match_is_whole_sequence_equality"],
     ),
     (
         "no sweep of stale temporary files",
         "seq2seq/train.py",
         "            stale.unlink()",
         "            pass",
-        ["tests/test_train.py::test_a_new_run_sweeps_the_temporary_files_a_killed_one_left"],
+        ["tests/unit/test_train.py::test_a_new_run_sweeps_the_temporary_files_a_killed_one_left"],
     ),
     (
         "constant learning rate",
         "seq2seq/train.py",
         'lr = cfg.lr * (1 - step / total_steps) if cfg.lr_schedule == "linear" else cfg.lr',
         "lr = cfg.lr",
-        ["tests/test_train.py::test_the_learning_rate_follows_the_schedule"],
+        ["tests/unit/test_train.py::test_the_learning_rate_follows_the_schedule"],
     ),
     (
         "validation loss teacher-forced",
         "seq2seq/train.py",
         "loss, n = masked_loss(model, batch, teacher_forcing=0.0)",
         "loss, n = masked_loss(model, batch, teacher_forcing=1.0)",
-        ["tests/test_train.py::test_the_validation_loss_is_measured_on_the_models_own_predictions"],
+        ["tests/unit/test_train.py::test_the_validation_loss_is_measured_on_the_models_own_predictions"],
     ),
     (
         "training ignores teacher forcing",
         "seq2seq/train.py",
         "loss, tokens = masked_loss(model, batch, cfg.teacher_forcing)",
         "loss, tokens = masked_loss(model, batch, 1.0)",
-        ["tests/test_train.py::test_teacher_forcing_below_one_trains"],
+        ["tests/unit/test_train.py::test_teacher_forcing_below_one_trains"],
     ),
     (
         "Reverser never copies",
@@ -96,8 +96,8 @@ BUGS = [
         "        if self.copy_unknown:",
         "        if False:",
         [
-            "tests/test_inference.py::test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak",
-            "tests/test_inference.py::test_plain_mode_keeps_unk",
+            "tests/unit/test_inference.py::test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak",
+            "tests/unit/test_inference.py::test_plain_mode_keeps_unk",
         ],
     ),
     (
@@ -105,7 +105,9 @@ BUGS = [
         "seq2seq/inference.py",
         "peak = max(range(len(attention[step])), key=attention[step].__getitem__)",
         "peak = max(range(len(attention[step + 1])), key=attention[step + 1].__getitem__)",
-        ["tests/test_inference.py::test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak"],
+        [
+            "tests/unit/test_inference.py::test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak"
+        ],
     ),
 ]
 only = sys.argv[1:]

@@ -37,12 +37,12 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 # module (under seq2seq/) -> the test files run against its mutants. Add a module here to have it mutated.
 MODULES: dict[str, list[str]] = {
-    "optim": ["tests/test_optim.py"],
-    "model": ["tests/test_model.py"],
-    "train": ["tests/test_train.py"],
-    "metrics": ["tests/test_metrics.py"],
-    "inference": ["tests/test_inference.py"],
-    "checkpoint": ["tests/test_checkpoint.py"],
+    "optim": ["tests/unit/test_optim.py"],
+    "model": ["tests/unit/test_model.py"],
+    "train": ["tests/unit/test_train.py"],
+    "metrics": ["tests/unit/test_metrics.py"],
+    "inference": ["tests/unit/test_inference.py"],
+    "checkpoint": ["tests/unit/test_checkpoint.py"],
 }
 STATUSES = ("killed", "survived", "timeout", "no tests", "suspicious", "skipped", "segfault", "not checked")
 

@@ -41,10 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.stored import store  # noqa: E402
-from seq2seq.corpus import generate_corpus  # noqa: E402
-from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT  # noqa: E402
-from seq2seq.tokenize import MAX_SENTENCE_CHARS, tokenize  # noqa: E402
-from tests.browser_support import (  # noqa: E402
+from harness.browser import (  # noqa: E402
     RUNNING,
     TRUE_REVERSAL,
     Server,
@@ -58,6 +55,9 @@ from tests.browser_support import (  # noqa: E402
     wait_for_reversal,
     wait_ready,
 )
+from seq2seq.corpus import generate_corpus  # noqa: E402
+from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT  # noqa: E402
+from seq2seq.tokenize import MAX_SENTENCE_CHARS, tokenize  # noqa: E402
 
 # Stopped with SIGTERM, the server shuts down (joining the run), then uvicorn re-raises the signal to exit by it.
 EXIT_MEANINGS = {-15: " (SIGTERM, re-raised by uvicorn after the server shut down)"}

@@ -1,7 +1,7 @@
 """Shared fixtures: a tiny corpus, and a tiny model trained on it once per test session (a few seconds)."""
 
 import random
-from collections.abc import Iterator
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,6 @@ from seq2seq.config import Config
 from seq2seq.data import load_run_data
 from seq2seq.inference import Reverser
 from seq2seq.train import Trainer
-from tests.browser_support import Server, open_browser
 
 TINY_WORDS = ["the", "cat", "dog", "sat", "ran", "on", "mat", "big", "red", "saw", "a", "bird"]
 
@@ -67,21 +66,13 @@ def tiny_reverser(tiny_checkpoint) -> Reverser:
     return Reverser.load(tiny_checkpoint)
 
 
-# ------------------------------------------------------------------------------------------------- browser tests
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_checkpoint) -> Iterator[Server]:
-    """``streamlit run`` on 127.0.0.1 with the tiny model as the default, for one test module. It must exit cleanly
-    (never 134, an abort at exit) and log no traceback."""
-    folder = tmp_path_factory.mktemp("server")
-    running = Server(tiny_checkpoint, folder / "runs", folder / "streamlit.log")
-    yield running
-    code = running.stop()
-    assert code in (0, -15), f"streamlit exited with {code}:\n{running.log()}"
-    assert "Traceback" not in running.log(last=10**7), running.log()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    """Debian's Chromium driven by Playwright, for one test module (which skips where there is none)."""
-    with open_browser() as chromium:
-        yield chromium
+def shipped(tmp_path_factory, tiny_checkpoint, tiny_corpus) -> Path:
+    """An artifacts folder: the tiny model as the default, and tiny 2014-additive and encoder-decoder models beside it
+    (a few epochs: only the page is under test)."""
+    folder = tmp_path_factory.mktemp("artifacts")
+    shutil.copy(tiny_checkpoint, folder / "model.pt")
+    for kind in ("additive", "encdec"):
+        config = tiny_config(train_file=tiny_corpus.name, attention=kind, epochs=3)
+        Trainer(config, load_run_data(config, tiny_corpus), folder / kind, log=lambda line: None).run()
+    return folder / "model.pt"

@@ -11,7 +11,7 @@ from seq2seq.metrics import evaluate_results
 from seq2seq.model import Seq2Seq
 from seq2seq.report import evaluate_sentences
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_analysis_answers_the_four_questions_with_computed_numbers(tiny_reverser):

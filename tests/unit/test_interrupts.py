@@ -1,6 +1,5 @@
 """Interrupted training, for real: a `python -m seq2seq train` process killed or stopped at arbitrary moments."""
 
-import os
 import random
 import signal
 import subprocess
@@ -15,28 +14,10 @@ from seq2seq.cli import main
 from seq2seq.data import load_run_data
 from seq2seq.fileio import FolderBusyError
 from seq2seq.train import Trainer
+from tests.conftest import tiny_config
+from tests.processes import TINY_TRAIN, start_training, wait_for
 
-from .conftest import tiny_config
-
-ROOT = Path(__file__).resolve().parent.parent
-TINY_TRAIN = [
-    "--epochs", "500", "--evals-per-epoch", "8", "--hidden-size", "16", "--embedding-size", "8",
-    "--attention-size", "8", "--valid-size", "20", "--test-size", "20", "--batch-size", "16", "--device", "cpu",
-]  # fmt: skip
-
-
-def start_training(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "seq2seq", "train", "--train-file", str(corpus), "--out", str(out), *TINY_TRAIN,
-               *extra]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def wait_for(path: Path, timeout: float = 60.0, gone: bool = False) -> None:
-    deadline = time.monotonic() + timeout
-    while path.exists() == gone:
-        assert time.monotonic() < deadline, f"{path} never {'went' if gone else 'appeared'}"
-        time.sleep(0.05)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sigkill_at_any_moment_leaves_the_best_checkpoint_loadable(tmp_path, tiny_corpus):

@@ -20,8 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 
-from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT
-from tests.browser_support import (
+from harness.browser import (
     MODEL_REVERSAL,
     RUNNING,
     TIMEOUT_MS,
@@ -35,6 +34,7 @@ from tests.browser_support import (
     wait_for_reversal,
     wait_ready,
 )
+from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT
 
 PAGES = {
     "Train": "Train a model",

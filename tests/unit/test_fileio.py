@@ -19,18 +19,13 @@ from seq2seq.fileio import (
     sweep_stale_temp_files,
     write_json,
 )
+from tests.processes import dead_pid
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def dead_pid() -> int:
-    """The id of a process that has ended."""
-    process = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    return int(process.stdout)
 
 
 # ----------------------------------------------------------------------------------------------- links and modes

@@ -3,8 +3,7 @@ import pytest
 from seq2seq.data import SplitCounts, load_run_data, planned_counts, run_data_from_text
 from seq2seq.tokenize import InputError
 from seq2seq.vocab import MAX_WORDS
-
-from .conftest import tiny_config, write_tiny_corpus
+from tests.conftest import tiny_config, write_tiny_corpus
 
 
 def test_builtin_data_builds_the_vocabulary_from_training_sentences_only():

@@ -17,7 +17,7 @@ from seq2seq.data import RunData, load_run_data
 from seq2seq.vocab import Vocabulary
 from tests.conftest import tiny_config
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def small_config(tiny_corpus, **changes):

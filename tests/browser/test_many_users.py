@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from tests.browser_support import (
+from harness.browser import (
     RUNNING,
     Server,
     missing_browser,

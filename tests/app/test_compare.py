@@ -1,9 +1,8 @@
 """The Compare page and the sidebar's model picker, on three tiny shipped models (location-aware default, 2014
-additive, encoder-decoder): AppTest, and a real Chromium against ``streamlit run``."""
+additive, encoder-decoder): through AppTest (the browser's view is in ``tests/browser/test_compare.py``)."""
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,27 +13,12 @@ from seq2seq.app.models import model_label, model_options, shipped_models
 from seq2seq.app.runs import RUNS_ENV, write_run_info
 from seq2seq.app.views import MAX_COMPARED, compare_selection, example_labels, markdown_escape
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
-from seq2seq.data import load_run_data
 from seq2seq.paths import CHECKPOINT_ENV
-from seq2seq.train import Trainer
-from tests.browser_support import Server, missing_browser, new_tab, shot_on_failure, wait_ready
-from tests.conftest import tiny_config
+from tests.app.conftest import APP
 
-APP = str(Path(__file__).resolve().parent.parent / "try_it.py")
 COMPARE = "pages/5_Compare.py"
+
 KINDS = ["location-aware attention", "2014 additive attention", "encoder–decoder, no attention"]
-
-
-@pytest.fixture(scope="module")
-def shipped(tmp_path_factory, tiny_checkpoint, tiny_corpus) -> Path:
-    """An artifacts folder: the tiny model as the default, and tiny 2014-additive and encoder-decoder models beside it
-    (a few epochs: only the page is under test)."""
-    folder = tmp_path_factory.mktemp("artifacts")
-    shutil.copy(tiny_checkpoint, folder / "model.pt")
-    for kind in ("additive", "encdec"):
-        config = tiny_config(train_file=tiny_corpus.name, attention=kind, epochs=3)
-        Trainer(config, load_run_data(config, tiny_corpus), folder / kind, log=lambda line: None).run()
-    return folder / "model.pt"
 
 
 @pytest.fixture
@@ -206,36 +190,6 @@ def test_compare_selection_keeps_the_first_four_known_models_in_order():
     kept, notes = compare_selection(["f", "x/gone/model.pt", "a", "b", "c", "d"], options)
     assert kept == ["f", "a", "b", "c"] and len(notes) == 2
     assert "left out of the comparison" in notes[0] and notes[1].endswith("so these were left out: D.")
-
-
-# ------------------------------------------------------------------------------------------------- browser
-@pytest.fixture(scope="module")
-def compare_server(tmp_path_factory, shipped) -> Iterator[Server]:
-    if missing_browser():
-        pytest.skip(missing_browser())
-    folder = tmp_path_factory.mktemp("compare-server")
-    running = Server(shipped, folder / "runs", folder / "streamlit.log")
-    yield running
-    assert running.stop() in (0, -15)
-    assert "Traceback" not in running.log(last=10**7), running.log()
-
-
-def test_compare_in_a_browser_type_and_see_three_columns(compare_server, browser):
-    with new_tab(browser) as page, shot_on_failure(page, "compare"):
-        page.goto(f"{compare_server.url}/Compare")
-        wait_ready(page)
-        box = page.get_by_role("textbox", name="Sentence", exact=True)
-        box.fill("the dog saw bird")
-        box.press("Enter")
-        page.get_by_text("no attention to show", exact=False).wait_for()
-        wait_ready(page)
-        assert page.locator('[data-testid="stMain"] [data-testid="stText"]').count() == 3
-        for kind in KINDS:
-            assert page.get_by_text(kind, exact=True).count() >= 1
-        charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
-        charts.nth(1).wait_for()  # Plotly draws after the page settles
-        assert charts.count() == 2
-        assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_the_analysis_page_draws_figure_2_and_checks_the_findings(env):

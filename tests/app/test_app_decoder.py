@@ -1,7 +1,5 @@
 """The Decoder page and deep links through ``streamlit.testing.v1.AppTest``, on the tiny test model."""
 
-# ruff: noqa: F811 (the fixtures come from tests.test_app)
-
 import re
 from collections import Counter
 from functools import partial
@@ -18,7 +16,7 @@ from seq2seq.app.runs import write_run_info
 from seq2seq.decoding import SearchReverser
 from seq2seq.fileio import FolderLock
 from seq2seq.paths import CHECKPOINT_ENV
-from tests.test_app import APP, plain_checkpoint, runs  # noqa: F401 (fixtures)
+from tests.app.conftest import APP
 
 DECODER = "pages/6_Decoder.py"
 

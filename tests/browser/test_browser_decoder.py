@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser_support import MODEL_REVERSAL, missing_browser, new_tab, shot_on_failure
+from harness.browser import MODEL_REVERSAL, missing_browser, new_tab, shot_on_failure
 
 if missing_browser():
     pytest.skip(missing_browser(), allow_module_level=True)

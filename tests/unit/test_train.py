@@ -14,8 +14,7 @@ from seq2seq.model import Seq2Seq
 from seq2seq.optim import Adam
 from seq2seq.train import HISTORY_COLUMNS, Trainer, masked_loss, snapshot_sentences
 from seq2seq.vocab import Vocabulary
-
-from .conftest import tiny_config
+from tests.conftest import tiny_config
 
 
 def test_loss_ignores_padding():
@@ -341,7 +340,7 @@ def test_the_validation_loss_is_measured_on_the_models_own_predictions(tmp_path,
 
 
 def test_a_new_run_sweeps_the_temporary_files_a_killed_one_left(tmp_path, tiny_corpus):
-    from tests.test_fileio import dead_pid
+    from tests.processes import dead_pid
 
     gone = dead_pid()  # the process that was writing them was killed
     stale = [tmp_path / f".{name}.seq2seq-{gone}-0123abcd.tmp" for name in ("model.pt", "history.csv")]

@@ -1,8 +1,7 @@
 import random
 
 from seq2seq.augment import examples_per_epoch, training_examples
-
-from .conftest import tiny_config
+from tests.conftest import tiny_config
 
 TRAIN = [["a", "b"], ["c", "d", "e"], ["f"]] * 10
 

@@ -24,7 +24,7 @@ from seq2seq.fileio import FolderLock
 from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT, default_checkpoint_path, new_run_dir
 from seq2seq.tokenize import InputError, tokenize
 from tests.conftest import tiny_config
-from tests.test_interrupts import start_training, wait_for
+from tests.processes import start_training, wait_for
 
 
 def test_locations_default_and_overridden(monkeypatch, tmp_path):

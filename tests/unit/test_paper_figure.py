@@ -10,7 +10,7 @@ import pytest
 from seq2seq.figure2 import check_paper_figure, findings, load_paper_figure, series
 from seq2seq.plots import paper_figure
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_script(out: Path) -> subprocess.CompletedProcess:

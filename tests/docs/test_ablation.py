@@ -7,7 +7,7 @@ from pathlib import Path
 
 from benchmarks.ablation import markdown
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_ablation_runs_every_variant_on_a_tiny_setting(tmp_path):

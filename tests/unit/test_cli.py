@@ -13,7 +13,7 @@ from seq2seq.app.runs import list_runs, write_run_info
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY_TRAIN = ["--epochs", "1", "--hidden-size", "16", "--embedding-size", "8", "--attention-size", "8",
               "--valid-size", "20", "--test-size", "20", "--device", "cpu"]  # fmt: skip
 

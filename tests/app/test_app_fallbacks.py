@@ -1,5 +1,5 @@
 """The app when things go wrong under it: a malformed run checkpoint, a run deleted elsewhere, a run trained from
-the command line (AppTest, with the helpers of ``test_app``)."""
+the command line (AppTest, with the helpers of ``tests/app/conftest.py``)."""
 
 import shutil
 
@@ -11,7 +11,7 @@ import app_ui
 from seq2seq.app.runs import write_run_info
 from seq2seq.checkpoint import load_checkpoint
 from seq2seq.metrics import percent
-from tests.test_app import APP, PAGES, runs, texts, tiny_settings  # noqa: F401  (runs is a fixture)
+from tests.app.conftest import APP, PAGES, texts, tiny_settings
 
 
 def _session_on(path) -> AppTest:

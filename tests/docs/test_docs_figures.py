@@ -19,7 +19,7 @@ from benchmarks.ablation import markdown as ablation_markdown
 from benchmarks.stored import RESULTS, load
 from seq2seq.figure2 import Series, findings, load_paper_figure, series
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT = (
@@ -342,16 +342,18 @@ def test_the_decoder_speed_table_is_the_stored_run():
 
 
 def test_every_test_the_docs_name_exists():
-    """A test cited as evidence (``test_x.py`` or ``test_x.py::test_y``) is one that runs: the file, and the function
-    in it."""
+    """A test cited as evidence (``unit/test_x.py`` or ``app/test_x.py::test_y``, by its tier) is one that runs: the
+    file, and the function in it."""
     missing = []
     for page in (README, MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT):
-        for module, function in re.findall(r"\b(test_\w+\.py)(?:::(test_\w+))?", page):
+        cited = re.findall(r"(?<![\w/])((?:unit|app|browser|docs)/test_\w+\.py)(?:::(test_\w+))?", page)
+        for module, function in cited:
             path = ROOT / "tests" / module
             if not path.is_file():
                 missing.append(module)
             elif function and not re.search(rf"^def {function}\(", path.read_text(encoding="utf-8"), re.MULTILINE):
                 missing.append(f"{module}::{function}")
+        missing += [f"{bare} (no tier)" for bare in re.findall(r"(?<![\w/])test_\w+\.py", page)]
     assert not missing, sorted(set(missing))
 
 

@@ -1,0 +1,66 @@
+"""Fixtures and helpers of the AppTest tier: the app's entry page and pages, a runs folder with the tiny model as the
+default, and a model without attention."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import app_ui
+from seq2seq.app.runs import RUNS_ENV
+from seq2seq.data import load_run_data
+from seq2seq.paths import CHECKPOINT_ENV
+from seq2seq.train import Trainer
+from tests.conftest import tiny_config
+
+REPO = Path(__file__).resolve().parents[2]
+APP = str(REPO / "try_it.py")
+PAGES = ["pages/1_Train.py", "pages/2_Examples.py", "pages/3_Attention.py", "pages/4_Analysis.py", "pages/7_Runs.py"]
+
+
+@pytest.fixture
+def runs(monkeypatch, tmp_path, tiny_checkpoint) -> Path:
+    """The tiny model as the default, runs in a temporary folder; the shared trainer left idle afterwards."""
+    monkeypatch.setenv(CHECKPOINT_ENV, str(tiny_checkpoint))
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs"))
+    yield tmp_path / "runs"
+    worker = app_ui.training_worker()
+    worker.stop()
+    assert worker.wait(120), "the training run did not end"
+
+
+def open_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def tiny_settings(at: AppTest, epochs: int = 2) -> None:
+    if at.radio(key="corpus_kind").value == "built-in generator":
+        at.number_input(key="corpus_size").set_value(200)
+        at.slider(key="length_range").set_value((1, 4))
+    for key, value in [
+        ("embedding_size", 8),
+        ("hidden_size", 16),
+        ("attention_size", 16),
+        ("batch_size", 32),
+        ("epochs", epochs),
+        ("valid_size", 30),
+        ("test_size", 30),
+    ]:
+        at.number_input(key=key).set_value(value)
+
+
+@pytest.fixture(scope="module")
+def plain_checkpoint(tmp_path_factory, tiny_corpus) -> Path:
+    """A model without attention (the ablation's plain encoder-decoder), one epoch on the tiny corpus."""
+    out = tmp_path_factory.mktemp("plain")
+    config = tiny_config(train_file=tiny_corpus.name, attention="none", epochs=1, hidden_size=16, embedding_size=8)
+    Trainer(config, load_run_data(config, tiny_corpus), out, log=lambda line: None).run()
+    return out / "model.pt"
