@@ -42,7 +42,8 @@ MODULES: dict[str, list[str]] = {
     "train": ["tests/unit/test_train.py"],
     "metrics": ["tests/unit/test_metrics.py"],
     "inference": ["tests/unit/test_inference.py"],
-    "checkpoint": ["tests/unit/test_checkpoint.py"],
+    "checkpoint": ["tests/unit/test_checkpoint.py", "tests/unit/test_checkpoint_checks.py"],
+    "checkpoint_checks": ["tests/unit/test_checkpoint.py", "tests/unit/test_checkpoint_checks.py"],
 }
 STATUSES = ("killed", "survived", "timeout", "no tests", "suspicious", "skipped", "segfault", "not checked")
 
