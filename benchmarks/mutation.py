@@ -40,6 +40,7 @@ MODULES: dict[str, list[str]] = {
     "optim": ["tests/unit/test_optim.py"],
     "model": ["tests/unit/test_model.py"],
     "train": ["tests/unit/test_train.py"],
+    "run_folder": ["tests/unit/test_run_folder.py", "tests/unit/test_train.py"],
     "metrics": ["tests/unit/test_metrics.py"],
     "inference": ["tests/unit/test_inference.py"],
     "checkpoint": ["tests/unit/test_checkpoint.py", "tests/unit/test_checkpoint_checks.py"],

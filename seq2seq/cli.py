@@ -363,7 +363,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import Trainer
+    from .run_folder import Trainer
 
     config = Config(
         **{name: getattr(args, name) for name in TRAIN_FLAGS},

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -95,3 +96,17 @@ def test_killing_a_process_mid_write_leaves_the_old_checkpoint_loadable(tiny_che
     process = subprocess.run([sys.executable, "-c", script], cwd=os.getcwd())
     assert process.returncode == -9
     assert load_checkpoint(target).history
+
+
+@pytest.mark.parametrize("folder", ["", "additive", "encdec"])
+def test_the_shipped_checkpoints_load_and_reverse_as_their_stored_scores_say(folder):
+    """The default model is a version 1 file (read by renaming), the other two version 2. Those whose stored test
+    score is perfect reverse their first 100 test sentences exactly; every one builds its model."""
+    path = Path(__file__).resolve().parent.parent / "artifacts" / folder / "model.pt"
+    checkpoint = load_checkpoint(path)
+    reverser = Reverser.from_checkpoint(checkpoint)
+    sentences = checkpoint.test_sentences[:100]
+    outputs = [r.output for r in reverser.reverse_tokens(sentences)]
+    assert len(outputs) == len(sentences)
+    if checkpoint.metrics["test"]["exact_match"] == 1.0:
+        assert outputs == [s[::-1] for s in sentences]
