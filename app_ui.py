@@ -29,12 +29,12 @@ from seq2seq.app.worker import TrainingState, TrainingWorker
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.config import Config
 from seq2seq.data import RunData, load_run_data
+from seq2seq.evaluation import TestReport
 from seq2seq.inference import Reversal
 from seq2seq.metrics import percent
 from seq2seq.paths import default_checkpoint_path
 from seq2seq.plots import heatmap_figure, heatmap_png, training_figure, training_series
 from seq2seq.records import Snapshot
-from seq2seq.report import TestReport
 
 # Decoding one sentence is about 40 small tensor operations: a second intra-op thread only adds hand-offs, which on a
 # busy machine turned a 2 ms reversal into a 100 ms one. Set here, on a script thread, it holds for the threads

@@ -32,8 +32,8 @@ from seq2seq.config import Config  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
 from seq2seq.fileio import atomic_write_text  # noqa: E402
 from seq2seq.inference import Reverser  # noqa: E402
+from seq2seq.run_folder import Trainer  # noqa: E402
 from seq2seq.stress import build_suites, run_stress  # noqa: E402
-from seq2seq.train import Trainer  # noqa: E402
 
 VARIANTS: dict[str, dict] = {
     "default": {},

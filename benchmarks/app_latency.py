@@ -249,7 +249,7 @@ sys.path.insert(0, {str(ROOT)!r})
 torch.set_num_threads(1)
 from seq2seq.config import Config
 from seq2seq.data import load_run_data
-from seq2seq.train import Trainer
+from seq2seq.run_folder import Trainer
 config = Config().replace(target_accuracy=0.99, **json.loads({json.dumps(config)!r}))
 with tempfile.TemporaryDirectory() as out:
     history = Trainer(config, load_run_data(config), out, log=lambda line: None).run().history

@@ -64,10 +64,10 @@ BUGS = [
     ),
     (
         "no sweep of stale temporary files",
-        "seq2seq/train.py",
-        "            stale.unlink()",
+        "seq2seq/run_folder.py",
+        "            sweep_stale_temp_files(self.out_dir)",
         "            pass",
-        ["tests/unit/test_train.py::test_a_new_run_sweeps_the_temporary_files_a_killed_one_left"],
+        ["tests/unit/test_run_folder.py::test_a_new_run_sweeps_the_temporary_files_a_killed_one_left"],
     ),
     (
         "constant learning rate",

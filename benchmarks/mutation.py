@@ -10,7 +10,7 @@ diffs) are written to ``benchmarks/results/mutation-<label>.json`` and ``.md`` (
 some modules replaces those modules' entries and keeps the others).
 
 mutmut 3 does not mutate decorated functions (its trampolines cannot wrap them). Three functions that decide
-correctness carry ``@torch.no_grad()`` (``Adam.step``, ``Seq2Seq.greedy_decode``, ``Trainer._validate``), so in the
+correctness carry ``@torch.no_grad()`` (``Adam.step``, ``Seq2Seq.greedy_decode``, ``train.validate``), so in the
 working copy, and only there, that decorator is turned into a ``with torch.no_grad():`` around the function's body,
 which behaves the same and lets mutmut reach them. Properties (``Reversal.match``) stay out of its reach.
 """
@@ -40,9 +40,11 @@ MODULES: dict[str, list[str]] = {
     "optim": ["tests/unit/test_optim.py"],
     "model": ["tests/unit/test_model.py"],
     "train": ["tests/unit/test_train.py"],
+    "run_folder": ["tests/unit/test_run_folder.py", "tests/unit/test_train.py"],
     "metrics": ["tests/unit/test_metrics.py"],
     "inference": ["tests/unit/test_inference.py"],
-    "checkpoint": ["tests/unit/test_checkpoint.py"],
+    "checkpoint": ["tests/unit/test_checkpoint.py", "tests/unit/test_checkpoint_checks.py"],
+    "checkpoint_checks": ["tests/unit/test_checkpoint.py", "tests/unit/test_checkpoint_checks.py"],
 }
 STATUSES = ("killed", "survived", "timeout", "no tests", "suspicious", "skipped", "segfault", "not checked")
 

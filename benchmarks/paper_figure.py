@@ -31,13 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
-from seq2seq.figure2 import FIGURE_KINDS, PaperFigure, PaperRun, check_paper_figure, findings, series  # noqa: E402
 from seq2seq.fileio import atomic_write_text  # noqa: E402
 from seq2seq.grammar import SentenceGrammar  # noqa: E402
 from seq2seq.inference import Reverser  # noqa: E402
 from seq2seq.metrics import token_matches  # noqa: E402
+from seq2seq.paper_figure import FIGURE_KINDS, PaperFigure, PaperRun, check_paper_figure, findings, series  # noqa: E402
 from seq2seq.plots import paper_figure, write_paper_figure_png  # noqa: E402
-from seq2seq.train import Trainer  # noqa: E402
+from seq2seq.run_folder import Trainer  # noqa: E402
 
 
 def fresh_sentences(length: int, count: int, known: set[str], rng: random.Random) -> list[list[str]]:

@@ -42,12 +42,12 @@ import json, resource, sys, torch
 sys.path.insert(0, {root!r})
 from seq2seq.config import Config
 from seq2seq.data import load_run_data
-from seq2seq.train import Trainer
+from seq2seq.run_folder import Trainer
 config = Config.from_dict(json.loads({config!r}))
 data = load_run_data(config, {train_file!r})
 trainer = Trainer(config, data, {out!r}, log=lambda line: None)
 result = trainer.run()
-print(json.dumps({{"tokens": trainer.tokens_seen, "train_seconds": result.history[-1]["train_seconds"],
+print(json.dumps({{"tokens": result.tokens_seen, "train_seconds": result.history[-1]["train_seconds"],
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "stop": result.stop_reason}}))
 """
 

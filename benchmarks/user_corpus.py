@@ -20,8 +20,8 @@ from seq2seq.config import Config  # noqa: E402
 from seq2seq.corpus import generate_corpus  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
 from seq2seq.inference import Reverser  # noqa: E402
+from seq2seq.run_folder import Trainer  # noqa: E402
 from seq2seq.stress import build_suites, run_stress, stress_table  # noqa: E402
-from seq2seq.train import Trainer  # noqa: E402
 
 
 def main() -> None:

@@ -7,9 +7,9 @@ import torch  # noqa: F401
 
 import app_ui
 from seq2seq.app.views import MATCH_FILTERS, example_rows, filter_rows, filtered_accuracy
+from seq2seq.evaluation import pick_examples
 from seq2seq.metrics import format_example, percent
 from seq2seq.plots import per_length_figure
-from seq2seq.report import pick_examples
 
 loaded = app_ui.model_page("Examples", heading="Test-set examples")
 report = app_ui.report_on_test_set(loaded)

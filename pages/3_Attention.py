@@ -7,9 +7,9 @@ import torch  # noqa: F401
 
 import app_ui
 from seq2seq.app.views import alignment_rows, snapshot_alignment, snapshot_example, snapshot_label
+from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.metrics import alignment_metrics
 from seq2seq.plots import heatmap_figure
-from seq2seq.report import SHOWCASE_SENTENCE
 from seq2seq.tokenize import InputError
 
 TEST, TYPED = "a test example", "a sentence I type"

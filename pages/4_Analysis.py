@@ -9,9 +9,9 @@ import app_ui
 from seq2seq.analysis import analysis_markdown
 from seq2seq.app.runs import ablation_path, load_ablation
 from seq2seq.app.views import ablation_table, markdown_escape
-from seq2seq.figure2 import findings, load_paper_figure, paper_figure_path
+from seq2seq.evaluation import SHOWCASE_SENTENCE
+from seq2seq.paper_figure import findings, load_paper_figure, paper_figure_path
 from seq2seq.plots import paper_figure
-from seq2seq.report import SHOWCASE_SENTENCE
 
 loaded = app_ui.model_page("Analysis")
 report = app_ui.report_on_test_set(loaded)

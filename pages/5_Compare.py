@@ -17,8 +17,8 @@ from seq2seq.app.views import (
     no_attention_text,
 )
 from seq2seq.checkpoint import CheckpointError
+from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.plots import heatmap_figure
-from seq2seq.report import SHOWCASE_SENTENCE
 from seq2seq.stress import trained_lengths
 from seq2seq.tokenize import InputError
 

@@ -10,8 +10,8 @@ import app_ui
 from seq2seq.app import decoder_view as view
 from seq2seq.app.views import counted, markdown_escape
 from seq2seq.decoding import Decoded, Forcing, forced_word_id, has_attention
+from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.plots import heatmap_figure, with_clickable_rows
-from seq2seq.report import SHOWCASE_SENTENCE
 from seq2seq.scoring import score_pairs
 from seq2seq.tokenize import InputError, checked_tokens
 

@@ -9,17 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .attention import KIND_EXPLANATIONS, KIND_NAMES
+from .evaluation import SHOWCASE_SENTENCE, TestReport, evaluate_sentences, pick_examples
 from .fileio import atomic_write_text, write_json
 from .inference import Reversal, Reverser
-from .metrics import Evaluation, percent
-from .report import (
-    SHOWCASE_SENTENCE,
-    TestReport,
-    evaluate_sentences,
-    examples_markdown,
-    pick_examples,
-    write_showcase_heatmap,
-)
+from .metrics import Evaluation, format_example, percent
+from .plots import write_heatmap_png
 from .stress import build_suites, run_stress, stress_table
 
 
@@ -330,6 +324,16 @@ def ablation_paragraph(ablation: dict) -> str:
             f"against {percent(base['long (1.3x)_mean'])}."
         )
     return text
+
+
+def examples_markdown(examples: list[Reversal]) -> str:
+    blocks = "\n\n".join(format_example(r) for r in examples)
+    return f"# Test-set examples\n\n```\n{blocks}\n```\n"
+
+
+def write_showcase_heatmap(reverser: Reverser, path: str | Path, sentence: str = SHOWCASE_SENTENCE) -> str:
+    result = reverser.reverse(sentence)
+    return write_heatmap_png(path, result.tokens, result.output, result.attention, f'attention for "{sentence}"')
 
 
 def write_report(checkpoint_path: str | Path, out_dir: str | Path, examples: int = 12) -> list[str]:

@@ -26,12 +26,12 @@ from .config import Config
 from .corpus import read_corpus_file
 from .data import load_run_data
 from .decoding import MAX_BEAM, Decoded, SearchReverser, check_options, forced_word_id, has_attention
+from .evaluation import evaluate_sentences, pick_examples
 from .fileio import FolderLock, output_target, write_json
 from .inference import Reversal, Reverser
 from .linestream import BATCH_LINES, Line, chunks_of, line_batches
 from .metrics import NO_ALIGNMENT, format_example
 from .paths import RUN_INFO, default_checkpoint_path, new_run_dir
-from .report import evaluate_sentences, pick_examples
 from .tokenize import MAX_SENTENCE_CHARS, InputError, checked_tokens
 from .vocab import SPECIALS, Vocabulary
 
@@ -363,7 +363,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import Trainer
+    from .run_folder import Trainer
 
     config = Config(
         **{name: getattr(args, name) for name in TRAIN_FLAGS},

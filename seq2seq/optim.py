@@ -1,6 +1,7 @@
-"""Adam (Kingma & Ba, 2015) written from the algorithm, vectorised across parameters with ``torch._foreach_*``.
+"""Adam (Kingma & Ba, 2015) written from the algorithm.
 
-For each parameter with gradient g at step t:
+``adam_update`` is the update of one parameter, the paper's Algorithm 1 line by line; read it first. ``Adam.step``
+computes the same numbers for every parameter at once (a test checks it against ``adam_update``):
 
     g   <- g + weight_decay * p                       (L2, as torch.optim.Adam; skipped when decoupled)
     m   <- beta1 * m + (1 - beta1) * g
@@ -10,16 +11,17 @@ For each parameter with gradient g at step t:
 With ``decoupled_weight_decay=True`` the decay is applied to the weights directly, p <- p * (1 - lr * weight_decay),
 before the update: AdamW (Loshchilov & Hutter, 2019).
 
-Speed: each ``_foreach`` call is one pass over every tensor it is given, and the update takes six of them. Over a
-whole model of large tensors those passes stream p, g, m and v through memory six times, where torch's per-tensor
-loop keeps one tensor's four in cache; over many small tensors one call per pass is what saves time. So the update
-runs chunk by chunk, each chunk about ``CHUNK_ELEMENTS`` numbers: small tensors share a chunk, large ones are cut into
-flat slices (views, so the update lands in the tensors themselves). The slices of p, m and v are made once and kept
-while the parameters and their state stay the same tensors.
+Speed: ``_foreach_adam`` does the update with ``torch._foreach_*`` calls, each one pass over every tensor it is
+given, six passes in all. Over a whole model of large tensors those passes stream p, g, m and v through memory six
+times, where torch's per-tensor loop keeps one tensor's four in cache; over many small tensors one call per pass is
+what saves time. So ``Adam._chunks`` hands the update cache-sized chunks, each about ``CHUNK_ELEMENTS`` numbers:
+small tensors share a chunk, large ones are cut into flat slices (views, so the update lands in the tensors
+themselves). The slices of p, m and v are made once and kept while the parameters and their state stay the same
+tensors.
 """
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +30,62 @@ from torch import Tensor
 # Numbers per chunk, chosen by timing 2**13 to 2**17 and no chunking on both kinds of model (benchmarks/speed.py):
 # the five streams of a chunk (p, g, m, v and the denominator) take 1.25 MB of float32, about what a core's caches hold.
 CHUNK_ELEMENTS = 2**16
+
+
+def adam_update(
+    p: Tensor,
+    g: Tensor,
+    m: Tensor,
+    v: Tensor,
+    t: int,
+    lr: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    decoupled_weight_decay: bool = False,
+) -> None:
+    """Step ``t`` (from 1) of Adam for one parameter ``p`` with gradient ``g``, updating ``p`` and its first and second
+    moment estimates ``m`` and ``v`` in place: Algorithm 1 of the paper, plus the optional weight decay."""
+    beta1, beta2 = betas
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            p.mul_(1 - lr * weight_decay)  # AdamW: decay the weight itself
+        else:
+            g = g + weight_decay * p  # L2: decay through the gradient
+    m.mul_(beta1).add_((1 - beta1) * g)  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
+    v.mul_(beta2).add_((1 - beta2) * g * g)  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
+    m_hat = m / (1 - beta1**t)  # bias-corrected first moment
+    v_hat = v / (1 - beta2**t)  # bias-corrected second moment
+    p.sub_(lr * m_hat / (v_hat.sqrt() + eps))  # theta_t = theta_{t-1} - lr m_hat / (sqrt(v_hat) + eps)
+
+
+def _foreach_adam(
+    ps: list[Tensor],
+    gs: list[Tensor],
+    ms: list[Tensor],
+    vs: list[Tensor],
+    t: int,
+    group: dict,
+) -> None:
+    """``adam_update`` on every tensor of the lists at once, one ``torch._foreach_*`` pass per line."""
+    beta1, beta2 = group["betas"]
+    lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+    bias_correction1 = 1 - beta1**t
+    bias_correction2_sqrt = math.sqrt(1 - beta2**t)
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            torch._foreach_mul_(ps, 1 - lr * wd)
+        else:
+            gs = torch._foreach_add(gs, ps, alpha=wd)
+    torch._foreach_lerp_(ms, gs, 1 - beta1)  # m <- beta1 m + (1 - beta1) g
+    torch._foreach_mul_(vs, beta2)
+    torch._foreach_addcmul_(vs, gs, gs, value=1 - beta2)
+    # p <- p - lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), with sqrt(bc2) moved out of the denominator:
+    # lr * sqrt(bc2)/bc1 * m / (sqrt(v) + eps * sqrt(bc2)), the same number in one pass fewer
+    denom = torch._foreach_sqrt(vs)
+    torch._foreach_add_(denom, eps * bias_correction2_sqrt)
+    torch._foreach_addcdiv_(ps, ms, denom, value=-lr * bias_correction2_sqrt / bias_correction1)
+
 
 Piece = tuple[int, int, int]  # (index of the parameter in its group's list, first element, end element)
 
@@ -121,6 +179,14 @@ class Adam(torch.optim.Optimizer):
             plan = self._plans[index] = _Plan(list(params), states, chunks, views)
         return plan
 
+    def _chunks(self, index: int, params: list[Tensor]) -> Iterator[tuple[list[Tensor], ...]]:
+        """The parameters of group ``index`` with their gradients, m and v, cut into cache-sized chunks: per chunk,
+        the lists (p, g, m, v) of flat views into the tensors themselves."""
+        plan = self._plan(index, params)
+        grads = [p.grad if p.grad.stride() == p.stride() else p.grad.contiguous() for p in params]
+        for chunk, (ps, ms, vs) in zip(plan.chunks, plan.views, strict=True):
+            yield ps, [_piece(grads[i], s, e) for i, s, e in chunk], ms, vs
+
     @torch.no_grad()
     def step(self, closure=None):
         loss = None
@@ -138,27 +204,8 @@ class Adam(torch.optim.Optimizer):
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["step"] += 1
-            plan = self._plan(index, params)
             # Parameters of one group are created together, so they share a step count.
-            step = self.state[params[0]]["step"]
-            beta1, beta2 = group["betas"]
-            lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
-            bias_correction1 = 1 - beta1**step
-            bias_correction2_sqrt = math.sqrt(1 - beta2**step)
-            grads = [p.grad if p.grad.stride() == p.stride() else p.grad.contiguous() for p in params]
-            for chunk, (ps, exp_avgs, exp_avg_sqs) in zip(plan.chunks, plan.views, strict=True):
-                gs = [_piece(grads[i], s, e) for i, s, e in chunk]
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        torch._foreach_mul_(ps, 1 - lr * wd)
-                    else:
-                        gs = torch._foreach_add(gs, ps, alpha=wd)
-                torch._foreach_lerp_(exp_avgs, gs, 1 - beta1)  # m <- beta1 m + (1 - beta1) g
-                torch._foreach_mul_(exp_avg_sqs, beta2)
-                torch._foreach_addcmul_(exp_avg_sqs, gs, gs, value=1 - beta2)
-                # p <- p - lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), with sqrt(bc2) moved out of the denominator:
-                # lr * sqrt(bc2)/bc1 * m / (sqrt(v) + eps * sqrt(bc2)), the same number in one pass fewer
-                denom = torch._foreach_sqrt(exp_avg_sqs)
-                torch._foreach_add_(denom, eps * bias_correction2_sqrt)
-                torch._foreach_addcdiv_(ps, exp_avgs, denom, value=-lr * bias_correction2_sqrt / bias_correction1)
+            t = self.state[params[0]]["step"]
+            for ps, gs, ms, vs in self._chunks(index, params):
+                _foreach_adam(ps, gs, ms, vs, t, group)
         return loss

@@ -260,7 +260,7 @@ def _rgba(color: str, alpha: float) -> str:
 def paper_figure(data, metric: str = "exact_match_per_length") -> go.Figure:
     """Figure 2 on reversal: one line per model and cap (solid: long cap, dotted: short cap), the seeds' range as a
     band around the mean; hover a point for its value."""
-    from .figure2 import series
+    from .paper_figure import series
 
     lines = series(data, metric)
     longest_cap = max((line.max_train_length for line in lines), default=0)
@@ -318,7 +318,7 @@ def write_paper_figure_png(path: str | Path, data) -> str:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from .figure2 import series
+    from .paper_figure import series
 
     lines = series(data)
     longest_cap = max((line.max_train_length for line in lines), default=0)

@@ -14,10 +14,10 @@ from ..attention import KIND_EXPLANATIONS, KIND_NAMES
 from ..checkpoint import CheckpointError
 from ..config import Config
 from ..decoding import Decoded, Forcing, SearchReverser
+from ..evaluation import SHOWCASE_SENTENCE, TestReport, evaluate_sentences
 from ..inference import Reverser
 from ..metrics import percent
 from ..paths import default_checkpoint_path
-from ..report import SHOWCASE_SENTENCE, TestReport, evaluate_sentences
 from ..tokenize import tokenize
 from .runs import ACTIVE_STATUSES, RunInfo, list_runs, runs_root
 

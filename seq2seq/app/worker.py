@@ -24,7 +24,8 @@ from ..data import RunData, load_run_data
 from ..fileio import atomic_write
 from ..paths import new_run_dir
 from ..records import BatchPoint, HistoryRow, Snapshot, StopReason
-from ..train import Progress, Trainer
+from ..run_folder import Trainer
+from ..train import Progress
 from .runs import ACTIVE_STATUSES, RunStatus, write_run_info
 
 MAX_LOG_LINES = 400

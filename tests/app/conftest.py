@@ -10,7 +10,7 @@ import app_ui
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.data import load_run_data
 from seq2seq.paths import CHECKPOINT_ENV
-from seq2seq.train import Trainer
+from seq2seq.run_folder import Trainer
 from tests.conftest import tiny_config
 
 REPO = Path(__file__).resolve().parents[2]

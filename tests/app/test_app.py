@@ -23,8 +23,8 @@ from seq2seq.config import Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.data import load_run_data
 from seq2seq.paths import CHECKPOINT_ENV
+from seq2seq.run_folder import Trainer
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, tokenize
-from seq2seq.train import Trainer
 from tests.app.conftest import APP, PAGES, REPO, open_app, texts, tiny_settings
 from tests.conftest import TINY_WORDS, tiny_config
 

@@ -17,7 +17,7 @@ import pytest
 
 from benchmarks.ablation import markdown as ablation_markdown
 from benchmarks.stored import RESULTS, load
-from seq2seq.figure2 import Series, findings, load_paper_figure, series
+from seq2seq.paper_figure import Series, findings, load_paper_figure, series
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"

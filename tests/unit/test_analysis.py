@@ -5,11 +5,19 @@ from pathlib import Path
 
 import torch
 
-from seq2seq.analysis import GOOD, PARTLY, analysis_markdown, attention_focus, peak_walk, write_report
-from seq2seq.inference import Reverser
+from seq2seq.analysis import (
+    GOOD,
+    PARTLY,
+    analysis_markdown,
+    attention_focus,
+    examples_markdown,
+    peak_walk,
+    write_report,
+)
+from seq2seq.evaluation import evaluate_sentences
+from seq2seq.inference import Reversal, Reverser
 from seq2seq.metrics import evaluate_results
 from seq2seq.model import Seq2Seq
-from seq2seq.report import evaluate_sentences
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,7 +94,7 @@ def test_length_note_names_one_length_once_and_counts_words_in_the_singular():
 
 
 def test_a_model_without_test_sentences_gets_a_short_answer(tiny_reverser):
-    from seq2seq.report import TestReport
+    from seq2seq.evaluation import TestReport
 
     assert "no test sentences" in analysis_markdown(tiny_reverser, TestReport(evaluate_results([]), []))
 
@@ -174,3 +182,9 @@ def test_a_model_right_on_most_tokens_but_few_sentences_is_called_weak(tiny_reve
     text = analysis_markdown(tiny_reverser, replace(report, evaluation=graded))
     assert "**This model is weak**: it reverses only 40.0% of its test sentences" in text
     assert "not yet reliable" not in text
+
+
+def test_examples_markdown_uses_the_example_format():
+    example = Reversal(["a", "b"], [True, True], ["b", "a"], ["b", "a"], [False, False], [])
+    text = examples_markdown([example])
+    assert 'Input: "a b"\nOutput: "b a"\nReference: "b a"\nmatch' in text

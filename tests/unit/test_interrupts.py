@@ -13,7 +13,7 @@ from seq2seq.checkpoint import load_checkpoint
 from seq2seq.cli import main
 from seq2seq.data import load_run_data
 from seq2seq.fileio import FolderBusyError
-from seq2seq.train import Trainer
+from seq2seq.run_folder import Trainer
 from tests.conftest import tiny_config
 from tests.processes import TINY_TRAIN, start_training, wait_for
 

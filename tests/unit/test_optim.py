@@ -8,7 +8,7 @@ from seq2seq.batching import bucketed_batches
 from seq2seq.config import Config
 from seq2seq.corpus import generate_corpus
 from seq2seq.model import Seq2Seq
-from seq2seq.optim import Adam, plan_chunks
+from seq2seq.optim import Adam, adam_update, plan_chunks
 from seq2seq.train import masked_loss
 from seq2seq.vocab import Vocabulary
 
@@ -68,6 +68,29 @@ def test_parameters_without_gradients_are_left_alone_and_bad_settings_refused():
         Adam([a], lr=-1)
     with pytest.raises(ValueError):
         Adam([a], betas=(1.0, 0.9))
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_the_fast_step_gives_the_plain_per_parameter_update(decoupled):
+    """``Adam.step`` (chunked, cutting tensors mid-row) and ``adam_update`` (the paper's equations on one parameter)
+    give the same weights, step after step, on tensors of several shapes, one of them not contiguous."""
+    torch.manual_seed(0)
+    shapes = [(3,), (40, 7), (5, 5, 3), (1,)]
+    fast = [torch.nn.Parameter(torch.randn(shape, dtype=torch.float64)) for shape in shapes]
+    fast.append(torch.nn.Parameter(torch.randn(6, 9, dtype=torch.float64).t()))
+    plain = [p.detach().clone() for p in fast]
+    moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in plain]
+    settings = dict(lr=1e-2, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1, decoupled_weight_decay=decoupled)
+    optimizer = Adam(fast, chunk_elements=37, **settings)
+    for t in range(1, 6):
+        grads = [torch.randn_like(p) for p in plain]
+        for p, g in zip(fast, grads, strict=True):
+            p.grad = g.clone()
+        optimizer.step()
+        for p, g, (m, v) in zip(plain, grads, moments, strict=True):
+            adam_update(p, g, m, v, t, **settings)
+    for a, b in zip(fast, plain, strict=True):
+        torch.testing.assert_close(a.detach(), b, atol=1e-12, rtol=0)
 
 
 # ------------------------------------------------------------------------------------------------- chunked update

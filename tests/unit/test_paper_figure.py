@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq.figure2 import check_paper_figure, findings, load_paper_figure, series
+from seq2seq.paper_figure import check_paper_figure, findings, load_paper_figure, series
 from seq2seq.plots import paper_figure
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,5 @@
 import csv
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -9,10 +8,11 @@ from seq2seq.batching import bucketed_batches, make_batch
 from seq2seq.checkpoint import load_checkpoint
 from seq2seq.config import Config
 from seq2seq.data import load_run_data
-from seq2seq.fileio import FolderBusyError, FolderLock
 from seq2seq.model import Seq2Seq
 from seq2seq.optim import Adam
-from seq2seq.train import HISTORY_COLUMNS, Trainer, masked_loss, snapshot_sentences
+from seq2seq.records import HISTORY_COLUMNS
+from seq2seq.run_folder import Trainer
+from seq2seq.train import masked_loss, snapshot_sentences
 from seq2seq.vocab import Vocabulary
 from tests.conftest import tiny_config
 
@@ -61,24 +61,6 @@ def test_snapshots_follow_fixed_sentences_across_evaluations(tiny_run):
 def test_snapshot_sentences_spread_over_lengths():
     valid = [["w"] * n for n in range(1, 11)]
     assert [len(s) for s in snapshot_sentences(valid)] == [4, 6, 9]
-
-
-def test_stop_keeps_a_loadable_checkpoint(tmp_path, tiny_corpus):
-    config = tiny_config(train_file=tiny_corpus.name, epochs=50)
-    seen = []
-
-    def callback(progress):
-        seen.append(progress.kind)
-        if progress.kind == "batch" and progress.step >= 15:
-            trainer.stop()
-
-    trainer = Trainer(
-        config, load_run_data(config, tiny_corpus), tmp_path, callback, report_every=5, log=lambda s: None
-    )
-    result = trainer.run()
-    assert result.stop_reason == "stopped"
-    assert seen[-1] == "end" and "batch" in seen
-    assert load_checkpoint(tmp_path / "model.pt").history
 
 
 def test_max_seconds_and_target_accuracy_stop_the_run(tmp_path, tiny_corpus):
@@ -146,62 +128,16 @@ def test_a_diverging_run_stops_at_the_first_non_finite_loss(tmp_path, tiny_corpu
     assert load_checkpoint(tmp_path / "model.pt").history  # the best model before it is intact
 
 
-def test_training_refuses_an_empty_training_split(tmp_path, tiny_corpus):
-    config = tiny_config(train_file=tiny_corpus.name)
-    data = load_run_data(config, tiny_corpus, valid_file=tiny_corpus)
-    with pytest.raises(ValueError, match="no training sentences"):
-        Trainer(config, data, tmp_path)
-
-
-def test_a_run_writes_only_inside_its_run_folder(tmp_path, tiny_corpus):
-    config = tiny_config(train_file=tiny_corpus.name, epochs=1, evals_per_epoch=2)
-    before = set(Path.cwd().iterdir())
-    Trainer(config, load_run_data(config, tiny_corpus), tmp_path / "run", log=lambda s: None).run()
-    assert [p.name for p in tmp_path.iterdir()] == ["run"]
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["history.csv", "model.pt"]
-    assert set(Path.cwd().iterdir()) == before
-
-
-def test_progress_carries_snapshots_and_the_stop_reason(tmp_path, tiny_corpus):
-    config = tiny_config(train_file=tiny_corpus.name, epochs=1, evals_per_epoch=2)
-    seen = []
-    result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path, seen.append, log=lambda s: None).run()
-    evals = [p for p in seen if p.kind == "eval"]
-    assert len(evals) == 2 and all(p.snapshot["examples"] for p in evals)
-    assert seen[-1].kind == "end" and seen[-1].stop_reason == "epochs" == result.stop_reason
-    assert result.test.total == 60
-
-
-def test_a_run_folder_that_is_locked_is_refused_and_left_untouched(tmp_path, tiny_corpus):
-    config = tiny_config(train_file=tiny_corpus.name, epochs=1)
-    with FolderLock(tmp_path), pytest.raises(FolderBusyError, match="is training into it"):
-        Trainer(config, load_run_data(config, tiny_corpus), tmp_path, log=lambda s: None).run()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_run_over_an_earlier_model_never_stamps_its_results_on_the_old_one(tmp_path, tiny_corpus, tiny_checkpoint,
-                                                                           monkeypatch):  # fmt: skip
-    (tmp_path / "model.pt").write_bytes(tiny_checkpoint.read_bytes())  # hidden size 32, with a history
-    (tmp_path / "history.csv").write_text("earlier history\n")
-    monkeypatch.setattr("seq2seq.train.masked_loss", lambda *args: (torch.tensor(float("nan")), 1))
-    config = tiny_config(train_file=tiny_corpus.name, epochs=1, hidden_size=16)
-    result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path, log=lambda s: None).run()
-    assert result.stop_reason == "diverged"  # before any validation
-    checkpoint = load_checkpoint(tmp_path / "model.pt")
-    assert checkpoint.config.hidden_size == 16 and checkpoint.history == []
-    assert (tmp_path / "history.csv").read_text() == ",".join(HISTORY_COLUMNS) + "\n"
-
-
 def test_validations_score_only_the_valid_subset_when_one_is_set(tmp_path, tiny_corpus, monkeypatch):
     """With valid_subset=7 every validation decodes the first 7 validation sentences (and the watched ones), never the
     whole split; the test split is still scored whole at the end."""
     from seq2seq.inference import Reverser
 
-    decoded: list[int] = []
+    decoded: list[list[list[str]]] = []
     reverse_tokens = Reverser.reverse_tokens
 
     def counting(self, sentences, *args, **kwargs):
-        decoded.append(len(sentences))
+        decoded.append(list(sentences))
         return reverse_tokens(self, sentences, *args, **kwargs)
 
     monkeypatch.setattr(Reverser, "reverse_tokens", counting)
@@ -209,10 +145,10 @@ def test_validations_score_only_the_valid_subset_when_one_is_set(tmp_path, tiny_
         train_file=tiny_corpus.name, epochs=1, evals_per_epoch=4, valid_size=60, test_size=50, valid_subset=7
     )
     data = load_run_data(config, tiny_corpus)
-    trainer = Trainer(config, data, tmp_path, log=lambda line: None)
-    result = trainer.run()
-    assert len(result.history) >= 3 and trainer.valid_sentences == data.splits.valid[:7]
-    assert decoded.count(7) == len(result.history) and 60 not in decoded and decoded[-1] == 50
+    result = Trainer(config, data, tmp_path, log=lambda line: None).run()
+    assert len(result.history) >= 3 and decoded.count(data.splits.valid[:7]) == len(result.history)
+    sizes = [len(sentences) for sentences in decoded]
+    assert sizes.count(7) == len(result.history) and 60 not in sizes and sizes[-1] == 50
 
 
 # ------------------------------------------------------------------------------------------------ what each step does
@@ -299,17 +235,17 @@ def test_the_loss_of_a_padded_batch_is_the_token_weighted_loss_of_its_rows_alone
 def test_a_run_whose_validation_loss_rises_keeps_the_earlier_best(tmp_path, tiny_corpus, monkeypatch):
     """The validation losses are set to fall, rise, then fall less than they rose: the checkpoint must hold the
     weights of the second evaluation, not the last."""
+    from seq2seq.train import validate as real
+
     scripted = iter([3.0, 1.0, 2.0, 1.5])
     states = []
-    real = Trainer._validate
 
-    def validate(self, model, *args):
-        row = real(self, model, *args)
-        row["valid_loss"] = next(scripted)
+    def validate(model, validation):
+        _, exact_match, examples = real(model, validation)
         states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
-        return row
+        return next(scripted), exact_match, examples
 
-    monkeypatch.setattr(Trainer, "_validate", validate)
+    monkeypatch.setattr("seq2seq.train.validate", validate)
     config = tiny_config(train_file=tiny_corpus.name, epochs=1, evals_per_epoch=4)
     result = Trainer(config, load_run_data(config, tiny_corpus), tmp_path, log=lambda s: None).run()
     assert [row["valid_loss"] for row in result.history] == [3.0, 1.0, 2.0, 1.5] and result.best_valid_loss == 1.0
@@ -339,30 +275,6 @@ def test_the_validation_loss_is_measured_on_the_models_own_predictions(tmp_path,
     assert abs(loss_with(1.0) - loss_with(0.0)) > 0.01  # the two ways differ here, so the check above can tell
 
 
-def test_a_new_run_sweeps_the_temporary_files_a_killed_one_left(tmp_path, tiny_corpus):
-    from tests.processes import dead_pid
-
-    gone = dead_pid()  # the process that was writing them was killed
-    stale = [tmp_path / f".{name}.seq2seq-{gone}-0123abcd.tmp" for name in ("model.pt", "history.csv")]
-    for path in stale:
-        path.write_bytes(b"half a file")
-    keep = [tmp_path / "notes.tmp", tmp_path / ".notes.tmp"]  # not ours, hidden or not
-    for path in keep:
-        path.write_text("mine")
-    config = tiny_config(train_file=tiny_corpus.name, epochs=1)
-    Trainer(config, load_run_data(config, tiny_corpus), tmp_path, log=lambda s: None).run()
-    assert not any(path.exists() for path in stale)
-    assert all(path.read_text() == "mine" for path in keep)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.tmp", "history.csv", "model.pt", "notes.tmp"]
-
-
 def test_the_configured_weight_decay_reaches_the_optimizer(tmp_path, tiny_corpus, monkeypatch):
     steps, _ = recorded_run(tmp_path, tiny_corpus, monkeypatch, epochs=1, weight_decay=0.01)
     assert steps and {s["weight_decay"] for s in steps} == {0.01}
-
-
-def test_a_run_folder_is_made_with_its_missing_parents(tmp_path, tiny_corpus):
-    config = tiny_config(train_file=tiny_corpus.name, epochs=1)
-    out = tmp_path / "runs" / "new" / "run"
-    Trainer(config, load_run_data(config, tiny_corpus), out, log=lambda s: None).run()
-    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "model.pt"]

@@ -1,5 +1,5 @@
+from seq2seq.evaluation import evaluate_sentences, pick_examples
 from seq2seq.inference import Reversal
-from seq2seq.report import evaluate_sentences, examples_markdown, pick_examples
 
 
 def fake(tokens, output):
@@ -12,11 +12,6 @@ def test_pick_examples_puts_mismatches_first_and_spreads_lengths():
     picked = pick_examples(good + bad, 10)
     assert len(picked) == 10 and picked[0] is bad[0]
     assert len({len(r.tokens) for r in picked[1:]}) == 9
-
-
-def test_examples_markdown_uses_the_example_format():
-    text = examples_markdown([fake(["a", "b"], ["b", "a"])])
-    assert 'Input: "a b"\nOutput: "b a"\nReference: "b a"\nmatch' in text
 
 
 def test_evaluate_sentences_counts_what_the_model_said(tiny_reverser):

@@ -1,11 +1,9 @@
-"""Evaluating a checkpoint on its test split and writing the artifacts that describe it."""
+"""Test evaluation: a model scored on a list of sentences, and the examples picked to show from the results."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from .inference import Reversal, Reverser
-from .metrics import Evaluation, evaluate_results, format_example
-from .plots import write_heatmap_png
+from .metrics import Evaluation, evaluate_results
 
 SHOWCASE_SENTENCE = "the cat sat on the mat"
 """The classic example, drawn as the default heatmap: its repeated "the" shows alignment by position, not content."""
@@ -32,13 +30,3 @@ def pick_examples(results: list[Reversal], count: int) -> list[Reversal]:
     stride = max(1, len(by_length) // max(1, count - len(picked)))
     picked += by_length[::stride][: count - len(picked)]
     return picked
-
-
-def examples_markdown(examples: list[Reversal]) -> str:
-    blocks = "\n\n".join(format_example(r) for r in examples)
-    return f"# Test-set examples\n\n```\n{blocks}\n```\n"
-
-
-def write_showcase_heatmap(reverser: Reverser, path: str | Path, sentence: str = SHOWCASE_SENTENCE) -> str:
-    result = reverser.reverse(sentence)
-    return write_heatmap_png(path, result.tokens, result.output, result.attention, f'attention for "{sentence}"')
