@@ -125,7 +125,7 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def evaluate_results(results: Sequence[Reversal], aligns: bool = True) -> Evaluation:
+def evaluate_results(results: Sequence[Reversal], aligns: bool) -> Evaluation:
     """Exact match, token accuracy, per length and, for a model whose weights are an alignment (``aligns``), the
     alignment metrics; a fixed context (``Attention.aligns`` False) gets None there, and no figures to misread."""
     correct = sum(r.match for r in results)

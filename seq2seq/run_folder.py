@@ -22,9 +22,10 @@ from .config import Config
 from .corpus import InputError
 from .data import RunData
 from .device import resolve_device
+from .evaluation import evaluate_sentences
 from .fileio import FolderLock, atomic_write_text, sweep_stale_temp_files
 from .inference import Reverser
-from .metrics import Evaluation, evaluate_results
+from .metrics import Evaluation
 from .model import Seq2Seq
 from .records import HISTORY_COLUMNS, HistoryRow, Snapshot, StopReason
 from .train import Progress, train
@@ -140,7 +141,7 @@ class Trainer:
         snapshot in it."""
         checkpoint = load_checkpoint(self.checkpoint_path)
         reverser = Reverser.from_checkpoint(checkpoint, self.config.device)
-        evaluation = evaluate_results(reverser.reverse_tokens(self.data.splits.test))
+        evaluation = evaluate_sentences(reverser, self.data.splits.test).evaluation
         lengths = [len(s) for s in self.data.splits.train]
         checkpoint.metrics = {
             "test": evaluation.to_dict(),

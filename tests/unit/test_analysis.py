@@ -96,7 +96,7 @@ def test_length_note_names_one_length_once_and_counts_words_in_the_singular():
 def test_a_model_without_test_sentences_gets_a_short_answer(tiny_reverser):
     from seq2seq.evaluation import TestReport
 
-    assert "no test sentences" in analysis_markdown(tiny_reverser, TestReport(evaluate_results([]), []))
+    assert "no test sentences" in analysis_markdown(tiny_reverser, TestReport(evaluate_results([], aligns=True), []))
 
 
 def _untrained(trained: Reverser) -> Reverser:
@@ -167,7 +167,9 @@ def test_attention_focus_counts_where_the_peaks_fall():
     focus = attention_focus([result])
     assert focus["first"] == 2 / 3 and focus["last"] == 0 and focus["eos"] == 1 / 3
     assert abs(focus["highest"] - (0.8 + 0.6 + 1.0) / 3) < 1e-9
-    assert evaluate_results([result]).alignment["mirror_peak_rate"] == 2 / 3  # steps 2 and 3 are on their mirrors
+    assert (
+        evaluate_results([result], aligns=True).alignment["mirror_peak_rate"] == 2 / 3
+    )  # steps 2 and 3 are on their mirrors
 
 
 def test_a_model_right_on_most_tokens_but_few_sentences_is_called_weak(tiny_reverser):

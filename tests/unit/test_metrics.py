@@ -27,7 +27,7 @@ def test_exact_match_per_length_and_token_accuracy():
         reversal(["a", "b", "c"], ["c", "b", "a"]),
         reversal(["a", "b", "c"], ["c", "a", "b"]),
     ]
-    evaluation = evaluate_results(results)
+    evaluation = evaluate_results(results, aligns=True)
     assert (evaluation.correct, evaluation.total) == (2, 3)
     assert evaluation.per_length == {
         "2": {"exact_match": 1.0, "correct": 1, "total": 1},
@@ -77,13 +77,13 @@ def test_exact_match_is_whole_sequence_equality():
         reversal(["a", "b", "c"], ["c", "b", "b"]),
     ]
     assert [r.match for r in results] == [True, False, False, False]
-    evaluation = evaluate_results(results)
+    evaluation = evaluate_results(results, aligns=True)
     assert (evaluation.correct, evaluation.total, evaluation.exact_match) == (1, 4, 0.25)
     assert evaluation.token_accuracy == (2 + 2 + 2 + 2) / (2 + 3 + 3 + 3)
 
 
 def test_evaluation_carries_the_alignment_and_an_empty_set_scores_zero():
-    evaluation = evaluate_results([reversal(["a", "b", "c"], ["c", "b", "a"])])
+    evaluation = evaluate_results([reversal(["a", "b", "c"], ["c", "b", "a"])], aligns=True)
     assert evaluation.alignment["mirror_peak_rate"] == 1.0 and evaluation.alignment["steps"] == 4
-    empty = evaluate_results([])
+    empty = evaluate_results([], aligns=True)
     assert (empty.exact_match, empty.token_accuracy, empty.total) == (0.0, 0.0, 0)

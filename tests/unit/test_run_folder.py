@@ -100,3 +100,11 @@ def test_a_run_folder_is_made_with_its_missing_parents(tmp_path, tiny_corpus):
     out = tmp_path / "runs" / "new" / "run"
     Trainer(config, load_run_data(config, tiny_corpus), out, log=lambda s: None).run()
     assert sorted(p.name for p in out.iterdir()) == ["history.csv", "model.pt"]
+
+
+def test_the_test_scores_a_model_without_attention_stores_hold_no_alignment(shipped):
+    """An encoder-decoder's weights only pick its fixed context: the scores its run stores say nothing of alignment
+    (they once held "100% of peaks on <eos>"), as ``evaluate --json`` says nothing of it."""
+    stored = load_checkpoint(shipped.parent / "encdec" / "model.pt").metrics["test"]
+    assert stored["alignment"] is None
+    assert load_checkpoint(shipped).metrics["test"]["alignment"]["mirror_peak_rate"] > 0
