@@ -5,7 +5,7 @@ on the test split and every stress suite. Run by hand (a few minutes per seed); 
     python benchmarks/ablation.py --tiny --out /tmp/a.json
 
 A full run (not ``--tiny``) also stores the table and every seed's scores in ``benchmarks/results/ablation.json``
-and ``.md`` (``benchmarks/stored.py``), which the README quotes.
+and ``.md`` (``benchmarks/stored.py``), which ``docs/`` quotes.
 
 Every variant is the default config with one idea removed, trained for the same number of epochs (1 by default, in
 which the default model passes 99% valid exact match): an equal budget, not each variant's best. "no <unk> copy" is
@@ -110,7 +110,7 @@ def merged(ablation: dict, path: Path) -> dict:
 
 
 def markdown(ablation: dict) -> str:
-    """The table the README quotes; the Analysis page shows the same cells."""
+    """The table ``docs/paper.md`` quotes; the Analysis page shows the same cells."""
     table = ablation_table(ablation)
     lines = ["| " + " | ".join(table[0]) + " |", "|---" * len(table[0]) + "|"]
     lines += ["| " + " | ".join(row.values()) + " |" for row in table]

@@ -1,6 +1,6 @@
 """CI in a fresh clone, timed: clone this repository's HEAD into a temporary folder and run ``bash .ci/run`` there
 (a fresh virtual environment, ruff, the whole test suite). Stores the times and the test counts in
-``benchmarks/results/ci.json`` and ``.md`` (``benchmarks/stored.py``), which the README quotes.
+``benchmarks/results/ci.json`` and ``.md`` (``benchmarks/stored.py``), which ``docs/`` quotes.
 
     python benchmarks/ci_time.py
 """

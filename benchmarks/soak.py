@@ -5,7 +5,7 @@ watched before, during and after. Prints a Markdown report.
     python benchmarks/soak.py --sentences 30 --json soak.json  # quicker; the figures also as JSON
 
 The figures and the report are stored in ``benchmarks/results/soak.json`` and ``.md`` (``benchmarks/stored.py``),
-which the README quotes; ``--no-store`` leaves them as they are (for trial runs).
+which ``docs/reliability.md`` quotes; ``--no-store`` leaves them as they are (for trial runs).
 
 It starts ``streamlit run streamlit_app.py`` on 127.0.0.1 (a free port) with runs in a temporary folder, so nothing is
 written under ``artifacts/``. One browser context (a user) starts a training run on the Train screen and stays there

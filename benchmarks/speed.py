@@ -5,7 +5,7 @@
     python benchmarks/speed.py --skip-training # the optimizer and inference timings only
 
 The training table goes to ``benchmarks/results/speed-training.json`` and ``.md``, the optimizer and inference
-timings to ``speed-steps.json`` and ``.md`` (see ``benchmarks/stored.py``); the README quotes them.
+timings to ``speed-steps.json`` and ``.md`` (see ``benchmarks/stored.py``); ``docs/speed.md`` quotes them.
 
 Training: time (``train_seconds``, validation excluded) to reach 90/95/99% valid exact match on the built-in corpus
 and on a 20k-sentence corpus file of 3-15 words, median over seeds, with target tokens per second and the peak

@@ -1,8 +1,8 @@
 """Where the benchmarks keep what they measured: ``benchmarks/results/<name>.json`` and ``<name>.md``.
 
 Each file says when, on what machine and at which commit the figures were made, by which command, and whether they
-were measured by that command or transcribed from an earlier README (``source``). The README quotes these files and
-``tests/test_readme_figures.py`` checks that its tables hold the stored numbers.
+were measured by that command or transcribed from an earlier README (``source``). The README and ``docs/`` quote these
+files, and ``tests/docs/test_docs_figures.py`` checks that their tables hold the stored numbers.
 """
 
 import json
@@ -33,7 +33,7 @@ def commit() -> str:
 
 
 def store(name: str, data: dict, table: str, command: str, note: str = "") -> Path:
-    """Write ``data`` (the figures) and ``table`` (the Markdown the README quotes) as measured now."""
+    """Write ``data`` (the figures) and ``table`` (the Markdown the docs quote) as measured now."""
     record = {
         "benchmark": name,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
