@@ -89,6 +89,11 @@ def failure_counts(results: Iterable[Reversal], aligns: bool = True) -> dict[Fai
     return counts
 
 
+def counts_text(counts: dict[str, int]) -> str:
+    """ "stopped early 3, wrong word 1": the nonzero counts in order of precedence ("" when there are none)."""
+    return ", ".join(f"{label} {count:,}" for label, count in counts.items() if count)
+
+
 def failures_text(counts: dict[str, int], total: int) -> str:
     """One sentence: how many of ``total`` decodes failed, and how, most common first (computed from ``counts``)."""
     failed = sum(counts.values())

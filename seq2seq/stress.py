@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 
 from .checkpoint import Checkpoint
-from .failures import failure_counts
+from .failures import counts_text, failure_counts
 from .inference import Reversal, Reverser
 from .metrics import per_length_accuracy
 
@@ -124,8 +124,8 @@ def _suite_row(outcome: list[Reversal], aligns: bool) -> dict:
 
 def _failure_note(row: dict) -> str:
     """ "  (stopped early 3, wrong word 1)": the nonzero failure counts of a row, or nothing."""
-    counts = [f"{label} {count}" for label, count in row.get("failures", {}).items() if count]
-    return f"  ({', '.join(counts)})" if counts else ""
+    counts = counts_text(row.get("failures", {}))
+    return f"  ({counts})" if counts else ""
 
 
 def stress_table(results: dict) -> str:
