@@ -6,12 +6,14 @@ import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
+from seq2seq.ablate import terms_of
 from seq2seq.analysis import analysis_markdown
 from seq2seq.app.runs import ablation_path, load_ablation
-from seq2seq.app.views import ablation_table, markdown_escape
+from seq2seq.app.views import ablation_rows, ablation_table, ablation_text, markdown_escape, terms_note
+from seq2seq.attention import TERM_NAMES
 from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.paper_figure import findings, load_paper_figure, paper_figure_path
-from seq2seq.plots import paper_figure
+from seq2seq.plots import failures_figure, paper_figure
 
 loaded = app_ui.model_page("Analysis")
 report = app_ui.report_on_test_set(loaded)
@@ -29,6 +31,33 @@ with right:
     showcase = loaded.reverser.reverse(SHOWCASE_SENTENCE)
     st.markdown(f"**Attention for “{SHOWCASE_SENTENCE}”**")
     app_ui.heatmap(showcase, f"attention for: {SHOWCASE_SENTENCE}", key="analysis")
+
+evaluation = report.evaluation
+st.subheader("How it fails, by length")
+if evaluation.correct < evaluation.total:
+    st.plotly_chart(failures_figure(evaluation.per_length), theme=None, key="failures_chart")
+else:
+    st.caption("Every test sentence is reversed exactly: there is no failure to chart.")
+
+st.subheader("Switch one term of the attention off")
+terms = terms_of(loaded.reverser)
+st.caption(terms_note(loaded.kind_name, terms))
+if terms:
+    term = st.radio(
+        "Switch off, and decode the whole test split again",
+        terms,
+        index=None,
+        format_func=TERM_NAMES.__getitem__,
+        key="ablate_term",
+    )
+    if term is not None:
+        with st.spinner("Reversing the test set without that term…"):
+            ablated = loaded.ablation_report(term).evaluation
+        st.markdown(markdown_escape(ablation_text(term, evaluation, ablated)))
+        st.dataframe(pd.DataFrame(ablation_rows(evaluation, ablated, term)), hide_index=True, key="term_ablation")
+        if ablated.correct < ablated.total:
+            title = f"Wrong decodes by length, by failure, with the {term} term off"
+            st.plotly_chart(failures_figure(ablated.per_length, title), theme=None, key="term_ablation_chart")
 
 st.subheader("Ablation")
 if ablation is not None:

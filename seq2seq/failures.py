@@ -25,7 +25,7 @@ FAILURES: tuple[Failure, ...] = get_args(Failure)  # in order of precedence
 
 FAILURE_MEANINGS: dict[Failure, str] = {
     "attention drifted": "its attention peak left the mirror position at or before the first wrong word",
-    "stopped early": "it said <eos> before the whole reversal was written",
+    "stopped early": "it ended the sentence before the whole reversal was written",
     "ran long": "it wrote the whole reversal and then more words",
     "skipped a word": "it wrote the next word instead of the one due, skipping one",
     "repeated a word": "it wrote the word just due before again",

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from seq2seq.report import evaluate_sentences
 
 from seq2seq.ablate import term_ablation, terms_of, without_term
 from seq2seq.batching import make_batch
@@ -13,7 +14,6 @@ from seq2seq.failures import FAILURES, failure_counts, failure_label, failures_t
 from seq2seq.inference import Reversal, Reverser
 from seq2seq.metrics import evaluate_results
 from seq2seq.model import writable
-from seq2seq.report import evaluate_sentences
 from seq2seq.vocab import EOS, EOS_ID
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
