@@ -2,14 +2,16 @@
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from seq2seq.report import evaluate_sentences
 
 from seq2seq.ablate import term_ablation, terms_of, without_term
+from seq2seq.app.decoder_view import stop_step, stop_text
 from seq2seq.batching import make_batch
-from seq2seq.decoding import SearchReverser
+from seq2seq.decoding import Candidate, SearchReverser, StepRecord
 from seq2seq.failures import FAILURES, failure_counts, failure_label, failures_text, first_slip
 from seq2seq.inference import Reversal, Reverser
 from seq2seq.metrics import evaluate_results
@@ -137,3 +139,18 @@ def test_shipped_checkpoints_load_and_decode_as_their_stored_metrics_say(folder)
         n: row["correct"] for n, row in stored["per_length"].items()
     }
     assert evaluation.token_accuracy == pytest.approx(stored["token_accuracy"], abs=1e-12)
+
+
+def test_the_stop_step_is_where_eos_is_first_most_likely_and_is_told_against_the_reversal():
+    def decoded(tops: list[str]) -> SimpleNamespace:
+        steps = [
+            StepRecord(i, word, 0.0, [Candidate(word, 0.9)], 0.9 if word == EOS else 0.1, [], None, None)
+            for i, word in enumerate(tops)
+        ]
+        return SimpleNamespace(search=SimpleNamespace(steps=steps), reversal=SimpleNamespace(tokens=["a", "b", "c"]))
+
+    assert stop_text(decoded(["c", "b", "a", EOS])).startswith("<eos> first becomes the most likely word at step 4")
+    assert "too soon, since the reversal of 3 words ends at step 4" in stop_text(decoded(["c", EOS]))
+    assert "too late" in stop_text(decoded(["c", "b", "a", "a", EOS]))
+    assert stop_step(decoded(["c", "b"]).search.steps) is None
+    assert stop_text(decoded(["c", "b"])).endswith("the length cap ends this decode after 2 steps.")
