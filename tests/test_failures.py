@@ -142,10 +142,10 @@ def test_shipped_checkpoints_load_and_decode_as_their_stored_metrics_say(folder)
 
 
 def test_the_stop_step_is_where_eos_is_first_most_likely_and_is_told_against_the_reversal():
-    def decoded(tops: list[str]) -> SimpleNamespace:
+    def decoded(tops: list[str], written: list[str] | None = None) -> SimpleNamespace:
         steps = [
-            StepRecord(i, word, 0.0, [Candidate(word, 0.9)], 0.9 if word == EOS else 0.1, [], None, None)
-            for i, word in enumerate(tops)
+            StepRecord(i, token, 0.0, [Candidate(word, 0.9)], 0.9 if word == EOS else 0.1, [], None, None)
+            for i, (word, token) in enumerate(zip(tops, written or tops, strict=True))
         ]
         return SimpleNamespace(search=SimpleNamespace(steps=steps), reversal=SimpleNamespace(tokens=["a", "b", "c"]))
 
@@ -153,4 +153,6 @@ def test_the_stop_step_is_where_eos_is_first_most_likely_and_is_told_against_the
     assert "too soon, since the reversal of 3 words ends at step 4" in stop_text(decoded(["c", EOS]))
     assert "too late" in stop_text(decoded(["c", "b", "a", "a", EOS]))
     assert stop_step(decoded(["c", "b"]).search.steps) is None
+    forced = decoded(["c", EOS, "a", EOS], ["c", "b", "a", EOS])  # a word forced where <eos> was most likely
+    assert stop_step(forced.search.steps) == 1
     assert stop_text(decoded(["c", "b"])).endswith("the length cap ends this decode after 2 steps.")
