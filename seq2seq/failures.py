@@ -4,9 +4,11 @@ Every wrong decode gets exactly one label; a correct one gets none. The label na
 wrong, in this order of precedence:
 
 1. ``attention drifted``: the model attends (``Attention.aligns``) and the first step whose attention peak left the
-   mirror position (``first_slip``) comes at or before the first wrong token: it lost its place, and the words went
-   wrong there or after. A model without attention never gets this label: its weights are no alignment.
-2. Otherwise the first wrong step (``first_error``) says what the words did there:
+   mirror position (``first_slip``) comes before the first wrong token: it lost its place while its words were still
+   right (say, on the other occurrence of a repeated word), and they went wrong later. A model without attention
+   never gets this label: its weights are no alignment.
+2. Otherwise the first wrong step (``first_error``) says what the words did there, whatever the attention did at
+   that same step (a skip is read from the word skipped to; a stop may look at the source's ``<eos>``):
 
    - ``stopped early``: the output ended (said ``<eos>``) while the reference went on;
    - ``ran long``: the whole reference was said, and then more words;
@@ -24,7 +26,7 @@ Failure = Literal["attention drifted", "stopped early", "ran long", "skipped a w
 FAILURES: tuple[Failure, ...] = get_args(Failure)  # in order of precedence
 
 FAILURE_MEANINGS: dict[Failure, str] = {
-    "attention drifted": "its attention peak left the mirror position at or before the first wrong word",
+    "attention drifted": "its attention peak left the mirror position while its words were still right",
     "stopped early": "it ended the sentence before the whole reversal was written",
     "ran long": "it wrote the whole reversal and then more words",
     "skipped a word": "it wrote the next word instead of the one due, skipping one",
@@ -65,7 +67,7 @@ def failure_label(result: Reversal, aligns: bool = True) -> Failure | None:
     if error is None:
         return None
     slip = first_slip(result) if aligns else None
-    if slip is not None and slip <= error:
+    if slip is not None and slip < error:
         return "attention drifted"
     output, reference = result.output, result.reference
     if error == len(output):

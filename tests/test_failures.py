@@ -52,6 +52,9 @@ def test_attention_that_left_the_mirror_before_the_first_wrong_word_is_what_drif
     drifted = decode(["d", "c", "a"], peaks=[3, 0, 2, 4])
     assert first_slip(drifted) == 1
     assert failure_label(drifted) == "attention drifted"
+    # A slip at the first wrong step is how the words went wrong there: a stop that looks at the source's <eos>.
+    stop = decode(["d", "c"], peaks=[3, 2, 4])
+    assert first_slip(stop) == 2 and failure_label(stop) == "stopped early"
     # A slip after the first wrong word did not cause it: the words' own label stands.
     late = decode(["d", "c", "x", "a"], peaks=[3, 2, 1, 2, 4])
     assert first_slip(late) == 3 and failure_label(late) == "wrong word"
