@@ -19,8 +19,8 @@ from seq2seq.app.views import (
 )
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.evaluation import SHOWCASE_SENTENCE
-from seq2seq.failures import FAILURE_MEANINGS, failure_label
-from seq2seq.plots import heatmap_figure
+from seq2seq.failures import FAILURE_MEANINGS, failure_label, failures_text
+from seq2seq.plots import failures_figure, heatmap_figure
 from seq2seq.stress import trained_lengths
 from seq2seq.tokenize import InputError
 
@@ -121,3 +121,15 @@ for index, (column, (path, model)) in enumerate(zip(st.columns(len(models)), mod
         stop.update_layout(width=None)
         st.plotly_chart(stop, theme=None, key=f"compare_stop_{index}", width="stretch")
         st.caption(markdown_escape(decoder_view.stop_text(decoded)))
+
+if st.toggle("How each model fails on its own test split", key="compare_failures"):
+    for index, (column, (_, model)) in enumerate(zip(st.columns(len(models)), models, strict=True)):
+        with column:
+            st.markdown(f"**{markdown_escape(model.kind_name)}**")
+            with st.spinner("Reversing the test set…"):
+                evaluation = model.test_report().evaluation
+            st.markdown(failures_text(evaluation.failures, evaluation.total))
+            if evaluation.correct < evaluation.total:
+                figure = failures_figure(evaluation.per_length, "Wrong decodes by length")
+                figure.update_layout(width=None)
+                st.plotly_chart(figure, theme=None, key=f"compare_failures_{index}", width="stretch")

@@ -13,8 +13,10 @@ from seq2seq.app.models import model_label, model_options, shipped_models
 from seq2seq.app.runs import RUNS_ENV, write_run_info
 from seq2seq.app.views import MAX_COMPARED, compare_selection, example_labels, markdown_escape
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
-from seq2seq.failures import FAILURES
+from seq2seq.failures import FAILURES, failures_text
+from seq2seq.inference import Reverser
 from seq2seq.paths import CHECKPOINT_ENV
+from seq2seq.report import evaluate_sentences
 from tests.app.conftest import APP
 
 COMPARE = "pages/5_Compare.py"
@@ -53,6 +55,15 @@ def test_compare_shows_every_shipped_model_side_by_side(env):
     assert len(stops) == 3 and [m.value for m in at.main.markdown].count(stop_title) == 3  # p(<eos>) for every model
     stops_told = [c.value for c in at.main.caption if "the reversal of 3 words ends at step 4" in c.value]
     assert len(stops_told) == 3
+    at.toggle(key="compare_failures").set_value(True).run()  # each model's failures over its own test split
+    assert not at.exception, at.exception
+    told = [m.value for m in at.main.markdown if " decodes are wrong" in m.value or m.value.startswith("None of the")]
+    assert len(told) == 3
+    for path, text in zip(shipped_models(), told, strict=True):
+        evaluation = evaluate_sentences(Reverser.load(path), load_checkpoint(path).test_sentences).evaluation
+        assert text == failures_text(evaluation.failures, evaluation.total)
+    drawn = [c for c in at.main.get("plotly_chart") if "Wrong decodes by length" in c.proto.spec]
+    assert len(drawn) == sum(not t.startswith("None of the") for t in told) >= 1
     (note,) = [i.value for i in at.main.info if "no attention to show" in i.value]
     assert "last state" in note
 
