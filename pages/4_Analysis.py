@@ -12,7 +12,7 @@ from seq2seq.app.runs import ablation_path, load_ablation
 from seq2seq.app.views import ablation_rows, ablation_table, ablation_text, markdown_escape, terms_note
 from seq2seq.attention import TERM_NAMES
 from seq2seq.evaluation import SHOWCASE_SENTENCE
-from seq2seq.paper_figure import findings, load_paper_figure, paper_figure_path
+from seq2seq.paper_figure import failures_per_length, findings, load_paper_figure, paper_figure_path, series
 from seq2seq.plots import failures_figure, paper_figure
 
 loaded = app_ui.model_page("Analysis")
@@ -86,6 +86,17 @@ if figure_data is not None:
         format_func=lambda m: "exact match" if m.startswith("exact") else "token accuracy",
     )  # fmt: skip
     st.plotly_chart(paper_figure(figure_data, metric), theme=None, key="paper_figure", width="stretch")
+    drawn = {
+        line.label: rows
+        for line in series(figure_data)
+        if (rows := failures_per_length(figure_data, line.attention, line.max_train_length))
+    }
+    if drawn:
+        picked = st.selectbox("How one of its models fails, by length", list(drawn), key="figure_failures_model")
+        title = f"Wrong decodes by length, summed over the seeds: {picked}"
+        st.plotly_chart(failures_figure(drawn[picked], title), theme=None, key="figure_failures_chart")
+    else:
+        st.caption("This figure's runs were scored without failure labels (the benchmark records them per run).")
     st.markdown("**The paper's findings, checked against these numbers**")
     for finding in findings(figure_data):
         verdict = "holds" if finding.holds else "does **not** hold here"

@@ -565,6 +565,35 @@ def test_analysis_page_switches_a_term_off_over_the_test_split(runs, tiny_revers
     assert at.get("plotly_chart")[-2].proto.spec  # the failures without that term, by length
 
 
+def test_analysis_page_shows_how_a_figure_2_model_fails_when_its_runs_were_labelled(
+    runs, monkeypatch, tmp_path, tiny_checkpoint
+):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    shutil.copy(tiny_checkpoint, shipped / "model.pt")
+    scores = {"1": 1.0, "2": 0.5}
+    labelled = {
+        "1": {"total": 2, "failures": {"stopped early": 0}},
+        "2": {"total": 2, "failures": {"stopped early": 1}},
+    }
+    figure = {"command": "python benchmarks/paper_figure.py", "updates": 5, "runs": [
+        {"attention": kind, "max_train_length": cap, "seed": 0, "updates": 5, "exact_match_per_length": scores,
+         "token_accuracy_per_length": scores} | ({"failures_per_length": labelled} if kind == "location" else {})
+        for kind in ("encdec", "additive", "location") for cap in (1, 2)
+    ]}  # fmt: skip
+    (shipped / "paper_figure.json").write_text(json.dumps(figure))
+    monkeypatch.setenv(CHECKPOINT_ENV, str(shipped / "model.pt"))
+    at = open_app("pages/4_Analysis.py")
+    picker = at.selectbox(key="figure_failures_model")
+    assert picker.options == [
+        "location-aware attention, trained on ≤1 words",
+        "location-aware attention, trained on ≤2 words",
+    ]  # only the runs scored with failure labels
+    (chart,) = [c for c in at.get("plotly_chart") if "summed over the seeds" in c.proto.spec]
+    spec = json.loads(chart.proto.spec)
+    assert [trace["y"] for trace in spec["data"] if trace["name"] == "stopped early"] == [[0, 1]]
+
+
 # ------------------------------------------------------------------------------------------------- other models
 @pytest.mark.parametrize("page", [None, *PAGES])
 def test_every_page_renders_a_model_without_attention(runs, plain_checkpoint, page):

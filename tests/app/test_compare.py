@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from seq2seq.report import evaluate_sentences
 from streamlit.testing.v1 import AppTest
 
 from seq2seq.app import views
@@ -16,7 +17,6 @@ from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.failures import FAILURES, failures_text
 from seq2seq.inference import Reverser
 from seq2seq.paths import CHECKPOINT_ENV
-from seq2seq.report import evaluate_sentences
 from tests.app.conftest import APP
 
 COMPARE = "pages/5_Compare.py"
