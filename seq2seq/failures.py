@@ -60,7 +60,7 @@ def first_error(result: Reversal) -> int | None:
     return None if len(result.output) == len(result.reference) else min(len(result.output), len(result.reference))
 
 
-def failure_label(result: Reversal, aligns: bool = True) -> Failure | None:
+def failure_label(result: Reversal, aligns: bool) -> Failure | None:
     """The one label of a wrong decode (see the module's text for the precedence), or None for a correct one.
     ``aligns``: whether the model's weights are an alignment (``Attention.aligns``)."""
     error = first_error(result)
@@ -81,7 +81,7 @@ def failure_label(result: Reversal, aligns: bool = True) -> Failure | None:
     return "wrong word"
 
 
-def failure_counts(results: Iterable[Reversal], aligns: bool = True) -> dict[Failure, int]:
+def failure_counts(results: Iterable[Reversal], aligns: bool) -> dict[Failure, int]:
     """How many decodes got each label, every label present (0 when none), in order of precedence."""
     counts = dict.fromkeys(FAILURES, 0)
     for result in results:

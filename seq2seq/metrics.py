@@ -42,7 +42,7 @@ def token_matches(output: Sequence[str], reference: Sequence[str]) -> tuple[int,
     return sum(a == b for a, b in zip(output, reference, strict=False)), max(len(output), len(reference))
 
 
-def per_length_accuracy(results: Sequence[Reversal], aligns: bool = True) -> dict[str, dict]:
+def per_length_accuracy(results: Sequence[Reversal], aligns: bool) -> dict[str, dict]:
     """Per source length: exact match, correct, total, and the wrong decodes per failure label (``aligns``: whether
     the model's weights are an alignment, which "attention drifted" needs)."""
     table: dict[int, list[Reversal]] = {}

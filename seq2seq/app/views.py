@@ -69,7 +69,7 @@ def unknown_words(result: Reversal) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------- test set
-def example_rows(results: Sequence[Reversal], aligns: bool = True) -> list[dict]:
+def example_rows(results: Sequence[Reversal], aligns: bool) -> list[dict]:
     """One row per test sentence: its number, input, output, reference, length, match flag and failure label ("" when
     it matches; ``aligns``: whether the model's weights are an alignment, see ``seq2seq.failures``)."""
     return [

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from seq2seq.report import evaluate_sentences
 from streamlit.testing.v1 import AppTest
 
 from seq2seq.app import views
@@ -14,6 +13,7 @@ from seq2seq.app.models import model_label, model_options, shipped_models
 from seq2seq.app.runs import RUNS_ENV, write_run_info
 from seq2seq.app.views import MAX_COMPARED, compare_selection, example_labels, markdown_escape
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
+from seq2seq.evaluation import evaluate_sentences
 from seq2seq.failures import FAILURES, failures_text
 from seq2seq.inference import Reverser
 from seq2seq.paths import CHECKPOINT_ENV

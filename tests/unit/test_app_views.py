@@ -42,7 +42,7 @@ def test_token_and_output_rows_flag_unknown_and_copied_words():
 
 
 def test_example_rows_and_filters():
-    rows = example_rows([GOOD, BAD])
+    rows = example_rows([GOOD, BAD], aligns=True)
     assert rows[0] == {
         "#": 1, "input": "a b", "output": "b a", "reference": "b a", "length": 2, "match": True, "failure": ""
     }  # fmt: skip
@@ -72,7 +72,7 @@ def test_terms_note_names_the_terms_a_kind_has_and_lacks():
 def test_ablation_text_and_rows_are_computed_from_the_two_evaluations():
     good = GOOD
     wrong = Reversal(["a", "b"], [True, True], ["b"], ["b"], [False], [[0, 1, 0], [1, 0, 0]])  # ends on "a"
-    plain, ablated = evaluate_results([good, good]), evaluate_results([good, wrong])
+    plain, ablated = evaluate_results([good, good], aligns=True), evaluate_results([good, wrong], aligns=True)
     text = ablation_text("query", plain, ablated)
     assert text.startswith(f"With {TERM_NAMES['query']} switched off, exact match on the test split falls from 100.0%")
     assert "to 50.0% (1/2). 1 of 2 decodes are wrong, every one of them the same way: **stopped early**" in text
