@@ -4,7 +4,8 @@ one term switched off at a time (``seq2seq.ablate``), exact match and the failur
     python benchmarks/term_ablation.py
 
 The results go to ``benchmarks/results/term_ablation.json`` and ``.md`` (``benchmarks/stored.py``); docs/model.md
-quotes the table.
+quotes the table, and ``tests/docs/test_docs_figures.py::test_the_term_ablation_table_and_its_words_are_the_stored_run``
+checks it and the words beside it.
 """
 
 import sys
