@@ -9,7 +9,8 @@ finds the first decoder step whose attention peak is not on the mirror position 
 n + 1 - i), and reports that step counted from the start and from the end of the output. If the peak slips at about
 the same step counted from the start whatever the length, the decoder has lost count (its state drifts); if it
 slips at the same place counted from the end, the trouble is where the sentence begins; if the peak stays on the
-mirror and the word is still wrong, the readout, not the attention, failed.
+mirror and the word is still wrong, the readout, not the attention, failed. Each failure also gets its label from
+``seq2seq.failures`` (the first thing that went wrong), counted per length.
 """
 
 import argparse
@@ -24,27 +25,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from seq2seq.failures import FAILURES, failure_label, first_error, first_slip  # noqa: E402
 from seq2seq.fileio import atomic_write_text  # noqa: E402
-from seq2seq.inference import Reversal, Reverser  # noqa: E402
-from seq2seq.metrics import mirror_position  # noqa: E402
+from seq2seq.inference import Reverser  # noqa: E402
 from seq2seq.paths import default_checkpoint_path  # noqa: E402
 from seq2seq.stress import trained_lengths  # noqa: E402
-
-
-def first_slip(result: Reversal) -> int | None:
-    """The first output step (0-based) whose attention peak is not the mirror position, or None."""
-    n = len(result.tokens)
-    for step, weights in enumerate(result.attention[:n]):
-        if max(range(len(weights)), key=weights.__getitem__) != mirror_position(step, n):
-            return step
-    return None
-
-
-def first_error(result: Reversal) -> int | None:
-    for step, (said, wanted) in enumerate(zip(result.output, result.reference, strict=False)):
-        if said != wanted:
-            return step
-    return None if len(result.output) == len(result.reference) else min(len(result.output), len(result.reference))
 
 
 def main() -> None:
@@ -57,6 +42,7 @@ def main() -> None:
     torch.set_num_threads(1)
     reverser = Reverser.load(args.checkpoint)
     test = [s for s in reverser.checkpoint.test_sentences if s]
+    aligns = reverser.model.decoder.attention.aligns
     rng = random.Random(1234)
     rows = []
     for length in args.lengths:
@@ -68,6 +54,7 @@ def main() -> None:
             sentences.append(words[:length])
         results = reverser.reverse_tokens(sentences)
         failed = [r for r in results if not r.match]
+        labels = [failure_label(r, aligns) for r in failed]
         slips = [(first_slip(r), first_error(r)) for r in failed]
         slipped = [(s, e) for s, e in slips if s is not None]
         rows.append({
@@ -82,12 +69,13 @@ def main() -> None:
             "stopped_early": sum(len(r.output) < length for r in failed),
             "went_on": sum(len(r.output) > length for r in failed),
             "wrong_word_right_length": sum(len(r.output) == length for r in failed),
+            "failures": {label: labels.count(label) for label in FAILURES},
         })  # fmt: skip
     corpus, seen = trained_lengths(reverser.checkpoint)
     print(f"{args.checkpoint}: longest training sentence {corpus} words, longest example trained on {seen}")
-    print("| words | exact match | failed | stopped early / went on / wrong word | first wrong step (median) "
-          "| attention slipped | slip step from start / end (median) |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    print(f"| words | exact match | failed | stopped early / went on / wrong word | {' / '.join(FAILURES)} "
+          "| first wrong step (median) | attention slipped | slip step from start / end (median) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         where = (
             f"{row['slip_step_from_start_median']} / {row['slip_step_from_end_median']}"
@@ -95,7 +83,8 @@ def main() -> None:
             else "-"
         )
         kinds = f"{row['stopped_early']} / {row['went_on']} / {row['wrong_word_right_length']}"
-        print(f"| {row['length']} | {row['exact_match']:.2f} | {row['failed']} | {kinds} "
+        labels = " / ".join(str(row["failures"][label]) for label in FAILURES)
+        print(f"| {row['length']} | {row['exact_match']:.2f} | {row['failed']} | {kinds} | {labels} "
               f"| {row['first_error_step_median']} | {row['failed_with_attention_slip']} | {where} |")  # fmt: skip
     if args.out:
         atomic_write_text(args.out, json.dumps({"checkpoint": str(args.checkpoint), "rows": rows}, indent=1) + "\n")

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
+from seq2seq.failures import failure_counts  # noqa: E402
 from seq2seq.fileio import atomic_write_text  # noqa: E402
 from seq2seq.grammar import SentenceGrammar  # noqa: E402
 from seq2seq.inference import Reverser  # noqa: E402
@@ -53,17 +54,19 @@ def fresh_sentences(length: int, count: int, known: set[str], rng: random.Random
     return out
 
 
-def score(reverser: Reverser, longest: int, per_length: int, seed: int) -> tuple[dict[str, float], dict[str, float]]:
-    """Exact match and token accuracy at every length from 1 to ``longest``."""
+def score(reverser: Reverser, longest: int, per_length: int, seed: int) -> tuple[dict, dict, dict]:
+    """Exact match, token accuracy and the wrong decodes per failure label at every length from 1 to ``longest``."""
     rng = random.Random(10_000 + seed)
     known = set(reverser.vocab.words)
-    exact, token = {}, {}
+    aligns = reverser.model.decoder.attention.aligns
+    exact, token, failures = {}, {}, {}
     for length in range(1, longest + 1):
         results = reverser.reverse_tokens(fresh_sentences(length, per_length, known, rng))
         exact[str(length)] = round(sum(r.match for r in results) / len(results), 4)
         hits = [token_matches(r.output, r.reference) for r in results]
         token[str(length)] = round(sum(h for h, _ in hits) / sum(n for _, n in hits), 4)
-    return exact, token
+        failures[str(length)] = {"total": len(results), "failures": failure_counts(results, aligns)}
+    return exact, token, failures
 
 
 def train_and_score(base: Config, kind: str, cap: int, seed: int, longest: int, per_length: int) -> PaperRun:
@@ -78,7 +81,7 @@ def train_and_score(base: Config, kind: str, cap: int, seed: int, longest: int, 
     with tempfile.TemporaryDirectory() as workdir:
         result = Trainer(config, data, workdir, callback=count, log=lambda line: None).run()
         reverser = Reverser.load(result.checkpoint_path, copy_unknown=False)
-    exact, token = score(reverser, longest, per_length, seed)
+    exact, token, failures = score(reverser, longest, per_length, seed)
     return {
         "attention": kind,
         "max_train_length": cap,
@@ -86,6 +89,7 @@ def train_and_score(base: Config, kind: str, cap: int, seed: int, longest: int, 
         "updates": steps[0],
         "exact_match_per_length": exact,
         "token_accuracy_per_length": token,
+        "failures_per_length": failures,
     }
 
 

@@ -6,10 +6,18 @@ import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
-from seq2seq.app.views import MATCH_FILTERS, example_rows, filter_rows, filtered_accuracy
+from seq2seq.app.views import (
+    FAILURE_FILTERS,
+    MATCH_FILTERS,
+    example_rows,
+    failure_filter_label,
+    filter_rows,
+    filtered_accuracy,
+)
 from seq2seq.evaluation import pick_examples
+from seq2seq.failures import failures_text
 from seq2seq.metrics import format_example, percent
-from seq2seq.plots import per_length_figure
+from seq2seq.plots import failures_figure, per_length_figure
 
 loaded = app_ui.model_page("Examples", heading="Test-set examples")
 report = app_ui.report_on_test_set(loaded)
@@ -23,21 +31,31 @@ c1.metric("exact match", percent(evaluation.exact_match), help="share of test se
 c2.metric("token accuracy", percent(evaluation.token_accuracy), help="share of output positions that are right")
 c3.metric("test sentences", f"{evaluation.total:,}")
 st.plotly_chart(per_length_figure(evaluation.per_length), theme=None, key="per_length_chart")
+st.markdown(failures_text(evaluation.failures, evaluation.total))
+if evaluation.correct < evaluation.total:
+    st.plotly_chart(failures_figure(evaluation.per_length), theme=None, key="failures_chart")
 
 st.subheader("All test sentences")
-rows = example_rows(results)
+rows = example_rows(results, loaded.has_attention)
 lengths = sorted({row["length"] for row in rows})
-c1, c2 = st.columns([1, 2])
+c1, c2, c3 = st.columns([1, 1, 2])
 match = c1.radio("Show", MATCH_FILTERS, horizontal=True, key="match_filter")
+failure = c2.selectbox(
+    "Failure",
+    FAILURE_FILTERS,
+    format_func=lambda label: failure_filter_label(label, evaluation.failures),
+    key="failure_filter",
+    help="Each wrong decode is named by the first thing that went wrong (seq2seq/failures.py)",
+)
 if lengths[0] < lengths[-1]:
-    length_range = c2.slider("Source length", lengths[0], lengths[-1], (lengths[0], lengths[-1]), key="length_filter")
+    length_range = c3.slider("Source length", lengths[0], lengths[-1], (lengths[0], lengths[-1]), key="length_filter")
 else:
     length_range = (lengths[0], lengths[-1])
-shown = filter_rows(rows, match, length_range)
+shown = filter_rows(rows, match, length_range, failure)
 accuracy, correct, total = filtered_accuracy(shown)
 st.caption(f"{total:,} of {len(rows):,} sentences shown; exact match among them: {percent(accuracy)} ({correct:,}).")
 event = st.dataframe(
-    pd.DataFrame(shown, columns=["#", "input", "output", "reference", "length", "match"]),
+    pd.DataFrame(shown, columns=["#", "input", "output", "reference", "length", "match", "failure"]),
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
@@ -49,6 +67,7 @@ event = st.dataframe(
         "reference": st.column_config.TextColumn("reference", width="medium"),
         "length": st.column_config.NumberColumn("length", width="small"),
         "match": st.column_config.CheckboxColumn("match", width="small"),
+        "failure": st.column_config.TextColumn("failure", width="small"),
     },
 )
 

@@ -6,12 +6,14 @@ import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
+from seq2seq.ablate import terms_of
 from seq2seq.analysis import analysis_markdown
 from seq2seq.app.runs import ablation_path, load_ablation
-from seq2seq.app.views import ablation_table, markdown_escape
+from seq2seq.app.views import ablation_rows, ablation_table, ablation_text, markdown_escape, terms_note
+from seq2seq.attention import TERM_NAMES
 from seq2seq.evaluation import SHOWCASE_SENTENCE
-from seq2seq.paper_figure import findings, load_paper_figure, paper_figure_path
-from seq2seq.plots import paper_figure
+from seq2seq.paper_figure import failures_per_length, findings, load_paper_figure, paper_figure_path, series
+from seq2seq.plots import failures_figure, paper_figure
 
 loaded = app_ui.model_page("Analysis")
 report = app_ui.report_on_test_set(loaded)
@@ -29,6 +31,33 @@ with right:
     showcase = loaded.reverser.reverse(SHOWCASE_SENTENCE)
     st.markdown(f"**Attention for “{SHOWCASE_SENTENCE}”**")
     app_ui.heatmap(showcase, f"attention for: {SHOWCASE_SENTENCE}", key="analysis")
+
+evaluation = report.evaluation
+st.subheader("How it fails, by length")
+if evaluation.correct < evaluation.total:
+    st.plotly_chart(failures_figure(evaluation.per_length), theme=None, key="failures_chart")
+else:
+    st.caption("Every test sentence is reversed exactly: there is no failure to chart.")
+
+st.subheader("Switch one term of the attention off")
+terms = terms_of(loaded.reverser)
+st.caption(terms_note(loaded.kind_name, terms))
+if terms:
+    term = st.radio(
+        "Switch off, and decode the whole test split again",
+        terms,
+        index=None,
+        format_func=TERM_NAMES.__getitem__,
+        key="ablate_term",
+    )
+    if term is not None:
+        with st.spinner("Reversing the test set without that term…"):
+            ablated = loaded.ablation_report(term).evaluation
+        st.markdown(markdown_escape(ablation_text(term, evaluation, ablated)))
+        st.dataframe(pd.DataFrame(ablation_rows(evaluation, ablated, term)), hide_index=True, key="term_ablation")
+        if ablated.correct < ablated.total:
+            title = f"Wrong decodes by length, by failure, with the {term} term off"
+            st.plotly_chart(failures_figure(ablated.per_length, title), theme=None, key="term_ablation_chart")
 
 st.subheader("Ablation")
 if ablation is not None:
@@ -57,6 +86,17 @@ if figure_data is not None:
         format_func=lambda m: "exact match" if m.startswith("exact") else "token accuracy",
     )  # fmt: skip
     st.plotly_chart(paper_figure(figure_data, metric), theme=None, key="paper_figure", width="stretch")
+    drawn = {
+        line.label: rows
+        for line in series(figure_data)
+        if (rows := failures_per_length(figure_data, line.attention, line.max_train_length))
+    }
+    if drawn:
+        picked = st.selectbox("How one of its models fails, by length", list(drawn), key="figure_failures_model")
+        title = f"Wrong decodes by length, summed over the seeds: {picked}"
+        st.plotly_chart(failures_figure(drawn[picked], title), theme=None, key="figure_failures_chart")
+    else:
+        st.caption("This figure's runs were scored without failure labels (the benchmark records them per run).")
     st.markdown("**The paper's findings, checked against these numbers**")
     for finding in findings(figure_data):
         verdict = "holds" if finding.holds else "does **not** hold here"

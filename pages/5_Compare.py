@@ -7,6 +7,7 @@ import streamlit as st
 import torch  # noqa: F401
 
 import app_ui
+from seq2seq.app import decoder_view
 from seq2seq.app.models import model_options, shipped_models
 from seq2seq.app.views import (
     MAX_COMPARED,
@@ -18,7 +19,8 @@ from seq2seq.app.views import (
 )
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.evaluation import SHOWCASE_SENTENCE
-from seq2seq.plots import heatmap_figure
+from seq2seq.failures import FAILURE_MEANINGS, failure_label, failures_text
+from seq2seq.plots import failures_figure, heatmap_figure
 from seq2seq.stress import trained_lengths
 from seq2seq.tokenize import InputError
 
@@ -102,7 +104,8 @@ for index, (column, (path, model)) in enumerate(zip(st.columns(len(models)), mod
         if result.match:
             st.success("Match", icon=":material/check_circle:")
         else:
-            st.error("No match", icon=":material/cancel:")
+            label = failure_label(result, model.has_attention)
+            st.error(markdown_escape(f"No match: {label} ({FAILURE_MEANINGS[label]})"), icon=":material/cancel:")
         if model.has_attention:
             figure = heatmap_figure(result.tokens, result.output, result.attention)
             figure.update_layout(width=None)
@@ -112,3 +115,21 @@ for index, (column, (path, model)) in enumerate(zip(st.columns(len(models)), mod
             per_length = (model.test_metrics or {}).get("per_length")
             why = no_attention_text(model.config.attention, len(result.tokens), trained, per_length)
             st.info(why, icon=":material/block:")
+        decoded = model.decode(result.tokens, record=True)
+        st.markdown(f"**{markdown_escape('p(<eos>) at every step')}**")
+        stop = decoder_view.stop_figure(decoded)
+        stop.update_layout(width=None)
+        st.plotly_chart(stop, theme=None, key=f"compare_stop_{index}", width="stretch")
+        st.caption(markdown_escape(decoder_view.stop_text(decoded)))
+
+if st.toggle("How each model fails on its own test split", key="compare_failures"):
+    for index, (column, (_, model)) in enumerate(zip(st.columns(len(models)), models, strict=True)):
+        with column:
+            st.markdown(f"**{markdown_escape(model.kind_name)}**")
+            with st.spinner("Reversing the test set…"):
+                evaluation = model.test_report().evaluation
+            st.markdown(failures_text(evaluation.failures, evaluation.total))
+            if evaluation.correct < evaluation.total:
+                figure = failures_figure(evaluation.per_length, "Wrong decodes by length")
+                figure.update_layout(width=None)
+                st.plotly_chart(figure, theme=None, key=f"compare_failures_{index}", width="stretch")

@@ -70,6 +70,9 @@ if attends and len(steps) > 1:
         whole, theme=None, key="decoder_heatmap", on_select=open_clicked_step, selection_mode="points", width="content"
     )
     st.caption("Each row is a decoder step: click one to open it below, or move the slider.")
+st.markdown(f"**{markdown_escape('When it stops: p(<eos>) at every step')}**")
+st.plotly_chart(view.stop_figure(own), theme=None, key="decoder_stop_chart")
+st.caption(markdown_escape(view.stop_text(own)))
 
 
 @st.fragment(key=view.STEP_FRAGMENT)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .attention import KIND_EXPLANATIONS, KIND_NAMES
 from .evaluation import SHOWCASE_SENTENCE, TestReport, evaluate_sentences, pick_examples
+from .failures import FAILURES, failures_text
 from .fileio import atomic_write_text, write_json
 from .inference import Reversal, Reverser
 from .metrics import Evaluation, format_example, percent
@@ -122,6 +123,21 @@ def _elsewhere(focus: dict) -> str:
     )
 
 
+def _failures_section(evaluation: Evaluation, stress: dict | None) -> str:
+    """How the wrong decodes went wrong, by failure label (``seq2seq.failures``): on the test split and, where
+    measured, on the sentences longer than any example the model trained on."""
+    text = f"**On its test split.** {failures_text(evaluation.failures, evaluation.total)}"
+    if stress:
+        seen = stress["seen_max_length"]
+        longer = {int(n): row for n, row in stress["per_length"].items() if int(n) > seen and "failures" in row}
+        if longer:
+            counts = {label: sum(row["failures"][label] for row in longer.values()) for label in FAILURES}
+            total = sum(row["total"] for row in longer.values())
+            span = f"{min(longer)} to {_words(max(longer))}"
+            text += f"\n\n**Longer than any example it trained on ({span}).** {failures_text(counts, total)}"
+    return text
+
+
 def _computed_by(live: bool) -> str:
     """Who computed the analysis' numbers: the app's page, live, or ``report``, which writes ANALYSIS.md."""
     return "live by the app's Analysis page" if live else "by `python -m seq2seq report`"
@@ -145,6 +161,10 @@ Computed {_computed_by(live)} on its test split of {evaluation.total:,} sentence
 alignment to analyse and no heatmap is drawn; the `<unk>` copy step, which reads the attention peak, is off.
 
 Exact match by test sentence length: {by_length}.
+
+## When it is wrong, how?
+
+{_failures_section(evaluation, stress)}
 """
 
 
@@ -255,6 +275,14 @@ Step by step, for "{sentence}":
 """
     if ablation:
         text += "\n" + ablation_paragraph(ablation) + "\n"
+    text += f"""
+## When it is wrong, how?
+
+Each wrong decode is named by the first thing that went wrong: its attention drifted off the mirror position, or it
+stopped early, ran long, skipped a word, repeated one, or wrote a wrong word at the right place.
+
+{_failures_section(evaluation, stress)}
+"""
     text += f"""
 ## What happens at the beginning and end of sequences?
 

@@ -20,6 +20,7 @@ make), for pages that show *why* the weights land where they do; ``forward`` is 
 """
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor, nn
@@ -46,6 +47,15 @@ KIND_EXPLANATIONS = {
 }
 
 
+EnergyTerm = Literal["location", "content", "query"]
+ENERGY_TERMS: tuple[EnergyTerm, ...] = get_args(EnergyTerm)
+TERM_NAMES: dict[EnergyTerm, str] = {
+    "location": "the location term U_f (F * alpha_{i-1})_j (where it looked last)",
+    "content": "the content term U_a h_j (the word at each position)",
+    "query": "the query term W_a s_{i-1} (the decoder's state)",
+}
+
+
 @dataclass
 class EnergyTerms:
     """One decoder step's attention, term by term. A is the attention size, S the source length."""
@@ -62,6 +72,8 @@ class Attention(nn.Module):
 
     reads_previous_weights = False  # whether alpha_{i-1} changes alpha_i
     aligns = True  # whether the weights are an alignment computed from the query (False: a fixed context)
+    energy_terms: tuple[EnergyTerm, ...] = ()  # the terms inside its energy that ``switched_off`` can zero
+    switched_off: EnergyTerm | None = None  # an inference-time ablation: this term is zeroed (``seq2seq.ablate``)
 
     def compute_proj_keys(self, annotations: Tensor) -> Tensor:
         """(B, S, D) annotations -> (B, S, A) keys, once per batch."""
@@ -85,6 +97,8 @@ class Attention(nn.Module):
 class AdditiveAttention(Attention):
     """Bahdanau, Cho & Bengio (2014): e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j)."""
 
+    energy_terms: tuple[EnergyTerm, ...] = ("content", "query")
+
     def __init__(self, annotation_size: int, attention_size: int) -> None:
         super().__init__()
         self.key = nn.Linear(annotation_size, attention_size)  # U_a (its bias plays the role of a bias in the tanh)
@@ -98,8 +112,12 @@ class AdditiveAttention(Attention):
 
     def terms(self, query: Tensor, keys: Tensor, prev_weights: Tensor, mask: Tensor | None) -> EnergyTerms:
         self._check(query, keys, prev_weights)
+        if self.switched_off == "query":  # each term is zeroed whole, bias included, as EnergyTerms holds it
+            query = torch.zeros_like(query)
+        if self.switched_off == "content":
+            keys = torch.zeros_like(keys)
         features = keys + query.unsqueeze(1)  # (B, S, A)
-        location = self.location_term(prev_weights)
+        location = None if self.switched_off == "location" else self.location_term(prev_weights)
         if location is not None:
             features = features + location
         energies = self.energy(torch.tanh(features)).squeeze(2)  # (B, S)
@@ -113,6 +131,7 @@ class LocationAwareAttention(AdditiveAttention):
     weights straight into the attention space, written as one linear map of the window around j."""
 
     reads_previous_weights = True
+    energy_terms: tuple[EnergyTerm, ...] = ("location", "content", "query")
 
     def __init__(self, annotation_size: int, attention_size: int, kernel: int) -> None:
         super().__init__(annotation_size, attention_size)

@@ -27,6 +27,7 @@ from .corpus import read_corpus_file
 from .data import load_run_data
 from .decoding import MAX_BEAM, Decoded, SearchReverser, check_options, forced_word_id, has_attention
 from .evaluation import evaluate_sentences, pick_examples
+from .failures import counts_text
 from .fileio import FolderLock, output_target, write_json
 from .inference import Reversal, Reverser
 from .linestream import BATCH_LINES, Line, chunks_of, line_batches
@@ -433,6 +434,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(format_example(example), end="\n\n")
     print(report.evaluation.summary() + (f" (beam {args.beam})" if args.beam > 1 else ""))
     print(f"token accuracy: {report.evaluation.token_accuracy:.4f}")
+    print(f"failures by first wrong step: {counts_text(report.evaluation.failures) or 'none'}")
     if args.heatmap:
         example = report.results[0]
         from .plots import write_heatmap_png

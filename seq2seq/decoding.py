@@ -102,6 +102,7 @@ class StepRecord:
     token: str  # the token written (the model's own: <unk> is not yet replaced by the copy step), or <eos>
     log_prob: float  # log p(token | everything before)
     top: list[Candidate]  # the model's TOP_K most likely tokens at this step
+    eos_prob: float  # p(<eos> | everything before): how much the model wants to stop here
     weights: list[float]  # alpha_i over the source positions (tokens, then <eos>), as used (forced ones too)
     forced: Literal["word", "attention"] | None  # what the learner forced at this step
     energy: EnergyBreakdown | None  # None for kinds that do not attend
@@ -164,6 +165,7 @@ class _History:
     alpha_in: list[Tensor] = field(default_factory=list)  # (B, K, S) its previous weights
     top_lp: list[Tensor] = field(default_factory=list)  # (B, K, TOP_K)
     top_id: list[Tensor] = field(default_factory=list)  # (B, K, TOP_K)
+    eos_lp: list[Tensor] = field(default_factory=list)  # (B, K) log p(<eos>)
     beam_steps: list[list[list[BeamEntry]]] = field(default_factory=list)  # [step][sentence]
 
     def add(self, parent: Tensor, word: Tensor, token_lp: Tensor, order: Tensor, alpha: Tensor) -> None:
@@ -179,6 +181,7 @@ class _History:
         top = log_probs.topk(min(TOP_K, log_probs.size(-1)), dim=-1)
         self.top_lp.append(top.values)
         self.top_id.append(top.indices)
+        self.eos_lp.append(log_probs[..., EOS_ID])
 
     def path(self, b: int, final: _Final) -> tuple[list[int], list[int], list[int]]:
         """(steps, beams extended, candidates) of a hypothesis ending at ``final``, first step first."""
@@ -417,6 +420,7 @@ class _Run:
                     token=vocab.itos[int(history.word[t][b, r])],
                     log_prob=float(history.token_lp[t][b, r]),
                     top=top,
+                    eos_prob=float(history.eos_lp[t][b, p].exp()),
                     weights=history.alpha[t][b, p].tolist(),
                     forced=forced,
                     energy=energies[i] if energies else None,

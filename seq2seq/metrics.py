@@ -4,6 +4,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .failures import Failure, failure_counts, mirror_position
 from .inference import Reversal
 
 NO_ALIGNMENT = (
@@ -19,6 +20,7 @@ class Evaluation:
     token_accuracy: float
     per_length: dict[str, dict]  # {"5": {"exact_match": .., "correct": .., "total": ..}}, keyed by source length
     alignment: dict[str, float | None] | None = field(default_factory=dict)  # None: the model does not attend
+    failures: dict[Failure, int] = field(default_factory=dict)  # wrong decodes per label (seq2seq.failures)
 
     def to_dict(self) -> dict:
         return {
@@ -28,16 +30,11 @@ class Evaluation:
             "token_accuracy": self.token_accuracy,
             "per_length": self.per_length,
             "alignment": self.alignment,
+            "failures": self.failures,
         } | ({} if self.alignment is not None else {"alignment_note": NO_ALIGNMENT})
 
     def summary(self) -> str:
         return f"exact match: {self.exact_match:.4f} ({self.correct}/{self.total})"
-
-
-def mirror_position(step: int, source_length: int) -> int:
-    """The source position that decoder step ``step`` should copy: the mirror of the step, or the source's
-    ``<eos>`` (position ``source_length``) at the final ``<eos>`` step."""
-    return source_length - 1 - step if step < source_length else source_length
 
 
 def token_matches(output: Sequence[str], reference: Sequence[str]) -> tuple[int, int]:
@@ -45,14 +42,22 @@ def token_matches(output: Sequence[str], reference: Sequence[str]) -> tuple[int,
     return sum(a == b for a, b in zip(output, reference, strict=False)), max(len(output), len(reference))
 
 
-def per_length_accuracy(results: Sequence[Reversal]) -> dict[str, dict]:
-    table: dict[int, list[int]] = {}
+def per_length_accuracy(results: Sequence[Reversal], aligns: bool) -> dict[str, dict]:
+    """Per source length: exact match, correct, total, and the wrong decodes per failure label (``aligns``: whether
+    the model's weights are an alignment, which "attention drifted" needs)."""
+    table: dict[int, list[Reversal]] = {}
     for r in results:
-        table.setdefault(len(r.tokens), []).append(int(r.match))
-    return {
-        str(length): {"exact_match": sum(hits) / len(hits), "correct": sum(hits), "total": len(hits)}
-        for length, hits in sorted(table.items())
-    }
+        table.setdefault(len(r.tokens), []).append(r)
+    rows = {}
+    for length, group in sorted(table.items()):
+        correct = sum(r.match for r in group)
+        rows[str(length)] = {
+            "exact_match": correct / len(group),
+            "correct": correct,
+            "total": len(group),
+            "failures": failure_counts(group, aligns),
+        }
+    return rows
 
 
 def entropy(weights: Sequence[float]) -> float:
@@ -140,8 +145,9 @@ def evaluate_results(results: Sequence[Reversal], aligns: bool) -> Evaluation:
         correct=correct,
         total=total,
         token_accuracy=agree / compared if compared else 0.0,
-        per_length=per_length_accuracy(results),
+        per_length=per_length_accuracy(results, aligns),
         alignment=alignment_metrics((r.tokens, r.attention) for r in results) if aligns else None,
+        failures=failure_counts(results, aligns),
     )
 
 

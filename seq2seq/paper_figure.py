@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NotRequired, TypedDict
 
 from .attention import KIND_NAMES
+from .failures import FAILURES
 from .paths import default_checkpoint_path
 
 FIGURE_KINDS = ("encdec", "additive", "location")  # the figure's models, in the order they are drawn
@@ -28,6 +29,7 @@ class PaperRun(TypedDict):
     updates: int
     exact_match_per_length: dict[str, float]
     token_accuracy_per_length: dict[str, float]
+    failures_per_length: NotRequired[dict[str, dict]]  # {"12": {"total": 50, "failures": {label: count}}}
 
 
 class PaperFigure(TypedDict):
@@ -82,7 +84,39 @@ def check_paper_figure(data: object) -> PaperFigure:
         for key in ("exact_match_per_length", "token_accuracy_per_length"):
             if not _score_table(run.get(key)):
                 raise ValueError(f"run {index + 1}'s {key} is not a table of scores from 0 to 1 by length")
+        if "failures_per_length" in run and not _failure_table(run["failures_per_length"]):
+            raise ValueError(f"run {index + 1}'s failures_per_length is not a table of failure counts by length")
     return data  # type: ignore[return-value]
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _failure_table(value: object) -> bool:
+    """{"12": {"total": 50, "failures": {label: count, ...}}, ...}: every label known, no count above the total."""
+    return isinstance(value, dict) and all(
+        isinstance(n, str) and n.isdigit() and isinstance(row, dict) and _count(row.get("total"))
+        and isinstance(row.get("failures"), dict) and set(row["failures"]) <= set(FAILURES)
+        and all(_count(c) for c in row["failures"].values()) and sum(row["failures"].values()) <= row["total"]
+        for n, row in value.items()
+    )  # fmt: skip
+
+
+def failures_per_length(data: PaperFigure, attention: str, cap: int) -> dict[str, dict] | None:
+    """The wrong decodes of one model and cap per length and failure label, summed over its seeds, as rows
+    ``plots.failures_figure`` draws; None when its runs were scored without failure labels."""
+    runs = [r for r in data["runs"] if (r["attention"], r["max_train_length"]) == (attention, cap)]
+    if not runs or any("failures_per_length" not in r for r in runs):
+        return None
+    rows: dict[str, dict] = {}
+    for run in runs:
+        for n, row in run["failures_per_length"].items():
+            into = rows.setdefault(n, {"total": 0, "failures": dict.fromkeys(FAILURES, 0)})
+            into["total"] += row["total"]
+            for label, count in row["failures"].items():
+                into["failures"][label] += count
+    return dict(sorted(rows.items(), key=lambda item: int(item[0])))
 
 
 def load_paper_figure(path: str | Path | None = None) -> tuple[PaperFigure | None, str | None]:

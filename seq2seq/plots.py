@@ -195,6 +195,70 @@ def per_length_figure(per_length: dict[str, dict], title: str = "Exact match by 
     return figure
 
 
+FAILURE_COLORS = ["#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+"""One colour per failure label, in the order ``seq2seq.failures.FAILURES`` gives them."""
+
+
+def failures_figure(per_length: dict[str, dict], title: str = "Wrong decodes by length, by failure") -> go.Figure:
+    """Per source length, the wrong decodes stacked by failure label (``metrics.per_length_accuracy`` rows; a row
+    without failure counts, as in a file written before they were kept, adds nothing)."""
+    lengths = sorted(per_length, key=int)
+    labels = list(next((row["failures"] for row in per_length.values() if "failures" in row), {}))
+    figure = go.Figure(
+        [
+            go.Bar(
+                name=html.escape(label),
+                x=[int(n) for n in lengths],
+                y=[per_length[n].get("failures", {}).get(label, 0) for n in lengths],
+                customdata=[per_length[n]["total"] for n in lengths],
+                hovertemplate=f"length %{{x}}<br>{html.escape(label)}: %{{y}} of %{{customdata}}<extra></extra>",
+                marker_color=FAILURE_COLORS[i % len(FAILURE_COLORS)],
+            )
+            for i, label in enumerate(labels)
+        ]
+    )
+    figure.update_layout(
+        template=TEMPLATE,
+        barmode="stack",
+        title={"text": html.escape(title)},
+        xaxis={"title": {"text": "source length (tokens)"}, "dtick": 1},
+        yaxis={"title": {"text": "wrong decodes"}, "rangemode": "tozero"},
+        height=340,
+        legend={"orientation": "h", "y": -0.25},
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    )
+    return figure
+
+
+def eos_figure(eos_probs: Sequence[float], written: Sequence[str], stop: int | None, source_length: int) -> go.Figure:
+    """p(<eos>) at every decoder step, as bars, with the step where it would stop (``stop``, 0-based) and the step
+    where the reversal ends (``source_length`` + 1, 1-based) marked."""
+    steps = list(range(1, len(eos_probs) + 1))
+    colors = ["#d62728" if stop is not None and step - 1 == stop else "#1f77b4" for step in steps]
+    figure = go.Figure(
+        go.Bar(
+            x=steps,
+            y=list(eos_probs),
+            customdata=[html.escape(shorten(word)) for word in written],
+            marker_color=colors,
+            hovertemplate="step %{x} writes %{customdata}<br>p(&lt;eos&gt;) %{y:.4f}<extra></extra>",
+        )
+    )
+    figure.add_vline(x=source_length + 1, line={"color": "green", "dash": "dot"})
+    figure.add_annotation(
+        x=source_length + 1, y=1.0, text="the reversal ends here", showarrow=False, xanchor="right", yanchor="top"
+    )
+    figure.update_layout(
+        template=TEMPLATE,
+        xaxis={"title": {"text": "decoder step"}, "dtick": 1 if len(steps) <= 30 else None},
+        yaxis={"title": {"text": "p(&lt;eos&gt;)"}, "range": [0, 1.05]},
+        height=220,
+        showlegend=False,
+        margin={"l": 60, "r": 20, "t": 20, "b": 40},
+    )
+    return figure
+
+
 # The curves of training_figure, in trace order: (name, subplot row, mode, line style).
 TRAINING_TRACES = [
     ("train loss (batches)", 1, "lines", {"color": "rgba(31,119,180,0.45)", "width": 1}),

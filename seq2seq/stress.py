@@ -15,7 +15,8 @@ import random
 from dataclasses import dataclass
 
 from .checkpoint import Checkpoint
-from .inference import Reverser
+from .failures import counts_text, failure_counts
+from .inference import Reversal, Reverser
 from .metrics import per_length_accuracy
 
 SUITES = ("normal", "random order", "repeated words", "unknown words", "one-two words")
@@ -91,7 +92,9 @@ def build_suites(checkpoint: Checkpoint, seed: int = 1234, size: int = 500, per_
 
 
 def run_stress(reverser: Reverser, stress: StressSuites) -> dict:
-    """Exact match per suite, and per length for the long sentences (lengths within training from the test split)."""
+    """Exact match and wrong decodes per failure label, per suite, and per length for the long sentences (lengths
+    within training from the test split)."""
+    aligns = reverser.model.decoder.attention.aligns
     results: dict = {
         "train_max_length": stress.train_max_length,
         "seen_max_length": stress.seen_max_length,
@@ -99,31 +102,42 @@ def run_stress(reverser: Reverser, stress: StressSuites) -> dict:
     }
     for name, sentences in stress.suites.items():
         outcome = reverser.reverse_tokens(sentences)
-        correct = sum(r.match for r in outcome)
-        results["suites"][name] = {"exact_match": correct / len(outcome), "correct": correct, "total": len(outcome)}
+        results["suites"][name] = _suite_row(outcome, aligns)
         if name == "normal":
-            results["per_length"] = per_length_accuracy(outcome)
+            results["per_length"] = per_length_accuracy(outcome, aligns)
     plain = reverser.with_copy(False).reverse_tokens(stress.suites["unknown words"])
-    correct = sum(r.match for r in plain)
-    results["suites"]["unknown words (no copy)"] = {
-        "exact_match": correct / len(plain),
-        "correct": correct,
-        "total": len(plain),
-    }
+    results["suites"]["unknown words (no copy)"] = _suite_row(plain, aligns)
     long_results = reverser.reverse_tokens([s for n in sorted(stress.long) for s in stress.long[n]])
-    results["per_length"].update(per_length_accuracy(long_results))
+    results["per_length"].update(per_length_accuracy(long_results, aligns))
     return results
 
 
+def _suite_row(outcome: list[Reversal], aligns: bool) -> dict:
+    correct = sum(r.match for r in outcome)
+    return {
+        "exact_match": correct / len(outcome),
+        "correct": correct,
+        "total": len(outcome),
+        "failures": failure_counts(outcome, aligns),
+    }
+
+
+def _failure_note(row: dict) -> str:
+    """ "  (stopped early 3, wrong word 1)": the nonzero failure counts of a row, or nothing."""
+    counts = counts_text(row.get("failures", {}))
+    return f"  ({counts})" if counts else ""
+
+
 def stress_table(results: dict) -> str:
-    """The results as plain text: one line per suite, then exact match per length."""
+    """The results as plain text: one line per suite, then exact match per length, each with its failure counts."""
     lines = [f"{'suite':<26} exact match"]
     for name, row in results["suites"].items():
-        lines.append(f"{name:<26} {row['exact_match']:.4f} ({row['correct']}/{row['total']})")
+        lines.append(f"{name:<26} {row['exact_match']:.4f} ({row['correct']}/{row['total']}){_failure_note(row)}")
     corpus, seen = results["train_max_length"], results["seen_max_length"]
     lines.append(f"\nper length (longest training sentence: {corpus} words; longest example trained on: {seen} words)")
     for length, row in results["per_length"].items():
         n = int(length)
         marker = "" if n <= corpus else "  (seen only as joined pairs)" if n <= seen else "  (longer than any trained)"
-        lines.append(f"{length:>4} words  {row['exact_match']:.4f} ({row['correct']}/{row['total']}){marker}")
+        counts = f"{row['exact_match']:.4f} ({row['correct']}/{row['total']})"
+        lines.append(f"{length:>4} words  {counts}{marker}{_failure_note(row)}")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from ..decoding import BeamEntry, Decoded, StepRecord
-from ..plots import TEMPLATE, position_labels
+from ..plots import TEMPLATE, eos_figure, position_labels
 from ..scoring import Score
 from ..vocab import EOS
 
@@ -34,6 +34,34 @@ def step_reading(record: StepRecord, tokens: Sequence[str], attends: bool) -> st
     return (
         f"{head} looks at {where} with weight {record.weights[peak]:.2f} and {wrote}, "
         f"with probability {record.prob:.2f}{forced}."
+    )
+
+
+def stop_step(steps: Sequence[StepRecord]) -> int | None:
+    """The first step (0-based) at which ``<eos>`` is the most likely word: where greedy decoding stops; None when it
+    never is (the length cap ends the decode)."""
+    return next((record.step for record in steps if record.top and record.top[0].word == EOS), None)
+
+
+def stop_figure(decoded: Decoded) -> go.Figure:
+    """p(<eos>) at every step of a recorded decode, the step where it would stop in red, and where the reversal
+    ends."""
+    steps = decoded.search.steps
+    return eos_figure(
+        [r.eos_prob for r in steps], [r.token for r in steps], stop_step(steps), len(decoded.reversal.tokens)
+    )
+
+
+def stop_text(decoded: Decoded) -> str:
+    """Where the model would stop, against where the reversal ends, in one line."""
+    steps, n = decoded.search.steps, len(decoded.reversal.tokens)
+    stop = stop_step(steps)
+    if stop is None:
+        return f"<eos> is never the most likely word: the length cap ends this decode after {len(steps)} steps."
+    where = "exactly where the reversal ends" if stop == n else "too soon" if stop < n else "too late"
+    return (
+        f"<eos> first becomes the most likely word at step {stop + 1} (p = {steps[stop].eos_prob:.3f}): "
+        f"{where}, since the reversal of {n} words ends at step {n + 1}."
     )
 
 

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..attention import KIND_EXPLANATIONS, KIND_NAMES
+from ..ablate import term_ablation
+from ..attention import KIND_EXPLANATIONS, KIND_NAMES, EnergyTerm
 from ..checkpoint import CheckpointError
 from ..config import Config
 from ..decoding import Decoded, Forcing, SearchReverser
@@ -86,6 +87,7 @@ class LoadedModel:
     label: str
     reverser: Reverser
     _report: TestReport | None = field(default=None, repr=False)
+    _ablations: dict[EnergyTerm, TestReport] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _decodes: OrderedDict[tuple, Decoded] = field(default_factory=OrderedDict, repr=False)
     _decode_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -136,6 +138,14 @@ class LoadedModel:
             if self._report is None:
                 self._report = evaluate_sentences(self.reverser, self.checkpoint.test_sentences)
             return self._report
+
+    def ablation_report(self, term: EnergyTerm) -> TestReport:
+        """The stored test split decoded with one energy term switched off (``seq2seq.ablate``), once per term.
+        ValueError for a term this kind does not have."""
+        with self._lock:
+            if term not in self._ablations:
+                self._ablations[term] = term_ablation(self.reverser, self.checkpoint.test_sentences, term)
+            return self._ablations[term]
 
     def decode(
         self, tokens: Sequence[str], *, beam: int = 1, forcing: Forcing | None = None, record: bool = False

@@ -6,14 +6,17 @@ Table rows hold plain strings, numbers and booleans; widgets show them as text. 
 import re
 from collections.abc import Mapping, Sequence
 
+from ..attention import ENERGY_TERMS, TERM_NAMES, EnergyTerm
 from ..config import Config
+from ..failures import FAILURES, counts_text, failure_label, failures_text
 from ..inference import Reversal
-from ..metrics import alignment_metrics, percent
+from ..metrics import Evaluation, alignment_metrics, percent
 from ..records import BatchPoint, HistoryRow, Snapshot, SnapshotExample, StopReason
 from .models import model_label
 from .runs import RunInfo, RunStatus
 
 MATCH_FILTERS = ("all", "match", "no match")
+FAILURE_FILTERS = ("any", *FAILURES)  # "any": every row; a label: the wrong decodes that got it
 
 ALIGNMENT_LABELS = [
     ("mirror_peak_rate", "mirror-position accuracy (all steps)", "share of decoder steps whose peak is the mirror"),
@@ -66,8 +69,9 @@ def unknown_words(result: Reversal) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------- test set
-def example_rows(results: Sequence[Reversal]) -> list[dict]:
-    """One row per test sentence: its number, input, output, reference, length and match flag."""
+def example_rows(results: Sequence[Reversal], aligns: bool) -> list[dict]:
+    """One row per test sentence: its number, input, output, reference, length, match flag and failure label ("" when
+    it matches; ``aligns``: whether the model's weights are an alignment, see ``seq2seq.failures``)."""
     return [
         {
             "#": i,
@@ -76,19 +80,77 @@ def example_rows(results: Sequence[Reversal]) -> list[dict]:
             "reference": " ".join(r.reference),
             "length": len(r.tokens),
             "match": r.match,
+            "failure": failure_label(r, aligns) or "",
         }
         for i, r in enumerate(results, start=1)
     ]
 
 
-def filter_rows(rows: Sequence[dict], match: str = "all", lengths: tuple[int, int] | None = None) -> list[dict]:
-    """Rows whose match flag fits ``match`` ("all", "match" or "no match") and whose length is within ``lengths``."""
+def filter_rows(
+    rows: Sequence[dict], match: str = "all", lengths: tuple[int, int] | None = None, failure: str = "any"
+) -> list[dict]:
+    """Rows whose match flag fits ``match`` ("all", "match" or "no match"), whose length is within ``lengths`` and
+    whose failure label is ``failure`` ("any": every row)."""
     if match not in MATCH_FILTERS:
         raise ValueError(f"match filter must be one of {', '.join(MATCH_FILTERS)}, not {match!r}")
+    if failure not in FAILURE_FILTERS:
+        raise ValueError(f"failure filter must be one of {', '.join(FAILURE_FILTERS)}, not {failure!r}")
     low, high = lengths if lengths is not None else (0, 10**9)
     return [
-        row for row in rows if low <= row["length"] <= high and (match == "all" or row["match"] == (match == "match"))
+        row
+        for row in rows
+        if low <= row["length"] <= high
+        and (match == "all" or row["match"] == (match == "match"))
+        and (failure == "any" or row["failure"] == failure)
     ]
+
+
+def failure_filter_label(failure: str, counts: Mapping[str, int]) -> str:
+    """A failure filter's option as shown: the label and how many wrong decodes have it."""
+    return "any (no filter)" if failure == "any" else f"{failure} ({counts.get(failure, 0):,})"
+
+
+def terms_note(kind: str, terms: Sequence[EnergyTerm]) -> str:
+    """Which energy terms this kind has to switch off, and which it lacks (so switching them off means nothing)."""
+    if not terms:
+        return (
+            f"This model ({kind}) does not attend: its context ignores the decoder's state, so its weights have no "
+            "energy terms to switch off."
+        )
+    missing = [term for term in ENERGY_TERMS if term not in terms]
+    text = f"This model ({kind}) has {len(terms)} terms in its energy: " + "; ".join(TERM_NAMES[t] for t in terms) + "."
+    if missing:
+        text += (
+            " It has no " + " and no ".join(f"{t} term" for t in missing) + ", so there is nothing of it to switch off."
+        )
+    return text
+
+
+def ablation_text(term: EnergyTerm, plain: Evaluation, ablated: Evaluation) -> str:
+    """What switching ``term`` off did to the test split, in words computed from the two evaluations."""
+    before, after = plain.exact_match, ablated.exact_match
+    moved = "falls" if after < before else "rises" if after > before else "stays"
+    change = f"{moved} from {percent(before)} to {percent(after)}" if moved != "stays" else f"stays at {percent(after)}"
+    return (
+        f"With {TERM_NAMES[term]} switched off, exact match on the test split {change} "
+        f"({ablated.correct:,}/{ablated.total:,}). {failures_text(ablated.failures, ablated.total)}"
+    )
+
+
+def ablation_rows(plain: Evaluation, ablated: Evaluation, term: str) -> list[dict]:
+    """Per test length: exact match with every term on and with ``term`` off, and how the decodes fail without it."""
+    rows = []
+    for length, on in plain.per_length.items():
+        off = ablated.per_length[length]
+        rows.append(
+            {
+                "length": int(length),
+                "all terms on": percent(on["exact_match"]),
+                f"{term} term off": percent(off["exact_match"]),
+                f"failures with the {term} term off": counts_text(off["failures"]) or "none",
+            }
+        )
+    return rows
 
 
 def filtered_accuracy(rows: Sequence[dict]) -> tuple[float | None, int, int]:

@@ -18,10 +18,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import app_ui
+from seq2seq.ablate import term_ablation
 from seq2seq.app.runs import write_run_info
+from seq2seq.app.views import ablation_text, markdown_escape
 from seq2seq.config import Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.data import load_run_data
+from seq2seq.evaluation import evaluate_sentences
+from seq2seq.metrics import percent
 from seq2seq.paths import CHECKPOINT_ENV
 from seq2seq.run_folder import Trainer
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, tokenize
@@ -446,7 +450,8 @@ def test_a_run_is_deleted_only_when_confirmed_and_its_session_falls_back_to_the_
 def test_examples_table_filters_and_picked_row(runs):
     at = open_app("pages/2_Examples.py")
     table = at.dataframe(key="examples_table").value
-    assert len(table) == 60 and list(table.columns) == ["#", "input", "output", "reference", "length", "match"]
+    columns = ["#", "input", "output", "reference", "length", "match", "failure"]
+    assert len(table) == 60 and list(table.columns) == columns
     blocks = [c for c in texts(at.code) if c.startswith("Input: ")]
     assert len(blocks) >= 10 and all(b.splitlines()[-1] in ("match", "no match") for b in blocks)
     at.slider(key="length_filter").set_value((2, 2)).run()
@@ -458,6 +463,29 @@ def test_examples_table_filters_and_picked_row(runs):
     at.session_state["examples_table"] = {"selection": {"rows": [3], "columns": [], "cells": []}}
     at.run()
     assert f"Example #{shown['#'].iloc[3]}" in texts(at.subheader)
+
+
+def test_examples_filter_by_failure_label(runs):
+    """The shipped encoder-decoder fails most of its test split: filtering by a label shows exactly the wrong decodes
+    that got it, as many as the evaluation counts, and the label in every row; a model without attention never has
+    "attention drifted"."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["active_model_path"] = str(REPO / "artifacts" / "encdec" / "model.pt")
+    at.run()
+    at.switch_page("pages/2_Examples.py").run()
+    assert not at.exception, at.exception
+    assert at.get("plotly_chart")[1].proto.spec  # the failures chart under the per-length one
+    table = at.dataframe(key="examples_table").value
+    counts = table["failure"].value_counts().to_dict()
+    assert set(counts) == set(table.loc[~table["match"], "failure"]) | {""} and "attention drifted" not in counts
+    assert counts[""] == table["match"].sum()  # a match has no label; every wrong decode has one
+    top = max((label for label in counts if label), key=counts.get)
+    assert f"{top} ({counts[top]:,})" in at.selectbox(key="failure_filter").options
+    at.selectbox(key="failure_filter").set_value(top).run()
+    shown = at.dataframe(key="examples_table").value
+    assert len(shown) == counts[top] and set(shown["failure"]) == {top} and not shown["match"].any()
+    at.selectbox(key="failure_filter").set_value("any").run()
+    assert len(at.dataframe(key="examples_table").value) == len(table)
 
 
 # ------------------------------------------------------------------------------------------------- Attention
@@ -513,6 +541,57 @@ def test_analysis_page_answers_the_four_questions_and_shows_the_ablation(runs, m
     assert list(table.value["variant"]) == ["default", "no attention"]
     assert list(table.value["normal"]) == ["0.990 ± 0.010", "0.400 ± 0.100"]
     assert "without attention" in "\n".join(texts(at.markdown))
+
+
+def test_analysis_page_switches_a_term_off_over_the_test_split(runs, tiny_reverser):
+    """Nothing is decoded again until a term is chosen; then exact match per length with it off, next to every term
+    on, and the failures recomputed, as ``term_ablation`` gives them."""
+    at = open_app("pages/4_Analysis.py")
+    assert "Every test sentence is reversed exactly: there is no failure to chart." in texts(at.caption)
+    assert any(c.startswith("This model (location-aware attention) has 3 terms") for c in texts(at.caption))
+    assert at.radio(key="ablate_term").value is None and not at.dataframe
+    at.radio(key="ablate_term").set_value("content").run()
+    assert not at.exception, at.exception
+    test = tiny_reverser.checkpoint.test_sentences
+    expected = term_ablation(tiny_reverser, test, "content").evaluation
+    (table,) = at.dataframe  # the ablation table (no ablation.json beside the tiny model)
+    table = table.value
+    assert list(table["length"]) == [int(n) for n in expected.per_length]
+    assert list(table["content term off"]) == [percent(row["exact_match"]) for row in expected.per_length.values()]
+    assert set(table["all terms on"]) == {"100.0%"}
+    text = "\n".join(texts(at.markdown))
+    plain = evaluate_sentences(tiny_reverser, test).evaluation
+    assert markdown_escape(ablation_text("content", plain, expected)) in text
+    assert at.get("plotly_chart")[-2].proto.spec  # the failures without that term, by length
+
+
+def test_analysis_page_shows_how_a_figure_2_model_fails_when_its_runs_were_labelled(
+    runs, monkeypatch, tmp_path, tiny_checkpoint
+):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    shutil.copy(tiny_checkpoint, shipped / "model.pt")
+    scores = {"1": 1.0, "2": 0.5}
+    labelled = {
+        "1": {"total": 2, "failures": {"stopped early": 0}},
+        "2": {"total": 2, "failures": {"stopped early": 1}},
+    }
+    figure = {"command": "python benchmarks/paper_figure.py", "updates": 5, "runs": [
+        {"attention": kind, "max_train_length": cap, "seed": 0, "updates": 5, "exact_match_per_length": scores,
+         "token_accuracy_per_length": scores} | ({"failures_per_length": labelled} if kind == "location" else {})
+        for kind in ("encdec", "additive", "location") for cap in (1, 2)
+    ]}  # fmt: skip
+    (shipped / "paper_figure.json").write_text(json.dumps(figure))
+    monkeypatch.setenv(CHECKPOINT_ENV, str(shipped / "model.pt"))
+    at = open_app("pages/4_Analysis.py")
+    picker = at.selectbox(key="figure_failures_model")
+    assert picker.options == [
+        "location-aware attention, trained on ≤1 words",
+        "location-aware attention, trained on ≤2 words",
+    ]  # only the runs scored with failure labels
+    (chart,) = [c for c in at.get("plotly_chart") if "summed over the seeds" in c.proto.spec]
+    spec = json.loads(chart.proto.spec)
+    assert [trace["y"] for trace in spec["data"] if trace["name"] == "stopped early"] == [[0, 1]]
 
 
 # ------------------------------------------------------------------------------------------------- other models

@@ -1,5 +1,6 @@
 """The Decoder page and deep links through ``streamlit.testing.v1.AppTest``, on the tiny test model."""
 
+import json
 import re
 from collections import Counter
 from functools import partial
@@ -60,6 +61,18 @@ def test_the_decoder_page_steps_through_a_typed_sentence(runs, tiny_reverser):
     top = at.dataframe[0].value
     assert list(top["word"]) == [c.word for c in record.top] and top["chosen"].iloc[0] == "← written"
     assert dict(at.query_params) == {"sentence": "the big dog", "step": "2", "model": "default"}
+
+
+def test_p_eos_at_every_step_is_drawn_under_the_heatmap_with_where_it_would_stop(runs, tiny_reverser):
+    at = open_decoder({"sentence": "the big dog"})
+    decoded = SearchReverser(tiny_reverser).decode_tokens([["the", "big", "dog"]], record=True)[0]
+    charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    (stop,) = [c for c in charts if "eos" in c["layout"]["yaxis"]["title"]["text"]]
+    assert stop["data"][0]["y"] == pytest.approx([r.eos_prob for r in decoded.search.steps])
+    assert stop["data"][0]["marker"]["color"][-1] == "#d62728"  # the step where <eos> is first the most likely
+    assert decoder_view.stop_text(decoded) in [c.value.replace("\\", "") for c in at.caption]
+    assert decoder_view.stop_text(decoded).endswith("exactly where the reversal ends, since the reversal of 3 words "
+                                                    "ends at step 4.")  # fmt: skip
 
 
 def test_forcing_a_word_shows_both_outputs_and_where_they_part(runs):

@@ -13,6 +13,9 @@ from seq2seq.app.models import model_label, model_options, shipped_models
 from seq2seq.app.runs import RUNS_ENV, write_run_info
 from seq2seq.app.views import MAX_COMPARED, compare_selection, example_labels, markdown_escape
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
+from seq2seq.evaluation import evaluate_sentences
+from seq2seq.failures import FAILURES, failures_text
+from seq2seq.inference import Reverser
 from seq2seq.paths import CHECKPOINT_ENV
 from tests.app.conftest import APP
 
@@ -42,10 +45,25 @@ def test_compare_shows_every_shipped_model_side_by_side(env):
     assert any("past the trained length" in b.label for b in at.button)  # the long suggestion
     at.text_input(key="compare_sentence").input("the cat sat").run()
     assert not at.exception, at.exception
-    headers = [m.value for m in at.main.markdown if m.value.startswith("**")]
+    stop_title = f"**{markdown_escape('p(<eos>) at every step')}**"
+    headers = [m.value for m in at.main.markdown if m.value.startswith("**") and m.value != stop_title]
     assert headers == [f"**{markdown_escape(k)}**" for k in KINDS]
     assert len(at.main.text) == 3  # one reversal per model
-    assert len(at.main.get("plotly_chart")) == 2  # the two attention models draw heatmaps
+    charts = [json.loads(chart.proto.spec) for chart in at.main.get("plotly_chart")]
+    stops = [c for c in charts if "eos" in c["layout"]["yaxis"]["title"]["text"]]
+    assert len(charts) - len(stops) == 2  # the two attention models draw heatmaps
+    assert len(stops) == 3 and [m.value for m in at.main.markdown].count(stop_title) == 3  # p(<eos>) for every model
+    stops_told = [c.value for c in at.main.caption if "the reversal of 3 words ends at step 4" in c.value]
+    assert len(stops_told) == 3
+    at.toggle(key="compare_failures").set_value(True).run()  # each model's failures over its own test split
+    assert not at.exception, at.exception
+    told = [m.value for m in at.main.markdown if " decodes are wrong" in m.value or m.value.startswith("None of the")]
+    assert len(told) == 3
+    for path, text in zip(shipped_models(), told, strict=True):
+        evaluation = evaluate_sentences(Reverser.load(path), load_checkpoint(path).test_sentences).evaluation
+        assert text == failures_text(evaluation.failures, evaluation.total)
+    drawn = [c for c in at.main.get("plotly_chart") if "Wrong decodes by length" in c.proto.spec]
+    assert len(drawn) == sum(not t.startswith("None of the") for t in told) >= 1
     (note,) = [i.value for i in at.main.info if "no attention to show" in i.value]
     assert "last state" in note
 
@@ -57,6 +75,8 @@ def test_the_long_suggestion_says_why_the_encoder_decoder_has_no_heatmap(env):
     long.click().run()
     assert not at.exception, at.exception
     assert any("more than the 4 of the longest example it trained on" in i.value for i in at.main.info)
+    failed = [e.value.replace("\\", "") for e in at.main.error if e.value.startswith("No match")]
+    assert failed and all(any(f"No match: {label} (" in e for label in FAILURES) for e in failed)
 
 
 def test_past_the_trained_length_counts_the_joined_examples_a_model_trained_on(env, tmp_path, monkeypatch):

@@ -33,6 +33,7 @@ QUOTED = {
     "soak": RELIABILITY,
     "ablation": PAPER,
     "user_corpus": MODEL,
+    "term_ablation": MODEL,
     "ci": DEVELOPMENT,
     "mutation-before": DEVELOPMENT,
     "mutation-after": DEVELOPMENT,
@@ -72,7 +73,7 @@ def test_every_quoted_result_says_when_where_how_and_whether_it_was_measured(nam
     assert f"benchmarks/results/{name}" in QUOTED[name]
 
 
-@pytest.mark.parametrize("name", ["speed-training", "speed-steps", "soak"])
+@pytest.mark.parametrize("name", ["speed-training", "speed-steps", "soak", "term_ablation"])
 def test_the_docs_quote_the_stored_tables_verbatim(name):
     stored = load(name)["markdown"].strip()
     assert stored in QUOTED[name], f"the docs' {name} figures differ from benchmarks/results/{name}.json"
@@ -92,6 +93,20 @@ def test_the_speed_table_holds_the_stored_figures():
         ) in SPEED
     assert f"one 10-word sentence {steps['inference_single_ms']:.2f} ms median" in SPEED
     assert f"1,000 test sentences batched {steps['inference_1000_s']:.3f} s median" in SPEED
+
+
+def test_the_term_ablation_table_and_its_words_are_the_stored_run():
+    from benchmarks.term_ablation import markdown
+
+    rows = load("term_ablation")["data"]["rows"]
+    header, *table = markdown(rows).splitlines()
+    assert header in MODEL and table_after(MODEL, header) == table
+    location = {row["term_off"]: row for row in rows if row["kind"] == "location-aware attention"}
+    assert location[None]["exact_match"] == 1.0
+    said = {"location": "most often repeats a word", "content": "it writes wrong words", "query": "it stops early"}
+    shown = {"location": "repeated a word", "content": "wrong word", "query": "stopped early"}
+    for term, words in said.items():
+        assert words in flat(MODEL) and location[term]["most_common"] == shown[term]
 
 
 def test_the_ablation_table_is_rendered_from_the_stored_run():

@@ -15,9 +15,11 @@ from seq2seq.analysis import (
     write_report,
 )
 from seq2seq.evaluation import evaluate_sentences
+from seq2seq.failures import FAILURE_MEANINGS
 from seq2seq.inference import Reversal, Reverser
 from seq2seq.metrics import evaluate_results
 from seq2seq.model import Seq2Seq
+from seq2seq.stress import build_suites, run_stress
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -190,3 +192,24 @@ def test_examples_markdown_uses_the_example_format():
     example = Reversal(["a", "b"], [True, True], ["b", "a"], ["b", "a"], [False, False], [])
     text = examples_markdown([example])
     assert 'Input: "a b"\nOutput: "b a"\nReference: "b a"\nmatch' in text
+
+
+def test_the_analysis_says_how_the_wrong_decodes_fail_by_label(tiny_reverser):
+    """A weak model's text names its most common failure, counted; a model exact on its test split says it has none;
+    the long sentences of a stress run get their own count."""
+    weak = _untrained(tiny_reverser)
+    report = evaluate_sentences(weak, weak.checkpoint.test_sentences)
+    counts, total = report.evaluation.failures, report.evaluation.total
+    top = max(counts, key=counts.get)
+    text = analysis_markdown(weak, report)
+    assert "## When it is wrong, how?" in text
+    assert f"**On its test split.** {sum(counts.values()):,} of {total:,} decodes are wrong" in text
+    assert f"**{top}** ({FAILURE_MEANINGS[top]})" in text
+    exact = evaluate_sentences(tiny_reverser, tiny_reverser.checkpoint.test_sentences)
+    assert exact.evaluation.correct == exact.evaluation.total  # the premise: the tiny model is exact on its split
+    stress = run_stress(tiny_reverser, build_suites(tiny_reverser.checkpoint, size=20, per_length=5))
+    text = analysis_markdown(tiny_reverser, exact, stress=stress)
+    assert f"None of the {exact.evaluation.total:,} decodes fails" in text
+    longer = [row for n, row in stress["per_length"].items() if int(n) > stress["seen_max_length"]]
+    wrong = sum(row["total"] - row["correct"] for row in longer)
+    assert f"**Longer than any example it trained on (5 to 8 words).** {wrong} of {5 * len(longer)}" in text

@@ -3,10 +3,13 @@
 import pytest
 
 from seq2seq.app.views import (
+    ablation_rows,
     ablation_table,
+    ablation_text,
     alignment_rows,
     counted,
     example_rows,
+    failure_filter_label,
     filter_rows,
     filtered_accuracy,
     live_metrics,
@@ -17,12 +20,15 @@ from seq2seq.app.views import (
     snapshot_example,
     snapshot_label,
     status_text,
+    terms_note,
     token_rows,
     unknown_words,
     validation_text,
     watched_index,
 )
+from seq2seq.attention import ENERGY_TERMS, TERM_NAMES
 from seq2seq.inference import Reversal
+from seq2seq.metrics import evaluate_results
 
 GOOD = Reversal(["a", "b"], [True, True], ["b", "a"], ["b", "a"], [False, False], [[0, 1, 0], [1, 0, 0], [0, 0, 1]])
 BAD = Reversal(["x", "y", "z"], [True, False, True], ["z", "y", "y"], ["z", "<unk>", "y"], [False, True, False], [])
@@ -36,9 +42,16 @@ def test_token_and_output_rows_flag_unknown_and_copied_words():
 
 
 def test_example_rows_and_filters():
-    rows = example_rows([GOOD, BAD])
-    assert rows[0] == {"#": 1, "input": "a b", "output": "b a", "reference": "b a", "length": 2, "match": True}
-    assert rows[1]["match"] is False and rows[1]["reference"] == "z y x"
+    rows = example_rows([GOOD, BAD], aligns=True)
+    assert rows[0] == {
+        "#": 1, "input": "a b", "output": "b a", "reference": "b a", "length": 2, "match": True, "failure": ""
+    }  # fmt: skip
+    assert rows[1]["match"] is False and rows[1]["reference"] == "z y x" and rows[1]["failure"] == "repeated a word"
+    assert filter_rows(rows, failure="repeated a word") == rows[1:] and filter_rows(rows, failure="wrong word") == []
+    assert filter_rows(rows, failure="any") == rows
+    assert failure_filter_label("repeated a word", {"repeated a word": 1200}) == "repeated a word (1,200)"
+    with pytest.raises(ValueError, match="failure filter"):
+        filter_rows(rows, failure="lost")
     assert filter_rows(rows, "match") == rows[:1]
     assert filter_rows(rows, "no match") == rows[1:]
     assert filter_rows(rows, "all", (3, 5)) == rows[1:]
@@ -46,6 +59,32 @@ def test_example_rows_and_filters():
     assert filtered_accuracy(rows) == (0.5, 1, 2) and filtered_accuracy([]) == (None, 0, 0)
     with pytest.raises(ValueError, match="match filter"):
         filter_rows(rows, "maybe")
+
+
+def test_terms_note_names_the_terms_a_kind_has_and_lacks():
+    assert terms_note("2014 additive attention", ("content", "query")).endswith(
+        "It has no location term, so there is nothing of it to switch off."
+    )
+    assert "has 3 terms" in terms_note("location-aware attention", ENERGY_TERMS)
+    assert "does not attend" in terms_note("encoder–decoder, no attention", ())
+
+
+def test_ablation_text_and_rows_are_computed_from_the_two_evaluations():
+    good = GOOD
+    wrong = Reversal(["a", "b"], [True, True], ["b"], ["b"], [False], [[0, 1, 0], [1, 0, 0]])  # ends on "a"
+    plain, ablated = evaluate_results([good, good], aligns=True), evaluate_results([good, wrong], aligns=True)
+    text = ablation_text("query", plain, ablated)
+    assert text.startswith(f"With {TERM_NAMES['query']} switched off, exact match on the test split falls from 100.0%")
+    assert "to 50.0% (1/2). 1 of 2 decodes are wrong, every one of them the same way: **stopped early**" in text
+    assert "stays at 100.0%" in ablation_text("query", plain, plain)
+    assert ablation_rows(plain, ablated, "query") == [
+        {
+            "length": 2,
+            "all terms on": "100.0%",
+            "query term off": "50.0%",
+            "failures with the query term off": "stopped early 1",
+        }
+    ]
 
 
 def test_snapshot_helpers():

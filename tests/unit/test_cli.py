@@ -12,6 +12,7 @@ import pytest
 from seq2seq.app.runs import list_runs, write_run_info
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.cli import main
+from seq2seq.failures import FAILURES, counts_text
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_TRAIN = ["--epochs", "1", "--hidden-size", "16", "--embedding-size", "8", "--attention-size", "8",
@@ -70,6 +71,24 @@ def test_evaluate_on_a_test_file(capsys, tiny_checkpoint, tmp_path):
     test_file.write_text("the cat sat\na dog\n")
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(tiny_checkpoint), "--test-file", str(test_file))
     assert code == 0 and "(2/2)" in out
+
+
+def test_evaluate_and_stress_count_the_wrong_decodes_by_failure_label(capsys, tiny_checkpoint, tmp_path):
+    test_file = tmp_path / "long.txt"  # the tiny model trained on 1-4 words: most 9-word sentences fail
+    test_file.write_text("the cat sat on the big red mat a\nthe dog saw a bird on the red mat\nthe cat\n")
+    argv = ("--checkpoint", str(tiny_checkpoint), "--test-file", str(test_file), "--json", str(tmp_path / "m.json"))
+    code, out, _ = run(capsys, "evaluate", *argv)
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert code == 0 and list(metrics["failures"]) == list(FAILURES)
+    assert sum(metrics["failures"].values()) == metrics["total"] - metrics["correct"] > 0
+    assert f"failures by first wrong step: {counts_text(metrics['failures'])}\n" in out
+    assert sum(metrics["per_length"]["9"]["failures"].values()) == 2 - metrics["per_length"]["9"]["correct"]
+    code, out, _ = run(capsys, "stress", "--checkpoint", str(tiny_checkpoint), "--json", str(tmp_path / "s.json"))
+    results = json.loads((tmp_path / "s.json").read_text())
+    for row in [*results["suites"].values(), *results["per_length"].values()]:
+        assert sum(row["failures"].values()) == row["total"] - row["correct"]
+    eight = results["per_length"]["8"]
+    assert eight["correct"] < eight["total"] and f"({counts_text(eight['failures'])})" in out
 
 
 def test_info_lists_config_and_vocabulary(capsys, tiny_checkpoint):

@@ -10,7 +10,7 @@ from seq2seq.decoding import Forcing, SearchReverser, check_options, has_attenti
 from seq2seq.inference import Reverser, same_length_rows
 from seq2seq.model import Seq2Seq, context_of, writable
 from seq2seq.tokenize import InputError
-from seq2seq.vocab import EOS_ID, PAD_ID, SOS_ID
+from seq2seq.vocab import EOS, EOS_ID, PAD_ID, SOS_ID
 
 
 def batches(reverser: Reverser, sentences):
@@ -343,3 +343,21 @@ def test_scores_read_the_model_as_decoding_does(tiny_reverser):
     scored = score_pairs(fond, [(source, own.raw_output)])[0]
     if decoded.search.best.ended:
         assert scored.log_prob == pytest.approx(decoded.log_prob, abs=1e-4)
+
+
+def test_p_eos_at_each_step_is_the_models_and_sums_with_the_other_words_to_one(tiny_reverser):
+    sentence = ["the", "big", "cat", "sat"]
+    decoded = SearchReverser(tiny_reverser).decode_tokens([sentence], record=True)[0]
+    steps = decoded.search.steps
+    model, vocab = tiny_reverser.model, tiny_reverser.vocab
+    written = decoded.reversal.raw_output
+    batch = make_batch([sentence], vocab, [written])
+    with torch.inference_mode():  # the same steps, teacher forced: the full distribution at each one
+        logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
+    probs = torch.softmax(writable(logits), dim=2)[0]  # (T, V)
+    assert len(steps) == len(written) + 1 == probs.size(0) and steps[-1].token == EOS
+    for t, record in enumerate(steps):
+        others = float(probs[t].sum() - probs[t, EOS_ID])
+        assert record.eos_prob == pytest.approx(float(probs[t, EOS_ID]), abs=1e-5)
+        assert record.eos_prob + others == pytest.approx(1.0, abs=1e-5)
+    assert steps[-1].eos_prob > 0.5 > max(r.eos_prob for r in steps[:-1])

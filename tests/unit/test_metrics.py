@@ -1,5 +1,6 @@
 import math
 
+from seq2seq.failures import FAILURES
 from seq2seq.inference import Reversal
 from seq2seq.metrics import (
     alignment_metrics,
@@ -29,9 +30,10 @@ def test_exact_match_per_length_and_token_accuracy():
     ]
     evaluation = evaluate_results(results, aligns=True)
     assert (evaluation.correct, evaluation.total) == (2, 3)
+    none, skipped = dict.fromkeys(FAILURES, 0), dict.fromkeys(FAILURES, 0) | {"skipped a word": 1}
     assert evaluation.per_length == {
-        "2": {"exact_match": 1.0, "correct": 1, "total": 1},
-        "3": {"exact_match": 0.5, "correct": 1, "total": 2},
+        "2": {"exact_match": 1.0, "correct": 1, "total": 1, "failures": none},
+        "3": {"exact_match": 0.5, "correct": 1, "total": 2, "failures": skipped},
     }
     assert evaluation.token_accuracy == (2 + 3 + 1) / 8
     assert evaluation.summary() == "exact match: 0.6667 (2/3)"

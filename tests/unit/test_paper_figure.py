@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from seq2seq.paper_figure import check_paper_figure, findings, load_paper_figure, series
+from seq2seq.failures import FAILURES
+from seq2seq.paper_figure import check_paper_figure, failures_per_length, findings, load_paper_figure, series
 from seq2seq.plots import paper_figure
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +38,13 @@ def test_tiny_run_trains_every_model_and_cap_with_equal_updates_and_scores_every
     assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
     assert "plotly" in out.with_suffix(".html").read_text()
     assert load_paper_figure(out)[0] is not None
+    for run in runs:  # every wrong decode of every length has its failure label
+        table = run["failures_per_length"]
+        assert list(table) == [str(n) for n in range(1, 11)]
+        for n, row in table.items():
+            wrong = row["total"] - round(run["exact_match_per_length"][n] * row["total"])
+            assert sum(row["failures"].values()) == wrong
+        assert run["attention"] != "encdec" or not any(row["failures"]["attention drifted"] for row in table.values())
     # running it again resumes: nothing left to train, the same runs come back
     again = run_script(out)
     assert again.returncode == 0 and "cap 3 seed 0:" not in again.stderr
@@ -59,6 +67,24 @@ def test_series_average_the_seeds_and_keep_their_range():
     lines = [trace for trace in figure.data if trace.mode == "lines+markers"]
     assert [trace.name for trace in lines] == [encdec.label, additive.label]
     assert list(lines[1].y) == pytest.approx([0.9, 0.6])
+
+
+def test_failures_per_length_sum_the_seeds_and_are_absent_for_runs_scored_without_them():
+    def counts(**nonzero) -> dict:
+        return dict.fromkeys(FAILURES, 0) | {label.replace("_", " "): n for label, n in nonzero.items()}
+
+    first, second = fake("additive", 10, 0, {"1": 1.0, "2": 0.5}), fake("additive", 10, 1, {"1": 1.0, "2": 0.0})
+    first["failures_per_length"] = {"2": {"total": 2, "failures": counts(stopped_early=1)}}
+    second["failures_per_length"] = {"2": {"total": 2, "failures": counts(stopped_early=1, wrong_word=1)}}
+    data = check_paper_figure({"runs": [first, second, fake("encdec", 10, 0, {"1": 0.0})], "command": "x",
+                               "updates": 5})  # fmt: skip
+    assert failures_per_length(data, "additive", 10) == {
+        "2": {"total": 4, "failures": counts(stopped_early=2, wrong_word=1)}
+    }
+    assert failures_per_length(data, "encdec", 10) is None and failures_per_length(data, "location", 10) is None
+    second["failures_per_length"]["2"]["failures"]["lost"] = 1
+    with pytest.raises(ValueError, match="failures_per_length"):
+        check_paper_figure(data)
 
 
 @pytest.mark.parametrize(
