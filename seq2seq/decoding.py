@@ -173,20 +173,27 @@ class _Final:
 
 @dataclass
 class _History:
-    """What each step of a search decided, kept as tensors; hypotheses are read back by walking the parents."""
+    """What each step of a search decided; hypotheses are read back by walking the parents.
 
-    parent: list[Tensor] = field(default_factory=list)  # (B, 2K) the live beam each candidate extends
-    word: list[Tensor] = field(default_factory=list)  # (B, 2K) its word
-    token_lp: list[Tensor] = field(default_factory=list)  # (B, 2K) log p of that word
-    order: list[Tensor] = field(default_factory=list)  # (B, K) the candidate each new live beam is
-    alpha: list[Tensor] = field(default_factory=list)  # (B, K, S) the weights each beam was extended with
+    Kept as tensors while the loop runs; ``freeze`` then turns each into one flat list per step (a nested
+    ``tolist`` builds a Python list per row, which costs more than the decoding itself for a large batch). The
+    readers index those lists: [t][b * width + i]."""
+
+    parent: list = field(default_factory=list)  # (B, C) per step: the live beam each of the C candidates extends
+    word: list = field(default_factory=list)  # (B, C) its word
+    token_lp: list = field(default_factory=list)  # (B, C) log p of that word
+    order: list = field(default_factory=list)  # (B, K) the candidate each new live beam is
+    alpha: list = field(default_factory=list)  # (B, K, S) the weights each beam was extended with
+    candidates: int = 0  # C: 2K, or 1 for a beam of 1
+    beams: int = 0  # K
+    positions: int = 0  # S
     # Recorded only:
     state: list[Tensor] = field(default_factory=list)  # (B, K, H) each beam's query state
     alpha_in: list[Tensor] = field(default_factory=list)  # (B, K, S) its previous weights
     top_lp: list[Tensor] = field(default_factory=list)  # (B, K, TOP_K)
     top_id: list[Tensor] = field(default_factory=list)  # (B, K, TOP_K)
     eos_lp: list[Tensor] = field(default_factory=list)  # (B, K) log p(<eos>)
-    beam_steps: list[list[list[BeamEntry]]] = field(default_factory=list)  # [step][sentence]
+    outcome: list[tuple[Tensor, Tensor, Tensor]] = field(default_factory=list)  # (B, C) each: totals, kept, finished
 
     def add(self, parent: Tensor, word: Tensor, token_lp: Tensor, order: Tensor, alpha: Tensor) -> None:
         self.parent.append(parent)
@@ -204,52 +211,63 @@ class _History:
         self.eos_lp.append(log_probs[..., EOS_ID])
 
     def freeze(self) -> None:
-        """Once the loop is over: the decisions as nested lists, [step][sentence][candidate or beam], so that reading
-        back thousands of hypotheses walks Python lists instead of indexing tensors element by element."""
+        """Once the loop is over: each step's tensors as one flat list (see the class's text)."""
+        self.candidates, self.beams, self.positions = self.word[0].size(1), self.order[0].size(1), self.alpha[0].size(2)
         for name in ("parent", "word", "token_lp", "order", "alpha"):
-            setattr(self, name, torch.stack(getattr(self, name)).tolist())
+            setattr(self, name, torch.stack(getattr(self, name)).flatten(1).tolist())
 
     def path(self, b: int, final: _Final) -> tuple[list[int], list[int], list[int]]:
         """(steps, beams extended, candidates) of a hypothesis ending at ``final``, first step first."""
+        c, k = self.candidates, self.beams
         steps, beams, candidates = [], [], []
         t, r = final.step, final.candidate
         while t >= 0:
-            p = int(self.parent[t][b][r])
+            p = self.parent[t][b * c + r]
             steps.append(t)
             beams.append(p)
             candidates.append(r)
             if t > 0:
-                r = int(self.order[t - 1][b][p])
+                r = self.order[t - 1][b * k + p]
             t -= 1
         return steps[::-1], beams[::-1], candidates[::-1]
 
+    def word_at(self, t: int, b: int, r: int) -> int:
+        return self.word[t][b * self.candidates + r]
+
+    def token_lp_at(self, t: int, b: int, r: int) -> float:
+        return self.token_lp[t][b * self.candidates + r]
+
+    def weights_at(self, t: int, b: int, p: int) -> list[float]:
+        start = (b * self.beams + p) * self.positions
+        return self.alpha[t][start : start + self.positions]
+
     def ids(self, b: int, final: _Final) -> tuple[int, ...]:
         steps, _, candidates = self.path(b, final)
-        return tuple(int(self.word[t][b][r]) for t, r in zip(steps, candidates, strict=True))
+        return tuple(self.word_at(t, b, r) for t, r in zip(steps, candidates, strict=True))
 
     def hypothesis(self, b: int, final: _Final, length_penalty: float) -> Hypothesis:
-        """A finished hypothesis, read back from a frozen history."""
         steps, beams, candidates = self.path(b, final)
-        ids = [self.word[t][b][r] for t, r in zip(steps, candidates, strict=True)]
-        lps = [self.token_lp[t][b][r] for t, r in zip(steps, candidates, strict=True)]
-        attention = [self.alpha[t][b][p] for t, p in zip(steps, beams, strict=True)]
+        ids = [self.word_at(t, b, r) for t, r in zip(steps, candidates, strict=True)]
+        lps = [self.token_lp_at(t, b, r) for t, r in zip(steps, candidates, strict=True)]
+        attention = [self.weights_at(t, b, p) for t, p in zip(steps, beams, strict=True)]
         log_prob = sum(lps)
         return Hypothesis(ids, lps, log_prob, rank_score(log_prob, len(ids), length_penalty), attention, final.ended)
 
-    def entries(
-        self, b: int, t: int, values: Tensor, keep: Tensor, finish: Tensor, vocab: Vocabulary
-    ) -> list[BeamEntry]:
-        """Sentence b's candidates at step t, best first, and what the beam did with each (-inf ones left out)."""
-        entries = []
-        for r, total in enumerate(values[b].tolist()):
-            if total == float("-inf"):
-                continue
-            p = int(self.parent[t][b][r])
-            prefix = () if t == 0 else self.ids(b, _Final(t - 1, int(self.order[t - 1][b][p]), 0.0, False))
-            words = [vocab.itos[i] for i in [*prefix, int(self.word[t][b][r])]]
-            status = "finished" if finish[b, r] else "kept" if keep[b, r] else "dropped"
-            entries.append(BeamEntry(words, total, status))
-        return entries
+    def beam_steps(self, b: int, vocab: Vocabulary) -> list[list[BeamEntry]]:
+        """Sentence b's candidates at each step, best first, and what the beam did with each (-inf ones left out)."""
+        steps = []
+        for t, (values, keep, finish) in enumerate(self.outcome):
+            entries = []
+            for r, total in enumerate(values[b].tolist()):
+                if total == float("-inf"):
+                    continue
+                p = self.parent[t][b * self.candidates + r]
+                prefix = () if t == 0 else self.ids(b, _Final(t - 1, self.order[t - 1][b * self.beams + p], 0.0, False))
+                words = [vocab.itos[i] for i in [*prefix, self.word_at(t, b, r)]]
+                status = "finished" if finish[b, r] else "kept" if keep[b, r] else "dropped"
+                entries.append(BeamEntry(words, total, status))
+            steps.append(entries)
+        return steps
 
 
 def _rows(enc: EncoderOutput, index: Tensor) -> EncoderOutput:
@@ -301,7 +319,7 @@ def search(
         hypotheses = [entry.history.hypothesis(b, entry.final, length_penalty) for entry in pool]
         if vocab is not None:
             hypotheses[0].steps = run.steps(b, pool[0])
-            hypotheses[0].beam_steps = [step[b] for step in history.beam_steps]
+            hypotheses[0].beam_steps = history.beam_steps(b, vocab)
         results.append(hypotheses)
     return results
 
@@ -354,7 +372,7 @@ class _Run:
         """The loop, over B·K rows. Returns its history and, per sentence, its n_best finished hypotheses."""
         model, enc, forcing = self.model, self.enc, self.forcing
         batch, device, inf = len(self.limits), enc.annotations.device, float("inf")
-        enc_k = _rows(enc, torch.arange(batch, device=device).repeat_interleave(k))  # (B·K, ...)
+        enc_k = enc if k == 1 else _rows(enc, torch.arange(batch, device=device).repeat_interleave(k))  # (B·K, ...)
         scores = torch.full((batch, k), -inf, device=device)
         scores[:, 0] = 0.0  # one live hypothesis to begin with
         tokens = torch.full((batch * k,), SOS_ID, dtype=torch.long, device=device)
@@ -365,7 +383,8 @@ class _Run:
         done = torch.zeros(batch, dtype=torch.bool, device=device)
         threshold = torch.full((batch,), -inf, device=device)  # the score a live hypothesis must beat, per sentence
         offsets = (torch.arange(batch, device=device) * k).unsqueeze(1)  # (B, 1)
-        ranks = torch.arange(2 * k, device=device)
+        first_k = torch.arange(2 * k, device=device) < k  # (2K,) the candidates whose <eos> finishes
+        no_parent = torch.zeros(batch, 1, dtype=torch.long, device=device)  # a beam of 1 only extends beam 0
         for t in range(max(self.limits)):
             forced_weights = None
             if forcing.attention is not None and forcing.attention[0] == t:
@@ -378,34 +397,43 @@ class _Run:
             if t in forcing.words:
                 allowed = torch.full_like(log_probs, -inf)
                 allowed[:, forcing.words[t]] = log_probs[:, forcing.words[t]]
-            total = (scores.reshape(-1, 1) + allowed).view(batch, k * vocab_size)  # (B, K·V)
-            values, index = total.topk(min(2 * k, k * vocab_size), dim=1)  # (B, 2K), best first
-            parent, word = index // vocab_size, index % vocab_size
-            finite = values > -inf
-            ended = word == EOS_ID
-            finish = ended & finite & (ranks[: values.size(1)] < k)  # an <eos> among the first K finishes
-            live = ~ended & finite
-            keep = live & (live.cumsum(dim=1) <= k)
-            order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :k]  # (B, K) kept candidates
-            scores = torch.where(keep.gather(1, order), values.gather(1, order), -inf)  # (B, K)
-            history.add(parent, word, log_probs.view(batch, -1).gather(1, index), order, new_alpha.view(batch, k, -1))
+            if k == 1:  # greedy: each row's best word is its one candidate; nothing to rank, keep or reorder
+                token_lp, word = allowed.max(dim=1, keepdim=True)  # (B, 1)
+                values, parent, order = scores + token_lp, no_parent, no_parent  # (B, 1) each
+                finite = values > -inf
+                finish = (word == EOS_ID) & finite
+                keep = finite & ~finish
+                scores = torch.where(keep, values, -inf)  # (B, 1)
+            else:
+                total = (scores.reshape(-1, 1) + allowed).view(batch, k * vocab_size)  # (B, K·V)
+                values, index = total.topk(min(2 * k, k * vocab_size), dim=1)  # (B, 2K), best first
+                parent, word = index // vocab_size, index % vocab_size
+                token_lp = log_probs.view(batch, -1).gather(1, index)  # (B, 2K)
+                finite = values > -inf
+                ended = word == EOS_ID
+                finish = ended & finite & first_k[: values.size(1)]  # an <eos> among the first K finishes
+                live = ~ended & finite
+                keep = live & (live.cumsum(dim=1) <= k)
+                order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :k]  # (B, K) kept candidates
+                scores = torch.where(keep.gather(1, order), values.gather(1, order), -inf)  # (B, K)
+            history.add(parent, word, token_lp, order, new_alpha.view(batch, k, -1))
             if self.vocab is not None:
                 query_state = new_state if model.decoder.query_current else state
                 history.add_record(
                     query_state.view(batch, k, -1), alpha.view(batch, k, -1), log_probs.view(batch, k, -1)
                 )
-            self._finish(t, finals, finish, values, order, scores, done, threshold, k, n_best)
+            self._settle(t, finals, finish, values, order, scores, done, threshold, k, n_best)
             if self.vocab is not None:
-                history.beam_steps.append(
-                    [history.entries(b, t, values, keep, finish, self.vocab) for b in range(batch)]
-                )
-            best_live = scores.max(dim=1).values  # (B,)
-            done |= (best_live <= threshold) | (best_live == -inf)
+                history.outcome.append((values, keep, finish))
+            done |= scores.amax(dim=1) <= threshold  # no live hypothesis can still matter (or none is left)
             if bool(done.all()):
                 break
             scores = scores.masked_fill(done.unsqueeze(1), -inf)
-            rows = (offsets + parent.gather(1, order)).flatten()  # (B·K,) the row each live beam continues
-            state, alpha, tokens = new_state[rows], new_alpha[rows], word.gather(1, order).flatten()
+            if k == 1:
+                state, alpha, tokens = new_state, new_alpha, word.flatten()
+            else:
+                rows = (offsets + parent.gather(1, order)).flatten()  # (B·K,) the row each live beam continues
+                state, alpha, tokens = new_state[rows], new_alpha[rows], word.gather(1, order).flatten()
         history.freeze()
         pools = []
         for b in range(batch):
@@ -413,7 +441,7 @@ class _Run:
             pools.append([_Entry(history, f, self.score(f)) for f in ranked])
         return history, pools
 
-    def _finish(
+    def _settle(
         self,
         t: int,
         finals: list[list[_Final]],
@@ -434,11 +462,11 @@ class _Run:
         if not ending and not capped:
             return
         searching = (~done).tolist()
-        totals = values.tolist()
+        c, totals = values.size(1), values.flatten().tolist()  # flat: [b * C + r]
         changed = sorted({b for b, _ in ending if searching[b]})
         for b, r in ending:
             if searching[b]:
-                finals[b].append(_Final(t, r, totals[b][r], True))
+                finals[b].append(_Final(t, r, totals[b * c + r], True))
         capped = [b for b in capped if searching[b]]
         if capped:
             live, kept = scores.tolist(), order.tolist()
@@ -479,11 +507,11 @@ class _Run:
             records.append(
                 StepRecord(
                     step=t,
-                    token=vocab.itos[history.word[t][b][r]],
-                    log_prob=history.token_lp[t][b][r],
+                    token=vocab.itos[history.word_at(t, b, r)],
+                    log_prob=history.token_lp_at(t, b, r),
                     top=top,
                     eos_prob=float(history.eos_lp[t][b, p].exp()),
-                    weights=history.alpha[t][b][p],
+                    weights=history.weights_at(t, b, p),
                     forced=forced,
                     energy=energies[i] if energies else None,
                 )
