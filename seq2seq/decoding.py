@@ -27,6 +27,7 @@ the beam kept, finished or dropped (``BeamEntry``).
 """
 
 from collections.abc import Iterator, Mapping, Sequence
+from copy import copy as shallow_copy
 from dataclasses import dataclass, field, fields, replace
 from itertools import groupby
 from pathlib import Path
@@ -247,9 +248,11 @@ class _History:
 
     def hypothesis(self, b: int, final: _Final, length_penalty: float) -> Hypothesis:
         steps, beams, candidates = self.path(b, final)
-        ids = [self.word_at(t, b, r) for t, r in zip(steps, candidates, strict=True)]
-        lps = [self.token_lp_at(t, b, r) for t, r in zip(steps, candidates, strict=True)]
-        attention = [self.weights_at(t, b, p) for t, p in zip(steps, beams, strict=True)]
+        cells = [(t, b * self.candidates + r) for t, r in zip(steps, candidates, strict=True)]
+        ids = [self.word[t][i] for t, i in cells]
+        lps = [self.token_lp[t][i] for t, i in cells]
+        first = [(b * self.beams + p) * self.positions for p in beams]  # where each step's row starts
+        attention = [self.alpha[t][f : f + self.positions] for t, f in zip(steps, first, strict=True)]
         log_prob = sum(lps)
         return Hypothesis(ids, lps, log_prob, rank_score(log_prob, len(ids), length_penalty), attention, final.ended)
 
@@ -667,16 +670,18 @@ class Reverser:
                 forcing=forcing,
                 vocab=self.vocab if record else None,
             )
+            copy = self.copy_unknown and has_attention(self.model)  # a fixed context has no peak to copy from
             for i, words, hypotheses in zip(rows, chunk, found, strict=True):
-                n_best = [self._finish(words, hypothesis) for hypothesis in hypotheses]
-                results[i] = replace(n_best[0], hypotheses=n_best)
+                n_best = [self._finish(words, hypothesis, copy) for hypothesis in hypotheses]
+                results[i] = shallow_copy(n_best[0])
+                results[i].hypotheses = n_best
         return [results[i] for i in range(len(sentences))]
 
-    def _finish(self, words: list[str], hypothesis: Hypothesis) -> Reversal:
-        """One hypothesis in words, after the <unk> copy step."""
+    def _finish(self, words: list[str], hypothesis: Hypothesis, copy: bool) -> Reversal:
+        """One hypothesis in words, after the <unk> copy step (when ``copy``)."""
         raw = self.vocab.decode(hypothesis.ids)
         weights = hypothesis.attention
-        if self.copy_unknown and has_attention(self.model):  # a fixed context has no peak to copy from
+        if copy:
             output, copied = copy_unknowns(words, raw, weights)
         else:
             output, copied = list(raw), [False] * len(raw)
