@@ -247,12 +247,24 @@ class _History:
         return tuple(self.word_at(t, b, r) for t, r in zip(steps, candidates, strict=True))
 
     def hypothesis(self, b: int, final: _Final, length_penalty: float) -> Hypothesis:
-        steps, beams, candidates = self.path(b, final)
-        cells = [(t, b * self.candidates + r) for t, r in zip(steps, candidates, strict=True)]
-        ids = [self.word[t][i] for t, i in cells]
-        lps = [self.token_lp[t][i] for t, i in cells]
-        first = [(b * self.beams + p) * self.positions for p in beams]  # where each step's row starts
-        attention = [self.alpha[t][f : f + self.positions] for t, f in zip(steps, first, strict=True)]
+        """The hypothesis ending at ``final``, read in one walk back along its parents (as ``path``, inlined: this
+        runs for every sentence of every batch)."""
+        c, k, s = self.candidates, self.beams, self.positions
+        ids, lps, attention = [], [], []
+        t, r = final.step, final.candidate
+        while t >= 0:
+            i = b * c + r
+            p = self.parent[t][i]
+            ids.append(self.word[t][i])
+            lps.append(self.token_lp[t][i])
+            first = (b * k + p) * s  # where its weights start in the step's flat list
+            attention.append(self.alpha[t][first : first + s])
+            if t > 0:
+                r = self.order[t - 1][b * k + p]
+            t -= 1
+        ids.reverse()
+        lps.reverse()
+        attention.reverse()
         log_prob = sum(lps)
         return Hypothesis(ids, lps, log_prob, rank_score(log_prob, len(ids), length_penalty), attention, final.ended)
 
