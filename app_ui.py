@@ -29,8 +29,8 @@ from seq2seq.app.worker import TrainingState, TrainingWorker
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.config import Config
 from seq2seq.data import RunData, load_run_data
+from seq2seq.decoding import Reversal
 from seq2seq.evaluation import TestReport
-from seq2seq.inference import Reversal
 from seq2seq.metrics import percent
 from seq2seq.paths import default_checkpoint_path
 from seq2seq.plots import heatmap_figure, heatmap_png, training_figure, training_series

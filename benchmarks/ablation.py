@@ -30,8 +30,8 @@ from seq2seq.analysis import BASELINE_VARIANT, MEAN_VARIANT  # noqa: E402
 from seq2seq.app.views import ablation_table  # noqa: E402
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
+from seq2seq.decoding import Reverser  # noqa: E402
 from seq2seq.fileio import atomic_write_text  # noqa: E402
-from seq2seq.inference import Reverser  # noqa: E402
 from seq2seq.run_folder import Trainer  # noqa: E402
 from seq2seq.stress import build_suites, run_stress  # noqa: E402
 

@@ -4,7 +4,7 @@
 
 Decodes with one thread, as the app and the command line do, and writes benchmarks/results/decoder_speed.json and
 .md (date, machine, commit, median and 90th percentile in ms). Each timing is the library call the page makes:
-``SearchReverser.decode_tokens`` with the steps recorded (weights, top words, energy term by term) or without.
+``Reverser.reverse_tokens`` with the steps recorded (weights, top words, energy term by term) or without.
 """
 
 import argparse
@@ -21,9 +21,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seq2seq.decoding import Forcing, SearchReverser  # noqa: E402
+from seq2seq.decoding import Forcing, Reverser  # noqa: E402
 from seq2seq.fileio import atomic_write_text, write_json  # noqa: E402
-from seq2seq.inference import Reverser  # noqa: E402
 
 SENTENCE = "the old man saw a small dog near the river".split()
 TARGET_MS = 20.0
@@ -47,18 +46,20 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     reverser = Reverser.load(args.checkpoint)
-    greedy, beam = SearchReverser(reverser), SearchReverser(reverser, beam=5, n_best=5)
+    greedy, beam = reverser, reverser.with_search(beam=5, n_best=5)
     forced = Forcing(words={3: reverser.vocab.stoi["the"]})
     cases = {
-        "what-if: force a word at step 4, re-decode (no records)": lambda: greedy.decode_tokens([SENTENCE], forced),
-        "what-if: force a word at step 4, re-decode, steps recorded": lambda: greedy.decode_tokens(
-            [SENTENCE], forced, record=True
+        "what-if: force a word at step 4, re-decode (no records)": lambda: greedy.reverse_tokens(
+            [SENTENCE], forcing=forced
         ),
-        "what-if: one-hot attention at step 4, re-decode (no records)": lambda: greedy.decode_tokens(
-            [SENTENCE], Forcing(attention=(3, 2))
+        "what-if: force a word at step 4, re-decode, steps recorded": lambda: greedy.reverse_tokens(
+            [SENTENCE], forcing=forced, record=True
         ),
-        "beam 5, 5-best (no records)": lambda: beam.decode_tokens([SENTENCE]),
-        "beam 5, 5-best, steps and survivors recorded": lambda: beam.decode_tokens([SENTENCE], record=True),
+        "what-if: one-hot attention at step 4, re-decode (no records)": lambda: greedy.reverse_tokens(
+            [SENTENCE], forcing=Forcing(attention=(3, 2))
+        ),
+        "beam 5, 5-best (no records)": lambda: beam.reverse_tokens([SENTENCE]),
+        "beam 5, 5-best, steps and survivors recorded": lambda: beam.reverse_tokens([SENTENCE], record=True),
     }
     results = {name: timed(call, args.repeats) for name, call in cases.items()}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout

@@ -57,7 +57,7 @@ BUGS = [
     ),
     (
         "exact match accepts extra words",
-        "seq2seq/inference.py",
+        "seq2seq/decoding.py",
         "return self.output == self.reference",
         "return self.output[: len(self.reference)] == self.reference",
         ["tests/unit/test_metrics.py::test_exact_match_is_whole_sequence_equality"],
@@ -92,21 +92,21 @@ BUGS = [
     ),
     (
         "Reverser never copies",
-        "seq2seq/inference.py",
+        "seq2seq/decoding.py",
         "        if self.copy_unknown:",
         "        if False:",
         [
-            "tests/unit/test_inference.py::test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak",
-            "tests/unit/test_inference.py::test_plain_mode_keeps_unk",
+            "tests/unit/test_decoding.py::test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak",
+            "tests/unit/test_decoding.py::test_plain_mode_keeps_unk",
         ],
     ),
     (
         "copy from the next step",
-        "seq2seq/inference.py",
+        "seq2seq/decoding.py",
         "peak = max(range(len(attention[step])), key=attention[step].__getitem__)",
         "peak = max(range(len(attention[step + 1])), key=attention[step + 1].__getitem__)",
         [
-            "tests/unit/test_inference.py::test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak"
+            "tests/unit/test_decoding.py::test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak"
         ],
     ),
 ]

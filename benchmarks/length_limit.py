@@ -25,9 +25,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from seq2seq.decoding import Reverser  # noqa: E402
 from seq2seq.failures import FAILURES, failure_label, first_error, first_slip  # noqa: E402
 from seq2seq.fileio import atomic_write_text  # noqa: E402
-from seq2seq.inference import Reverser  # noqa: E402
 from seq2seq.paths import default_checkpoint_path  # noqa: E402
 from seq2seq.stress import trained_lengths  # noqa: E402
 

@@ -9,8 +9,8 @@ mutate that module only and to run only that module's test file, and the counts 
 diffs) are written to ``benchmarks/results/mutation-<label>.json`` and ``.md`` (one file per label; a later run of
 some modules replaces those modules' entries and keeps the others).
 
-mutmut 3 does not mutate decorated functions (its trampolines cannot wrap them). Three functions that decide
-correctness carry ``@torch.no_grad()`` (``Adam.step``, ``Seq2Seq.greedy_decode``, ``train.validate``), so in the
+mutmut 3 does not mutate decorated functions (its trampolines cannot wrap them). Two functions that decide
+correctness carry ``@torch.no_grad()`` (``Adam.step``, ``train.validate``), so in the
 working copy, and only there, that decorator is turned into a ``with torch.no_grad():`` around the function's body,
 which behaves the same and lets mutmut reach them. Properties (``Reversal.match``) stay out of its reach.
 """
@@ -42,7 +42,7 @@ MODULES: dict[str, list[str]] = {
     "train": ["tests/unit/test_train.py"],
     "run_folder": ["tests/unit/test_run_folder.py", "tests/unit/test_train.py"],
     "metrics": ["tests/unit/test_metrics.py"],
-    "inference": ["tests/unit/test_inference.py"],
+    "decoding": ["tests/unit/test_decoding.py"],
     "checkpoint": ["tests/unit/test_checkpoint.py", "tests/unit/test_checkpoint_checks.py"],
     "checkpoint_checks": ["tests/unit/test_checkpoint.py", "tests/unit/test_checkpoint_checks.py"],
 }

@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
+from seq2seq.decoding import Reverser  # noqa: E402
 from seq2seq.failures import failure_counts  # noqa: E402
 from seq2seq.fileio import atomic_write_text  # noqa: E402
 from seq2seq.grammar import SentenceGrammar  # noqa: E402
-from seq2seq.inference import Reverser  # noqa: E402
 from seq2seq.metrics import token_matches  # noqa: E402
 from seq2seq.paper_figure import FIGURE_KINDS, PaperFigure, PaperRun, check_paper_figure, findings, series  # noqa: E402
 from seq2seq.plots import paper_figure, write_paper_figure_png  # noqa: E402

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.stored import store  # noqa: E402
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.corpus import generate_corpus  # noqa: E402
-from seq2seq.inference import Reverser  # noqa: E402
+from seq2seq.decoding import Reverser  # noqa: E402
 from seq2seq.optim import Adam  # noqa: E402
 
 TARGETS = (0.90, 0.95, 0.99)

@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.stored import store  # noqa: E402
 from seq2seq.ablate import term_ablation, terms_of  # noqa: E402
 from seq2seq.attention import KIND_NAMES  # noqa: E402
+from seq2seq.decoding import Reverser  # noqa: E402
 from seq2seq.failures import counts_text  # noqa: E402
-from seq2seq.inference import Reverser  # noqa: E402
 from seq2seq.metrics import percent  # noqa: E402
 
 CHECKPOINTS = ["artifacts/model.pt", "artifacts/additive/model.pt"]  # the shipped models that attend

@@ -19,7 +19,7 @@ from benchmarks.stored import store  # noqa: E402
 from seq2seq.config import Config  # noqa: E402
 from seq2seq.corpus import generate_corpus  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
-from seq2seq.inference import Reverser  # noqa: E402
+from seq2seq.decoding import Reverser  # noqa: E402
 from seq2seq.run_folder import Trainer  # noqa: E402
 from seq2seq.stress import build_suites, run_stress, stress_table  # noqa: E402
 

@@ -9,7 +9,7 @@ import app_shell
 import app_ui
 from seq2seq.app import decoder_view as view
 from seq2seq.app.views import counted, markdown_escape
-from seq2seq.decoding import Decoded, Forcing, forced_word_id, has_attention
+from seq2seq.decoding import Forcing, Reversal, forced_word_id, has_attention
 from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.plots import heatmap_figure, with_clickable_rows
 from seq2seq.scoring import score_pairs
@@ -54,18 +54,18 @@ except InputError as problem:
 # whole heatmap is a fragment: moving the step slider, the beam or the candidate reruns that section only, so the
 # whole heatmap is neither rebuilt nor sent again.
 own = loaded.decode(tokens, record=True)
-steps = own.search.steps
+steps = own.found.steps
 if st.session_state.get("decoder_step", 1) > len(steps):
     st.info(
         f"Step {st.session_state['decoder_step']} does not exist here: this decode has {counted(len(steps), 'step')}."
     )
     st.session_state["decoder_step"] = len(steps)
-st.code(f"input:  {' '.join(tokens)}\noutput: {' '.join(own.reversal.output)}", language=None)
+st.code(f"input:  {' '.join(tokens)}\noutput: {' '.join(own.output)}", language=None)
 
 # ------------------------------------------------------------------------------------------------- one step
 st.subheader("One step at a time")
 if attends and len(steps) > 1:
-    whole = with_clickable_rows(heatmap_figure(own.reversal.tokens, own.reversal.output, own.reversal.attention))
+    whole = with_clickable_rows(heatmap_figure(own.tokens, own.output, own.attention))
     st.plotly_chart(
         whole, theme=None, key="decoder_heatmap", on_select=open_clicked_step, selection_mode="points", width="content"
     )
@@ -76,9 +76,9 @@ st.caption(markdown_escape(view.stop_text(own)))
 
 
 @st.fragment(key=view.STEP_FRAGMENT)
-def one_step(sentence: str, tokens: list[str], own: Decoded) -> None:
+def one_step(sentence: str, tokens: list[str], own: Reversal) -> None:
     """The step the slider picks, and the what-if at that step."""
-    steps = own.search.steps
+    steps = own.found.steps
     step = st.slider("Step", 1, len(steps), key="decoder_step") if len(steps) > 1 else 1
     app_ui.keep_link(sentence, step)
     record = steps[step - 1]
@@ -120,17 +120,16 @@ def one_step(sentence: str, tokens: list[str], own: Decoded) -> None:
         forcing = Forcing(attention=(step - 1, position))
     if forcing is not None:
         changed = loaded.decode(tokens, forcing=forcing)
-        before, after = own.reversal.raw_output, changed.reversal.raw_output
+        before, after = own.raw_output, changed.raw_output
         st.write(view.recovery_text(before, after))
         for column, title, decoded in zip(
             st.columns(2), ["The model's own", "With the change"], [own, changed], strict=True
         ):
             with column:
-                st.markdown(f"**{title}** (log-probability {decoded.log_prob:.3f})")
-                st.code(" ".join(decoded.reversal.output), language=None)
+                st.markdown(f"**{title}** (log-probability {decoded.found.log_prob:.3f})")
+                st.code(" ".join(decoded.output), language=None)
                 if attends:
-                    reversal = decoded.reversal
-                    figure = heatmap_figure(reversal.tokens, reversal.output, reversal.attention)
+                    figure = heatmap_figure(decoded.tokens, decoded.output, decoded.attention)
                     view.mark_row(figure, view.first_difference(before, after))
                     st.plotly_chart(figure, theme=None, key=f"whatif_{title[:8]}")
 
@@ -141,19 +140,19 @@ def beam_search(tokens: list[str]) -> None:
     beam = st.number_input("Beam width (1 is greedy)", 1, 10, 3, key="beam_width")
     searched = loaded.decode(tokens, beam=beam, record=True)
     st.dataframe(pd.DataFrame(view.hypothesis_rows(searched)), hide_index=True, key="nbest_table")
-    beam_steps = searched.search.beam_steps
+    beam_steps = searched.found.beam_steps
     at = st.slider("Which hypotheses survived step", 1, len(beam_steps), key="beam_step") if len(beam_steps) > 1 else 1
     st.dataframe(pd.DataFrame(view.beam_step_rows(beam_steps[at - 1])), hide_index=True, key="beam_table")
     st.caption(view.BEAM_CAPTION)
 
 
 @st.fragment
-def score_any_answer(tokens: list[str], own: Decoded) -> None:
+def score_any_answer(tokens: list[str], own: Reversal) -> None:
     st.subheader("Score any answer")
     candidate = st.text_input("A candidate reversal", view.swapped_reversal(tokens), key=f"score_{' '.join(tokens)}")
     try:
         score, mine = score_pairs(
-            loaded.reverser, [(tokens, checked_tokens(candidate, "candidate")), (tokens, own.reversal.output)]
+            loaded.reverser, [(tokens, checked_tokens(candidate, "candidate")), (tokens, own.output)]
         )
     except InputError as problem:
         st.error(str(problem))

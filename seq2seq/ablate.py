@@ -10,8 +10,8 @@ import copy
 from collections.abc import Sequence
 
 from .attention import EnergyTerm
+from .decoding import Reverser
 from .evaluation import TestReport, evaluate_sentences
-from .inference import Reverser
 
 
 def terms_of(reverser: Reverser) -> tuple[EnergyTerm, ...]:

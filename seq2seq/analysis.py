@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .attention import KIND_EXPLANATIONS, KIND_NAMES
+from .decoding import Reversal, Reverser
 from .evaluation import SHOWCASE_SENTENCE, TestReport, evaluate_sentences, pick_examples
 from .failures import FAILURES, failures_text
 from .fileio import atomic_write_text, write_json
-from .inference import Reversal, Reverser
 from .metrics import Evaluation, format_example, percent
 from .plots import write_heatmap_png
 from .stress import build_suites, run_stress, stress_table

@@ -4,7 +4,7 @@ Augmentation teaches what plain sentences do not: ``join_share`` adds pairs of t
 (longer than any single sentence, so the decoder learns to keep its place past the usual lengths),
 ``random_extra_share`` adds random sequences of training words (no grammar to lean on), and ``unk_rate``
 drops source words to ``<unk>`` with the aligned target word dropped too, so the model learns to say ``<unk>`` at the
-step whose attention points at the unknown word, which inference then copies (see ``inference.copy_unknowns``).
+step whose attention points at the unknown word, which decoding then copies (see ``decoding.copy_unknowns``).
 """
 
 import random

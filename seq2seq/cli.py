@@ -25,11 +25,10 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .config import Config
 from .corpus import read_corpus_file
 from .data import load_run_data
-from .decoding import MAX_BEAM, Decoded, SearchReverser, check_options, forced_word_id, has_attention
+from .decoding import MAX_BEAM, Reversal, Reverser, check_options, forced_word_id, has_attention
 from .evaluation import evaluate_sentences, pick_examples
 from .failures import counts_text
 from .fileio import FolderLock, output_target, write_json
-from .inference import Reversal, Reverser
 from .linestream import BATCH_LINES, Line, chunks_of, line_batches
 from .metrics import NO_ALIGNMENT, format_example
 from .paths import RUN_INFO, default_checkpoint_path, new_run_dir
@@ -266,14 +265,14 @@ def _search_n_best(args: argparse.Namespace) -> int:
     return n_best
 
 
-def _search_reverser(reverser: Reverser, args: argparse.Namespace) -> SearchReverser:
+def _search_reverser(reverser: Reverser, args: argparse.Namespace) -> Reverser:
     """The reverser with the search the flags ask for (a beam of 1 is greedy decoding, exactly)."""
     n_best = _search_n_best(args)
     try:
         prefix = _prefix_tokens(getattr(args, "prefix", ""), reverser.vocab)
     except InputError as error:
         raise InputError(f"--prefix: {error}") from None
-    return SearchReverser(reverser, args.beam, n_best, args.length_penalty, prefix)
+    return reverser.with_search(args.beam, n_best, args.length_penalty, prefix)
 
 
 def _prefix_tokens(text: str, vocab: Vocabulary) -> list[str]:
@@ -295,11 +294,11 @@ def _prefix_tokens(text: str, vocab: Vocabulary) -> list[str]:
     return tokens
 
 
-def _search_json(decoded: Decoded, args: argparse.Namespace) -> dict:
+def _search_json(decoded: Reversal, args: argparse.Namespace) -> dict:
     """What ``reverse --json`` adds per sentence: the output's log-probability and, with --n-best, the hypotheses."""
-    extra: dict = {"log_prob": decoded.log_prob}
+    extra: dict = {"log_prob": decoded.found.log_prob}
     if getattr(args, "n_best", None) is not None:
-        extra["hypotheses"] = [{"output": " ".join(h.output), "log_prob": h.log_prob} for h in decoded.hypotheses]
+        extra["hypotheses"] = [{"output": " ".join(h.output), "log_prob": h.found.log_prob} for h in decoded.hypotheses]
     return extra
 
 
@@ -473,14 +472,13 @@ def cmd_reverse(args: argparse.Namespace) -> int:
 
 
 def _print_decoded(
-    good: list[tuple[str, list[str]]], searcher: SearchReverser, args: argparse.Namespace, json_list: "_JsonList | None"
+    good: list[tuple[str, list[str]]], searcher: Reverser, args: argparse.Namespace, json_list: "_JsonList | None"
 ) -> None:
     """Decode sentences and print each answer, as text or as items of the JSON list."""
-    decoded = searcher.decode_tokens([tokens for _, tokens in good], batch_size=len(good))
-    for (text, _), found in zip(good, decoded, strict=True):
-        result = found.reversal
+    decoded = searcher.reverse_tokens([tokens for _, tokens in good], batch_size=len(good))
+    for (text, _), result in zip(good, decoded, strict=True):
         if json_list is not None:
-            json_list.write(reversal_record(text, result, has_attention(searcher.model)) | _search_json(found, args))
+            json_list.write(reversal_record(text, result, has_attention(searcher.model)) | _search_json(result, args))
         else:
             sys.stdout.write(" ".join(result.output) + "\n")
     sys.stdout.flush()

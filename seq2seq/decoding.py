@@ -1,40 +1,47 @@
-"""Decoding under the learner's control: beam search, forced words or attention, and a record of every step.
+"""Decoding: every way this project turns a source into words, in one loop, and the ``Reverser`` that serves it.
 
-One search loop serves everything. It runs B sentences times K beams as one batch of B·K rows through the model's
-own step (``Seq2Seq._free_step``), so a beam of 1 is greedy decoding exactly, and the Decoder page's "what if" is the
-same loop with a word, or one step's attention, forced:
+One search loop serves everything: the command line, the app, the trainer's validation and test scoring, the stress
+suites and the metrics. It runs B sentences times K beams as one batch of B·K rows through the model's public step
+(``Seq2Seq.decode_step``), so a beam of 1 is greedy decoding, and the Decoder page's "what if" is the same loop with
+a word, or one step's attention, forced:
 
 - at each step every live hypothesis is extended by every word; per sentence the 2K best extensions are taken, an
   ``<eos>`` among the first K finishes a hypothesis, and the K best others stay live;
 - hypotheses are ranked by their total log-probability, the ``<eos>`` term included (``length_penalty`` > 0 divides
   it by GNMT's ((5 + length) / 6) ** penalty instead; off by default);
 - a sentence stops once no live hypothesis can still beat its n-th best finished one (log-probabilities only fall as
-  a hypothesis grows, so this loses nothing), or at its length cap (source length + ``margin``, as greedy decoding),
-  where the live hypotheses end without ``<eos>``;
+  a hypothesis grows, so this loses nothing), or at its length cap (source length + ``margin``; the reference length
+  is never used), where the live hypotheses end without ``<eos>``;
 - for a beam wider than one, the greedy hypothesis is put in the pool too, so widening the beam never returns a less
   probable answer than greedy (plain beam search can prune the greedy path early and, rarely, end lower).
 
 No decode writes ``<pad>`` or ``<sos>`` (``model.writable``): each output token is one decoder step, and one attention
 row. A forced word can be any other token (``forced_word_id``): ``<eos>`` ends the output at that step ("what if it
 stopped here"), so nothing can be forced after it; ``<unk>`` is what the model writes for a word it does not know, and
-the copy step puts the source word its attention peaks on in its place, as for the model's own ``<unk>``.
+the copy step (``copy_unknowns``, the one place it happens) puts the source word its attention peaks on in its place.
 
-``record=True`` keeps, for the best hypothesis of each sentence, one ``StepRecord`` per step (its top words, the
-weights, the energy term by term) and, per step, which hypotheses the beam kept, finished or dropped.
+Three result types: ``Reversal``, one sentence in words for users (with its n-best list, each entry a ``Reversal``);
+``Hypothesis``, one answer of the search in token ids; and the ``StepRecord``s a recorded search keeps for the best
+hypothesis of each sentence (its top words, the weights, the energy term by term), with, per step, which hypotheses
+the beam kept, finished or dropped (``BeamEntry``).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from copy import copy as shallow_copy
 from dataclasses import dataclass, field, fields, replace
+from itertools import groupby
+from pathlib import Path
 from typing import Literal
 
 import torch
 from torch import Tensor
 
 from .batching import make_batch
-from .inference import Reversal, Reverser, same_length_rows
+from .checkpoint import Checkpoint, load_checkpoint
+from .device import resolve_device
 from .model import UNWRITABLE, EncoderOutput, Seq2Seq, writable
-from .tokenize import MAX_SENTENCE_TOKENS, InputError, echo
-from .vocab import EOS_ID, SOS_ID, Vocabulary
+from .tokenize import MAX_SENTENCE_TOKENS, InputError, checked_tokens, echo
+from .vocab import EOS_ID, SOS_ID, UNK, Vocabulary
 
 TOP_K = 5
 MAX_BEAM = 20
@@ -113,16 +120,6 @@ class StepRecord:
 
 
 @dataclass
-class Hypothesis:
-    ids: list[int]  # token ids, <eos> included when it ended
-    token_log_probs: list[float]  # one per id
-    log_prob: float  # their sum
-    score: float  # what ranks it: log_prob, or log_prob over the length penalty
-    attention: list[list[float]]  # one row per id, one column per source position
-    ended: bool  # False when it stopped at the length cap
-
-
-@dataclass
 class BeamEntry:
     words: list[str]  # the hypothesis so far, this step's token last
     log_prob: float
@@ -130,16 +127,40 @@ class BeamEntry:
 
 
 @dataclass
-class Search:
-    """One sentence's search: its hypotheses, best first, and (recorded) the best one's steps and the beam's."""
+class Hypothesis:
+    """One answer the search found for one sentence, in token ids: an entry of its n-best list."""
 
-    hypotheses: list[Hypothesis]
-    steps: list[StepRecord]
-    beam_steps: list[list[BeamEntry]]  # per step: the candidates the beam weighed and what became of each
+    ids: list[int]  # token ids, <eos> included when it ended
+    token_log_probs: list[float]  # one per id
+    log_prob: float  # their sum
+    score: float  # what ranks it: log_prob, or log_prob over the length penalty
+    attention: list[list[float]]  # one row per id, one column per source position
+    ended: bool  # False when it stopped at the length cap
+    # Recorded searches only, for the best hypothesis of each sentence:
+    steps: list[StepRecord] = field(default_factory=list)  # one per id
+    beam_steps: list[list[BeamEntry]] = field(default_factory=list)  # per step: what the beam weighed, and did
+
+
+@dataclass
+class Reversal:
+    """One sentence through the model: what it saw, what it said, and where it looked."""
+
+    tokens: list[str]  # the input tokens the model saw (unknown ones appear to it as <unk>)
+    known: list[bool]  # per input token: is it in the vocabulary?
+    output: list[str]  # the model's reversal, with each <unk> replaced by the source token it attended to most
+    raw_output: list[str]  # the model's own tokens, <unk> left as it is
+    copied: list[bool]  # per output token: was it copied from the source through attention?
+    attention: list[list[float]]  # (len(raw_output) + 1) x (len(tokens) + 1): decoder steps incl. <eos> x source
+    found: Hypothesis | None = None  # the search's answer in ids: log-probabilities, score, recorded steps
+    hypotheses: list["Reversal"] = field(default_factory=list)  # the n-best list in words, this answer first
 
     @property
-    def best(self) -> Hypothesis:
-        return self.hypotheses[0]
+    def reference(self) -> list[str]:
+        return self.tokens[::-1]
+
+    @property
+    def match(self) -> bool:
+        return self.output == self.reference
 
 
 # ------------------------------------------------------------------------------------------------- search
@@ -153,20 +174,27 @@ class _Final:
 
 @dataclass
 class _History:
-    """What each step of a search decided, kept as tensors; hypotheses are read back by walking the parents."""
+    """What each step of a search decided; hypotheses are read back by walking the parents.
 
-    parent: list[Tensor] = field(default_factory=list)  # (B, 2K) the live beam each candidate extends
-    word: list[Tensor] = field(default_factory=list)  # (B, 2K) its word
-    token_lp: list[Tensor] = field(default_factory=list)  # (B, 2K) log p of that word
-    order: list[Tensor] = field(default_factory=list)  # (B, K) the candidate each new live beam is
-    alpha: list[Tensor] = field(default_factory=list)  # (B, K, S) the weights each beam was extended with
+    Kept as tensors while the loop runs; ``freeze`` then turns each into one flat list per step (a nested
+    ``tolist`` builds a Python list per row, which costs more than the decoding itself for a large batch). The
+    readers index those lists: [t][b * width + i]."""
+
+    parent: list = field(default_factory=list)  # (B, C) per step: the live beam each of the C candidates extends
+    word: list = field(default_factory=list)  # (B, C) its word
+    token_lp: list = field(default_factory=list)  # (B, C) log p of that word
+    order: list = field(default_factory=list)  # (B, K) the candidate each new live beam is
+    alpha: list = field(default_factory=list)  # (B, K, S) the weights each beam was extended with
+    candidates: int = 0  # C: 2K, or 1 for a beam of 1
+    beams: int = 0  # K
+    positions: int = 0  # S
     # Recorded only:
     state: list[Tensor] = field(default_factory=list)  # (B, K, H) each beam's query state
     alpha_in: list[Tensor] = field(default_factory=list)  # (B, K, S) its previous weights
     top_lp: list[Tensor] = field(default_factory=list)  # (B, K, TOP_K)
     top_id: list[Tensor] = field(default_factory=list)  # (B, K, TOP_K)
     eos_lp: list[Tensor] = field(default_factory=list)  # (B, K) log p(<eos>)
-    beam_steps: list[list[list[BeamEntry]]] = field(default_factory=list)  # [step][sentence]
+    outcome: list[tuple[Tensor, Tensor, Tensor]] = field(default_factory=list)  # (B, C) each: totals, kept, finished
 
     def add(self, parent: Tensor, word: Tensor, token_lp: Tensor, order: Tensor, alpha: Tensor) -> None:
         self.parent.append(parent)
@@ -183,46 +211,78 @@ class _History:
         self.top_id.append(top.indices)
         self.eos_lp.append(log_probs[..., EOS_ID])
 
+    def freeze(self) -> None:
+        """Once the loop is over: each step's tensors as one flat list (see the class's text)."""
+        self.candidates, self.beams, self.positions = self.word[0].size(1), self.order[0].size(1), self.alpha[0].size(2)
+        for name in ("parent", "word", "token_lp", "order", "alpha"):
+            setattr(self, name, torch.stack(getattr(self, name)).flatten(1).tolist())
+
     def path(self, b: int, final: _Final) -> tuple[list[int], list[int], list[int]]:
         """(steps, beams extended, candidates) of a hypothesis ending at ``final``, first step first."""
+        c, k = self.candidates, self.beams
         steps, beams, candidates = [], [], []
         t, r = final.step, final.candidate
         while t >= 0:
-            p = int(self.parent[t][b, r])
+            p = self.parent[t][b * c + r]
             steps.append(t)
             beams.append(p)
             candidates.append(r)
             if t > 0:
-                r = int(self.order[t - 1][b, p])
+                r = self.order[t - 1][b * k + p]
             t -= 1
         return steps[::-1], beams[::-1], candidates[::-1]
 
+    def word_at(self, t: int, b: int, r: int) -> int:
+        return self.word[t][b * self.candidates + r]
+
+    def token_lp_at(self, t: int, b: int, r: int) -> float:
+        return self.token_lp[t][b * self.candidates + r]
+
+    def weights_at(self, t: int, b: int, p: int) -> list[float]:
+        start = (b * self.beams + p) * self.positions
+        return self.alpha[t][start : start + self.positions]
+
     def ids(self, b: int, final: _Final) -> tuple[int, ...]:
         steps, _, candidates = self.path(b, final)
-        return tuple(int(self.word[t][b, r]) for t, r in zip(steps, candidates, strict=True))
+        return tuple(self.word_at(t, b, r) for t, r in zip(steps, candidates, strict=True))
 
     def hypothesis(self, b: int, final: _Final, length_penalty: float) -> Hypothesis:
-        steps, beams, candidates = self.path(b, final)
-        ids = [int(self.word[t][b, r]) for t, r in zip(steps, candidates, strict=True)]
-        lps = [float(self.token_lp[t][b, r]) for t, r in zip(steps, candidates, strict=True)]
-        attention = torch.stack([self.alpha[t][b, p] for t, p in zip(steps, beams, strict=True)]).tolist()
+        """The hypothesis ending at ``final``, read in one walk back along its parents (as ``path``, inlined: this
+        runs for every sentence of every batch)."""
+        c, k, s = self.candidates, self.beams, self.positions
+        ids, lps, attention = [], [], []
+        t, r = final.step, final.candidate
+        while t >= 0:
+            i = b * c + r
+            p = self.parent[t][i]
+            ids.append(self.word[t][i])
+            lps.append(self.token_lp[t][i])
+            first = (b * k + p) * s  # where its weights start in the step's flat list
+            attention.append(self.alpha[t][first : first + s])
+            if t > 0:
+                r = self.order[t - 1][b * k + p]
+            t -= 1
+        ids.reverse()
+        lps.reverse()
+        attention.reverse()
         log_prob = sum(lps)
         return Hypothesis(ids, lps, log_prob, rank_score(log_prob, len(ids), length_penalty), attention, final.ended)
 
-    def entries(
-        self, b: int, t: int, values: Tensor, keep: Tensor, finish: Tensor, vocab: Vocabulary
-    ) -> list[BeamEntry]:
-        """Sentence b's candidates at step t, best first, and what the beam did with each (-inf ones left out)."""
-        entries = []
-        for r, total in enumerate(values[b].tolist()):
-            if total == float("-inf"):
-                continue
-            p = int(self.parent[t][b, r])
-            prefix = () if t == 0 else self.ids(b, _Final(t - 1, int(self.order[t - 1][b, p]), 0.0, False))
-            words = [vocab.itos[i] for i in [*prefix, int(self.word[t][b, r])]]
-            status = "finished" if finish[b, r] else "kept" if keep[b, r] else "dropped"
-            entries.append(BeamEntry(words, total, status))
-        return entries
+    def beam_steps(self, b: int, vocab: Vocabulary) -> list[list[BeamEntry]]:
+        """Sentence b's candidates at each step, best first, and what the beam did with each (-inf ones left out)."""
+        steps = []
+        for t, (values, keep, finish) in enumerate(self.outcome):
+            entries = []
+            for r, total in enumerate(values[b].tolist()):
+                if total == float("-inf"):
+                    continue
+                p = self.parent[t][b * self.candidates + r]
+                prefix = () if t == 0 else self.ids(b, _Final(t - 1, self.order[t - 1][b * self.beams + p], 0.0, False))
+                words = [vocab.itos[i] for i in [*prefix, self.word_at(t, b, r)]]
+                status = "finished" if finish[b, r] else "kept" if keep[b, r] else "dropped"
+                entries.append(BeamEntry(words, total, status))
+            steps.append(entries)
+        return steps
 
 
 def _rows(enc: EncoderOutput, index: Tensor) -> EncoderOutput:
@@ -256,9 +316,9 @@ def search(
     length_penalty: float = 0.0,
     forcing: Forcing | None = None,
     vocab: Vocabulary | None = None,
-) -> list[Search]:
+) -> list[list[Hypothesis]]:
     """Decode a batch (B, S) of sources: per sentence its ``n_best`` hypotheses, best first (see the module's text).
-    Given ``vocab``, each sentence's steps are recorded too (``Search.steps`` and ``Search.beam_steps``)."""
+    Given ``vocab``, the best hypothesis of each sentence is recorded too (``Hypothesis.steps``, ``.beam_steps``)."""
     check_options(beam, n_best, length_penalty)
     forcing = forcing or Forcing()
     check_forcing(forcing)
@@ -268,31 +328,33 @@ def search(
     history, pools = run.search(beam, n_best)
     if beam > 1:  # the greedy answer joins the pool: a wider beam is never worse than greedy
         _, greedy = run.search(1, 1)
-        pools = [_merge(wide, narrow, n_best) for wide, narrow in zip(pools, greedy, strict=True)]
+        pools = [_merge(b, wide, narrow, n_best) for b, (wide, narrow) in enumerate(zip(pools, greedy, strict=True))]
     results = []
     for b, pool in enumerate(pools):
         hypotheses = [entry.history.hypothesis(b, entry.final, length_penalty) for entry in pool]
-        steps = run.steps(b, pool[0]) if vocab is not None else []
-        beam_steps = [step[b] for step in history.beam_steps]
-        results.append(Search(hypotheses, steps, beam_steps))
+        if vocab is not None:
+            hypotheses[0].steps = run.steps(b, pool[0])
+            hypotheses[0].beam_steps = history.beam_steps(b, vocab)
+        results.append(hypotheses)
     return results
 
 
 @dataclass
 class _Entry:
-    """A finished hypothesis in a pool: the search that found it, where, its ranking score and its ids."""
+    """A finished hypothesis in a pool: the search that found it, where, and its ranking score."""
 
     history: _History
     final: _Final
     score: float
-    ids: tuple[int, ...]
 
 
-def _merge(wide: list[_Entry], narrow: list[_Entry], n_best: int) -> list[_Entry]:
+def _merge(b: int, wide: list[_Entry], narrow: list[_Entry], n_best: int) -> list[_Entry]:
+    """Sentence b's pools of two searches as one, best first, each answer once."""
     kept, seen = [], set()
     for entry in sorted([*wide, *narrow], key=lambda e: -e.score):
-        if entry.ids not in seen:
-            seen.add(entry.ids)
+        ids = entry.history.ids(b, entry.final)
+        if ids not in seen:
+            seen.add(ids)
             kept.append(entry)
     return kept[:n_best]
 
@@ -314,6 +376,9 @@ class _Run:
         self.length_penalty = length_penalty
         last_forced = max([*forcing.words, forcing.attention[0] if forcing.attention else -1, -1])
         self.limits = [max(n + margin, last_forced + 2) for n in src_lengths.tolist()]  # steps per sentence
+        self.capped_at: dict[int, list[int]] = {}  # step -> the sentences whose cap it is
+        for b, limit in enumerate(self.limits):
+            self.capped_at.setdefault(limit - 1, []).append(b)
 
     def score(self, final: _Final) -> float:
         return rank_score(final.log_prob, final.step + 1, self.length_penalty)
@@ -322,74 +387,114 @@ class _Run:
         """The loop, over B·K rows. Returns its history and, per sentence, its n_best finished hypotheses."""
         model, enc, forcing = self.model, self.enc, self.forcing
         batch, device, inf = len(self.limits), enc.annotations.device, float("inf")
-        enc_k = _rows(enc, torch.arange(batch, device=device).repeat_interleave(k))  # (B·K, ...)
+        enc_k = enc if k == 1 else _rows(enc, torch.arange(batch, device=device).repeat_interleave(k))  # (B·K, ...)
         scores = torch.full((batch, k), -inf, device=device)
         scores[:, 0] = 0.0  # one live hypothesis to begin with
         tokens = torch.full((batch * k,), SOS_ID, dtype=torch.long, device=device)
-        state, alpha = enc_k.initial_state, model._no_weights(enc_k)
-        table = model._input_table()
+        state, alpha = enc_k.initial_state, model.no_weights(enc_k)
+        table = model.input_table()
         history = _History()
         finals: list[list[_Final]] = [[] for _ in range(batch)]
         done = torch.zeros(batch, dtype=torch.bool, device=device)
         threshold = torch.full((batch,), -inf, device=device)  # the score a live hypothesis must beat, per sentence
         offsets = (torch.arange(batch, device=device) * k).unsqueeze(1)  # (B, 1)
-        ranks = torch.arange(2 * k, device=device)
+        first_k = torch.arange(2 * k, device=device) < k  # (2K,) the candidates whose <eos> finishes
+        no_parent = torch.zeros(batch, 1, dtype=torch.long, device=device)  # a beam of 1 only extends beam 0
         for t in range(max(self.limits)):
             forced_weights = None
             if forcing.attention is not None and forcing.attention[0] == t:
                 forced_weights = torch.zeros_like(alpha)  # (B·K, S)
                 forced_weights[:, min(forcing.attention[1], alpha.size(1) - 1)] = 1.0
-            new_state, new_alpha, logits = model._free_step(enc_k, table, tokens, state, alpha, forced_weights)
+            new_state, new_alpha, logits = model.decode_step(enc_k, table, tokens, state, alpha, forced_weights)
             log_probs = torch.log_softmax(writable(logits), dim=1)  # (B·K, V), -inf for <pad> and <sos>
             vocab_size = log_probs.size(1)
             allowed = log_probs
             if t in forcing.words:
                 allowed = torch.full_like(log_probs, -inf)
                 allowed[:, forcing.words[t]] = log_probs[:, forcing.words[t]]
-            total = (scores.reshape(-1, 1) + allowed).view(batch, k * vocab_size)  # (B, K·V)
-            values, index = total.topk(min(2 * k, k * vocab_size), dim=1)  # (B, 2K), best first
-            parent, word = index // vocab_size, index % vocab_size
-            finite = values > -inf
-            ended = word == EOS_ID
-            finish = ended & finite & (ranks[: values.size(1)] < k)  # an <eos> among the first K finishes
-            live = ~ended & finite
-            keep = live & (live.cumsum(dim=1) <= k)
-            order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :k]  # (B, K) kept candidates
-            scores = torch.where(keep.gather(1, order), values.gather(1, order), -inf)  # (B, K)
-            history.add(parent, word, log_probs.view(batch, -1).gather(1, index), order, new_alpha.view(batch, k, -1))
+            if k == 1:  # greedy: each row's best word is its one candidate; nothing to rank, keep or reorder
+                token_lp, word = allowed.max(dim=1, keepdim=True)  # (B, 1)
+                values, parent, order = scores + token_lp, no_parent, no_parent  # (B, 1) each
+                finite = values > -inf
+                finish = (word == EOS_ID) & finite
+                keep = finite & ~finish
+                scores = torch.where(keep, values, -inf)  # (B, 1)
+            else:
+                total = (scores.reshape(-1, 1) + allowed).view(batch, k * vocab_size)  # (B, K·V)
+                values, index = total.topk(min(2 * k, k * vocab_size), dim=1)  # (B, 2K), best first
+                parent, word = index // vocab_size, index % vocab_size
+                token_lp = log_probs.view(batch, -1).gather(1, index)  # (B, 2K)
+                finite = values > -inf
+                ended = word == EOS_ID
+                finish = ended & finite & first_k[: values.size(1)]  # an <eos> among the first K finishes
+                live = ~ended & finite
+                keep = live & (live.cumsum(dim=1) <= k)
+                order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :k]  # (B, K) kept candidates
+                scores = torch.where(keep.gather(1, order), values.gather(1, order), -inf)  # (B, K)
+            history.add(parent, word, token_lp, order, new_alpha.view(batch, k, -1))
             if self.vocab is not None:
                 query_state = new_state if model.decoder.query_current else state
                 history.add_record(
                     query_state.view(batch, k, -1), alpha.view(batch, k, -1), log_probs.view(batch, k, -1)
                 )
-            changed = {b for b, _ in finish.nonzero().tolist() if not done[b]}
-            for b, r in finish.nonzero().tolist():
-                if b in changed:
-                    finals[b].append(_Final(t, r, float(values[b, r]), True))
-            for b in range(batch):
-                if self.limits[b] == t + 1 and not done[b]:  # the cap: the live hypotheses end without <eos>
-                    for beam_index, candidate in enumerate(order[b].tolist()):
-                        if scores[b, beam_index] > -inf:
-                            finals[b].append(_Final(t, candidate, float(scores[b, beam_index]), False))
-                    done[b] = True
-            for b in changed:
-                threshold[b] = self._threshold(finals[b], k, n_best)
+            self._settle(t, finals, finish, values, order, scores, done, threshold, k, n_best)
             if self.vocab is not None:
-                history.beam_steps.append(
-                    [history.entries(b, t, values, keep, finish, self.vocab) for b in range(batch)]
-                )
-            best_live = scores.max(dim=1).values  # (B,)
-            done |= (best_live <= threshold) | (best_live == -inf)
+                history.outcome.append((values, keep, finish))
+            done |= scores.amax(dim=1) <= threshold  # no live hypothesis can still matter (or none is left)
             if bool(done.all()):
                 break
             scores = scores.masked_fill(done.unsqueeze(1), -inf)
-            rows = (offsets + parent.gather(1, order)).flatten()  # (B·K,) the row each live beam continues
-            state, alpha, tokens = new_state[rows], new_alpha[rows], word.gather(1, order).flatten()
+            if k == 1:
+                state, alpha, tokens = new_state, new_alpha, word.flatten()
+            else:
+                rows = (offsets + parent.gather(1, order)).flatten()  # (B·K,) the row each live beam continues
+                state, alpha, tokens = new_state[rows], new_alpha[rows], word.gather(1, order).flatten()
+        history.freeze()
         pools = []
         for b in range(batch):
             ranked = sorted(finals[b], key=lambda f: -self.score(f))[:n_best]
-            pools.append([_Entry(history, f, self.score(f), history.ids(b, f)) for f in ranked])
+            pools.append([_Entry(history, f, self.score(f)) for f in ranked])
         return history, pools
+
+    def _settle(
+        self,
+        t: int,
+        finals: list[list[_Final]],
+        finish: Tensor,
+        values: Tensor,
+        order: Tensor,
+        scores: Tensor,
+        done: Tensor,
+        threshold: Tensor,
+        k: int,
+        n_best: int,
+    ) -> None:
+        """Step t's endings, per sentence still searching: hypotheses that wrote ``<eos>``, then, at a sentence's
+        cap, its live ones (they end without ``<eos>``). Updates ``finals``, ``done`` and ``threshold`` in place.
+        Reads the tensors into lists once, and only at steps where something ends."""
+        ending = finish.nonzero().tolist()  # [(sentence, candidate)]
+        capped = self.capped_at.get(t, [])
+        if not ending and not capped:
+            return
+        searching = (~done).tolist()
+        c, totals = values.size(1), values.flatten().tolist()  # flat: [b * C + r]
+        changed = sorted({b for b, _ in ending if searching[b]})
+        for b, r in ending:
+            if searching[b]:
+                finals[b].append(_Final(t, r, totals[b * c + r], True))
+        capped = [b for b in capped if searching[b]]
+        if capped:
+            live, kept = scores.tolist(), order.tolist()
+            for b in capped:
+                finals[b] += [
+                    _Final(t, candidate, live[b][i], False)
+                    for i, candidate in enumerate(kept[b])
+                    if live[b][i] > float("-inf")
+                ]
+            done[capped] = True
+        if changed:
+            bounds = [self._threshold(finals[b], k, n_best) for b in changed]
+            threshold[changed] = torch.tensor(bounds, dtype=threshold.dtype, device=threshold.device)
 
     def _threshold(self, finals: list[_Final], k: int, n_best: int) -> float:
         """What a live hypothesis must beat to matter: the n-th best finished log-prob (a live one only loses
@@ -417,11 +522,11 @@ class _Run:
             records.append(
                 StepRecord(
                     step=t,
-                    token=vocab.itos[int(history.word[t][b, r])],
-                    log_prob=float(history.token_lp[t][b, r]),
+                    token=vocab.itos[history.word_at(t, b, r)],
+                    log_prob=history.token_lp_at(t, b, r),
                     top=top,
                     eos_prob=float(history.eos_lp[t][b, p].exp()),
-                    weights=history.alpha[t][b, p].tolist(),
+                    weights=history.weights_at(t, b, p),
                     forced=forced,
                     energy=energies[i] if energies else None,
                 )
@@ -455,62 +560,119 @@ class _Run:
 
 
 # ------------------------------------------------------------------------------------------------- sentences
-@dataclass
-class Output:
-    """One hypothesis in words."""
+def copy_unknowns(
+    tokens: Sequence[str], raw_output: Sequence[str], attention: Sequence[Sequence[float]]
+) -> tuple[list[str], list[bool]]:
+    """Replace each emitted ``<unk>`` with the source token at that step's attention peak.
 
-    output: list[str]  # after the <unk> copy step, as greedy outputs are
-    raw_output: list[str]  # the model's own tokens
-    log_prob: float  # total log-probability, <eos> included when it ended
-    score: float  # what ranked it (log_prob unless a length penalty)
-
-
-@dataclass
-class Decoded:
-    """One sentence decoded with a search: the best answer as a Reversal, its log-probability, the n-best list."""
-
-    reversal: Reversal
-    log_prob: float
-    hypotheses: list[Output]  # best first
-    search: Search
-
-
-class SearchReverser(Reverser):
-    """A Reverser that decodes with a beam (a beam of 1 is greedy), an optional forced prefix and n-best lists.
-    ``reverse_tokens`` returns the best answers, so anything that takes a Reverser (``evaluate_sentences``) can use it.
+    The model was trained to say ``<unk>`` where the aligned source word was unknown, so its attention at that step
+    points at the word to copy. A peak on the source's ``<eos>`` leaves ``<unk>`` in place.
     """
+    output, copied = [], []
+    for step, token in enumerate(raw_output):
+        if token == UNK:
+            peak = max(range(len(attention[step])), key=attention[step].__getitem__)
+            if peak < len(tokens):
+                output.append(tokens[peak])
+                copied.append(True)
+                continue
+        output.append(token)
+        copied.append(False)
+    return output, copied
+
+
+def same_length_rows(sentences: Sequence[Sequence[str]], batch_size: int) -> Iterator[list[int]]:
+    """Indices of ``sentences`` in batches of one length each, at most ``batch_size`` long."""
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    for _, same_length in groupby(order, key=lambda i: len(sentences[i])):
+        same_length = list(same_length)
+        for start in range(0, len(same_length), batch_size):
+            yield same_length[start : start + batch_size]
+
+
+class Reverser:
+    """A model ready to reverse sentences, with its search settings: a beam (1, the default, is greedy decoding),
+    an n-best list, a length penalty and a forced prefix. Safe to share between threads: it only reads the model."""
 
     def __init__(
         self,
-        base: Reverser,
+        model: Seq2Seq,
+        vocab: Vocabulary,
+        copy_unknown: bool = True,
+        checkpoint: Checkpoint | None = None,
         beam: int = 1,
         n_best: int = 1,
         length_penalty: float = 0.0,
         prefix: Sequence[str] = (),
     ) -> None:
-        super().__init__(base.model, base.vocab, base.copy_unknown, base.checkpoint)
+        check_options(beam, n_best, length_penalty)
         if len(prefix) > MAX_SENTENCE_TOKENS:
             raise InputError(f"the prefix has {len(prefix)} tokens; the limit is {MAX_SENTENCE_TOKENS}")
-        self.beam, self.n_best, self.length_penalty = beam, n_best, length_penalty
         try:
-            self.prefix = {step: forced_word_id(word, base.vocab) for step, word in enumerate(prefix)}
+            self.prefix = {step: forced_word_id(word, vocab) for step, word in enumerate(prefix)}
             check_forcing(Forcing(self.prefix))
         except (InputError, ValueError) as error:
             raise InputError(f"the prefix: {error}") from None
-        check_options(beam, n_best, length_penalty)
+        self.model = model
+        self._vocab = vocab
+        self.copy_unknown = copy_unknown
+        self.checkpoint = checkpoint
+        self.beam, self.n_best, self.length_penalty = beam, n_best, length_penalty
+        self.device = next(model.parameters()).device
 
-    def decode_tokens(
-        self, sentences: Sequence[Sequence[str]], forcing: Forcing | None = None, record: bool = False, batch_size=200
-    ) -> list[Decoded]:
-        """Decode tokenized sentences (in batches of one length); ``forcing`` adds to the prefix; ``record`` keeps
-        each step (see ``Search``)."""
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Checkpoint, device: str = "cpu", copy_unknown: bool = True) -> "Reverser":
+        return cls(checkpoint.build_model(resolve_device(device)), checkpoint.vocab, copy_unknown, checkpoint)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu", copy_unknown: bool = True) -> "Reverser":
+        return cls.from_checkpoint(load_checkpoint(path), device, copy_unknown)
+
+    def with_copy(self, copy_unknown: bool) -> "Reverser":
+        """The same model and search with the <unk> copy step switched on or off (for comparing the plain model)."""
+        prefix = [self.vocab.itos[i] for i in self.prefix.values()]
+        return Reverser(
+            self.model, self._vocab, copy_unknown, self.checkpoint, self.beam, self.n_best, self.length_penalty, prefix
+        )
+
+    def with_search(
+        self, beam: int = 1, n_best: int = 1, length_penalty: float = 0.0, prefix: Sequence[str] = ()
+    ) -> "Reverser":
+        """The same model with another search: InputError for a prefix no decode can write, ValueError for
+        settings out of range."""
+        return Reverser(
+            self.model, self._vocab, self.copy_unknown, self.checkpoint, beam, n_best, length_penalty, prefix
+        )
+
+    @property
+    def vocab(self) -> Vocabulary:
+        return self._vocab
+
+    def reverse(self, sentence: str) -> Reversal:
+        """Reverse one typed sentence; raises InputError for an empty or over-long one."""
+        return self.reverse_tokens([checked_tokens(sentence)])[0]
+
+    def reverse_tokens(
+        self,
+        sentences: Sequence[Sequence[str]],
+        batch_size: int = 500,
+        *,
+        forcing: Forcing | None = None,
+        record: bool = False,
+    ) -> list[Reversal]:
+        """Reverse tokenized sentences; results come back in the input order.
+
+        Sentences are decoded in batches of one length each: no row attends over padding or decodes past the others,
+        which makes a large mixed set several times faster than one padded batch. ``forcing`` adds to the prefix;
+        ``record`` keeps each step of the best answer (``Reversal.found.steps`` and ``.beam_steps``).
+        """
         forcing = forcing or Forcing()
         forcing = Forcing({**self.prefix, **forcing.words}, forcing.attention)
-        results: dict[int, Decoded] = {}
+        results: dict[int, Reversal] = {}
         for rows in same_length_rows(sentences, batch_size):
             chunk = [list(sentences[i]) for i in rows]
             batch = make_batch(chunk, self.vocab).to(self.device)
-            searches = search(
+            found = search(
                 self.model,
                 batch.src,
                 batch.src_lengths,
@@ -520,15 +682,19 @@ class SearchReverser(Reverser):
                 forcing=forcing,
                 vocab=self.vocab if record else None,
             )
-            for i, words, found in zip(rows, chunk, searches, strict=True):
-                outputs = [self._output(words, hypothesis) for hypothesis in found.hypotheses]
-                results[i] = Decoded(outputs[0][1], found.best.log_prob, [o for o, _ in outputs], found)
+            copy = self.copy_unknown and has_attention(self.model)  # a fixed context has no peak to copy from
+            for i, words, hypotheses in zip(rows, chunk, found, strict=True):
+                n_best = [self._finish(words, hypothesis, copy) for hypothesis in hypotheses]
+                results[i] = shallow_copy(n_best[0])
+                results[i].hypotheses = n_best
         return [results[i] for i in range(len(sentences))]
 
-    def _output(self, words: list[str], hypothesis: Hypothesis) -> tuple[Output, Reversal]:
+    def _finish(self, words: list[str], hypothesis: Hypothesis, copy: bool) -> Reversal:
+        """One hypothesis in words, after the <unk> copy step (when ``copy``)."""
         raw = self.vocab.decode(hypothesis.ids)
-        reversal = self._finish(words, raw, hypothesis.attention)
-        return Output(reversal.output, raw, hypothesis.log_prob, hypothesis.score), reversal
-
-    def reverse_tokens(self, sentences: Sequence[Sequence[str]], batch_size: int = 200) -> list[Reversal]:
-        return [decoded.reversal for decoded in self.decode_tokens(sentences, batch_size=batch_size)]
+        weights = hypothesis.attention
+        if copy:
+            output, copied = copy_unknowns(words, raw, weights)
+        else:
+            output, copied = list(raw), [False] * len(raw)
+        return Reversal(words, [w in self.vocab for w in words], output, raw, copied, weights, hypothesis)

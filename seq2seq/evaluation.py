@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .inference import Reversal, Reverser
+from .decoding import Reversal, Reverser
 from .metrics import Evaluation, evaluate_results
 
 SHOWCASE_SENTENCE = "the cat sat on the mat"

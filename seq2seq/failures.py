@@ -20,7 +20,7 @@ wrong, in this order of precedence:
 from collections.abc import Iterable
 from typing import Literal, get_args
 
-from .inference import Reversal
+from .decoding import Reversal
 
 Failure = Literal["attention drifted", "stopped early", "ran long", "skipped a word", "repeated a word", "wrong word"]
 FAILURES: tuple[Failure, ...] = get_args(Failure)  # in order of precedence

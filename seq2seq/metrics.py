@@ -4,8 +4,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .decoding import Reversal
 from .failures import Failure, failure_counts, mirror_position
-from .inference import Reversal
 
 NO_ALIGNMENT = (
     "this model has no attention: its weights only pick one fixed context for every step, so there is no alignment"

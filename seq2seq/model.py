@@ -17,7 +17,7 @@ model can learn directly, instead of re-deriving its place from the content of s
 ablation (README) it passes 99% valid exact match within one epoch, where the 2014 attention ends near 88% test
 exact match, and it keeps its place past the trained lengths, where the 2014 attention loses it.
 ``attention="additive"`` is the 2014 model exactly. Each kind of attention is a class in ``seq2seq.attention``;
-this module holds the encoder, the decoder loop and greedy decoding.
+this module holds the encoder, the decoder and its step; every search over that step lives in ``seq2seq.decoding``.
 
 Speed comes from doing per step only what depends on the step: U_a h_j is computed once per batch; the GRU input
 [E y_{i-1}; c_i] is projected in two parts, the embedding part for all steps at once (under teacher forcing) or
@@ -42,7 +42,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import EnergyTerms, build_attention
 from .config import Config
-from .vocab import EOS_ID, PAD_ID, SOS_ID
+from .vocab import PAD_ID, SOS_ID
 
 UNWRITABLE = (PAD_ID, SOS_ID)
 """Tokens no decode ever writes: ``<pad>`` only fills a batch, ``<sos>`` only starts the decoder. An output holding
@@ -62,13 +62,6 @@ class EncoderOutput:
     padded: bool  # whether any row has padding (length-bucketed batches mostly have none)
     initial_state: Tensor  # (B, H) s_0
     keys: Tensor  # (B, S, A) U_a h_j, computed once per batch by the attention
-
-
-@dataclass
-class DecodeResult:
-    tokens: Tensor  # (B, T) greedy token ids, PAD after each row's <eos>
-    attention: Tensor  # (B, T, S) attention weights of each decoder step
-    lengths: Tensor  # (B,) steps taken per row, the <eos> step included
 
 
 class Encoder(nn.Module):
@@ -221,7 +214,7 @@ class Seq2Seq(nn.Module):
         dec = self.decoder
         embedded = dec.embedding(tgt_in)  # (B, T, E)
         input_gates = dec.input_from_embedding(embedded)  # (B, T, 3H): all steps at once
-        state, alpha = enc.initial_state, self._no_weights(enc)
+        state, alpha = enc.initial_state, self.no_weights(enc)
         states, weights, contexts = [], [], []
         for t in range(tgt_in.size(1)):
             state, alpha, context = dec.step(input_gates[:, t], state, alpha, enc)
@@ -236,22 +229,23 @@ class Seq2Seq(nn.Module):
 
     def _sampled(self, enc: EncoderOutput, tgt_in: Tensor, teacher_forcing: float) -> tuple[Tensor, Tensor]:
         use_reference = torch.rand(tgt_in.shape, device=tgt_in.device) < teacher_forcing  # (B, T)
-        state, alpha, tokens = enc.initial_state, self._no_weights(enc), tgt_in[:, 0]
-        input_table = self._input_table()
+        state, alpha, tokens = enc.initial_state, self.no_weights(enc), tgt_in[:, 0]
+        input_table = self.input_table()
         logits, weights = [], []
         for t in range(tgt_in.size(1)):
-            state, alpha, step_logits = self._free_step(enc, input_table, tokens, state, alpha)
+            state, alpha, step_logits = self.decode_step(enc, input_table, tokens, state, alpha)
             logits.append(step_logits)
             weights.append(alpha)
             if t + 1 < tgt_in.size(1):
                 tokens = torch.where(use_reference[:, t + 1], tgt_in[:, t + 1], step_logits.argmax(dim=1))
         return torch.stack(logits, dim=1), torch.stack(weights, dim=1)
 
-    def _input_table(self) -> Tensor:
-        """The GRU input projection of every word's embedding (V, 3H): a lookup per step instead of a multiply."""
+    def input_table(self) -> Tensor:
+        """The GRU input projection of every word's embedding (V, 3H): a lookup per step instead of a multiply.
+        Compute it once per decode and pass it to every ``decode_step``."""
         return self.decoder.input_from_embedding(self.decoder.embedding.weight)
 
-    def _free_step(
+    def decode_step(
         self,
         enc: EncoderOutput,
         input_table: Tensor,
@@ -260,7 +254,10 @@ class Seq2Seq(nn.Module):
         alpha: Tensor,
         forced_weights: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """One step that reads a token chosen at run time: (s_i (B, H), alpha_i (B, S), logits (B, V)).
+        """One decoder step that reads a token chosen at run time (the decoding loop's step).
+
+        ``tokens`` (B,) are y_{i-1}, ``state`` (B, H) s_{i-1}, ``alpha`` (B, S) alpha_{i-1} (``no_weights`` at the
+        first step), ``input_table`` is ``input_table()``. Returns s_i (B, H), alpha_i (B, S) and the logits (B, V).
         ``forced_weights`` (B, S) replace the step's attention when given."""
         dec = self.decoder
         embedded = dec.embedding(tokens)  # (B, E)
@@ -268,35 +265,6 @@ class Seq2Seq(nn.Module):
         return state, alpha, dec.logits(state, context, embedded)
 
     @staticmethod
-    def _no_weights(enc: EncoderOutput) -> Tensor:
+    def no_weights(enc: EncoderOutput) -> Tensor:
         """alpha_0: no previous attention (B, S)."""
         return torch.zeros_like(enc.mask, dtype=enc.annotations.dtype)
-
-    @torch.no_grad()
-    def greedy_decode(self, src: Tensor, src_lengths: Tensor, margin: int = 5) -> DecodeResult:
-        """Greedy decoding without teacher forcing. Each row stops at its ``<eos>`` or after its own source length
-        plus ``margin`` steps; the reference length is never used."""
-        enc = self.encode(src, src_lengths)
-        batch, device = src.size(0), src.device
-        limits = src_lengths.to(device) + margin  # (B,)
-        first_limit, last_limit = int(limits.min()), int(limits.max())
-        done = torch.zeros(batch, dtype=torch.bool, device=device)
-        state, alpha = enc.initial_state, self._no_weights(enc)
-        tokens = torch.full((batch,), SOS_ID, dtype=torch.long, device=device)
-        input_table = self._input_table()
-        predictions, weights = [], []
-        for t in range(last_limit):
-            state, alpha, step_logits = self._free_step(enc, input_table, tokens, state, alpha)
-            tokens = writable(step_logits).argmax(dim=1).masked_fill_(done, PAD_ID)  # finished rows emit padding
-            predictions.append(tokens)
-            weights.append(alpha)
-            done |= tokens == EOS_ID
-            if t + 1 >= first_limit:  # some rows reach their length cap
-                done |= limits <= t + 1
-            if bool(done.all()):
-                break
-        tokens_all = torch.stack(predictions, dim=1)  # (B, T)
-        ended = tokens_all == EOS_ID
-        capped = limits.clamp(max=tokens_all.size(1))
-        lengths = torch.where(ended.any(dim=1), ended.int().argmax(dim=1) + 1, capped)  # steps taken, <eos> included
-        return DecodeResult(tokens_all, torch.stack(weights, dim=1), lengths)

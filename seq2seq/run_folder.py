@@ -21,10 +21,10 @@ from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import Config
 from .corpus import InputError
 from .data import RunData
+from .decoding import Reverser
 from .device import resolve_device
 from .evaluation import evaluate_sentences
 from .fileio import FolderLock, atomic_write_text, sweep_stale_temp_files
-from .inference import Reverser
 from .metrics import Evaluation
 from .model import Seq2Seq
 from .records import HISTORY_COLUMNS, HistoryRow, Snapshot, StopReason

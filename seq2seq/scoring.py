@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from .batching import make_batch
-from .inference import Reverser
+from .decoding import Reverser
 from .model import writable
 from .vocab import EOS, UNK
 

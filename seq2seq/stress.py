@@ -15,8 +15,8 @@ import random
 from dataclasses import dataclass
 
 from .checkpoint import Checkpoint
+from .decoding import Reversal, Reverser
 from .failures import counts_text, failure_counts
-from .inference import Reversal, Reverser
 from .metrics import per_length_accuracy
 
 SUITES = ("normal", "random order", "repeated words", "unknown words", "one-two words")

@@ -20,7 +20,7 @@ from .augment import examples_per_epoch, training_examples
 from .batching import Batch, bucketed_batches
 from .config import Config
 from .data import RunData
-from .inference import Reverser
+from .decoding import Reverser
 from .model import Seq2Seq
 from .optim import Adam
 from .records import HistoryRow, ProgressKind, Snapshot, SnapshotExample, StopReason

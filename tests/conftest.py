@@ -9,7 +9,7 @@ import torch
 
 from seq2seq.config import Config
 from seq2seq.data import load_run_data
-from seq2seq.inference import Reverser
+from seq2seq.decoding import Reverser
 from seq2seq.run_folder import Trainer
 
 TINY_WORDS = ["the", "cat", "dog", "sat", "ran", "on", "mat", "big", "red", "saw", "a", "bird"]

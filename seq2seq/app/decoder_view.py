@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from ..decoding import BeamEntry, Decoded, StepRecord
+from ..decoding import BeamEntry, Reversal, StepRecord
 from ..plots import TEMPLATE, eos_figure, position_labels
 from ..scoring import Score
 from ..vocab import EOS
@@ -43,18 +43,16 @@ def stop_step(steps: Sequence[StepRecord]) -> int | None:
     return next((record.step for record in steps if record.top and record.top[0].word == EOS), None)
 
 
-def stop_figure(decoded: Decoded) -> go.Figure:
+def stop_figure(decoded: Reversal) -> go.Figure:
     """p(<eos>) at every step of a recorded decode, the step where it would stop in red, and where the reversal
     ends."""
-    steps = decoded.search.steps
-    return eos_figure(
-        [r.eos_prob for r in steps], [r.token for r in steps], stop_step(steps), len(decoded.reversal.tokens)
-    )
+    steps = decoded.found.steps
+    return eos_figure([r.eos_prob for r in steps], [r.token for r in steps], stop_step(steps), len(decoded.tokens))
 
 
-def stop_text(decoded: Decoded) -> str:
+def stop_text(decoded: Reversal) -> str:
     """Where the model would stop, against where the reversal ends, in one line."""
-    steps, n = decoded.search.steps, len(decoded.reversal.tokens)
+    steps, n = decoded.found.steps, len(decoded.tokens)
     stop = stop_step(steps)
     if stop is None:
         return f"<eos> is never the most likely word: the length cap ends this decode after {len(steps)} steps."
@@ -158,13 +156,13 @@ def recovery_text(original: Sequence[str], changed: Sequence[str]) -> str:
     return f"They first differ at step {first + 1}, and {later} later word(s) differ too: it did not get back on track."
 
 
-def hypothesis_rows(decoded: Decoded) -> list[dict]:
+def hypothesis_rows(decoded: Reversal) -> list[dict]:
     return [
         {
             "rank": i,
             "output": " ".join(h.output),
-            "log-probability": round(h.log_prob, 4),
-            "ranking score": round(h.score, 4),
+            "log-probability": round(h.found.log_prob, 4),
+            "ranking score": round(h.found.score, 4),
         }
         for i, h in enumerate(decoded.hypotheses, start=1)
     ]

@@ -14,9 +14,8 @@ from ..ablate import term_ablation
 from ..attention import KIND_EXPLANATIONS, KIND_NAMES, EnergyTerm
 from ..checkpoint import CheckpointError
 from ..config import Config
-from ..decoding import Decoded, Forcing, SearchReverser
+from ..decoding import Forcing, Reversal, Reverser
 from ..evaluation import SHOWCASE_SENTENCE, TestReport, evaluate_sentences
-from ..inference import Reverser
 from ..metrics import percent
 from ..paths import default_checkpoint_path
 from ..tokenize import tokenize
@@ -89,7 +88,7 @@ class LoadedModel:
     _report: TestReport | None = field(default=None, repr=False)
     _ablations: dict[EnergyTerm, TestReport] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _decodes: OrderedDict[tuple, Decoded] = field(default_factory=OrderedDict, repr=False)
+    _decodes: OrderedDict[tuple, Reversal] = field(default_factory=OrderedDict, repr=False)
     _decode_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     decode_runs: int = field(default=0, repr=False)  # decodes actually run (for tests and benchmarks)
 
@@ -149,7 +148,7 @@ class LoadedModel:
 
     def decode(
         self, tokens: Sequence[str], *, beam: int = 1, forcing: Forcing | None = None, record: bool = False
-    ) -> Decoded:
+    ) -> Reversal:
         """One sentence decoded (greedy at beam 1, else a beam keeping ``beam`` best), run once and then remembered:
         the Decoder page asks for the same decodes on every rerun. A LoadedModel is one version of its file
         (``ModelCache`` loads a changed file as a new one), so the key is the sentence and the settings. At most
@@ -161,8 +160,8 @@ class LoadedModel:
             if held is not None:
                 self._decodes.move_to_end(key)
                 return held
-        search = SearchReverser(self.reverser, beam=beam, n_best=beam)
-        decoded = search.decode_tokens([list(tokens)], forcing=forcing, record=record)[0]
+        search = self.reverser.with_search(beam=beam, n_best=beam)
+        decoded = search.reverse_tokens([list(tokens)], forcing=forcing, record=record)[0]
         with self._decode_lock:
             self.decode_runs += 1
             self._decodes[key] = decoded

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 
 from ..attention import ENERGY_TERMS, TERM_NAMES, EnergyTerm
 from ..config import Config
+from ..decoding import Reversal
 from ..failures import FAILURES, counts_text, failure_label, failures_text
-from ..inference import Reversal
 from ..metrics import Evaluation, alignment_metrics, percent
 from ..records import BatchPoint, HistoryRow, Snapshot, SnapshotExample, StopReason
 from .models import model_label

@@ -14,7 +14,7 @@ import app_ui
 from seq2seq import plots
 from seq2seq.app import decoder_view
 from seq2seq.app.runs import write_run_info
-from seq2seq.decoding import SearchReverser
+from seq2seq.decoding import Reverser
 from seq2seq.fileio import FolderLock
 from seq2seq.paths import CHECKPOINT_ENV
 from tests.app.conftest import APP
@@ -52,7 +52,7 @@ def test_the_decoder_page_steps_through_a_typed_sentence(runs, tiny_reverser):
     at = open_decoder()
     at.text_input(key="decoder_sentence").set_value("the big dog").run()
     assert at.code[0].value.endswith("output: dog big the")
-    expected = SearchReverser(tiny_reverser).decode_tokens([["the", "big", "dog"]], record=True)[0].search.steps
+    expected = tiny_reverser.reverse_tokens([["the", "big", "dog"]], record=True)[0].found.steps
     at.slider(key="decoder_step").set_value(2).run()
     record = expected[1]
     assert f"Step 2 looks at source word 2, 'big' with weight {max(record.weights):.2f} and writes 'big'" in markdown(
@@ -65,10 +65,10 @@ def test_the_decoder_page_steps_through_a_typed_sentence(runs, tiny_reverser):
 
 def test_p_eos_at_every_step_is_drawn_under_the_heatmap_with_where_it_would_stop(runs, tiny_reverser):
     at = open_decoder({"sentence": "the big dog"})
-    decoded = SearchReverser(tiny_reverser).decode_tokens([["the", "big", "dog"]], record=True)[0]
+    decoded = tiny_reverser.reverse_tokens([["the", "big", "dog"]], record=True)[0]
     charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
     (stop,) = [c for c in charts if "eos" in c["layout"]["yaxis"]["title"]["text"]]
-    assert stop["data"][0]["y"] == pytest.approx([r.eos_prob for r in decoded.search.steps])
+    assert stop["data"][0]["y"] == pytest.approx([r.eos_prob for r in decoded.found.steps])
     assert stop["data"][0]["marker"]["color"][-1] == "#d62728"  # the step where <eos> is first the most likely
     assert decoder_view.stop_text(decoded) in [c.value.replace("\\", "") for c in at.caption]
     assert decoder_view.stop_text(decoded).endswith("exactly where the reversal ends, since the reversal of 3 words "
@@ -156,17 +156,17 @@ def test_a_special_token_typed_as_the_forced_word_is_refused_in_one_line(runs):
 
 def test_a_step_slider_move_decodes_nothing_again_and_leaves_the_whole_heatmap_alone(runs, monkeypatch):
     calls = Counter()
-    decode_tokens, with_clickable_rows = SearchReverser.decode_tokens, plots.with_clickable_rows
+    reverse_tokens, with_clickable_rows = Reverser.reverse_tokens, plots.with_clickable_rows
 
     def counted_decode(self, *args, **kwargs):
         calls["decode"] += 1
-        return decode_tokens(self, *args, **kwargs)
+        return reverse_tokens(self, *args, **kwargs)
 
     def counted_heatmap(figure):
         calls["whole heatmap"] += 1
         return with_clickable_rows(figure)
 
-    monkeypatch.setattr(SearchReverser, "decode_tokens", counted_decode)
+    monkeypatch.setattr(Reverser, "reverse_tokens", counted_decode)
     monkeypatch.setattr(plots, "with_clickable_rows", counted_heatmap)
     app_ui.model_cache().clear()  # no decodes kept from other tests
     at = open_decoder({"sentence": "the big dog", "step": "1"})

@@ -13,9 +13,9 @@ from seq2seq.app.models import model_label, model_options, shipped_models
 from seq2seq.app.runs import RUNS_ENV, write_run_info
 from seq2seq.app.views import MAX_COMPARED, compare_selection, example_labels, markdown_escape
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
+from seq2seq.decoding import Reverser
 from seq2seq.evaluation import evaluate_sentences
 from seq2seq.failures import FAILURES, failures_text
-from seq2seq.inference import Reverser
 from seq2seq.paths import CHECKPOINT_ENV
 from tests.app.conftest import APP
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from seq2seq.ablate import term_ablation, terms_of, without_term
+from seq2seq.decoding import Reverser
 from seq2seq.evaluation import evaluate_sentences
-from seq2seq.inference import Reverser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 

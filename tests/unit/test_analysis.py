@@ -14,9 +14,9 @@ from seq2seq.analysis import (
     peak_walk,
     write_report,
 )
+from seq2seq.decoding import Reversal, Reverser
 from seq2seq.evaluation import evaluate_sentences
 from seq2seq.failures import FAILURE_MEANINGS
-from seq2seq.inference import Reversal, Reverser
 from seq2seq.metrics import evaluate_results
 from seq2seq.model import Seq2Seq
 from seq2seq.stress import build_suites, run_stress
@@ -161,7 +161,7 @@ def test_a_trained_model_is_described_by_the_pattern_its_numbers_show(tiny_rever
 
 
 def test_attention_focus_counts_where_the_peaks_fall():
-    from seq2seq.inference import Reversal
+    from seq2seq.decoding import Reversal
 
     # two source words + <eos>: steps peak on the first word, the first word again, then <eos>
     result = Reversal(["a", "b"], [True, True], ["b", "a"], ["b", "a"], [False, False],

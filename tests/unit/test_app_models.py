@@ -157,7 +157,7 @@ def test_a_loaded_model_decodes_each_sentence_and_setting_once_and_keeps_only_th
     own = model.decode(["the", "cat"], record=True)
     assert model.decode(["the", "cat"], record=True) is own and model.decode_runs == 1
     forced = Forcing(words={0: model.reverser.vocab.stoi["cat"]})
-    assert model.decode(["the", "cat"], forcing=forced).reversal.output[0] == "cat"  # a setting of its own
+    assert model.decode(["the", "cat"], forcing=forced).output[0] == "cat"  # a setting of its own
     assert model.decode(["the", "cat"], record=True, beam=2) is not own and model.decode_runs == 3
     for i in range(DECODES_KEPT):
         model.decode(["the"] * (i + 1))

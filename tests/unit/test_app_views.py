@@ -27,7 +27,7 @@ from seq2seq.app.views import (
     watched_index,
 )
 from seq2seq.attention import ENERGY_TERMS, TERM_NAMES
-from seq2seq.inference import Reversal
+from seq2seq.decoding import Reversal
 from seq2seq.metrics import evaluate_results
 
 GOOD = Reversal(["a", "b"], [True, True], ["b", "a"], ["b", "a"], [False, False], [[0, 1, 0], [1, 0, 0], [0, 0, 1]])

@@ -16,8 +16,8 @@ from seq2seq.checkpoint import (
     save_checkpoint,
     state_dict_from_v1,
 )
+from seq2seq.decoding import Reverser
 from seq2seq.fileio import atomic_write
-from seq2seq.inference import Reverser
 
 
 def test_round_trip_keeps_everything(tiny_checkpoint, tmp_path):

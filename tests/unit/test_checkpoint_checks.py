@@ -221,7 +221,7 @@ def test_checking_the_weights_leaves_torch_dynamo_unimported(tiny_checkpoint):
     import ``torch._dynamo``, about 1 s of every fresh process's first load (the CLI's, the app server's)."""
     script = (
         "import sys\n"
-        "from seq2seq.inference import Reverser\n"
+        "from seq2seq.decoding import Reverser\n"
         f"Reverser.load({str(tiny_checkpoint)!r})\n"
         "print('torch._dynamo' in sys.modules)\n"
     )

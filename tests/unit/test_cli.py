@@ -521,16 +521,16 @@ def test_evaluate_refuses_a_test_file_whose_attention_would_not_fit_before_any_m
 
 
 def test_reverse_with_a_wide_beam_searches_few_sentences_at_a_time(capsys, monkeypatch, tiny_checkpoint):
-    from seq2seq.decoding import SearchReverser
+    from seq2seq.decoding import Reverser
 
     sizes: list[int] = []
-    original = SearchReverser.decode_tokens
+    original = Reverser.reverse_tokens
 
     def spy(self, sentences, *args, **kwargs):
         sizes.append(len(sentences))
         return original(self, sentences, *args, **kwargs)
 
-    monkeypatch.setattr(SearchReverser, "decode_tokens", spy)
+    monkeypatch.setattr(Reverser, "reverse_tokens", spy)
     stdin_of(monkeypatch, b"the big cat sat\n" * 30)
     code, out, _ = run(capsys, "reverse", "--checkpoint", str(tiny_checkpoint), "--beam", "20", "--n-best", "20",
                        "--json")  # fmt: skip

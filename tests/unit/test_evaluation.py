@@ -1,5 +1,5 @@
+from seq2seq.decoding import Reversal
 from seq2seq.evaluation import evaluate_sentences, pick_examples
-from seq2seq.inference import Reversal
 
 
 def fake(tokens, output):

@@ -2,8 +2,8 @@
 
 import pytest
 
+from seq2seq.decoding import Reversal
 from seq2seq.failures import FAILURES, failure_counts, failure_label, failures_text, first_slip
-from seq2seq.inference import Reversal
 from seq2seq.metrics import evaluate_results
 
 SOURCE = ["a", "b", "c", "d"]  # the reversal is d c b a

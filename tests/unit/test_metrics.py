@@ -1,7 +1,7 @@
 import math
 
+from seq2seq.decoding import Reversal
 from seq2seq.failures import FAILURES
-from seq2seq.inference import Reversal
 from seq2seq.metrics import (
     alignment_metrics,
     evaluate_results,

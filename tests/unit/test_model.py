@@ -2,7 +2,7 @@ import torch
 
 from seq2seq.config import Config
 from seq2seq.model import Seq2Seq
-from seq2seq.vocab import EOS_ID, PAD_ID
+from seq2seq.vocab import PAD_ID
 
 V, B, S, T = 20, 3, 6, 5
 
@@ -98,45 +98,6 @@ def test_the_query_is_the_previous_state():
     before, after = attention_with_step_2_word_changed(make_model())
     torch.testing.assert_close(before[:, :3], after[:, :3])
     assert not torch.allclose(before[:, 3], after[:, 3])
-
-
-def test_greedy_decode_stops_each_row_at_its_eos_or_at_its_length_cap():
-    """Row 0 is made to say <eos> at step 3, row 2 at step 1, row 1 never: each row stops where it should and emits
-    padding after, and the decoding ends when the last row reaches its cap (source length + margin)."""
-    src, lengths, _ = inputs()  # lengths 6, 4, 2
-    model = make_model()
-    real = model._free_step
-    eos_at = {0: 2, 2: 0}  # row -> step index at which it says <eos>
-    step = {"t": 0}
-
-    def scripted(*args):
-        state, alpha, logits = real(*args)
-        logits = logits.clone()
-        for row, t in eos_at.items():
-            logits[row, EOS_ID] = 1e4 if step["t"] == t else -1e4
-        logits[1, EOS_ID] = -1e4
-        step["t"] += 1
-        return state, alpha, logits
-
-    model._free_step = scripted
-    result = model.greedy_decode(src, lengths, margin=3)
-    assert result.lengths.tolist() == [3, 4 + 3, 1]
-    assert result.tokens.shape == (B, 4 + 3)
-    tokens = result.tokens.tolist()
-    assert tokens[0][2] == EOS_ID and tokens[0][3:] == [PAD_ID] * 4
-    assert tokens[2][0] == EOS_ID and tokens[2][1:] == [PAD_ID] * 6
-    assert EOS_ID not in tokens[1] and PAD_ID not in tokens[1]
-    assert result.attention.shape == (B, 4 + 3, S)
-
-
-def test_greedy_decode_of_a_forced_eos_takes_one_step():
-    src, lengths, _ = inputs()
-    model = make_model()
-    with torch.no_grad():
-        model.decoder.output.bias.fill_(-100.0)
-        model.decoder.output.bias[EOS_ID] = 100.0
-    result = model.greedy_decode(src, lengths)
-    assert result.tokens.shape[1] == 1 and result.lengths.tolist() == [1, 1, 1]
 
 
 def make_variant(**changes) -> Seq2Seq:

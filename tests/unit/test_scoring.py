@@ -2,7 +2,6 @@
 
 import pytest
 
-from seq2seq.decoding import SearchReverser
 from seq2seq.scoring import score_pairs
 
 
@@ -15,11 +14,11 @@ def test_a_score_sums_its_per_token_terms_eos_included(tiny_reverser):
 
 def test_the_greedy_output_scores_what_decoding_reported(tiny_reverser):
     sentences = tiny_reverser.checkpoint.test_sentences[:40]
-    decoded = SearchReverser(tiny_reverser).decode_tokens(sentences)
-    scores = score_pairs(tiny_reverser, [(s, d.reversal.output) for s, d in zip(sentences, decoded, strict=True)])
+    decoded = tiny_reverser.reverse_tokens(sentences)
+    scores = score_pairs(tiny_reverser, [(s, d.output) for s, d in zip(sentences, decoded, strict=True)])
     for d, score in zip(decoded, scores, strict=True):
-        assert score.log_prob == pytest.approx(d.log_prob, abs=1e-4)
-        assert score.log_probs == pytest.approx(d.search.best.token_log_probs, abs=1e-4)
+        assert score.log_prob == pytest.approx(d.found.log_prob, abs=1e-4)
+        assert score.log_probs == pytest.approx(d.found.token_log_probs, abs=1e-4)
         assert score.disagreements == []
 
 

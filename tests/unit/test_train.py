@@ -131,7 +131,7 @@ def test_a_diverging_run_stops_at_the_first_non_finite_loss(tmp_path, tiny_corpu
 def test_validations_score_only_the_valid_subset_when_one_is_set(tmp_path, tiny_corpus, monkeypatch):
     """With valid_subset=7 every validation decodes the first 7 validation sentences (and the watched ones), never the
     whole split; the test split is still scored whole at the end."""
-    from seq2seq.inference import Reverser
+    from seq2seq.decoding import Reverser
 
     decoded: list[list[list[str]]] = []
     reverse_tokens = Reverser.reverse_tokens
