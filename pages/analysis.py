@@ -5,16 +5,16 @@ import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-import app_ui
 from seq2seq.analysis import analysis_markdown
 from seq2seq.app.runs import ablation_path, load_ablation
 from seq2seq.app.views import ablation_table, markdown_escape
 from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.paper_figure import findings, load_paper_figure, paper_figure_path
 from seq2seq.plots import paper_figure
+from ui import session, widgets
 
-loaded = app_ui.model_page("Analysis")
-report = app_ui.report_on_test_set(loaded)
+loaded = session.model_page()
+report = widgets.report_on_test_set(loaded)
 ablation, ablation_error = load_ablation()
 
 if report.evaluation.total == 0:
@@ -28,7 +28,7 @@ with left:
 with right:
     showcase = loaded.reverser.reverse(SHOWCASE_SENTENCE)
     st.markdown(f"**Attention for “{SHOWCASE_SENTENCE}”**")
-    app_ui.heatmap(showcase, f"attention for: {SHOWCASE_SENTENCE}", key="analysis")
+    widgets.heatmap(showcase, f"attention for: {SHOWCASE_SENTENCE}", key="analysis")
 
 st.subheader("Ablation")
 if ablation is not None:

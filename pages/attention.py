@@ -5,17 +5,17 @@ import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-import app_ui
 from seq2seq.app.views import alignment_rows, snapshot_alignment, snapshot_example, snapshot_label
 from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.metrics import alignment_metrics
 from seq2seq.plots import heatmap_figure
 from seq2seq.tokenize import InputError
+from ui import session, widgets
 
 TEST, TYPED = "a test example", "a sentence I type"
 
-loaded = app_ui.model_page("Attention", heading="Attention")
-report = app_ui.report_on_test_set(loaded)
+loaded = session.model_page(heading="Attention")
+report = widgets.report_on_test_set(loaded)
 
 source = st.radio("Show the attention of", [TEST, TYPED], horizontal=True, key="attention_source")
 result = None
@@ -41,7 +41,7 @@ else:
 
 if result is not None:
     st.code(f"input:  {' '.join(result.tokens)}\noutput: {' '.join(result.output)}", language=None)
-    app_ui.heatmap(result, title, key="attention")  # says "No attention to show" for a model that has none
+    widgets.heatmap(result, title, key="attention")  # says "No attention to show" for a model that has none
 
 if result is not None and loaded.has_attention:
     st.subheader("Alignment metrics")

@@ -5,14 +5,14 @@ import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-import app_ui
 from seq2seq.app.views import MATCH_FILTERS, example_rows, filter_rows, filtered_accuracy
 from seq2seq.evaluation import pick_examples
 from seq2seq.metrics import format_example, percent
 from seq2seq.plots import per_length_figure
+from ui import session, widgets
 
-loaded = app_ui.model_page("Examples", heading="Test-set examples")
-report = app_ui.report_on_test_set(loaded)
+loaded = session.model_page(heading="Test-set examples")
+report = widgets.report_on_test_set(loaded)
 results, evaluation = report.results, report.evaluation
 if not results:
     st.info("This model holds no test split, so there is nothing to show here.")
@@ -59,7 +59,7 @@ if shown:
     st.subheader(f"Example #{row['#']}")
     st.caption("Pick a row in the table to see its heatmap." if not selected else "The row picked in the table.")
     st.code(format_example(result), language=None)
-    app_ui.heatmap(result, f"test example #{row['#']}", key="example")
+    widgets.heatmap(result, f"test example #{row['#']}", key="example")
 
 st.subheader("A dozen examples")
 st.caption("Spread over the lengths, with any mismatches first so that errors are never hidden.")

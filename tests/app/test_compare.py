@@ -16,7 +16,7 @@ from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.paths import CHECKPOINT_ENV
 from tests.app.conftest import APP
 
-COMPARE = "pages/5_Compare.py"
+COMPARE = "pages/compare.py"
 
 KINDS = ["location-aware attention", "2014 additive attention", "encoder–decoder, no attention"]
 
@@ -120,7 +120,7 @@ def test_the_sidebar_picks_any_shipped_model_and_every_page_names_its_kind(env):
     assert any("no attention" in w.value for w in at.warning)
     at.text_input(key="sentence").input("the cat sat").run()
     assert not at.get("plotly_chart") and any("No attention to show" in i.value for i in at.info)
-    at.switch_page("pages/3_Attention.py").run()
+    at.switch_page("pages/attention.py").run()
     assert markdown_escape("encoder–decoder, no attention") in at.main.caption[0].value  # the choice holds across pages
     picker = at.sidebar.selectbox(key="model_picker")
     picker.select(str(env)).run()
@@ -198,7 +198,7 @@ def test_the_analysis_page_draws_figure_2_and_checks_the_findings(env):
             for kind in ("encdec", "additive", "location") for cap in (10, 20)]  # fmt: skip
     (env.parent / "paper_figure.json").write_text(json.dumps({"runs": runs, "command": "python x", "updates": 5}))
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/4_Analysis.py").run()
+    at.switch_page("pages/analysis.py").run()
     assert not at.exception, at.exception
     chart = json.loads(at.get("plotly_chart")[-1].proto.spec)
     names = [trace.get("name") for trace in chart["data"] if trace.get("mode") == "lines+markers"]
