@@ -107,6 +107,7 @@ def test_a_link_to_try_it_reverses_its_sentence_and_can_choose_a_run(runs, monke
     at = open_decoder({"sentence": "the cat sat", "model": run.name}, page="pages/try_it.py")
     assert at.text[0].value == "sat cat the"
     assert any("run 20250101-120000" in c.value.replace("\\", "") for c in at.caption)
+    assert "run 20250101-120000" in [m.value.replace("\\", "") for m in at.sidebar.markdown]  # on its first view too
     assert dict(at.query_params) == {"sentence": "the cat sat", "model": "20250101-120000"}
 
 

@@ -59,6 +59,23 @@ def test_the_long_suggestion_says_why_the_encoder_decoder_has_no_heatmap(env):
     assert any("more than the 4 of the longest example it trained on" in i.value for i in at.main.info)
 
 
+def test_compare_opens_with_a_sentence_past_the_trained_length_compared_and_a_link_overrides_it(env):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(COMPARE).run()
+    assert not at.exception, at.exception
+    sentence = at.text_input(key="compare_sentence").value
+    assert len(sentence.split()) > 4  # longer than any sentence the tiny models trained on
+    assert len(at.main.text) == 3  # compared at once: one reversal per model
+    assert any("more than the 4 of the longest example it trained on" in i.value for i in at.main.info)
+    linked = AppTest.from_file(APP, default_timeout=60).run()
+    linked.switch_page(COMPARE)
+    linked.query_params["sentence"] = "the cat sat"
+    linked.run()
+    assert not linked.exception, linked.exception
+    assert linked.text_input(key="compare_sentence").value == "the cat sat"
+    assert len(linked.main.text) == 3 and linked.main.text[0].value == "sat cat the"  # the default model's
+
+
 def test_past_the_trained_length_counts_the_joined_examples_a_model_trained_on(env, tmp_path, monkeypatch):
     """Models that trained on joined pairs saw examples twice as long as their corpus's longest sentence: a sentence
     between the two is not past their trained length, and the no-attention note names the longest example."""
