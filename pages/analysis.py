@@ -30,7 +30,7 @@ with right:
     st.markdown(f"**Attention for “{SHOWCASE_SENTENCE}”**")
     widgets.heatmap(showcase, f"attention for: {SHOWCASE_SENTENCE}", key="analysis")
 
-st.subheader("Ablation")
+st.header("Ablation")
 if ablation is not None:
     seeds = markdown_escape(str(ablation.get("seeds", "several")))
     st.caption(
@@ -43,7 +43,7 @@ elif ablation_error:
 else:
     st.caption("No ablation results yet (`python benchmarks/ablation.py` writes artifacts/ablation.json).")
 
-st.subheader("Why attention: the paper's Figure 2, on reversal")
+st.header("Why attention: the paper's Figure 2, on reversal")
 figure_data, figure_error = load_paper_figure()
 if figure_data is not None:
     st.caption(

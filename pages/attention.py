@@ -44,7 +44,7 @@ if result is not None:
     widgets.heatmap(result, title, key="attention")  # says "No attention to show" for a model that has none
 
 if result is not None and loaded.has_attention:
-    st.subheader("Alignment metrics")
+    st.header("Alignment metrics")
     st.caption(
         "Decoder step i of an n-word sentence should look at source word n + 1 − i: its mirror position. Entropy is "
         "low when attention is sharp."
@@ -60,7 +60,7 @@ if result is not None and loaded.has_attention:
         key="alignment_table",
     )
 
-st.subheader("How the alignment formed during training")
+st.header("How the alignment formed during training")
 snapshots = loaded.checkpoint.snapshots
 if not loaded.has_attention:
     st.info("This model has no attention, so no alignment formed: its context is the same at every step.")

@@ -61,7 +61,7 @@ if st.session_state.get("decoder_step", 1) > len(steps):
 st.code(f"input:  {' '.join(tokens)}\noutput: {' '.join(own.reversal.output)}", language=None)
 
 # ------------------------------------------------------------------------------------------------- one step
-st.subheader("One step at a time")
+st.header("One step at a time")
 if attends and len(steps) > 1:
     whole = with_clickable_rows(heatmap_figure(own.reversal.tokens, own.reversal.output, own.reversal.attention))
     st.plotly_chart(
@@ -94,7 +94,7 @@ def one_step(sentence: str, tokens: list[str], own: Decoded) -> None:
         st.caption(view.ENERGY_CAPTION)
 
     # --------------------------------------------------------------------------------------------- what if
-    st.subheader("What if…")
+    st.header("What if…")
     kinds = ["write another word here", "look somewhere else here"] if attends else ["write another word here"]
     kind = st.radio(f"At step {step}", kinds, horizontal=True, key="whatif_kind")
     if kind == kinds[0]:
@@ -132,7 +132,7 @@ def one_step(sentence: str, tokens: list[str], own: Decoded) -> None:
 
 @st.fragment
 def beam_search(tokens: list[str]) -> None:
-    st.subheader("Beam search")
+    st.header("Beam search")
     beam = st.number_input("Beam width (1 is greedy)", 1, 10, 3, key="beam_width")
     searched = loaded.decode(tokens, beam=beam, record=True)
     st.dataframe(pd.DataFrame(view.hypothesis_rows(searched)), hide_index=True, key="nbest_table")
@@ -144,7 +144,7 @@ def beam_search(tokens: list[str]) -> None:
 
 @st.fragment
 def score_any_answer(tokens: list[str], own: Decoded) -> None:
-    st.subheader("Score any answer")
+    st.header("Score any answer")
     candidate = st.text_input("A candidate reversal", view.swapped_reversal(tokens), key=f"score_{' '.join(tokens)}")
     try:
         score, mine = score_pairs(

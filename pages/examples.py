@@ -24,7 +24,7 @@ c2.metric("token accuracy", percent(evaluation.token_accuracy), help="share of o
 c3.metric("test sentences", f"{evaluation.total:,}")
 st.plotly_chart(per_length_figure(evaluation.per_length), theme=None, key="per_length_chart")
 
-st.subheader("All test sentences")
+st.header("All test sentences")
 rows = example_rows(results)
 lengths = sorted({row["length"] for row in rows})
 c1, c2 = st.columns([1, 2])
@@ -56,12 +56,12 @@ selected = list(event.selection.rows) if event is not None else []
 if shown:
     row = shown[selected[0]] if selected and selected[0] < len(shown) else shown[0]
     result = results[row["#"] - 1]
-    st.subheader(f"Example #{row['#']}")
+    st.header(f"Example #{row['#']}")
     st.caption("Pick a row in the table to see its heatmap." if not selected else "The row picked in the table.")
     st.code(format_example(result), language=None)
     widgets.heatmap(result, f"test example #{row['#']}", key="example")
 
-st.subheader("A dozen examples")
+st.header("A dozen examples")
 st.caption("Spread over the lengths, with any mismatches first so that errors are never hidden.")
 columns = st.columns(3)
 for i, example in enumerate(pick_examples(results, 12)):

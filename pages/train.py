@@ -48,7 +48,7 @@ def whole_number(column, label: str, name: str, smallest: int = 1, **options) ->
     return int(column.number_input(label, smallest, MAX_VALUES[name], getattr(defaults, name), key=name, **options))
 
 
-st.subheader("Corpus")
+st.header("Corpus")
 corpus_kind = st.radio("Sentences to learn from", [BUILT_IN, UPLOAD], horizontal=True, key="corpus_kind")
 upload = None
 if corpus_kind == BUILT_IN:
@@ -68,7 +68,7 @@ else:
         key="corpus_file",
     )
 
-st.subheader("Hyper-parameters")
+st.header("Hyper-parameters")
 c1, c2, c3, c4 = st.columns(4)
 whole_number(c1, "Embedding size", "embedding_size")
 whole_number(c2, "Hidden size", "hidden_size")
@@ -181,7 +181,7 @@ def show_run(state: TrainingState) -> None:
         st.info("No training run on this server yet: choose the settings above and press Start.")
         return
     config = state.config
-    st.subheader(f"Run {state.run_dir.name}: {status_text(state.status, state.stop_reason)}")
+    st.header(f"Run {state.run_dir.name}: {status_text(state.status, state.stop_reason)}")
     epochs_text = f"epoch {state.epoch} of {config.epochs}" if config else ""
     st.progress(
         state.fraction,

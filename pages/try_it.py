@@ -64,7 +64,7 @@ def show_answer(typed: "TypedSentence") -> None:
     from ui import widgets
 
     result = typed.result
-    st.subheader("The model's reversal")
+    st.header("The model's reversal")
     widgets.words_box(result.output, key="model_reversal")
     if result.match:
         st.success("Match: the output is exactly the input reversed.", icon=":material/check_circle:")
@@ -96,7 +96,7 @@ def show_answer(typed: "TypedSentence") -> None:
         st.markdown("**Output tokens**")
         st.dataframe(pd.DataFrame(output_rows(result)), hide_index=True, key="output_table")
 
-    st.subheader("Attention")
+    st.header("Attention")
     st.caption(
         "Columns: encoder positions (the input, then `<eos>`). Rows: decoder steps (each output word, then `<eos>`). "
         "Hover a cell for its weight; repeated words keep separate cells, numbered by position."

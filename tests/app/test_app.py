@@ -30,7 +30,7 @@ from ui import session, training, warm_up
 
 
 def run_status(at: AppTest) -> str:
-    return next((s for s in texts(at.subheader) if s.startswith("Run ")), "")
+    return next((s for s in texts(at.header) if s.startswith("Run ")), "")
 
 
 def wait_for_run_end(at: AppTest, timeout: float = 120) -> str:
@@ -127,7 +127,7 @@ def assert_shown_as_text(at: AppTest) -> None:
     """No markup of the user's in Markdown-rendered text, nor in the labels and titles of a chart (escaped for
     Plotly, which renders some HTML there and in hover text)."""
     assert not at.get("html")
-    for element in [*at.markdown, *at.caption, *at.warning, *at.info, *at.success, *at.error, *at.subheader]:
+    for element in [*at.markdown, *at.caption, *at.warning, *at.info, *at.success, *at.error, *at.header]:
         assert not RAW_MARKUP.search(element.value), element.value
     for chart in at.get("plotly_chart"):
         assert not any("<" in label for label in plotly_labels(chart.proto.spec))
@@ -457,7 +457,7 @@ def test_examples_table_filters_and_picked_row(runs):
     shown = at.dataframe(key="examples_table").value
     at.session_state["examples_table"] = {"selection": {"rows": [3], "columns": [], "cells": []}}
     at.run()
-    assert f"Example #{shown['#'].iloc[3]}" in texts(at.subheader)
+    assert f"Example #{shown['#'].iloc[3]}" in texts(at.header)
 
 
 # ------------------------------------------------------------------------------------------------- Attention
@@ -486,7 +486,7 @@ def test_attention_page_shows_no_alignment_for_the_encoder_decoder(runs):
     at.switch_page("pages/attention.py").run()
     assert not at.exception, at.exception
     assert any("No attention to show" in i.value for i in at.info)
-    assert not at.dataframe and "Alignment metrics" not in texts(at.subheader)
+    assert not at.dataframe and "Alignment metrics" not in texts(at.header)
     assert not at.get("plotly_chart") and "Entropy is low" not in "\n".join(texts(at.caption))
     assert any("no alignment formed" in i.value for i in at.info)
 
