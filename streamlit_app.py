@@ -54,6 +54,12 @@ def frame() -> None:
 
 @asynccontextmanager
 async def lifespan(_app: st.App) -> AsyncIterator[None]:
+    # What the frame's st.navigation does on every run, done once before any session: otherwise a process's first run
+    # treats pages/ as Streamlit's pages folder, where no page has a menu address, and a first visitor's /Train would
+    # read "Page not found" before the frame draws it.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
     started = time.perf_counter()
     import ui.warm_up
     from seq2seq.app.worker import shutdown_all
