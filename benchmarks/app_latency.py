@@ -38,8 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -154,25 +157,6 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
 
 # The floor: a Streamlit page that holds nothing but a text box, served the same way.
 FLOOR_PAGE = 'import streamlit as st\n\nst.text_input("Sentence")\n'
-
-
-def floor_round(browser, checkpoint: Path, workdir: Path) -> float:
-    """Seconds from opening a page that holds only a text box until the box is there: what Streamlit's own page
-    costs on this machine before an app draws anything."""
-    script = workdir / "floor_page.py"
-    script.write_text(FLOOR_PAGE, encoding="utf-8")
-    server = Server(checkpoint, workdir / "runs", workdir / "floor.log", script=script)
-    try:
-        with new_context(browser) as context:
-            tab = open_tab(context, timeout_ms=120_000)
-            start = time.perf_counter()
-            tab.goto(server.url, wait_until="commit")
-            tab.wait_for_function(_BOX_SHOWN, polling="raf")
-            return time.perf_counter() - start
-    finally:
-        server.stop()
-
-
 # The echo floor: what Streamlit itself costs for type, Enter, see the words reversed, with no model or app around it.
 ECHO_PAGE = """import streamlit as st
 
@@ -183,32 +167,46 @@ with st.container(key="echo"):
 ECHO = [".st-key-echo"]
 
 
-def echo_round(browser, checkpoint: Path, workdir: Path, sentences: list[str]) -> dict:
-    """The echo floor page: seconds from opening until its box is there, and from each Enter until the echo of that
-    sentence is shown."""
-    script = workdir / "echo_page.py"
-    script.write_text(ECHO_PAGE, encoding="utf-8")
-    server = Server(checkpoint, workdir / "runs", workdir / "echo.log", script=script)
+@contextmanager
+def floor_page(browser, checkpoint: Path, workdir: Path, name: str, source: str) -> Iterator[tuple[Any, float]]:
+    """The floor page ``source`` served as the app is and opened in a new browser context: its tab, and the seconds
+    from opening until its box is there."""
+    script = workdir / f"{name}.py"
+    script.write_text(source, encoding="utf-8")
+    server = Server(checkpoint, workdir / "runs", workdir / f"{name}.log", script=script)
     try:
         with new_context(browser) as context:
             tab = open_tab(context, timeout_ms=120_000)
             start = time.perf_counter()
             tab.goto(server.url, wait_until="commit")
             tab.wait_for_function(_BOX_SHOWN, polling="raf")
-            open_box = time.perf_counter() - start
-            box = tab.get_by_role("textbox", name="Sentence", exact=True)
-            enters = []
-            for sentence in sentences:
-                box.fill(sentence)
-                pressed = time.perf_counter()
-                box.press("Enter")
-                expected = " ".join(reversed(sentence.split()))
-                tab.wait_for_function(_REVERSAL_SHOWN, arg=[expected, ECHO], polling="raf")
-                enters.append(time.perf_counter() - pressed)
-                wait_ready(tab)
-            return {"echo_open_box": open_box, "echo_enters": enters[1:]}  # as Try it's: the first is not an Enter
+            yield tab, time.perf_counter() - start
     finally:
         server.stop()
+
+
+def floor_round(browser, checkpoint: Path, workdir: Path) -> float:
+    """Seconds from opening a page that holds only a text box until the box is there: what Streamlit's own page
+    costs on this machine before an app draws anything."""
+    with floor_page(browser, checkpoint, workdir, "floor_page", FLOOR_PAGE) as (_tab, open_box):
+        return open_box
+
+
+def echo_round(browser, checkpoint: Path, workdir: Path, sentences: list[str]) -> dict:
+    """The echo floor page: seconds from opening until its box is there, and from each Enter until the echo of that
+    sentence is shown (the first sentence's left out, as Try it's, which is timed from opening instead)."""
+    with floor_page(browser, checkpoint, workdir, "echo_page", ECHO_PAGE) as (tab, open_box):
+        box = tab.get_by_role("textbox", name="Sentence", exact=True)
+        enters = []
+        for sentence in sentences:
+            box.fill(sentence)
+            pressed = time.perf_counter()
+            box.press("Enter")
+            expected = " ".join(reversed(sentence.split()))
+            tab.wait_for_function(_REVERSAL_SHOWN, arg=[expected, ECHO], polling="raf")
+            enters.append(time.perf_counter() - pressed)
+            wait_ready(tab)
+        return {"echo_open_box": open_box, "echo_enters": enters[1:]}
 
 
 def try_it(tab, url: str, sentences: list[str]) -> dict:
