@@ -36,7 +36,8 @@ PAGES = [
 
 
 def frame() -> None:
-    """The page the address asks for, in the frame every page shares."""
+    """The page the address asks for, in the frame every page shares. The sidebar is drawn before the page, which may
+    stop anywhere (``st.stop``: nothing after it is drawn); on a warmed server what it needs is loaded already."""
     page = st.navigation(
         [
             st.Page(path, title=title, url_path=address, icon=icon, default=index == 0)
