@@ -1,10 +1,16 @@
-"""The app's entry point: ``streamlit run streamlit_app.py`` serves Try it (``try_it.py``) and ``pages/``.
+"""The app's frame and entry point: ``streamlit run streamlit_app.py``.
 
-Before the server answers anyone it warms itself: torch and the app's modules imported, the default model loaded, its
-example sentences reversed, the default corpus generated (``app_ui.warm_up``), and it prints what that took. A person
-who opens the app then pays only for the page itself; the README's Speed section has the times. When the server shuts
-down (Ctrl+C, SIGTERM), a training run still going on is stopped and joined first, so that it saves its best model
-and its status.
+One file, two roles, told apart by ``__name__``:
+
+- imported as ``streamlit_app`` (``streamlit run`` finds the ``st.App`` below by reading this file, then has its
+  server import ``streamlit_app:app``), it is the server. Before the server answers anyone it warms itself: torch
+  and the app's modules imported, the default model loaded, its example sentences reversed, the default corpus
+  generated (``ui.warm_up``), and it prints what that took; a person who opens the app then pays only for the page
+  itself (docs/speed.md has the times). When the server shuts down (Ctrl+C, SIGTERM), a training run still going on
+  is stopped and joined first, so that it saves its best model and its status.
+- run as ``__main__`` (the ``st.App``'s script, on every rerun of every session), it is the frame: the page menu
+  (``PAGES``: each page's file, title, address and icon, in menu order, defined here only), the page's browser tab
+  title, the sidebar with the session's active model, then the page itself, from ``pages/``.
 """
 
 import time
@@ -13,14 +19,53 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 
+PAGE_ICON = "🔁"  # an emoji is drawn by the browser; a ":material/...:" one would be fetched from fonts.gstatic.com
+# file, title, address, icon; the first is the home page (/). An address never equals its file's name: Streamlit's
+# pages-folder mode (a process's first run, and every AppTest run) would run a page file alone, without this frame,
+# for a page id or address made from that name. The home page's address only makes its id differ.
+PAGES = [
+    ("pages/try_it.py", "Try it", "Try_it", ":material/translate:"),
+    ("pages/train.py", "Train", "Train", ":material/model_training:"),
+    ("pages/runs.py", "Runs", "Runs", ":material/folder_open:"),
+    ("pages/examples.py", "Examples", "Examples", ":material/table_rows:"),
+    ("pages/attention.py", "Attention", "Attention", ":material/grid_on:"),
+    ("pages/analysis.py", "Analysis", "Analysis", ":material/insights:"),
+    ("pages/compare.py", "Compare", "Compare", ":material/compare:"),
+    ("pages/decoder.py", "Decoder", "Decoder", ":material/step_over:"),
+]
+
+
+def frame() -> None:
+    """The page the address asks for, in the frame every page shares. The sidebar is drawn before the page, which may
+    stop anywhere (``st.stop``: nothing after it is drawn); on a warmed server what it needs is loaded already."""
+    page = st.navigation(
+        [
+            st.Page(path, title=title, url_path=address, icon=icon, default=index == 0)
+            for index, (path, title, address, icon) in enumerate(PAGES)
+        ]
+    )
+    st.set_page_config(page_title=f"{page.title} · Seq2Seq reverser", page_icon=PAGE_ICON, layout="wide")
+    import ui.links
+    import ui.session  # a lookup: the server imported it when it warmed up
+
+    ui.links.read_link(page.title)  # a link's model first: the sidebar shows it
+    ui.session.sidebar()
+    page.run()
+
 
 @asynccontextmanager
 async def lifespan(_app: st.App) -> AsyncIterator[None]:
+    # What the frame's st.navigation does on every run, done once before any session: otherwise a process's first run
+    # treats pages/ as Streamlit's pages folder, where no page has a menu address, and a first visitor's /Train would
+    # read "Page not found" before the frame draws it.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
     started = time.perf_counter()
-    import app_ui
+    import ui.warm_up
     from seq2seq.app.worker import shutdown_all
 
-    took = {"imports (torch, pandas, Plotly, the app)": time.perf_counter() - started, **app_ui.warm_up()}
+    took = {"imports (torch, pandas, Plotly, the app)": time.perf_counter() - started, **ui.warm_up.warm_up()}
     print(warmed_up_line(took), flush=True)
     yield
     shutdown_all()
@@ -31,4 +76,7 @@ def warmed_up_line(took: dict[str, float]) -> str:
     return f"  Warmed up in {sum(took.values()):.2f} s: {steps}."
 
 
-app = st.App("try_it.py", lifespan=lifespan)
+if __name__ == "__main__":
+    frame()
+else:
+    app = st.App(__file__, lifespan=lifespan)

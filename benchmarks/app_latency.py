@@ -15,9 +15,11 @@ a new browser context (no cache, as a new user):
 4. opens the Train page in another tab, presses Start with the defaults, and times until the page shows the first
    validation and until its "valid exact match" reads 99% or more; then stops the run.
 
-For scale, each round then opens a Streamlit page holding nothing but a text box, served the same way, and times its
-box too (the floor). The first open also records, inside the page, when Streamlit's page, the heading and the box
-first appear, and each round keeps the server's own "Warmed up in ..." line.
+For scale, each round then opens two floor pages, each served the same way: a Streamlit page holding nothing but a
+text box (its box timed), and one whose box echoes the reversed words of what is typed (its box timed, then the same
+sentences typed, each Enter timed until the echo is shown). Try it is set against them: its box against the first,
+its Enter -> reversal against Enter -> echo. The first open also records, inside the page, when Streamlit's page,
+the heading and the box first appear, and each round keeps the server's own "Warmed up in ..." line.
 
 Times are wall-clock seconds measured by this script around Playwright calls (the page is polled on every animation
 frame), so they include Playwright's round trips of a few milliseconds. It prints a Markdown table and writes
@@ -36,8 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,6 +72,7 @@ GOALS = {  # the issue's goals, seconds
     "enter_worst": 0.4,
     "start_to_99": 8.0,
 }
+GOALS_VS_FLOOR = {"open_box_vs_floor": 1.1, "enter_vs_echo": 1.5}  # the issue's goals, times the floor page's
 
 BOXES = [MODEL_REVERSAL, TRUE_REVERSAL]
 # Try it's text box is on the page and laid out (it has a size).
@@ -143,6 +149,7 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
     sample["server_start"] = server_start
     sample["server_warm_up"] = warmed[0] if warmed else None
     sample["floor_open_box"] = floor_round(browser, checkpoint, workdir)
+    sample.update(echo_round(browser, checkpoint, workdir, [FIRST_SENTENCE, *sentences]))
     sample["server_exit"] = code
     sample["traceback_in_log"] = "Traceback" in server.log(last=10**7)
     return sample
@@ -150,23 +157,56 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
 
 # The floor: a Streamlit page that holds nothing but a text box, served the same way.
 FLOOR_PAGE = 'import streamlit as st\n\nst.text_input("Sentence")\n'
+# The echo floor: what Streamlit itself costs for type, Enter, see the words reversed, with no model or app around it.
+ECHO_PAGE = """import streamlit as st
+
+sentence = st.text_input("Sentence")
+with st.container(key="echo"):
+    st.text(" ".join(reversed(sentence.split())))
+"""
+ECHO = [".st-key-echo"]
 
 
-def floor_round(browser, checkpoint: Path, workdir: Path) -> float:
-    """Seconds from opening a page that holds only a text box until the box is there: what Streamlit's own page
-    costs on this machine before an app draws anything."""
-    script = workdir / "floor_page.py"
-    script.write_text(FLOOR_PAGE, encoding="utf-8")
-    server = Server(checkpoint, workdir / "runs", workdir / "floor.log", script=script)
+@contextmanager
+def floor_page(browser, checkpoint: Path, workdir: Path, name: str, source: str) -> Iterator[tuple[Any, float]]:
+    """The floor page ``source`` served as the app is and opened in a new browser context: its tab, and the seconds
+    from opening until its box is there."""
+    script = workdir / f"{name}.py"
+    script.write_text(source, encoding="utf-8")
+    server = Server(checkpoint, workdir / "runs", workdir / f"{name}.log", script=script)
     try:
         with new_context(browser) as context:
             tab = open_tab(context, timeout_ms=120_000)
             start = time.perf_counter()
             tab.goto(server.url, wait_until="commit")
             tab.wait_for_function(_BOX_SHOWN, polling="raf")
-            return time.perf_counter() - start
+            yield tab, time.perf_counter() - start
     finally:
         server.stop()
+
+
+def floor_round(browser, checkpoint: Path, workdir: Path) -> float:
+    """Seconds from opening a page that holds only a text box until the box is there: what Streamlit's own page
+    costs on this machine before an app draws anything."""
+    with floor_page(browser, checkpoint, workdir, "floor_page", FLOOR_PAGE) as (_tab, open_box):
+        return open_box
+
+
+def echo_round(browser, checkpoint: Path, workdir: Path, sentences: list[str]) -> dict:
+    """The echo floor page: seconds from opening until its box is there, and from each Enter until the echo of that
+    sentence is shown (the first sentence's left out, as Try it's, which is timed from opening instead)."""
+    with floor_page(browser, checkpoint, workdir, "echo_page", ECHO_PAGE) as (tab, open_box):
+        box = tab.get_by_role("textbox", name="Sentence", exact=True)
+        enters = []
+        for sentence in sentences:
+            box.fill(sentence)
+            pressed = time.perf_counter()
+            box.press("Enter")
+            expected = " ".join(reversed(sentence.split()))
+            tab.wait_for_function(_REVERSAL_SHOWN, arg=[expected, ECHO], polling="raf")
+            enters.append(time.perf_counter() - pressed)
+            wait_ready(tab)
+        return {"echo_open_box": open_box, "echo_enters": enters[1:]}
 
 
 def try_it(tab, url: str, sentences: list[str]) -> dict:
@@ -271,10 +311,15 @@ def spread(values: list[float]) -> str:
     return f"{seconds(statistics.median(values))} (median; {seconds(min(values))}–{seconds(max(values))})"
 
 
+def ratio(values: list[float], floors: list[float]) -> str:
+    return f"{statistics.median(values) / statistics.median(floors):.2f}x"
+
+
 def table(samples: list[dict]) -> list[str]:
     enters = [t for s in samples for t in s["enters"]]
     heatmaps = [t for s in samples for t in s["enter_heatmaps"]]
-    goal = GOALS
+    echoes = [t for s in samples for t in s["echo_enters"]]
+    goal = GOALS | GOALS_VS_FLOOR
     rows = [
         (
             "`streamlit run` -> the server answers (imports and the default model warmed first)",
@@ -288,6 +333,16 @@ def table(samples: list[dict]) -> list[str]:
             "",
         ),
         (
+            "(the echo floor: the same for a page whose box echoes the reversed words)",
+            spread([s["echo_open_box"] for s in samples]),
+            "",
+        ),
+        (
+            "Try it's box against the floor's (median of each)",
+            ratio([s["open_box"] for s in samples], [s["floor_open_box"] for s in samples]),
+            f"<= {goal['open_box_vs_floor']}x",
+        ),
+        (
             "... -> first reversal shown (after opening)",
             spread([s["first_reversal"] for s in samples]),
             f"<= {goal['first_reversal']} s",
@@ -297,6 +352,16 @@ def table(samples: list[dict]) -> list[str]:
             f"press Enter -> new reversal shown (median of {len(enters)} / worst)",
             f"{seconds(statistics.median(enters))} / {seconds(max(enters))}",
             f"<= {seconds(goal['enter_median'])} / <= {seconds(goal['enter_worst'])}",
+        ),
+        (
+            f"(the echo floor: press Enter -> the echo shown, median of {len(echoes)} / worst)",
+            f"{seconds(statistics.median(echoes))} / {seconds(max(echoes))}",
+            "",
+        ),
+        (
+            "press Enter -> new reversal shown, against Enter -> echo (medians)",
+            ratio(enters, echoes),
+            f"<= {goal['enter_vs_echo']}x",
         ),
         (
             "press Enter -> its heatmap shown (median / worst)",
@@ -386,8 +451,17 @@ def main() -> None:
         )
     print("\n".join(lines + [""] + notes))
     args.out.mkdir(parents=True, exist_ok=True)
-    record = {"date": when, "machine": machine(), "commit": commit(), "conditions": conditions, "goals_seconds": GOALS,
-              "samples": samples, "headless_run": headless, "table": lines}  # fmt: skip
+    record = {
+        "date": when,
+        "machine": machine(),
+        "commit": commit(),
+        "conditions": conditions,
+        "goals_seconds": GOALS,
+        "goals_vs_floor": GOALS_VS_FLOOR,
+        "samples": samples,
+        "headless_run": headless,
+        "table": lines,
+    }
     (args.out / "app_latency.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     markdown = ["# App latency (`python benchmarks/app_latency.py`)", "", *lines, "", *notes, ""]
     (args.out / "app_latency.md").write_text("\n".join(markdown), encoding="utf-8")

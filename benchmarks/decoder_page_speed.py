@@ -8,8 +8,9 @@ sentences. Each page is opened once (timed: the first view), then its step slide
 moves of the two pages alternate. A move reruns what the browser would rerun: the whole page for the earlier page
 (it has no fragment), only the step's fragment for the page as it is (``AppTest`` reruns the whole page, so the
 benchmark asks for the fragment the way the browser does). "Sent" is the size of the messages the run produced,
-which is what goes over the websocket. The earlier page reads ``git show <before>:pages/6_Decoder.py`` and runs as a
-temporary page beside the others (removed afterwards), against the library as it is now.
+which is what goes over the websocket. Each page runs as a script of its own, without the app's frame (menu and
+sidebar), so that the two pay alike. The earlier page reads ``git show <before>:pages/decoder.py`` and runs from a
+temporary file beside the others (removed afterwards), against the library as it is now.
 
 Writes ``benchmarks/results/decoder_page_speed.json`` and ``.md`` (``stored.store``): medians, and every sample.
 """
@@ -37,7 +38,7 @@ from seq2seq.checkpoint import load_checkpoint  # noqa: E402
 from seq2seq.paths import default_checkpoint_path  # noqa: E402
 from seq2seq.tokenize import MAX_SENTENCE_TOKENS  # noqa: E402
 
-BEFORE_PAGE = ROOT / "pages" / "90_Decoder_before.py"
+BEFORE_PAGE = ROOT / "pages" / "decoder_before.py"
 
 
 class Counted:
@@ -57,12 +58,11 @@ def long_sentence() -> str:
     return " ".join(islice(chain.from_iterable(cycle(tests)), MAX_SENTENCE_TOKENS))
 
 
-def open_page(page: str, sentence: str, counted: Counted) -> tuple[AppTest, float, int]:
-    at = AppTest.from_file(str(ROOT / "try_it.py"), default_timeout=600)
+def open_page(page: Path, sentence: str, counted: Counted) -> tuple[AppTest, float, int]:
+    at = AppTest.from_file(str(page), default_timeout=600)
     at.session_state["decoder_sentence"] = sentence
-    at.run()
     start = time.perf_counter()
-    at.switch_page(page).run()
+    at.run()
     took = time.perf_counter() - start
     if at.exception:
         raise SystemExit(f"{page}: {at.exception}")
@@ -90,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     before = subprocess.run(
-        ["git", "show", f"{args.before}:pages/6_Decoder.py"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "show", f"{args.before}:pages/decoder.py"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     sentence = long_sentence()
     counted = Counted()
@@ -102,7 +102,7 @@ def main() -> None:
     try:
         with patch.object(local_script_runner, "parse_tree_from_messages", counted):
             pages = {}
-            for name, page in (("before", f"pages/{BEFORE_PAGE.name}"), ("after", "pages/6_Decoder.py")):
+            for name, page in (("before", BEFORE_PAGE), ("after", ROOT / "pages" / "decoder.py")):
                 at, took, sent = open_page(page, sentence, counted)
                 pages[name] = at
                 samples[name]["first view s"].append(round(took, 3))

@@ -6,16 +6,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import app_ui
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.data import load_run_data
 from seq2seq.paths import CHECKPOINT_ENV
 from seq2seq.run_folder import Trainer
 from tests.conftest import tiny_config
+from ui import training
 
 REPO = Path(__file__).resolve().parents[2]
-APP = str(REPO / "try_it.py")
-PAGES = ["pages/1_Train.py", "pages/2_Examples.py", "pages/3_Attention.py", "pages/4_Analysis.py", "pages/7_Runs.py"]
+APP = str(REPO / "streamlit_app.py")
+PAGES = ["pages/train.py", "pages/examples.py", "pages/attention.py", "pages/analysis.py", "pages/runs.py"]
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def runs(monkeypatch, tmp_path, tiny_checkpoint) -> Path:
     monkeypatch.setenv(CHECKPOINT_ENV, str(tiny_checkpoint))
     monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs"))
     yield tmp_path / "runs"
-    worker = app_ui.training_worker()
+    worker = training.training_worker()
     worker.stop()
     assert worker.wait(120), "the training run did not end"
 

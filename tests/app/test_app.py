@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import app_ui
 from seq2seq.ablate import term_ablation
 from seq2seq.app.runs import write_run_info
 from seq2seq.app.views import ablation_text, markdown_escape
@@ -31,10 +30,11 @@ from seq2seq.run_folder import Trainer
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, tokenize
 from tests.app.conftest import APP, PAGES, REPO, open_app, texts, tiny_settings
 from tests.conftest import TINY_WORDS, tiny_config
+from ui import session, training, warm_up
 
 
 def run_status(at: AppTest) -> str:
-    return next((s for s in texts(at.subheader) if s.startswith("Run ")), "")
+    return next((s for s in texts(at.header) if s.startswith("Run ")), "")
 
 
 def wait_for_run_end(at: AppTest, timeout: float = 120) -> str:
@@ -131,7 +131,7 @@ def assert_shown_as_text(at: AppTest) -> None:
     """No markup of the user's in Markdown-rendered text, nor in the labels and titles of a chart (escaped for
     Plotly, which renders some HTML there and in hover text)."""
     assert not at.get("html")
-    for element in [*at.markdown, *at.caption, *at.warning, *at.info, *at.success, *at.error, *at.subheader]:
+    for element in [*at.markdown, *at.caption, *at.warning, *at.info, *at.success, *at.error, *at.header]:
         assert not RAW_MARKUP.search(element.value), element.value
     for chart in at.get("plotly_chart"):
         assert not any("<" in label for label in plotly_labels(chart.proto.spec))
@@ -145,7 +145,7 @@ def unescaped(markdown: str) -> str:
 def test_odd_sentences_are_reversed_and_shown_as_text(runs, page):
     """Punctuation only, one word, mixed case, tabs, control characters, emoji, other scripts and markup: each is
     reversed (as the tokenizer splits it) with no exception, and shown as text everywhere."""
-    at = open_app(None if page == "Try it" else "pages/3_Attention.py")
+    at = open_app(None if page == "Try it" else "pages/attention.py")
     if page == "Attention":
         at.radio(key="attention_source").set_value("a sentence I type").run()
     for sentence in ODD_SENTENCES:
@@ -196,13 +196,13 @@ def test_missing_or_broken_default_model_gets_a_message_and_training_still_works
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, at.exception
-    at.switch_page("pages/1_Train.py").run()
+    at.switch_page("pages/train.py").run()
     assert at.button(key="start_training") and not at.main.error
 
 
 # ------------------------------------------------------------------------------------------------- Train
 def test_a_tiny_run_trains_lands_in_its_folder_and_becomes_active(runs):
-    at = open_app("pages/1_Train.py")
+    at = open_app("pages/train.py")
     tiny_settings(at)
     at.button(key="start_training").click().run()
     assert any(s.startswith("Started run ") for s in texts(at.success)), texts(at.error)
@@ -218,15 +218,15 @@ def test_a_tiny_run_trains_lands_in_its_folder_and_becomes_active(runs):
     assert at.session_state["active_model_path"] == str(run_dir / "model.pt")
     assert any("your active model" in s for s in texts(at.success))
     assert f"run {run_dir.name}".replace("-", "\\-") in texts(at.sidebar.markdown)
-    at.switch_page("try_it.py").run()
+    at.switch_page("pages/try_it.py").run()
     assert any(c.startswith(f"Active model: run {run_dir.name}".replace("-", "\\-")) for c in texts(at.caption))
 
 
 def test_a_second_session_sees_the_run_cannot_start_another_and_can_stop_it(runs):
-    mine = open_app("pages/1_Train.py")
+    mine = open_app("pages/train.py")
     tiny_settings(mine, epochs=500)
     mine.button(key="start_training").click().run()
-    theirs = open_app("pages/1_Train.py")  # another browser tab or user: the same server-wide trainer
+    theirs = open_app("pages/train.py")  # another browser tab or user: the same server-wide trainer
     name = run_status(mine).split(":")[0]
     assert run_status(theirs).startswith(name) and run_status(theirs).endswith(("preparing the data", "training"))
     theirs.button(key="start_training").click().run()
@@ -241,14 +241,14 @@ def test_a_second_session_sees_the_run_cannot_start_another_and_can_stop_it(runs
 def record_training_figures(monkeypatch) -> list[tuple]:
     """The arguments of every live-curves figure the app builds from now on."""
     built: list[tuple] = []
-    training_figure = app_ui.training_figure
-    monkeypatch.setattr(app_ui, "training_figure", lambda *args: built.append(args) or training_figure(*args))
+    training_figure = training.training_figure
+    monkeypatch.setattr(training, "training_figure", lambda *args: built.append(args) or training_figure(*args))
     return built
 
 
 def train_page_after_a_tiny_run(epochs: int) -> AppTest:
     """The Train page of a session that started a tiny run, watched it to its end, and drew the page once more."""
-    at = open_app("pages/1_Train.py")
+    at = open_app("pages/train.py")
     tiny_settings(at, epochs=epochs)
     at.button(key="start_training").click().run()
     wait_for_run_end(at)
@@ -261,7 +261,7 @@ def test_sessions_watching_a_run_share_its_figures(runs, monkeypatch):
     built = record_training_figures(monkeypatch)
     at = train_page_after_a_tiny_run(epochs=1)
     drawn = len(built)
-    others = [open_app("pages/1_Train.py") for _ in range(3)]
+    others = [open_app("pages/train.py") for _ in range(3)]
     assert drawn >= 1 and len(built) == drawn
     assert len({tab.get("plotly_chart")[0].proto.spec for tab in [at, *others]}) == 1
 
@@ -274,7 +274,7 @@ def test_the_server_does_not_collect_garbage_after_every_rerun():
 
 
 def test_bad_settings_are_refused_with_a_message(runs):
-    at = open_app("pages/1_Train.py")
+    at = open_app("pages/train.py")
     at.number_input(key="lr").set_value(0.0)
     at.button(key="start_training").click().run()
     assert any("lr must be" in e for e in texts(at.error)) and any("Not started" in e for e in texts(at.error))
@@ -282,7 +282,7 @@ def test_bad_settings_are_refused_with_a_message(runs):
 
 
 def test_an_uploaded_corpus_trains(runs, tiny_corpus):
-    at = open_app("pages/1_Train.py")
+    at = open_app("pages/train.py")
     at.radio(key="corpus_kind").set_value("uploaded text file").run()
     at.file_uploader(key="corpus_file").set_value(("my corpus.txt", tiny_corpus.read_bytes(), "text/plain")).run()
     assert not at.error, texts(at.error)
@@ -318,7 +318,7 @@ UNUSABLE_UPLOADS = {  # name: (content, made when the test runs; what the messag
 @pytest.mark.parametrize("kind", UNUSABLE_UPLOADS)
 def test_an_unusable_upload_is_refused_with_a_message(runs, kind):
     make, message = UNUSABLE_UPLOADS[kind]
-    at = open_app("pages/1_Train.py")
+    at = open_app("pages/train.py")
     at.radio(key="corpus_kind").set_value("uploaded text file").run()
     at.button(key="start_training").click().run()
     assert any("choose a text file" in e for e in texts(at.error))
@@ -332,7 +332,7 @@ def test_an_unusable_upload_is_refused_with_a_message(runs, kind):
 def test_an_upload_with_some_bad_lines_says_what_was_skipped_and_keeps_the_rest(runs):
     good = distinct_lines(40)
     content = good + good + "café\n".encode("latin-1") * 3 + b"word " * 1_000 + b"\n\n\n"
-    at = open_app("pages/1_Train.py")
+    at = open_app("pages/train.py")
     at.radio(key="corpus_kind").set_value("uploaded text file").run()
     at.file_uploader(key="corpus_file").set_value(("mixed.txt", content, "text/plain")).run()
     assert not at.exception and not at.error, texts(at.error)
@@ -344,7 +344,7 @@ def test_an_upload_with_some_bad_lines_says_what_was_skipped_and_keeps_the_rest(
 
 @pytest.mark.parametrize("content", [None, b""], ids=["usable", "refused"])
 def test_markup_in_an_uploaded_file_name_is_shown_as_text(runs, content):
-    at = open_app("pages/1_Train.py")
+    at = open_app("pages/train.py")
     at.radio(key="corpus_kind").set_value("uploaded text file").run()
     name = "<img src=x onerror=alert(1)><b>bold<i> [link](javascript:alert(1)) *star*.txt"
     data = distinct_lines(40) if content is None else content
@@ -358,7 +358,7 @@ def test_markup_in_an_uploaded_file_name_is_shown_as_text(runs, content):
 
 
 def test_a_batch_larger_than_the_corpus_trains_in_one_batch(runs):
-    at = open_app("pages/1_Train.py")
+    at = open_app("pages/train.py")
     at.radio(key="corpus_kind").set_value("uploaded text file").run()
     lines = "".join(f"{a} {b}\n" for a in TINY_WORDS[:5] for b in TINY_WORDS[:8]).encode()  # 40 distinct
     at.file_uploader(key="corpus_file").set_value(("small.txt", lines, "text/plain")).run()
@@ -389,7 +389,7 @@ def test_settings_outside_the_widget_bounds_never_reach_the_trainer(runs):
         "valid_size": -5,
         "clip": float("inf"),
     }
-    at = open_app("pages/1_Train.py")
+    at = open_app("pages/train.py")
     for key, value in hostile.items():
         at.number_input(key=key).set_value(value)
     at.run()
@@ -402,7 +402,7 @@ def test_settings_outside_the_widget_bounds_never_reach_the_trainer(runs):
     at.button(key="start_training").click().run()
     assert at.session_state["corpus_size"] == defaults.corpus_size
     assert any("lr must be" in e for e in texts(at.error)) and any("Not started" in e for e in texts(at.error))
-    assert not runs.exists() and not app_ui.training_worker().busy
+    assert not runs.exists() and not training.training_worker().busy
 
 
 def test_the_active_model_is_chosen_per_session(runs, tiny_checkpoint):
@@ -410,7 +410,7 @@ def test_the_active_model_is_chosen_per_session(runs, tiny_checkpoint):
     run_dir.mkdir(parents=True)
     shutil.copy(tiny_checkpoint, run_dir / "model.pt")
     write_run_info(run_dir, {"status": "finished", "started_at": 0, "test": {"exact_match": 1.0}})
-    mine, theirs = open_app("pages/7_Runs.py"), open_app()
+    mine, theirs = open_app("pages/runs.py"), open_app()
     assert mine.selectbox(key="run_choice").options == ["20250101-120000 · test exact match 100.0%"]
     mine.button(key="activate_run").click().run()
     assert "run 20250101\\-120000" in texts(mine.sidebar.markdown)
@@ -425,7 +425,7 @@ def test_a_run_is_deleted_only_when_confirmed_and_its_session_falls_back_to_the_
         (runs / name).mkdir(parents=True)
         shutil.copy(tiny_checkpoint, runs / name / "model.pt")
         write_run_info(runs / name, {"status": "finished", "started_at": 0, "test": {"exact_match": 1.0}})
-    at, other = open_app("pages/7_Runs.py"), open_app("pages/7_Runs.py")
+    at, other = open_app("pages/runs.py"), open_app("pages/runs.py")
     other.selectbox(key="delete_choice").set_value("20250101-120000").run()
     other.checkbox(key="delete_confirm").check().run()
     at.selectbox(key="run_choice").set_value("20250101-120000").run()
@@ -448,7 +448,7 @@ def test_a_run_is_deleted_only_when_confirmed_and_its_session_falls_back_to_the_
 
 # ------------------------------------------------------------------------------------------------- Examples
 def test_examples_table_filters_and_picked_row(runs):
-    at = open_app("pages/2_Examples.py")
+    at = open_app("pages/examples.py")
     table = at.dataframe(key="examples_table").value
     columns = ["#", "input", "output", "reference", "length", "match", "failure"]
     assert len(table) == 60 and list(table.columns) == columns
@@ -462,7 +462,7 @@ def test_examples_table_filters_and_picked_row(runs):
     shown = at.dataframe(key="examples_table").value
     at.session_state["examples_table"] = {"selection": {"rows": [3], "columns": [], "cells": []}}
     at.run()
-    assert f"Example #{shown['#'].iloc[3]}" in texts(at.subheader)
+    assert f"Example #{shown['#'].iloc[3]}" in texts(at.header)
 
 
 def test_examples_filter_by_failure_label(runs):
@@ -472,7 +472,7 @@ def test_examples_filter_by_failure_label(runs):
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["active_model_path"] = str(REPO / "artifacts" / "encdec" / "model.pt")
     at.run()
-    at.switch_page("pages/2_Examples.py").run()
+    at.switch_page("pages/examples.py").run()
     assert not at.exception, at.exception
     assert at.get("plotly_chart")[1].proto.spec  # the failures chart under the per-length one
     table = at.dataframe(key="examples_table").value
@@ -490,7 +490,7 @@ def test_examples_filter_by_failure_label(runs):
 
 # ------------------------------------------------------------------------------------------------- Attention
 def test_attention_page_typed_sentence_metrics_and_replay(runs):
-    at = open_app("pages/3_Attention.py")
+    at = open_app("pages/attention.py")
     assert at.selectbox(key="attention_example").value == 0
     (table,) = at.dataframe
     metrics = table.value
@@ -511,17 +511,17 @@ def test_attention_page_shows_no_alignment_for_the_encoder_decoder(runs):
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["active_model_path"] = str(REPO / "artifacts" / "encdec" / "model.pt")
     at.run()
-    at.switch_page("pages/3_Attention.py").run()
+    at.switch_page("pages/attention.py").run()
     assert not at.exception, at.exception
     assert any("No attention to show" in i.value for i in at.info)
-    assert not at.dataframe and "Alignment metrics" not in texts(at.subheader)
+    assert not at.dataframe and "Alignment metrics" not in texts(at.header)
     assert not at.get("plotly_chart") and "Entropy is low" not in "\n".join(texts(at.caption))
     assert any("no alignment formed" in i.value for i in at.info)
 
 
 # ------------------------------------------------------------------------------------------------- Analysis
 def test_analysis_page_answers_the_four_questions_and_shows_the_ablation(runs, monkeypatch, tmp_path, tiny_checkpoint):
-    at = open_app("pages/4_Analysis.py")
+    at = open_app("pages/analysis.py")
     text = at.markdown[0].value if "How attention" in at.markdown[0].value else "\n".join(texts(at.markdown))
     for question in ("What patterns appear", "Does attention align", "How does attention help", "beginning and end"):
         assert question in text
@@ -536,7 +536,7 @@ def test_analysis_page_answers_the_four_questions_and_shows_the_ablation(runs, m
     ]
     (shipped / "ablation.json").write_text(json.dumps({"seeds": 3, "rows": rows}))
     monkeypatch.setenv(CHECKPOINT_ENV, str(shipped / "model.pt"))
-    at = open_app("pages/4_Analysis.py")
+    at = open_app("pages/analysis.py")
     (table,) = at.dataframe
     assert list(table.value["variant"]) == ["default", "no attention"]
     assert list(table.value["normal"]) == ["0.990 ± 0.010", "0.400 ± 0.100"]
@@ -546,7 +546,7 @@ def test_analysis_page_answers_the_four_questions_and_shows_the_ablation(runs, m
 def test_analysis_page_switches_a_term_off_over_the_test_split(runs, tiny_reverser):
     """Nothing is decoded again until a term is chosen; then exact match per length with it off, next to every term
     on, and the failures recomputed, as ``term_ablation`` gives them."""
-    at = open_app("pages/4_Analysis.py")
+    at = open_app("pages/analysis.py")
     assert "Every test sentence is reversed exactly: there is no failure to chart." in texts(at.caption)
     assert any(c.startswith("This model (location-aware attention) has 3 terms") for c in texts(at.caption))
     assert at.radio(key="ablate_term").value is None and not at.dataframe
@@ -583,7 +583,7 @@ def test_analysis_page_shows_how_a_figure_2_model_fails_when_its_runs_were_label
     ]}  # fmt: skip
     (shipped / "paper_figure.json").write_text(json.dumps(figure))
     monkeypatch.setenv(CHECKPOINT_ENV, str(shipped / "model.pt"))
-    at = open_app("pages/4_Analysis.py")
+    at = open_app("pages/analysis.py")
     picker = at.selectbox(key="figure_failures_model")
     assert picker.options == [
         "location-aware attention, trained on ≤1 words",
@@ -606,7 +606,7 @@ def test_every_page_renders_a_model_without_attention(runs, plain_checkpoint, pa
         at.text_input(key="sentence").input("the cat sat").run()
     assert not at.exception, at.exception
     assert not at.main.error or page is None  # Try it may say "No match": this model is barely trained
-    if page not in ("pages/1_Train.py", "pages/7_Runs.py"):  # the pages that show the active model say what it is
+    if page not in ("pages/train.py", "pages/runs.py"):  # the pages that show the active model say what it is
         assert any("no attention" in w for w in texts(at.warning))
 
 
@@ -650,7 +650,7 @@ def test_a_model_file_that_turns_bad_keeps_the_last_good_model_served(runs, monk
 def test_the_app_validates_many_times_in_the_first_epoch_on_a_subset_and_says_so(runs):
     """The command line validates once an epoch; the Train page, watched by a person, validates 20 times an epoch on a
     subset by default, so its curves move from the first seconds, and the page says which sentences count."""
-    at = open_app("pages/1_Train.py")
+    at = open_app("pages/train.py")
     tiny_settings(at, epochs=1)
     assert at.number_input(key="evals_per_epoch").value == 20 and at.number_input(key="valid_subset").value == 200
     at.number_input(key="valid_subset").set_value(10)
@@ -668,8 +668,8 @@ def test_the_app_validates_many_times_in_the_first_epoch_on_a_subset_and_says_so
 def test_try_it_answers_a_sentence_seen_before_from_the_cache(runs, monkeypatch):
     """A sentence typed again, in this session or another, is neither decoded nor drawn again."""
     decoded = []
-    heatmap_figure = app_ui.heatmap_figure
-    monkeypatch.setattr(app_ui, "heatmap_figure", lambda *args: decoded.append(args) or heatmap_figure(*args))
+    heatmap_figure = warm_up.heatmap_figure
+    monkeypatch.setattr(warm_up, "heatmap_figure", lambda *args: decoded.append(args) or heatmap_figure(*args))
     for _ in range(2):
         at = open_app()
         at.text_input(key="sentence").input("the red dog ran").run()
@@ -680,37 +680,41 @@ def test_try_it_answers_a_sentence_seen_before_from_the_cache(runs, monkeypatch)
 def test_the_server_warms_what_a_first_visit_needs(runs, monkeypatch):
     """``streamlit_app.py`` calls ``warm_up`` before the server answers anyone: afterwards a first visit's example
     sentence is neither loaded, decoded nor drawn, and the default corpus is ready for a Start."""
-    app_ui.typed_sentence.clear()
-    app_ui.model_cache().clear()
-    before = app_ui.model_cache().loads
-    app_ui.warm_up()
-    loads = app_ui.model_cache().loads
-    assert loads == before + 1 and app_ui.default_corpus().done()
+    warm_up.typed_sentence.clear()
+    session.model_cache().clear()
+    before = session.model_cache().loads
+    warm_up.warm_up()
+    loads = session.model_cache().loads
+    assert loads == before + 1 and training.default_corpus().done()
     drawn = []
-    monkeypatch.setattr(app_ui, "heatmap_figure", lambda *args: drawn.append(args))
+    monkeypatch.setattr(warm_up, "heatmap_figure", lambda *args: drawn.append(args))
     at = open_app()
     at.button(key="example_0").click().run()
     assert texts(at.text)[1] == "mat the on sat cat the"  # the true reversal, beside the model's
-    assert drawn == [] and app_ui.model_cache().loads == loads
+    assert drawn == [] and session.model_cache().loads == loads
 
 
 def test_warming_a_server_whose_default_model_is_broken_leaves_the_page_to_say_why(runs, monkeypatch, tmp_path):
     broken = tmp_path / "model.pt"
     broken.write_bytes(b"not a checkpoint")
     monkeypatch.setenv(CHECKPOINT_ENV, str(broken))
-    app_ui.warm_up()  # no exception: the server starts
+    warm_up.warm_up()  # no exception: the server starts
     assert any("cannot be loaded" in e for e in texts(open_app().error))
 
 
 def test_try_it_draws_its_text_box_before_it_imports_torch():
     """The first paint of a cold server waits for nothing heavy: everything above the text box, the box included, is
-    drawn by code that imports neither torch nor the app's modules (``app_shell``); only a link's first view imports
-    them before, to put its sentence in the box."""
-    source = (REPO / "try_it.py").read_text()
-    first_paint = source[source.index("# ---") : source.index("import app_ui  # noqa: E402")]
-    assert "try_a_sentence()" in first_paint and "app_ui." not in first_paint
-    shell = (REPO / "app_shell.py").read_text()
-    assert not re.search(r"^\s*(import|from) (torch|pandas|plotly|seq2seq|app_ui)", shell, re.MULTILINE)
+    drawn by code that imports neither torch nor the app's modules (``ui.links`` imports them only in its functions);
+    only a link's first view imports them before, to put its sentence in the box."""
+    source = (REPO / "pages" / "try_it.py").read_text()
+    first_paint = source[source.index("# ---") : source.index("from ui import session  # noqa: E402")]
+    assert "try_a_sentence()" in first_paint and "session." not in first_paint
+    top = source[: source.index("INTRO = ")]
+    assert not re.search(r"^\s*(import|from) (torch|pandas|plotly|seq2seq)", top, re.MULTILINE)
+    assert re.findall(r"^from ui import (.+)$", top, re.MULTILINE) == ["links"]
+    for light in ("ui/__init__.py", "ui/links.py"):
+        shell = (REPO / light).read_text()
+        assert not re.search(r"^(import|from) (torch|pandas|plotly|seq2seq|ui)", shell, re.MULTILINE), light
 
 
 def test_the_live_curves_are_built_once_per_run_and_follow_it(runs, monkeypatch):
@@ -721,7 +725,7 @@ def test_the_live_curves_are_built_once_per_run_and_follow_it(runs, monkeypatch)
     (run_dir,) = runs.iterdir()
     with open(run_dir / "history.csv", newline="") as handle:
         matches = [100 * float(row["valid_exact_match"]) for row in csv.DictReader(handle)]
-    for tab in (at, open_app("pages/1_Train.py")):
+    for tab in (at, open_app("pages/train.py")):
         figure = json.loads(tab.get("plotly_chart")[0].proto.spec)
         (curve,) = [trace for trace in figure["data"] if trace["name"] == "valid exact match (%)"]
         assert curve["y"] == pytest.approx(matches)
@@ -729,9 +733,9 @@ def test_the_live_curves_are_built_once_per_run_and_follow_it(runs, monkeypatch)
 
 
 def test_the_default_corpus_is_generated_once_in_the_background_and_a_default_start_uses_it():
-    future = app_ui.default_corpus()
-    assert app_ui.default_corpus() is future  # once per server
-    data = app_ui.prepared_corpus(Config(evals_per_epoch=20, valid_subset=200, lr=1e-3))  # training settings differ
+    future = training.default_corpus()
+    assert training.default_corpus() is future  # once per server
+    data = training.prepared_corpus(Config(evals_per_epoch=20, valid_subset=200, lr=1e-3))  # training settings differ
     assert data is future.result() and data.splits.valid == load_run_data(Config()).splits.valid
-    assert app_ui.prepared_corpus(Config(corpus_size=500)) is None  # another corpus: the worker generates it
-    assert app_ui.prepared_corpus(Config(seed=1)) is None
+    assert training.prepared_corpus(Config(corpus_size=500)) is None  # another corpus: the worker generates it
+    assert training.prepared_corpus(Config(seed=1)) is None

@@ -10,7 +10,6 @@ import pytest
 from streamlit.runtime.scriptrunner import RerunData
 from streamlit.testing.v1 import AppTest
 
-import app_ui
 from seq2seq import plots
 from seq2seq.app import decoder_view
 from seq2seq.app.runs import write_run_info
@@ -18,13 +17,14 @@ from seq2seq.decoding import Reverser
 from seq2seq.fileio import FolderLock
 from seq2seq.paths import CHECKPOINT_ENV
 from tests.app.conftest import APP
+from ui import session
 
-DECODER = "pages/6_Decoder.py"
+DECODER = "pages/decoder.py"
 
 
 def open_decoder(params: dict | None = None, page: str = DECODER) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
-    if page != "try_it.py":
+    if page != "pages/try_it.py":
         at.run()
         at.switch_page(page)
     for name, value in (params or {}).items():
@@ -117,9 +117,10 @@ def test_a_link_to_try_it_reverses_its_sentence_and_can_choose_a_run(runs, monke
     run.mkdir(parents=True)
     write_run_info(run, {"status": "finished"})
     (run / "model.pt").write_bytes(tiny_checkpoint.read_bytes())
-    at = open_decoder({"sentence": "the cat sat", "model": run.name}, page="try_it.py")
+    at = open_decoder({"sentence": "the cat sat", "model": run.name}, page="pages/try_it.py")
     assert at.text[0].value == "sat cat the"
     assert any("run 20250101-120000" in c.value.replace("\\", "") for c in at.caption)
+    assert "run 20250101-120000" in [m.value.replace("\\", "") for m in at.sidebar.markdown]  # on its first view too
     assert dict(at.query_params) == {"sentence": "the cat sat", "model": "20250101-120000"}
 
 
@@ -168,7 +169,7 @@ def test_a_step_slider_move_decodes_nothing_again_and_leaves_the_whole_heatmap_a
 
     monkeypatch.setattr(Reverser, "reverse_tokens", counted_decode)
     monkeypatch.setattr(plots, "with_clickable_rows", counted_heatmap)
-    app_ui.model_cache().clear()  # no decodes kept from other tests
+    session.model_cache().clear()  # no decodes kept from other tests
     at = open_decoder({"sentence": "the big dog", "step": "1"})
     assert calls == {"decode": 3, "whole heatmap": 1}  # its own decode, the what-if at step 1, the beam
     at.run()  # a whole rerun of the same sentence and settings (a click on the heatmap makes one)
@@ -198,9 +199,9 @@ def active_caption(at: AppTest) -> str:
 @pytest.mark.parametrize(
     "page, params",
     [
-        ("try_it.py", {"sentence": "the cat sat", "model": "additive"}),
-        ("pages/2_Examples.py", {"model": "encdec"}),
-        ("pages/3_Attention.py", {"model": "additive"}),
+        ("pages/try_it.py", {"sentence": "the cat sat", "model": "additive"}),
+        ("pages/examples.py", {"model": "encdec"}),
+        ("pages/attention.py", {"model": "additive"}),
         (DECODER, {"sentence": "the cat", "step": "2", "model": "encdec"}),
     ],
 )
@@ -215,7 +216,7 @@ def test_a_link_to_a_shipped_model_opens_it_and_the_page_writes_the_same_link(sh
     assert active_caption(again) == active_caption(at) and dict(again.query_params) == params
 
 
-@pytest.mark.parametrize("page", ["pages/2_Examples.py", "pages/3_Attention.py", "pages/4_Analysis.py"])
+@pytest.mark.parametrize("page", ["pages/examples.py", "pages/attention.py", "pages/analysis.py"])
 def test_a_model_picked_on_a_page_is_written_into_its_url(shipped, page):
     at = open_decoder(page=page)
     assert dict(at.query_params) == {"model": "default"}

@@ -7,17 +7,17 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-import app_ui
 from seq2seq.app.runs import write_run_info
 from seq2seq.checkpoint import load_checkpoint
 from seq2seq.metrics import percent
 from tests.app.conftest import APP, PAGES, texts, tiny_settings
+from ui import session
 
 
 def _session_on(path) -> AppTest:
     """A new session whose active model is ``path`` (as "Make active" leaves it), on the Try it page."""
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state[app_ui.MODEL_KEY] = str(path)
+    at.session_state[session.MODEL_KEY] = str(path)
     return at.run()
 
 
@@ -48,7 +48,7 @@ def test_a_malformed_run_model_keeps_the_sidebar_and_offers_the_shipped_default(
         assert not at.exception, (page, at.exception)
         assert "No model loaded." in texts(at.sidebar.error)
         assert any("Active model" in m for m in texts(at.sidebar.markdown))
-        if page not in ("pages/1_Train.py", "pages/7_Runs.py"):  # Train and Runs work without a model
+        if page not in ("pages/train.py", "pages/runs.py"):  # Train and Runs work without a model
             (error,) = [e for e in texts(at.error) if "cannot be loaded" in e]
             assert "model.pt is damaged" in error and "\n" not in error
     at.button(key="use_default_model").click().run()
@@ -69,7 +69,7 @@ def test_a_session_whose_run_was_deleted_elsewhere_goes_back_to_the_shipped_mode
     assert "shipped default" in texts(at.sidebar.markdown)
     assert any("no longer on this server" in i for i in texts(at.sidebar.info))
     assert texts(at.text)[0] == "sat cat the"
-    assert at.session_state[app_ui.MODEL_KEY] is None
+    assert at.session_state[session.MODEL_KEY] is None
     at.run()  # said once
     assert not any("no longer on this server" in i for i in texts(at.sidebar.info))
 
@@ -89,7 +89,7 @@ def test_a_command_line_run_is_listed_with_its_accuracy_and_can_be_deleted(runs,
     fake.mkdir()
     (fake / "model.pt").write_bytes(b"not a checkpoint")
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/7_Runs.py").run()
+    at.switch_page("pages/runs.py").run()
     assert not at.exception
     (table,) = (frame.value.set_index("run") for frame in at.dataframe)
     stored = load_checkpoint(cli / "model.pt").metrics["test"]["exact_match"]
@@ -105,7 +105,7 @@ def test_a_command_line_run_is_listed_with_its_accuracy_and_can_be_deleted(runs,
 
 def test_the_train_page_says_what_a_run_will_get_before_start_and_refuses_what_cannot_be_had(runs):  # noqa: F811
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/1_Train.py").run()
+    at.switch_page("pages/train.py").run()
     tiny_settings(at)
     at.run()
     assert "This run will get 200 train / 30 valid / 30 test sentences." in texts(at.caption)

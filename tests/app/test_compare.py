@@ -19,7 +19,7 @@ from seq2seq.failures import FAILURES, failures_text
 from seq2seq.paths import CHECKPOINT_ENV
 from tests.app.conftest import APP
 
-COMPARE = "pages/5_Compare.py"
+COMPARE = "pages/compare.py"
 
 KINDS = ["location-aware attention", "2014 additive attention", "encoder–decoder, no attention"]
 
@@ -77,6 +77,23 @@ def test_the_long_suggestion_says_why_the_encoder_decoder_has_no_heatmap(env):
     assert any("more than the 4 of the longest example it trained on" in i.value for i in at.main.info)
     failed = [e.value.replace("\\", "") for e in at.main.error if e.value.startswith("No match")]
     assert failed and all(any(f"No match: {label} (" in e for label in FAILURES) for e in failed)
+
+
+def test_compare_opens_with_a_sentence_past_the_trained_length_compared_and_a_link_overrides_it(env):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(COMPARE).run()
+    assert not at.exception, at.exception
+    sentence = at.text_input(key="compare_sentence").value
+    assert len(sentence.split()) > 4  # longer than any sentence the tiny models trained on
+    assert len(at.main.text) == 3  # compared at once: one reversal per model
+    assert any("more than the 4 of the longest example it trained on" in i.value for i in at.main.info)
+    linked = AppTest.from_file(APP, default_timeout=60).run()
+    linked.switch_page(COMPARE)
+    linked.query_params["sentence"] = "the cat sat"
+    linked.run()
+    assert not linked.exception, linked.exception
+    assert linked.text_input(key="compare_sentence").value == "the cat sat"
+    assert len(linked.main.text) == 3 and linked.main.text[0].value == "sat cat the"  # the default model's
 
 
 def test_past_the_trained_length_counts_the_joined_examples_a_model_trained_on(env, tmp_path, monkeypatch):
@@ -140,7 +157,7 @@ def test_the_sidebar_picks_any_shipped_model_and_every_page_names_its_kind(env):
     assert any("no attention" in w.value for w in at.warning)
     at.text_input(key="sentence").input("the cat sat").run()
     assert not at.get("plotly_chart") and any("No attention to show" in i.value for i in at.info)
-    at.switch_page("pages/3_Attention.py").run()
+    at.switch_page("pages/attention.py").run()
     assert markdown_escape("encoder–decoder, no attention") in at.main.caption[0].value  # the choice holds across pages
     picker = at.sidebar.selectbox(key="model_picker")
     picker.select(str(env)).run()
@@ -218,7 +235,7 @@ def test_the_analysis_page_draws_figure_2_and_checks_the_findings(env):
             for kind in ("encdec", "additive", "location") for cap in (10, 20)]  # fmt: skip
     (env.parent / "paper_figure.json").write_text(json.dumps({"runs": runs, "command": "python x", "updates": 5}))
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/4_Analysis.py").run()
+    at.switch_page("pages/analysis.py").run()
     assert not at.exception, at.exception
     chart = json.loads(at.get("plotly_chart")[-1].proto.spec)
     names = [trace.get("name") for trace in chart["data"] if trace.get("mode") == "lines+markers"]

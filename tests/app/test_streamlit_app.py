@@ -6,8 +6,8 @@ from pathlib import Path
 
 from streamlit.web.server.app_discovery import discover_asgi_app
 
-import app_ui
 import streamlit_app
+import ui.warm_up
 from seq2seq.app import worker
 
 ENTRY = Path(streamlit_app.__file__)
@@ -16,13 +16,17 @@ ENTRY = Path(streamlit_app.__file__)
 def test_streamlit_run_finds_the_app_and_its_pages():
     found = discover_asgi_app(ENTRY)  # what `streamlit run` asks before it chooses how to serve a script
     assert found.is_asgi_app and found.import_string == "streamlit_app:app"
-    assert streamlit_app.app.script_path.name == "try_it.py"
-    assert (ENTRY.parent / "try_it.py").is_file() and (ENTRY.parent / "pages").is_dir()
+    assert streamlit_app.app.script_path == ENTRY  # the same file is the frame, run on every rerun
+    for path, *_ in streamlit_app.PAGES:
+        assert (ENTRY.parent / path).is_file(), path
+    assert {path for path, *_ in streamlit_app.PAGES} == {
+        f"pages/{p.name}" for p in (ENTRY.parent / "pages").glob("*.py")
+    }
 
 
 def test_the_server_warms_before_it_serves_and_joins_training_when_it_stops(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(app_ui, "warm_up", lambda: calls.append("warm up") or {"default model": 0.25})
+    monkeypatch.setattr(ui.warm_up, "warm_up", lambda: calls.append("warm up") or {"default model": 0.25})
     monkeypatch.setattr(worker, "shutdown_all", lambda: calls.append("join training"))
 
     async def serve() -> None:
@@ -33,3 +37,14 @@ def test_the_server_warms_before_it_serves_and_joins_training_when_it_stops(monk
     assert calls == ["warm up", "serving", "join training"]
     said = capsys.readouterr().out
     assert said.strip().startswith("Warmed up in") and "default model 0.25 s" in said
+
+
+def test_the_pages_keep_their_addresses_and_none_is_its_file_name():
+    """The URLs people have (``/``, ``/Train``, ..., ``/Runs``) still open their pages; and no address equals its file's
+    name, which would let Streamlit's pages-folder mode run that file alone, without the frame and its sidebar."""
+    addresses = {title: address for _path, title, address, _icon in streamlit_app.PAGES}
+    assert streamlit_app.PAGES[0][1] == "Try it"  # the home page, /
+    pages = ["Train", "Examples", "Attention", "Analysis", "Compare", "Decoder", "Runs"]
+    assert {title: addresses[title] for title in pages} == {title: title for title in pages}
+    for path, _title, address, _icon in streamlit_app.PAGES:
+        assert address != Path(path).stem, path

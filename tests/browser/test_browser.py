@@ -22,6 +22,7 @@ from PIL import Image
 
 from harness.browser import (
     MODEL_REVERSAL,
+    REPO,
     RUNNING,
     TIMEOUT_MS,
     TRUE_REVERSAL,
@@ -109,6 +110,32 @@ def test_the_model_picker_is_drawn_when_its_popover_opens(server, page):
             e => (e.value || e.textContent || '').includes('shipped default'))"""
         page.wait_for_function(shows_the_active_model)
         assert page.evaluate(loaded)
+
+
+AXE = Path(os.environ.get("SEQ2SEQ_AXE") or REPO / "node_modules" / "axe-core" / "axe.min.js")
+# Every page's URL path, Try it with a sentence answered.
+EVERY_PAGE = ["?sentence=the+dog+saw+bird", "Train", "Runs", "Examples", "Attention", "Analysis", "Compare", "Decoder"]
+
+
+@pytest.mark.skipif(not AXE.is_file(), reason=f"no axe-core at {AXE} (npm install --no-save axe-core, as .ci/run does)")
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_every_page_has_no_accessibility_violations(server, browser, theme):
+    """axe-core, the engine of browsers' accessibility audits, finds nothing on any page, in the light and the dark
+    theme (Streamlit follows the browser's): text contrast, heading order, labels and the rest of its rules."""
+    with new_tab(browser, color_scheme=theme) as tab:
+        for path in EVERY_PAGE:
+            with shot_on_failure(tab, f"axe_{theme}_{path.split('?')[0] or 'try_it'}"):
+                tab.goto(f"{server.url}/{path}")
+                wait_ready(tab)
+                tab.locator('[data-testid="stMain"] h1').first.wait_for()
+                tab.wait_for_timeout(500)  # let the last deltas of the run settle into the page
+                tab.add_script_tag(path=str(AXE))
+                violations = tab.evaluate(
+                    """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(
+                        v => `${v.id} (${v.impact}): ${v.help}; ${v.nodes.length} nodes, e.g. `
+                             + v.nodes.slice(0, 2).map(n => n.target.join(' ') + ' ' + n.failureSummary).join(' | '))"""
+                )
+                assert violations == [], f"/{path} ({theme}): " + "\n".join(violations)
 
 
 def test_train_watch_the_curve_grow_reload_stop_activate_and_exit_mid_run(server, page):

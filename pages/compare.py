@@ -6,7 +6,6 @@ import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-import app_ui
 from seq2seq.app import decoder_view
 from seq2seq.app.models import model_options, shipped_models
 from seq2seq.app.views import (
@@ -23,6 +22,7 @@ from seq2seq.failures import FAILURE_MEANINGS, failure_label, failures_text
 from seq2seq.plots import failures_figure, heatmap_figure
 from seq2seq.stress import trained_lengths
 from seq2seq.tokenize import InputError
+from ui import links, session, widgets
 
 KEY = "compare_sentence"
 MODELS_KEY = "compare_models"
@@ -32,7 +32,7 @@ def use_example(sentence: str) -> None:
     st.session_state[KEY] = sentence
 
 
-app_ui.setup_page("Compare")
+link_notes = links.apply_link(KEY)  # before the default sentence below
 st.title("Compare the models")
 st.markdown(
     "Type one sentence and see what each model makes of it, side by side: the 2014 paper's attention, the "
@@ -45,6 +45,7 @@ asked = st.session_state.get(MODELS_KEY, [str(path) for path in shipped_models()
 st.session_state[MODELS_KEY], notes = compare_selection(asked, options)
 for note in notes:
     st.info(markdown_escape(note), icon=":material/info:")
+links.show_link_notes(link_notes)
 chosen = st.multiselect(
     "Models to compare",
     list(options),
@@ -57,7 +58,7 @@ chosen = st.multiselect(
 models = []  # (path, model)
 for path in chosen:
     try:
-        models.append((path, app_ui.model_cache().get(path)))
+        models.append((path, session.model_cache().get(path)))
     except CheckpointError as error:
         st.warning(f"{markdown_escape(str(error))}: left out of the comparison.")
 if not models:
@@ -78,6 +79,10 @@ st.write("Try one:")
 labels = example_labels(examples, seen)  # distinct from their first words: a narrow button cuts the rest
 for column, (i, example) in zip(st.columns(len(examples)), enumerate(examples), strict=True):
     column.button(markdown_escape(labels[i]), key=f"compare_example_{i}", on_click=use_example, args=(example,))
+# The page opens with a sentence compared: the first one past the trained length, where the models part ways (a
+# link's or a typed sentence holds instead).
+past = [example for example in examples if len(example.split()) > seen]
+st.session_state.setdefault(KEY, (past or examples or [SHOWCASE_SENTENCE])[0])
 
 sentence = st.text_input("Sentence", key=KEY, placeholder=SHOWCASE_SENTENCE)
 if not sentence:
@@ -92,7 +97,7 @@ for index, (column, (path, model)) in enumerate(zip(st.columns(len(models)), mod
     with column:
         st.markdown(f"**{markdown_escape(model.kind_name)}**")
         st.caption(f"{markdown_escape(model.label)} · {markdown_escape(model.accuracy_text())}")
-        problem = app_ui.model_cache().problem(path)
+        problem = session.model_cache().problem(path)
         if problem:  # the file changed since it was loaded, and cannot be used: the earlier version is compared
             st.warning(f"Its file cannot be used now ({markdown_escape(problem)}); compared as loaded earlier.")
         try:
@@ -100,7 +105,7 @@ for index, (column, (path, model)) in enumerate(zip(st.columns(len(models)), mod
         except InputError as problem:
             st.error(str(problem))
             continue
-        app_ui.words_box(result.output, key=f"compare_reversal_{index}")
+        widgets.words_box(result.output, key=f"compare_reversal_{index}")
         if result.match:
             st.success("Match", icon=":material/check_circle:")
         else:

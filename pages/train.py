@@ -1,6 +1,6 @@
 """Train: choose a corpus and hyper-parameters, start and stop a run, and watch it learn live (past runs: Runs).
 
-One trainer per server (``app_ui.training_worker``) runs in the background: the run goes on when this page is left,
+One trainer per server (``training.training_worker``) runs in the background: the run goes on when this page is left,
 reloaded or opened in a second tab, and a second Start while one runs says so instead of starting another.
 """
 
@@ -8,7 +8,6 @@ import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-import app_ui
 from seq2seq.app.runs import runs_root, safe_corpus_name
 from seq2seq.app.settings import APP_DEFAULTS, config_from_settings
 from seq2seq.app.views import (
@@ -26,14 +25,14 @@ from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.data import planned_counts
 from seq2seq.metrics import percent
 from seq2seq.tokenize import InputError
+from ui import session, training
 
 REFRESH_SECONDS = 1.0  # how often the live view of a run redraws
 IDLE_POLL_SECONDS = 5.0  # how often a page with no run going on looks for one that another session started
 BUILT_IN, UPLOAD = "built-in generator", "uploaded text file"
 
-model, error = app_ui.setup_page("Train")
-worker = app_ui.training_worker()
-app_ui.default_corpus()  # generated in the background: a Start with the defaults then trains at once
+worker = training.training_worker()
+training.default_corpus()  # generated in the background: a Start with the defaults then trains at once
 st.title("Train a model")
 st.caption(
     "Runs go on in the background on this server: switch pages or reload and it keeps training. Each run is saved "
@@ -49,7 +48,7 @@ def whole_number(column, label: str, name: str, smallest: int = 1, **options) ->
     return int(column.number_input(label, smallest, MAX_VALUES[name], getattr(defaults, name), key=name, **options))
 
 
-st.subheader("Corpus")
+st.header("Corpus")
 corpus_kind = st.radio("Sentences to learn from", [BUILT_IN, UPLOAD], horizontal=True, key="corpus_kind")
 upload = None
 if corpus_kind == BUILT_IN:
@@ -69,7 +68,7 @@ else:
         key="corpus_file",
     )
 
-st.subheader("Hyper-parameters")
+st.header("Hyper-parameters")
 c1, c2, c3, c4 = st.columns(4)
 whole_number(c1, "Embedding size", "embedding_size")
 whole_number(c2, "Hidden size", "hidden_size")
@@ -123,7 +122,7 @@ except ValueError as problem:
 upload_data, upload_error = None, None
 if upload is not None and config is not None:
     try:
-        upload_data = app_ui.read_upload(
+        upload_data = training.read_upload(
             upload.getvalue(), upload.name, config.valid_size, config.test_size, config.seed
         )
     except InputError as problem:
@@ -162,7 +161,7 @@ if start:
                     corpus_text=upload.getvalue(),
                 )
             else:
-                started = worker.start(config, runs_root(), app_ui.prepared_corpus(config))
+                started = worker.start(config, runs_root(), training.prepared_corpus(config))
         except TrainingBusy as busy:
             st.warning(str(busy), icon=":material/hourglass_top:")
         except OSError as problem:
@@ -182,7 +181,7 @@ def show_run(state: TrainingState) -> None:
         st.info("No training run on this server yet: choose the settings above and press Start.")
         return
     config = state.config
-    st.subheader(f"Run {state.run_dir.name}: {status_text(state.status, state.stop_reason)}")
+    st.header(f"Run {state.run_dir.name}: {status_text(state.status, state.stop_reason)}")
     epochs_text = f"epoch {state.epoch} of {config.epochs}" if config else ""
     st.progress(
         state.fraction,
@@ -195,7 +194,7 @@ def show_run(state: TrainingState) -> None:
         st.caption(validation_text(config))
     for column, (label, value) in zip(st.columns(4), live_metrics(state.batches, state.history), strict=True):
         column.metric(label, value)
-    app_ui.live_curves(state.run_id, state.total_steps).draw(state, key="training_curves")
+    training.live_curves(state.run_id, state.total_steps).draw(state, key="training_curves")
     left, right = st.columns(2)
     with left:
         st.markdown("**Log**")
@@ -204,7 +203,7 @@ def show_run(state: TrainingState) -> None:
         st.markdown("**Attention of a fixed validation sentence, as it forms**")
         index = watched_index(state.snapshot)
         figure = (
-            app_ui.live_snapshot_figure(state.run_id, state.snapshot_count, index, state.snapshot)
+            training.live_snapshot_figure(state.run_id, state.snapshot_count, index, state.snapshot)
             if state.snapshot
             else None
         )
@@ -219,10 +218,10 @@ def show_run(state: TrainingState) -> None:
         if state.test_metrics:
             test = state.test_metrics
             st.success(f"Test exact match {percent(test['exact_match'])} ({test['correct']:,}/{test['total']:,}).")
-        if str(app_ui.active_model_path()) == str(state.checkpoint_path):
+        if str(session.active_model_path()) == str(state.checkpoint_path):
             st.success("This run's model is your active model.", icon=":material/check_circle:")
         elif st.button("Make this run the active model", type="primary", key="activate_latest"):
-            app_ui.set_active_model(state.checkpoint_path)
+            session.set_active_model(state.checkpoint_path)
             st.rerun()
 
 

@@ -5,8 +5,6 @@ import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-import app_shell
-import app_ui
 from seq2seq.app import decoder_view as view
 from seq2seq.app.views import counted, markdown_escape
 from seq2seq.decoding import Forcing, Reversal, forced_word_id, has_attention
@@ -14,16 +12,16 @@ from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.plots import heatmap_figure, with_clickable_rows
 from seq2seq.scoring import score_pairs
 from seq2seq.tokenize import InputError, checked_tokens
+from ui import links, session
 
-notes = app_ui.apply_link("decoder_sentence", "decoder_step") if app_shell.link_to_open("decoder") else []
-loaded = app_ui.model_page(
-    "Decoder",
+notes = links.apply_link("decoder_sentence", "decoder_step")
+loaded = session.model_page(
     heading="Inside the decoder",
     intro="Step through one reversal: where each step looks, why it looks there, what it could have written. Then "
     "change one thing and watch what follows, search with a beam, or ask how likely any answer is.",
     link=False,  # read above and written below, with the sentence and step
 )
-app_ui.show_link_notes(notes)
+links.show_link_notes(notes)
 model, vocab = loaded.reverser.model, loaded.reverser.vocab
 attends = has_attention(model)
 
@@ -47,7 +45,7 @@ try:
     tokens = checked_tokens(sentence)
 except InputError as problem:
     st.error(str(problem))
-    app_ui.keep_link(None)
+    links.keep_link(None)
     st.stop()
 
 # Every decode is run once per model file, sentence and settings (``LoadedModel.decode``), and each section below the
@@ -63,7 +61,7 @@ if st.session_state.get("decoder_step", 1) > len(steps):
 st.code(f"input:  {' '.join(tokens)}\noutput: {' '.join(own.output)}", language=None)
 
 # ------------------------------------------------------------------------------------------------- one step
-st.subheader("One step at a time")
+st.header("One step at a time")
 if attends and len(steps) > 1:
     whole = with_clickable_rows(heatmap_figure(own.tokens, own.output, own.attention))
     st.plotly_chart(
@@ -80,7 +78,7 @@ def one_step(sentence: str, tokens: list[str], own: Reversal) -> None:
     """The step the slider picks, and the what-if at that step."""
     steps = own.found.steps
     step = st.slider("Step", 1, len(steps), key="decoder_step") if len(steps) > 1 else 1
-    app_ui.keep_link(sentence, step)
+    links.keep_link(sentence, step)
     record = steps[step - 1]
     st.markdown(f"**{markdown_escape(view.step_reading(record, tokens, attends))}**")
     left, right = st.columns([3, 2])
@@ -99,7 +97,7 @@ def one_step(sentence: str, tokens: list[str], own: Reversal) -> None:
         st.caption(view.ENERGY_CAPTION)
 
     # --------------------------------------------------------------------------------------------- what if
-    st.subheader("What if…")
+    st.header("What if…")
     kinds = ["write another word here", "look somewhere else here"] if attends else ["write another word here"]
     kind = st.radio(f"At step {step}", kinds, horizontal=True, key="whatif_kind")
     if kind == kinds[0]:
@@ -136,7 +134,7 @@ def one_step(sentence: str, tokens: list[str], own: Reversal) -> None:
 
 @st.fragment
 def beam_search(tokens: list[str]) -> None:
-    st.subheader("Beam search")
+    st.header("Beam search")
     beam = st.number_input("Beam width (1 is greedy)", 1, 10, 3, key="beam_width")
     searched = loaded.decode(tokens, beam=beam, record=True)
     st.dataframe(pd.DataFrame(view.hypothesis_rows(searched)), hide_index=True, key="nbest_table")
@@ -148,7 +146,7 @@ def beam_search(tokens: list[str]) -> None:
 
 @st.fragment
 def score_any_answer(tokens: list[str], own: Reversal) -> None:
-    st.subheader("Score any answer")
+    st.header("Score any answer")
     candidate = st.text_input("A candidate reversal", view.swapped_reversal(tokens), key=f"score_{' '.join(tokens)}")
     try:
         score, mine = score_pairs(

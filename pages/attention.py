@@ -5,17 +5,17 @@ import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-import app_ui
 from seq2seq.app.views import alignment_rows, snapshot_alignment, snapshot_example, snapshot_label
 from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.metrics import alignment_metrics
 from seq2seq.plots import heatmap_figure
 from seq2seq.tokenize import InputError
+from ui import session, widgets
 
 TEST, TYPED = "a test example", "a sentence I type"
 
-loaded = app_ui.model_page("Attention", heading="Attention")
-report = app_ui.report_on_test_set(loaded)
+loaded = session.model_page(heading="Attention")
+report = widgets.report_on_test_set(loaded)
 
 source = st.radio("Show the attention of", [TEST, TYPED], horizontal=True, key="attention_source")
 result = None
@@ -41,10 +41,10 @@ else:
 
 if result is not None:
     st.code(f"input:  {' '.join(result.tokens)}\noutput: {' '.join(result.output)}", language=None)
-    app_ui.heatmap(result, title, key="attention")  # says "No attention to show" for a model that has none
+    widgets.heatmap(result, title, key="attention")  # says "No attention to show" for a model that has none
 
 if result is not None and loaded.has_attention:
-    st.subheader("Alignment metrics")
+    st.header("Alignment metrics")
     st.caption(
         "Decoder step i of an n-word sentence should look at source word n + 1 − i: its mirror position. Entropy is "
         "low when attention is sharp."
@@ -60,7 +60,7 @@ if result is not None and loaded.has_attention:
         key="alignment_table",
     )
 
-st.subheader("How the alignment formed during training")
+st.header("How the alignment formed during training")
 snapshots = loaded.checkpoint.snapshots
 if not loaded.has_attention:
     st.info("This model has no attention, so no alignment formed: its context is the same at every step.")

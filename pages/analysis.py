@@ -5,7 +5,6 @@ import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-import app_ui
 from seq2seq.ablate import terms_of
 from seq2seq.analysis import analysis_markdown
 from seq2seq.app.runs import ablation_path, load_ablation
@@ -14,9 +13,10 @@ from seq2seq.attention import TERM_NAMES
 from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.paper_figure import failures_per_length, findings, load_paper_figure, paper_figure_path, series
 from seq2seq.plots import failures_figure, paper_figure
+from ui import session, widgets
 
-loaded = app_ui.model_page("Analysis")
-report = app_ui.report_on_test_set(loaded)
+loaded = session.model_page()
+report = widgets.report_on_test_set(loaded)
 ablation, ablation_error = load_ablation()
 
 if report.evaluation.total == 0:
@@ -30,16 +30,16 @@ with left:
 with right:
     showcase = loaded.reverser.reverse(SHOWCASE_SENTENCE)
     st.markdown(f"**Attention for “{SHOWCASE_SENTENCE}”**")
-    app_ui.heatmap(showcase, f"attention for: {SHOWCASE_SENTENCE}", key="analysis")
+    widgets.heatmap(showcase, f"attention for: {SHOWCASE_SENTENCE}", key="analysis")
 
 evaluation = report.evaluation
-st.subheader("How it fails, by length")
+st.header("How it fails, by length")
 if evaluation.correct < evaluation.total:
     st.plotly_chart(failures_figure(evaluation.per_length), theme=None, key="failures_chart")
 else:
     st.caption("Every test sentence is reversed exactly: there is no failure to chart.")
 
-st.subheader("Switch one term of the attention off")
+st.header("Switch one term of the attention off")
 terms = terms_of(loaded.reverser)
 st.caption(terms_note(loaded.kind_name, terms))
 if terms:
@@ -59,7 +59,7 @@ if terms:
             title = f"Wrong decodes by length, by failure, with the {term} term off"
             st.plotly_chart(failures_figure(ablated.per_length, title), theme=None, key="term_ablation_chart")
 
-st.subheader("Ablation")
+st.header("Ablation")
 if ablation is not None:
     seeds = markdown_escape(str(ablation.get("seeds", "several")))
     st.caption(
@@ -72,7 +72,7 @@ elif ablation_error:
 else:
     st.caption("No ablation results yet (`python benchmarks/ablation.py` writes artifacts/ablation.json).")
 
-st.subheader("Why attention: the paper's Figure 2, on reversal")
+st.header("Why attention: the paper's Figure 2, on reversal")
 figure_data, figure_error = load_paper_figure()
 if figure_data is not None:
     st.caption(

@@ -8,15 +8,14 @@ shipped default.
 import pandas as pd
 import streamlit as st
 
-import app_ui
 from seq2seq.app.runs import ACTIVE_STATUSES, delete_run, list_runs, runs_root
 from seq2seq.app.views import markdown_escape, run_rows
 from seq2seq.metrics import percent
+from ui import session, training
 
 RUN_MESSAGE = "run_message"  # what the last deletion did (escaped Markdown), shown once above the run list
 
-app_ui.setup_page("Runs")
-worker = app_ui.training_worker()
+worker = training.training_worker()
 st.title("Runs on this server")
 st.caption("Each run trained here (Train page) or with `python -m seq2seq train` into this server's runs folder.")
 
@@ -31,8 +30,8 @@ def delete_chosen_run() -> None:
     except (ValueError, OSError) as problem:
         st.session_state[RUN_MESSAGE] = ("error", f"Not deleted: {markdown_escape(str(problem))}")
         return
-    if app_ui.active_model_path().resolve().parent == (runs_root() / name).resolve():
-        app_ui.set_active_model(None)  # this session's model was in it: back to the shipped default
+    if session.active_model_path().resolve().parent == (runs_root() / name).resolve():
+        session.set_active_model(None)  # this session's model was in it: back to the shipped default
     st.session_state[RUN_MESSAGE] = ("success", f"Deleted run {markdown_escape(name)}.")
     st.session_state["delete_confirm"] = False
 
@@ -59,7 +58,7 @@ else:
         )
         c2.write("")
         if c2.button("Make active", key="activate_run"):
-            app_ui.set_active_model(usable[choice].checkpoint)
+            session.set_active_model(usable[choice].checkpoint)
             st.rerun()
     deletable = [run.name for run in finished if run.ours]  # folders our commands made, nothing else
     if deletable:

@@ -5,7 +5,6 @@ import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-import app_ui
 from seq2seq.app.views import (
     FAILURE_FILTERS,
     MATCH_FILTERS,
@@ -18,9 +17,10 @@ from seq2seq.evaluation import pick_examples
 from seq2seq.failures import failures_text
 from seq2seq.metrics import format_example, percent
 from seq2seq.plots import failures_figure, per_length_figure
+from ui import session, widgets
 
-loaded = app_ui.model_page("Examples", heading="Test-set examples")
-report = app_ui.report_on_test_set(loaded)
+loaded = session.model_page(heading="Test-set examples")
+report = widgets.report_on_test_set(loaded)
 results, evaluation = report.results, report.evaluation
 if not results:
     st.info("This model holds no test split, so there is nothing to show here.")
@@ -35,7 +35,7 @@ st.markdown(failures_text(evaluation.failures, evaluation.total))
 if evaluation.correct < evaluation.total:
     st.plotly_chart(failures_figure(evaluation.per_length), theme=None, key="failures_chart")
 
-st.subheader("All test sentences")
+st.header("All test sentences")
 rows = example_rows(results, loaded.has_attention)
 lengths = sorted({row["length"] for row in rows})
 c1, c2, c3 = st.columns([1, 1, 2])
@@ -75,12 +75,12 @@ selected = list(event.selection.rows) if event is not None else []
 if shown:
     row = shown[selected[0]] if selected and selected[0] < len(shown) else shown[0]
     result = results[row["#"] - 1]
-    st.subheader(f"Example #{row['#']}")
+    st.header(f"Example #{row['#']}")
     st.caption("Pick a row in the table to see its heatmap." if not selected else "The row picked in the table.")
     st.code(format_example(result), language=None)
-    app_ui.heatmap(result, f"test example #{row['#']}", key="example")
+    widgets.heatmap(result, f"test example #{row['#']}", key="example")
 
-st.subheader("A dozen examples")
+st.header("A dozen examples")
 st.caption("Spread over the lengths, with any mismatches first so that errors are never hidden.")
 columns = st.columns(3)
 for i, example in enumerate(pick_examples(results, 12)):

@@ -1,0 +1,65 @@
+"""Links into a page (``?sentence=...&step=...&model=...``): read on a session's first view of the page, written
+back as the view changes so that a copied URL reopens it.
+
+The frame reads a link (``read_link``) before it draws the sidebar, so that the link's model is the one the sidebar
+shows; the page then puts the link's sentence and step into its own widgets (``apply_link``). Nothing heavy is
+imported at this module's top: Try it asks ``apply_link`` before its first paint. The link's own rules (what a
+parameter may hold, the notes on ignored ones) are in ``seq2seq.app.links``.
+"""
+
+import streamlit as st
+
+PENDING_KEY = "link_pending"  # the link of this run's page, read by the frame and not yet applied by the page
+
+
+def read_link(page: str) -> None:
+    """On this session's first view of ``page`` with URL parameters: check them, make the link's model the session's
+    active one, and keep the rest for the page. Read on the first view only, so that the parameters a page later
+    writes into the URL (to be copied) never override what is typed."""
+    st.session_state.pop(PENDING_KEY, None)
+    flag = f"link_read_{page}"
+    first_view = flag not in st.session_state
+    st.session_state[flag] = True
+    if not (first_view and st.query_params):
+        return
+    from seq2seq.app.links import parse_link
+    from seq2seq.paths import default_checkpoint_path
+    from ui.session import set_active_model
+    from ui.training import training_worker
+
+    state = training_worker().state(max_points=0)  # a run still training is refused, as the picker refuses it
+    link = parse_link(st.query_params.to_dict(), live_run_dir=state.run_dir if state.active else None)
+    if link.model is not None:
+        set_active_model(None if link.model == default_checkpoint_path() else link.model)
+    st.session_state[PENDING_KEY] = link
+
+
+def apply_link(sentence_key: str | None = None, step_key: str | None = None) -> list[str]:
+    """Start the page's widgets from the link the frame read on this first view, if any; returns the notes on its
+    ignored parameters (none without a link)."""
+    link = st.session_state.pop(PENDING_KEY, None)
+    if link is None:
+        return []
+    if sentence_key and link.sentence is not None:
+        st.session_state[sentence_key] = link.sentence
+    if step_key and link.step is not None:
+        st.session_state[step_key] = link.step
+    return link.notes
+
+
+def keep_link(sentence: str | None, step: int | None = None) -> None:
+    """Write this view's state, the active model's name included, into the URL, so a copied link reopens it (only
+    when it changed)."""
+    from seq2seq.app.links import link_params
+    from ui.session import active_model_path
+
+    params = link_params(sentence, step, active_model_path())
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def show_link_notes(notes: list[str]) -> None:
+    from seq2seq.app.views import markdown_escape
+
+    for note in notes:
+        st.info(markdown_escape(note), icon=":material/link_off:")

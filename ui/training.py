@@ -1,0 +1,100 @@
+"""The server's one trainer and what the Train page draws from it: the corpus a Start with the defaults uses (made
+once per server, in the background), uploaded corpora, and the live curves and snapshot heatmaps every watching
+session shares."""
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+import plotly.graph_objects
+import streamlit as st
+
+from seq2seq.app.runs import upload_run_data
+from seq2seq.app.views import snapshot_example
+from seq2seq.app.worker import TrainingState, TrainingWorker
+from seq2seq.config import Config
+from seq2seq.data import RunData, load_run_data
+from seq2seq.plots import heatmap_figure, training_figure, training_series
+from seq2seq.records import Snapshot
+
+
+@st.cache_resource(show_spinner=False)
+def training_worker() -> TrainingWorker:
+    """The server's one trainer: every session and tab reads it, and it goes on when a page is left or reloaded."""
+    return TrainingWorker()
+
+
+@st.cache_resource(show_spinner="Reading the corpus…", max_entries=2, ttl=600)
+def read_upload(data: bytes, name: str, valid_size: int, test_size: int, seed: int) -> RunData:
+    """An uploaded corpus split for training, read once per file and split settings (not on every rerun).
+
+    A 50 MB upload of short lines parses into about 1 GB of Python lists, so at most two are kept, and one unused for
+    10 minutes is dropped at the next upload's read. Raises InputError (never cached) for a file that cannot be used."""
+    return upload_run_data(Config(valid_size=valid_size, test_size=test_size, seed=seed), data, name)
+
+
+CORPUS_FIELDS = ("corpus_size", "min_length", "max_length", "random_share", "valid_size", "test_size", "seed")
+
+
+@st.cache_resource(show_spinner=False)
+def default_corpus() -> Future:
+    """The built-in corpus of the default settings, generated once per server on a background thread (pure Python)
+    when the server warms up, or else on the first view of the Train page, so that a Start with the defaults trains
+    at once."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seq2seq-corpus")
+    future = pool.submit(load_run_data, Config())
+    pool.shutdown(wait=False)  # its thread finishes this one job, then ends
+    return future
+
+
+def prepared_corpus(config: Config) -> RunData | None:
+    """The default corpus, ready or nearly (waits for it), when ``config`` asks for it; else None (the worker then
+    generates the corpus itself)."""
+    defaults = Config()
+    if any(getattr(config, name) != getattr(defaults, name) for name in CORPUS_FIELDS) or config.train_file:
+        return None
+    future = default_corpus()
+    with st.spinner("Generating the corpus…"):
+        wait([future])
+    # A generation that failed is left to the worker, which reports a failure as a failed run.
+    return None if future.exception() else future.result()
+
+
+class LiveCurves:
+    """The live curves of one run, shared by every session that watches it.
+
+    The live view redraws every second in every watching session, and building the figure takes about a tenth of a
+    second of CPU under the GIL that the training thread needs too. So one figure is built per run, and a redraw at a
+    new moment of the run only moves its data (about a millisecond); the lock keeps one session from moving the data
+    while another draws it.
+    """
+
+    def __init__(self, total_steps: int) -> None:
+        self.figure = training_figure([], [], total_steps)
+        self.moment: tuple[int, int] | None = None
+        self.lock = threading.Lock()
+
+    def draw(self, state: TrainingState, key: str) -> None:
+        with self.lock:
+            moment = (state.step, len(state.history))
+            if moment != self.moment:
+                series = training_series(state.batches, state.history)
+                with self.figure.batch_update():
+                    for trace, (x, y) in zip(self.figure.data, series, strict=True):
+                        trace.x, trace.y = x, y
+                self.moment = moment
+            st.plotly_chart(self.figure, theme=None, key=key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def live_curves(run_id: int, total_steps: int) -> LiveCurves:
+    """The shared live curves of run ``run_id`` (a new figure once its number of steps is known)."""
+    return LiveCurves(total_steps)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def live_snapshot_figure(
+    run_id: int, snapshots: int, index: int, _snapshot: Snapshot
+) -> plotly.graph_objects.Figure | None:
+    """The heatmap of watched sentence ``index`` in the latest of ``snapshots`` snapshots of run ``run_id``."""
+    example = snapshot_example(_snapshot, index)
+    return None if example is None else heatmap_figure(example["tokens"], example["output"], example["attention"])

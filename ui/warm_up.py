@@ -1,0 +1,69 @@
+"""What the server makes before it answers anyone (``warm_up``, run by ``streamlit_app.py``'s lifespan), and the cache
+of typed sentences that it fills with the default model's examples."""
+
+import importlib
+import time
+from dataclasses import dataclass
+
+import plotly.graph_objects
+import streamlit as st
+
+from seq2seq.app.models import LoadedModel
+from seq2seq.checkpoint import CheckpointError
+from seq2seq.decoding import Reversal
+from seq2seq.paths import default_checkpoint_path
+from seq2seq.plots import heatmap_figure
+from ui.session import model_cache
+from ui.training import default_corpus
+
+
+@dataclass(frozen=True)
+class TypedSentence:
+    """A typed sentence through one model, with its heatmap. ``model`` is held so that its ``id``, part of the cache
+    key below, cannot be reused by another model while the entry lives."""
+
+    model: LoadedModel
+    result: Reversal
+    figure: plotly.graph_objects.Figure
+
+
+# An entry (the figure, mostly) holds about 130 KB: with 256 of them the soak saw the server's memory climb 35 MB over
+# its traffic before the cache was full. 64 keep the example sentences and recent inputs of every session.
+@st.cache_resource(show_spinner=False, max_entries=64)
+def typed_sentence(model_id: int, sentence: str, _model: LoadedModel) -> TypedSentence:
+    """``sentence`` through the model ``model_id`` (``id`` of a LoadedModel) and its heatmap, made once per model and
+    sentence for every session: an Enter on a sentence seen before costs no decoding and no figure building.
+
+    Raises InputError (never cached) for an empty or over-long sentence."""
+    result = _model.reverser.reverse(sentence)
+    return TypedSentence(_model, result, heatmap_figure(result.tokens, result.output, result.attention))
+
+
+def warm_up() -> dict[str, float]:
+    """Make what a first visit needs, once per server before it answers; returns the seconds each step took.
+
+    The default model is loaded and its example sentences reversed and drawn (a first reversal, or an example button,
+    then costs no load or figure building); the default corpus is generated and what an optimizer imports is imported
+    (a Start with the defaults trains at once). A default model that cannot be loaded is left to the pages, which say
+    why."""
+    steps = {
+        "torch._dynamo (imported by an optimizer's constructor)": lambda: importlib.import_module("torch._dynamo"),
+        "emoji pattern (a page's first set_page_config)": lambda: importlib.import_module("streamlit.emojis"),
+        "default corpus": lambda: default_corpus().result(),
+        "default model and its examples": _warm_default_model,
+    }
+    took = {}
+    for name, step in steps.items():
+        started = time.perf_counter()
+        step()
+        took[name] = time.perf_counter() - started
+    return took
+
+
+def _warm_default_model() -> None:
+    try:
+        model = model_cache().get(default_checkpoint_path())
+    except CheckpointError:
+        return
+    for sentence in model.example_sentences():
+        typed_sentence(id(model), sentence, model)

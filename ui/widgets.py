@@ -1,0 +1,62 @@
+"""What several pages draw alike: a reversal's words, an attention heatmap with its PNG download, and the active
+model's test-set report behind a spinner."""
+
+import plotly.graph_objects
+import streamlit as st
+
+from seq2seq.app.models import LoadedModel
+from seq2seq.decoding import Reversal
+from seq2seq.evaluation import TestReport
+from seq2seq.plots import heatmap_figure, heatmap_png
+from ui.session import load_active_model
+
+
+def report_on_test_set(model: LoadedModel) -> TestReport:
+    """The model's test-set report (computed once per model and cached by it), with a spinner the first time."""
+    with st.spinner("Reversing the test set…"):
+        return model.test_report()
+
+
+def words_box(words: list[str], key: str) -> None:
+    """A reversal's words shown as they are (``st.text`` parses no Markdown or HTML), in a box. Not ``st.code``: its
+    syntax highlighter is a 1.5 MB script that a browser fetches and parses for the first code block it shows, which
+    held a first answer back (README, Speed)."""
+    with st.container(border=True, key=key):
+        st.text(" ".join(words))
+
+
+def heatmap(
+    result: Reversal,
+    title: str,
+    key: str,
+    file_name: str = "attention_heatmap.png",
+    figure: plotly.graph_objects.Figure | None = None,
+) -> None:
+    """The hover-able attention heatmap of one result (``figure`` when it was built already), and a button that
+    downloads it as a PNG (drawn on click).
+
+    The chart on the page has no title of its own (the page says what it shows); the PNG carries ``title``. Every
+    caller draws the active model's result: for a model without attention it says so instead of drawing its fixed
+    weights as if they were an alignment.
+    """
+    model, _ = load_active_model()
+    if model is not None and not model.has_attention:
+        st.info(
+            f"No attention to show: this model ({model.kind_name}) has none. Every output word is written from the "
+            "same context, whatever the word, so there is no alignment to draw.",
+            icon=":material/block:",
+        )
+        return
+    figure = figure or heatmap_figure(result.tokens, result.output, result.attention)
+    st.plotly_chart(figure, theme=None, key=f"{key}_chart", width="content")
+    tokens, output, attention = list(result.tokens), list(result.output), result.attention
+    title = title if len(title) <= 60 else title[:59] + "…"
+    st.download_button(
+        "Download the heatmap (PNG)",
+        data=lambda: heatmap_png(tokens, output, attention, title)[0],
+        file_name=file_name,
+        mime="image/png",
+        key=f"{key}_png",
+        icon=":material/download:",
+        on_click="ignore",
+    )
