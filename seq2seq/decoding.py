@@ -400,6 +400,8 @@ class _Run:
         offsets = (torch.arange(batch, device=device) * k).unsqueeze(1)  # (B, 1)
         first_k = torch.arange(2 * k, device=device) < k  # (2K,) the candidates whose <eos> finishes
         no_parent = torch.zeros(batch, 1, dtype=torch.long, device=device)  # a beam of 1 only extends beam 0
+        cap_step = torch.tensor(self.limits, device=device) - 1  # (B,) each sentence's last step
+        first_cap = min(self.limits) - 1
         for t in range(max(self.limits)):
             forced_weights = None
             if forcing.attention is not None and forcing.attention[0] == t:
@@ -414,11 +416,12 @@ class _Run:
                 allowed[:, forcing.words[t]] = log_probs[:, forcing.words[t]]
             if k == 1:  # greedy: each row's best word is its one candidate; nothing to rank, keep or reorder
                 token_lp, word = allowed.max(dim=1, keepdim=True)  # (B, 1)
-                values, parent, order = scores + token_lp, no_parent, no_parent  # (B, 1) each
-                finite = values > -inf
-                finish = (word == EOS_ID) & finite
-                keep = finite & ~finish
-                scores = torch.where(keep, values, -inf)  # (B, 1)
+                parent = order = no_parent
+                if self.vocab is not None:  # the beam view of a beam of 1, recorded
+                    values = scores + token_lp  # (B, 1)
+                    finish = (word == EOS_ID) & (values > -inf)
+                    keep = (values > -inf) & ~finish
+                    scores = torch.where(keep, values, -inf)
             else:
                 total = (scores.reshape(-1, 1) + allowed).view(batch, k * vocab_size)  # (B, K·V)
                 values, index = total.topk(min(2 * k, k * vocab_size), dim=1)  # (B, 2K), best first
@@ -437,24 +440,46 @@ class _Run:
                 history.add_record(
                     query_state.view(batch, k, -1), alpha.view(batch, k, -1), log_probs.view(batch, k, -1)
                 )
-            self._settle(t, finals, finish, values, order, scores, done, threshold, k, n_best)
             if self.vocab is not None:
                 history.outcome.append((values, keep, finish))
-            done |= scores.amax(dim=1) <= threshold  # no live hypothesis can still matter (or none is left)
+            if k == 1:  # a row ends at its first <eos> or at its cap; where, is read from the words after the loop
+                done |= word[:, 0] == EOS_ID
+                if t >= first_cap:
+                    done |= cap_step <= t
+            else:
+                self._settle(t, finals, finish, values, order, scores, done, threshold, k, n_best)
+                done |= scores.amax(dim=1) <= threshold  # no live hypothesis can still matter (or none is left)
             if bool(done.all()):
                 break
-            scores = scores.masked_fill(done.unsqueeze(1), -inf)
+            if k > 1 or self.vocab is not None:
+                scores = scores.masked_fill(done.unsqueeze(1), -inf)
             if k == 1:
                 state, alpha, tokens = new_state, new_alpha, word.flatten()
             else:
                 rows = (offsets + parent.gather(1, order)).flatten()  # (B·K,) the row each live beam continues
                 state, alpha, tokens = new_state[rows], new_alpha[rows], word.gather(1, order).flatten()
+        if k == 1:
+            self._greedy_finals(history, cap_step, finals)
         history.freeze()
         pools = []
         for b in range(batch):
             ranked = sorted(finals[b], key=lambda f: -self.score(f))[:n_best]
             pools.append([_Entry(history, f, self.score(f)) for f in ranked])
         return history, pools
+
+    @staticmethod
+    def _greedy_finals(history: "_History", cap_step: Tensor, finals: list[list[_Final]]) -> None:
+        """A beam of 1's endings, read from its words once the loop is over: each row ends at its first ``<eos>``,
+        or else at its cap, with the log-probability of the words up to there."""
+        words = torch.cat(history.word, dim=1)  # (B, T)
+        is_eos = words == EOS_ID
+        last = cap_step.clamp(max=words.size(1) - 1)  # (B,)
+        first_eos = torch.where(is_eos.any(dim=1), is_eos.int().argmax(dim=1), words.size(1))  # (B,)
+        end_step = torch.minimum(first_eos, last)  # (B,)
+        end_lp = torch.cat(history.token_lp, dim=1).cumsum(dim=1).gather(1, end_step.unsqueeze(1))  # (B, 1)
+        ends = zip(end_step.tolist(), end_lp.flatten().tolist(), (first_eos <= last).tolist(), strict=True)
+        for b, (step, log_prob, by_eos) in enumerate(ends):
+            finals[b].append(_Final(step, 0, log_prob, by_eos))
 
     def _settle(
         self,

@@ -34,6 +34,7 @@ reads the source left to right only (s_0 then comes from the last forward state)
 attention fall on padded positions.
 """
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -52,7 +53,13 @@ one would lose it when turned back into words, shifting every later word against
 def writable(logits: Tensor) -> Tensor:
     """Decode-time logits (..., V): those of ``UNWRITABLE`` set to -inf, so the softmax spreads over the tokens a
     decoder may write. Every decode (greedy, beam, forced) and ``scoring`` read the model through this."""
-    return logits.index_fill(-1, torch.tensor(UNWRITABLE, device=logits.device), float("-inf"))
+    return logits.index_fill(-1, _unwritable_index(logits.device), float("-inf"))
+
+
+@functools.cache
+def _unwritable_index(device: torch.device) -> Tensor:
+    """``UNWRITABLE`` as an index tensor on ``device``, made once (it is read at every decoder step)."""
+    return torch.tensor(UNWRITABLE, device=device)
 
 
 @dataclass
