@@ -176,9 +176,9 @@ class _Final:
 class _History:
     """What each step of a search decided; hypotheses are read back by walking the parents.
 
-    Kept as tensors while the loop runs; ``freeze`` then turns each into one flat list per step (a nested
-    ``tolist`` builds a Python list per row, which costs more than the decoding itself for a large batch). The
-    readers index those lists: [t][b * width + i]."""
+    Kept as tensors while the loop runs; ``freeze`` then turns each into one flat list per sentence (a fully
+    nested ``tolist`` builds a Python list per row and step, which costs more than the decoding itself for a large
+    batch). The readers index those lists: [b][t * width + i]; a beam of 1 reads a sentence's words as a slice."""
 
     parent: list = field(default_factory=list)  # (B, C) per step: the live beam each of the C candidates extends
     word: list = field(default_factory=list)  # (B, C) its word
@@ -212,10 +212,10 @@ class _History:
         self.eos_lp.append(log_probs[..., EOS_ID])
 
     def freeze(self) -> None:
-        """Once the loop is over: each step's tensors as one flat list (see the class's text)."""
+        """Once the loop is over: each sentence's tensors as one flat list (see the class's text)."""
         self.candidates, self.beams, self.positions = self.word[0].size(1), self.order[0].size(1), self.alpha[0].size(2)
         for name in ("parent", "word", "token_lp", "order", "alpha"):
-            setattr(self, name, torch.stack(getattr(self, name)).flatten(1).tolist())
+            setattr(self, name, torch.stack(getattr(self, name), dim=1).flatten(1).tolist())  # (B, T·...)
 
     def path(self, b: int, final: _Final) -> tuple[list[int], list[int], list[int]]:
         """(steps, beams extended, candidates) of a hypothesis ending at ``final``, first step first."""
@@ -223,24 +223,24 @@ class _History:
         steps, beams, candidates = [], [], []
         t, r = final.step, final.candidate
         while t >= 0:
-            p = self.parent[t][b * c + r]
+            p = self.parent[b][t * c + r]
             steps.append(t)
             beams.append(p)
             candidates.append(r)
             if t > 0:
-                r = self.order[t - 1][b * k + p]
+                r = self.order[b][(t - 1) * k + p]
             t -= 1
         return steps[::-1], beams[::-1], candidates[::-1]
 
     def word_at(self, t: int, b: int, r: int) -> int:
-        return self.word[t][b * self.candidates + r]
+        return self.word[b][t * self.candidates + r]
 
     def token_lp_at(self, t: int, b: int, r: int) -> float:
-        return self.token_lp[t][b * self.candidates + r]
+        return self.token_lp[b][t * self.candidates + r]
 
     def weights_at(self, t: int, b: int, p: int) -> list[float]:
-        start = (b * self.beams + p) * self.positions
-        return self.alpha[t][start : start + self.positions]
+        start = (t * self.beams + p) * self.positions
+        return self.alpha[b][start : start + self.positions]
 
     def ids(self, b: int, final: _Final) -> tuple[int, ...]:
         steps, _, candidates = self.path(b, final)
@@ -250,21 +250,28 @@ class _History:
         """The hypothesis ending at ``final``, read in one walk back along its parents (as ``path``, inlined: this
         runs for every sentence of every batch)."""
         c, k, s = self.candidates, self.beams, self.positions
-        ids, lps, attention = [], [], []
-        t, r = final.step, final.candidate
-        while t >= 0:
-            i = b * c + r
-            p = self.parent[t][i]
-            ids.append(self.word[t][i])
-            lps.append(self.token_lp[t][i])
-            first = (b * k + p) * s  # where its weights start in the step's flat list
-            attention.append(self.alpha[t][first : first + s])
-            if t > 0:
-                r = self.order[t - 1][b * k + p]
-            t -= 1
-        ids.reverse()
-        lps.reverse()
-        attention.reverse()
+        word, token_lp, alpha = self.word[b], self.token_lp[b], self.alpha[b]
+        if k == 1:  # one candidate per step: the hypothesis is the sentence's first steps
+            n = final.step + 1
+            ids, lps = word[:n], token_lp[:n]
+            attention = [alpha[t * s : (t + 1) * s] for t in range(n)]
+        else:
+            ids, lps, attention = [], [], []
+            parent, order = self.parent[b], self.order[b]
+            t, r = final.step, final.candidate
+            while t >= 0:
+                i = t * c + r
+                p = parent[i]
+                ids.append(word[i])
+                lps.append(token_lp[i])
+                first = (t * k + p) * s  # where its weights start in the sentence's flat list
+                attention.append(alpha[first : first + s])
+                if t > 0:
+                    r = order[(t - 1) * k + p]
+                t -= 1
+            ids.reverse()
+            lps.reverse()
+            attention.reverse()
         log_prob = sum(lps)
         return Hypothesis(ids, lps, log_prob, rank_score(log_prob, len(ids), length_penalty), attention, final.ended)
 
@@ -276,8 +283,10 @@ class _History:
             for r, total in enumerate(values[b].tolist()):
                 if total == float("-inf"):
                     continue
-                p = self.parent[t][b * self.candidates + r]
-                prefix = () if t == 0 else self.ids(b, _Final(t - 1, self.order[t - 1][b * self.beams + p], 0.0, False))
+                p = self.parent[b][t * self.candidates + r]
+                prefix = (
+                    () if t == 0 else self.ids(b, _Final(t - 1, self.order[b][(t - 1) * self.beams + p], 0.0, False))
+                )
                 words = [vocab.itos[i] for i in [*prefix, self.word_at(t, b, r)]]
                 status = "finished" if finish[b, r] else "kept" if keep[b, r] else "dropped"
                 entries.append(BeamEntry(words, total, status))
@@ -458,28 +467,22 @@ class _Run:
             else:
                 rows = (offsets + parent.gather(1, order)).flatten()  # (B·K,) the row each live beam continues
                 state, alpha, tokens = new_state[rows], new_alpha[rows], word.gather(1, order).flatten()
-        if k == 1:
-            self._greedy_finals(history, cap_step, finals)
         history.freeze()
+        if k == 1:
+            self._greedy_finals(history, finals)
         pools = []
         for b in range(batch):
             ranked = sorted(finals[b], key=lambda f: -self.score(f))[:n_best]
             pools.append([_Entry(history, f, self.score(f)) for f in ranked])
         return history, pools
 
-    @staticmethod
-    def _greedy_finals(history: "_History", cap_step: Tensor, finals: list[list[_Final]]) -> None:
-        """A beam of 1's endings, read from its words once the loop is over: each row ends at its first ``<eos>``,
-        or else at its cap, with the log-probability of the words up to there."""
-        words = torch.cat(history.word, dim=1)  # (B, T)
-        is_eos = words == EOS_ID
-        last = cap_step.clamp(max=words.size(1) - 1)  # (B,)
-        first_eos = torch.where(is_eos.any(dim=1), is_eos.int().argmax(dim=1), words.size(1))  # (B,)
-        end_step = torch.minimum(first_eos, last)  # (B,)
-        end_lp = torch.cat(history.token_lp, dim=1).cumsum(dim=1).gather(1, end_step.unsqueeze(1))  # (B, 1)
-        ends = zip(end_step.tolist(), end_lp.flatten().tolist(), (first_eos <= last).tolist(), strict=True)
-        for b, (step, log_prob, by_eos) in enumerate(ends):
-            finals[b].append(_Final(step, 0, log_prob, by_eos))
+    def _greedy_finals(self, history: "_History", finals: list[list[_Final]]) -> None:
+        """A beam of 1's endings, read from its frozen words once the loop is over: each row ends at its first
+        ``<eos>``, or else at its cap, with the log-probability of its words up to there."""
+        for b, (words, token_lps, limit) in enumerate(zip(history.word, history.token_lp, self.limits, strict=True)):
+            last = min(limit, len(words)) - 1
+            end = words.index(EOS_ID, 0, last + 1) if EOS_ID in words[: last + 1] else last
+            finals[b].append(_Final(end, 0, sum(token_lps[: end + 1]), words[end] == EOS_ID))
 
     def _settle(
         self,
