@@ -9,11 +9,12 @@ import pandas as pd
 import streamlit as st
 
 import app_ui
+from seq2seq.app.models import usable_run
 from seq2seq.app.runs import ACTIVE_STATUSES, delete_run, list_runs, runs_root
 from seq2seq.app.views import markdown_escape, run_rows
 from seq2seq.metrics import percent
 
-RUN_MESSAGE = "run_message"  # what the last deletion did (escaped Markdown), shown once above the run list
+RUN_MESSAGE = "run_message"  # what the last deletion or Make active did (escaped Markdown), shown once
 
 app_ui.setup_page("Runs")
 worker = app_ui.training_worker()
@@ -37,6 +38,16 @@ def delete_chosen_run() -> None:
     st.session_state["delete_confirm"] = False
 
 
+def make_active(name: str) -> None:
+    """The run shown when the button was drawn (``args``), if still usable: not another one listed in its place."""
+    state = worker.state(max_points=0)
+    checkpoint, why = usable_run(name, runs_root(), live_run_dir=state.run_dir if state.active else None)
+    if checkpoint is None:
+        st.session_state[RUN_MESSAGE] = ("error", f"Not made active: run {markdown_escape(name)} {why}.")
+    else:
+        app_ui.set_active_model(checkpoint)
+
+
 state = worker.state(max_points=0)
 live_dir = state.run_dir if state.active else None
 runs = list_runs(runs_root(), live_run_dir=live_dir)
@@ -58,9 +69,7 @@ else:
             key="run_choice",
         )
         c2.write("")
-        if c2.button("Make active", key="activate_run"):
-            app_ui.set_active_model(usable[choice].checkpoint)
-            st.rerun()
+        c2.button("Make active", key="activate_run", on_click=make_active, args=(choice,))
     deletable = [run.name for run in finished if run.ours]  # folders our commands made, nothing else
     if deletable:
         with st.expander("Delete a run"):
