@@ -596,7 +596,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .analysis import write_report
 
     out = args.out or args.checkpoint.parent
-    for line in write_report(args.checkpoint, out, args.examples):
+    for name in REPORT_FILES:
+        output_target(out / name)  # a path that cannot be written is a one-line error before any work, not after half
+    for line in write_report(args.checkpoint, out, args.examples, args.device):
         print(line)
     return 0
 

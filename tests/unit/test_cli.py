@@ -262,6 +262,21 @@ def test_output_paths_that_cannot_be_written_are_one_line_errors(capsys, tiny_ch
     assert blocker.read_text() == "mine" and list(folder.iterdir()) == []
 
 
+def test_report_refuses_a_report_file_in_the_way_before_writing_any(capsys, tiny_checkpoint, tmp_path):
+    (tmp_path / "ANALYSIS.md").mkdir()  # the last file the report writes
+    code, out, err = run(capsys, "report", "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path))
+    assert code == 2 and "ANALYSIS.md: it is a folder" in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ANALYSIS.md"]  # no half report beside it
+
+
+def test_report_runs_on_the_device_asked_for(capsys, monkeypatch, tiny_checkpoint, tmp_path):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    argv = ["report", "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path), "--device", "cuda"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "no CUDA device is available" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_evaluate_says_how_many_test_file_lines_were_skipped_and_why(capsys, tiny_checkpoint, tmp_path):
     test_file = tmp_path / "t.txt"
     test_file.write_bytes(b"the cat sat\n\x01\x02\n" + b"word " * 500 + b"\n\xff\na dog\n")
