@@ -254,7 +254,7 @@ def test_output_paths_that_cannot_be_written_are_one_line_errors(capsys, tiny_ch
         (["stress", *checkpoint, "--json", str(folder)], "it is a folder"),
         (["report", *checkpoint, "--out", str(blocker)], "is a file, not a folder"),
         (["train", "--out", str(blocker)], "is a file, not a folder"),
-        (["train", "--out", str(tmp_path / "run"), "--overwrite", "--train-file", str(folder)], "not found"),
+        (["train", "--out", str(tmp_path / "run"), "--overwrite", "--train-file", str(folder)], "is a folder, not"),
     ]:
         code, out, err = run(capsys, *argv)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (argv, err)
