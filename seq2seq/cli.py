@@ -568,9 +568,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         from .stress import trained_lengths
 
         longest, seen = trained_lengths(checkpoint)
-        lengths = f"{data['train_min_length']}-{longest}"
+        lengths = f"{data.get('train_min_length', 1)}-{longest}"  # a checkpoint's data may hold only some counts
         joined = f", joined into examples of up to {seen} words" if seen > longest else ""
-        print(f"trained on {data['train_sentences']:,} sentences of {lengths} words{joined}")
+        count = f"{data['train_sentences']:,} " if "train_sentences" in data else ""
+        print(f"trained on {count}sentences of {lengths} words{joined}")
     test = checkpoint.metrics.get("test")
     if test:
         print(f"test exact match: {test['exact_match']:.4f} ({test['correct']}/{test['total']})")

@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import json
 import os
@@ -275,6 +276,23 @@ def test_report_runs_on_the_device_asked_for(capsys, monkeypatch, tiny_checkpoin
     code, _, err = run(capsys, *argv)
     assert code == 2 and "no CUDA device is available" in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_info_and_stress_on_a_checkpoint_with_part_of_its_data_or_no_test_sentences(capsys, tiny_checkpoint, tmp_path):
+    """A checkpoint's data block may hold only some counts, and its test split may be empty: both load, so ``info``
+    reads what is there and ``stress`` says what it lacks, never a traceback (a KeyError, an empty ``max()``)."""
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    partial = tmp_path / "partial.pt"
+    save_checkpoint(dataclasses.replace(checkpoint, metrics={"data": {"vocabulary_size": 16}}), partial)
+    code, out, err = run(capsys, "info", "--checkpoint", str(partial))
+    longest = max(map(len, checkpoint.test_sentences))
+    assert code == 0 and f"trained on sentences of 1-{longest} words" in out, err
+    bare = tmp_path / "bare.pt"
+    save_checkpoint(dataclasses.replace(checkpoint, metrics={"data": {}}, test_sentences=[]), bare)
+    for command in ("info", "stress"):
+        code, out, err = run(capsys, command, "--checkpoint", str(bare))
+        assert err.count("\n") <= 1 and "Traceback" not in err, err
+    assert code == 2 and "holds no test sentences" in err
 
 
 def test_evaluate_says_how_many_test_file_lines_were_skipped_and_why(capsys, tiny_checkpoint, tmp_path):
