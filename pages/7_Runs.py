@@ -14,6 +14,7 @@ from seq2seq.app.runs import ACTIVE_STATUSES, delete_run, list_runs, runs_root
 from seq2seq.app.views import markdown_escape, run_rows
 from seq2seq.metrics import percent
 
+CONFIRMED_FOR = "delete_confirmed_for"  # the run the "for good" check box was ticked for
 RUN_MESSAGE = "run_message"  # what the last deletion or Make active did (escaped Markdown), shown once
 
 app_ui.setup_page("Runs")
@@ -48,6 +49,10 @@ def make_active(name: str) -> None:
         app_ui.set_active_model(checkpoint)
 
 
+def confirm_for(name: str) -> None:
+    st.session_state[CONFIRMED_FOR] = name
+
+
 state = worker.state(max_points=0)
 live_dir = state.run_dir if state.active else None
 runs = list_runs(runs_root(), live_run_dir=live_dir)
@@ -74,7 +79,11 @@ else:
     if deletable:
         with st.expander("Delete a run"):
             c1, c2 = st.columns([3, 1])
-            c1.selectbox("Run to delete", deletable, key="delete_choice")
-            sure = c1.checkbox("Delete its folder and model for good", key="delete_confirm")
+            choice = c1.selectbox("Run to delete", deletable, key="delete_choice")
+            if st.session_state.get(CONFIRMED_FOR) != choice:  # a check given for another run (gone since) is void
+                st.session_state["delete_confirm"] = False
+            sure = c1.checkbox(
+                "Delete its folder and model for good", key="delete_confirm", on_change=confirm_for, args=(choice,)
+            )
             c2.write("")
             c2.button("Delete", key="delete_run", disabled=not sure, on_click=delete_chosen_run)

@@ -672,3 +672,24 @@ def test_make_active_on_a_run_deleted_in_another_session_activates_nothing_else(
     assert not at.exception, at.exception
     assert "shipped default" in texts(at.sidebar.markdown)
     assert any("Not made active: run 20250101\\-120000 is no longer" in e for e in texts(at.error)), texts(at.error)
+
+
+def test_a_delete_check_given_for_a_run_deleted_elsewhere_does_not_pass_to_the_next_run(runs, tiny_checkpoint):
+    """Run X picked and "for good" ticked, X deleted in another session, Delete clicked: refused, and the list falls
+    to run Y with the check box cleared, so a second click cannot delete Y, which nobody confirmed."""
+    for name in ("20250101-120000", "20250102-120000"):
+        (runs / name).mkdir(parents=True)
+        shutil.copy(tiny_checkpoint, runs / name / "model.pt")
+        write_run_info(runs / name, {"status": "finished", "started_at": 0, "test": {"exact_match": 1.0}})
+    at = open_app("pages/7_Runs.py")
+    at.selectbox(key="delete_choice").set_value("20250101-120000").run()
+    at.checkbox(key="delete_confirm").check().run()
+    assert not at.button(key="delete_run").disabled
+    delete_run(runs, "20250101-120000")  # another session's Delete
+    at.button(key="delete_run").click().run()
+    assert not at.exception, at.exception
+    assert any("Not deleted" in e for e in texts(at.error))
+    assert at.selectbox(key="delete_choice").value == "20250102-120000"
+    assert not at.checkbox(key="delete_confirm").value and at.button(key="delete_run").disabled
+    at.selectbox(key="delete_choice").set_value("20250102-120000").run()  # any rerun: still not confirmed
+    assert at.button(key="delete_run").disabled and (runs / "20250102-120000").is_dir()
