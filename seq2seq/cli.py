@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
@@ -599,8 +600,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = args.out or args.checkpoint.parent
     for name in REPORT_FILES:
         output_target(out / name)  # a path that cannot be written is a one-line error before any work, not after half
-    for line in write_report(args.checkpoint, out, args.examples, args.device):
-        print(line)
+    # held while the report is made, as training holds it: no report of a model that another process is replacing
+    with FolderLock(out) if out.is_dir() else nullcontext():
+        for line in write_report(args.checkpoint, out, args.examples, args.device):
+            print(line)
     return 0
 
 

@@ -4,6 +4,7 @@ import json
 import os
 import re
 import select
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from seq2seq.app.runs import list_runs, write_run_info
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.cli import main
+from seq2seq.fileio import FolderLock
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_TRAIN = ["--epochs", "1", "--hidden-size", "16", "--embedding-size", "8", "--attention-size", "8",
@@ -268,6 +270,15 @@ def test_report_refuses_a_report_file_in_the_way_before_writing_any(capsys, tiny
     code, out, err = run(capsys, "report", "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path))
     assert code == 2 and "ANALYSIS.md: it is a folder" in err and len(err.strip().splitlines()) == 1, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ANALYSIS.md"]  # no half report beside it
+
+
+def test_report_refuses_a_folder_another_process_is_training_into(capsys, tiny_checkpoint, tmp_path):
+    """The report would describe a model being replaced, and stay beside the new one as if it were its report."""
+    shutil.copy(tiny_checkpoint, tmp_path / "model.pt")
+    with FolderLock(tmp_path):  # as `train --out` holds it; a second lock, in this process too, is refused
+        code, out, err = run(capsys, "report", "--checkpoint", str(tmp_path / "model.pt"))
+    assert code == 2 and "is in use" in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
 
 
 def test_report_runs_on_the_device_asked_for(capsys, monkeypatch, tiny_checkpoint, tmp_path):
