@@ -162,6 +162,15 @@ def _example_count(text: str) -> int:
     return value
 
 
+def check_output(path: Path, reads: Iterable[Path | None]) -> None:
+    """``output_target``'s checks, and never a file the command reads: a slip such as ``--json model.pt`` must not
+    write over the model, nor ``--json`` over the ``--test-file``, that the command is about to read."""
+    target, _ = output_target(path)
+    for read in reads:
+        if read is not None and target == Path(os.path.realpath(read)):
+            raise UsageError(f"cannot write {path}: it is {read}, which this command reads; give another file name")
+
+
 def check_out_folder(out: Path, overwrite: bool) -> None:
     """Refuse an ``--out`` that cannot be trained into: a file, a folder under a file, one that already holds a model
     (unless ``overwrite``), or one another process is training into."""
@@ -410,7 +419,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     for path in (args.json, args.heatmap):
         if path is not None:
-            output_target(path)  # a path that cannot be written is a one-line error before any work
+            check_output(path, (args.checkpoint, args.test_file))  # a one-line error before any work
     _search_n_best(args)  # so is a search flag out of range
     reverser = _search_reverser(Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy), args)
     if args.heatmap and not has_attention(reverser.model):
@@ -584,7 +593,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     from .stress import build_suites, run_stress, stress_table
 
     if args.json is not None:
-        output_target(args.json)
+        check_output(args.json, (args.checkpoint,))
     reverser = Reverser.load(args.checkpoint, args.device)
     results = run_stress(reverser, build_suites(reverser.checkpoint, seed=args.seed))
     print(stress_table(results))
@@ -599,7 +608,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     out = args.out or args.checkpoint.parent
     for name in REPORT_FILES:
-        output_target(out / name)  # a path that cannot be written is a one-line error before any work, not after half
+        check_output(out / name, (args.checkpoint,))  # a one-line error before any work, not after half of it
     # held while the report is made, as training holds it: no report of a model that another process is replacing
     with FolderLock(out) if out.is_dir() else nullcontext():
         for line in write_report(args.checkpoint, out, args.examples, args.device):

@@ -265,6 +265,29 @@ def test_output_paths_that_cannot_be_written_are_one_line_errors(capsys, tiny_ch
     assert blocker.read_text() == "mine" and list(folder.iterdir()) == []
 
 
+def test_an_output_that_is_a_file_the_command_reads_is_refused_before_any_work(capsys, tiny_checkpoint, tmp_path):
+    """``--json model.pt`` wrote the stress results over the model it had just read."""
+    model = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, model)
+    (tmp_path / "link.pt").symlink_to(model)
+    test_file = tmp_path / "test.txt"
+    test_file.write_text("the cat sat\n")
+    before = model.read_bytes()
+    checkpoint = ["--checkpoint", str(model)]
+    for argv in [
+        ["stress", *checkpoint, "--json", str(model)],
+        ["stress", *checkpoint, "--json", str(tmp_path / "link.pt")],
+        ["evaluate", *checkpoint, "--heatmap", str(model)],
+        ["evaluate", *checkpoint, "--test-file", str(test_file), "--json", str(test_file)],
+    ]:
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and "which this command reads" in err and out == "", (argv, err)
+        assert model.read_bytes() == before and test_file.read_text() == "the cat sat\n"
+    renamed = model.rename(tmp_path / "metrics.json")  # a checkpoint with a report file's name
+    code, _, err = run(capsys, "report", "--checkpoint", str(renamed), "--out", str(tmp_path))
+    assert code == 2 and "which this command reads" in err and renamed.read_bytes() == before
+
+
 def test_report_refuses_a_report_file_in_the_way_before_writing_any(capsys, tiny_checkpoint, tmp_path):
     (tmp_path / "ANALYSIS.md").mkdir()  # the last file the report writes
     code, out, err = run(capsys, "report", "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path))
