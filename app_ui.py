@@ -358,7 +358,8 @@ def apply_link(sentence_key: str | None = None, step_key: str | None = None) -> 
     model becomes the session's active one (never a run still training: the picker's rule) and the widgets start
     from the link. Returns the notes on ignored parameters."""
     state = training_worker().state(max_points=0)
-    link = parse_link(st.query_params.to_dict(), live_run_dir=state.run_dir if state.active else None)
+    reads = ["model", *(["sentence"] if sentence_key else []), *(["step"] if step_key else [])]
+    link = parse_link(st.query_params.to_dict(), live_run_dir=state.run_dir if state.active else None, reads=reads)
     if link.model is not None:
         set_active_model(None if link.model == default_checkpoint_path() else link.model)
     if sentence_key and link.sentence is not None:

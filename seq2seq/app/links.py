@@ -8,7 +8,7 @@ run folder's name (``runs/<name>`` when that name is a shipped model's too). Nam
 and a run still training is refused as the picker refuses it.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,11 +79,19 @@ def model_name(path: str | Path | None, root: str | Path | None = None) -> str |
 
 
 def parse_link(
-    params: Mapping[str, str], root: str | Path | None = None, live_run_dir: str | Path | None = None
+    params: Mapping[str, str],
+    root: str | Path | None = None,
+    live_run_dir: str | Path | None = None,
+    reads: Collection[str] = PARAMETERS,
 ) -> Link:
     """Check a page's query parameters; each one that cannot be used is left out, with a note saying why (one note
-    for all the unknown ones, naming a few)."""
+    for all the unknown ones, naming a few). ``reads``: the parameters the page uses (Try it has no step); the others
+    are left out with a note too, never silently."""
     link = Link()
+    unread = [name for name in PARAMETERS if name in params and name not in reads]
+    if unread:
+        link.notes.append(f"This page does not use the link's {' or '.join(unread)}; it was ignored.")
+    params = {name: value for name, value in params.items() if name not in unread}
     unknown = [name for name in params if name not in PARAMETERS]
     if len(unknown) == 1:
         link.notes.append(f"The link's parameter {echo(unknown[0])} is not one this app reads; it was ignored.")

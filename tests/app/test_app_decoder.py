@@ -245,3 +245,13 @@ def test_forcing_the_end_says_the_output_ends_there(runs):
         "They first differ at step 3, where the change ends the output: the model's own goes on for 1 more word."
         in (markdown(at))
     )
+
+
+@pytest.mark.parametrize(
+    "page, note",
+    [("pages/2_Examples.py", "the link's sentence or step"), ("try_it.py", "the link's step;")],
+)
+def test_a_link_parameter_a_page_does_not_use_gets_a_note(runs, page, note):
+    at = open_decoder({"sentence": "the cat", "step": "2"}, page=page)
+    notes = [info.value.replace("\\", "") for info in at.info]
+    assert any(f"This page does not use {note}" in line for line in notes), notes
