@@ -44,7 +44,7 @@ def make_active(name: str) -> None:
     state = worker.state(max_points=0)
     checkpoint, why = usable_run(name, runs_root(), live_run_dir=state.run_dir if state.active else None)
     if checkpoint is None:
-        st.session_state[RUN_MESSAGE] = ("error", f"Not made active: run {markdown_escape(name)} {why}.")
+        st.session_state[RUN_MESSAGE] = ("error", f"Not made active: {markdown_escape(name)} {why}.")
     else:
         app_ui.set_active_model(checkpoint)
 

@@ -671,7 +671,7 @@ def test_make_active_on_a_run_deleted_in_another_session_activates_nothing_else(
     at.button(key="activate_run").click().run()
     assert not at.exception, at.exception
     assert "shipped default" in texts(at.sidebar.markdown)
-    assert any("Not made active: run 20250101\\-120000 is no longer" in e for e in texts(at.error)), texts(at.error)
+    assert any("Not made active: 20250101\\-120000 is no longer" in e for e in texts(at.error)), texts(at.error)
 
 
 def test_a_delete_check_given_for_a_run_deleted_elsewhere_does_not_pass_to_the_next_run(runs, tiny_checkpoint):
