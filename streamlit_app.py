@@ -20,18 +20,19 @@ from contextlib import asynccontextmanager
 import streamlit as st
 
 PAGE_ICON = "🔁"  # an emoji is drawn by the browser; a ":material/...:" one would be fetched from fonts.gstatic.com
-# file, title, address, icon; the first is the home page (/). An address never equals its file's name: Streamlit's
-# pages-folder mode (a process's first run, and every AppTest run) would run a page file alone, without this frame,
-# for a page id or address made from that name. The home page's address only makes its id differ.
+# file, title, address, icon, and the link parameters the page reads besides ``model`` (which every page's sidebar
+# reads); the first is the home page (/). An address never equals its file's name: Streamlit's pages-folder mode (a
+# process's first run, and every AppTest run) would run a page file alone, without this frame, for a page id or
+# address made from that name. The home page's address only makes its id differ.
 PAGES = [
-    ("pages/try_it.py", "Try it", "Try_it", ":material/translate:"),
-    ("pages/train.py", "Train", "Train", ":material/model_training:"),
-    ("pages/runs.py", "Runs", "Runs", ":material/folder_open:"),
-    ("pages/examples.py", "Examples", "Examples", ":material/table_rows:"),
-    ("pages/attention.py", "Attention", "Attention", ":material/grid_on:"),
-    ("pages/analysis.py", "Analysis", "Analysis", ":material/insights:"),
-    ("pages/compare.py", "Compare", "Compare", ":material/compare:"),
-    ("pages/decoder.py", "Decoder", "Decoder", ":material/step_over:"),
+    ("pages/try_it.py", "Try it", "Try_it", ":material/translate:", ("sentence",)),
+    ("pages/train.py", "Train", "Train", ":material/model_training:", ()),
+    ("pages/runs.py", "Runs", "Runs", ":material/folder_open:", ()),
+    ("pages/examples.py", "Examples", "Examples", ":material/table_rows:", ()),
+    ("pages/attention.py", "Attention", "Attention", ":material/grid_on:", ()),
+    ("pages/analysis.py", "Analysis", "Analysis", ":material/insights:", ()),
+    ("pages/compare.py", "Compare", "Compare", ":material/compare:", ("sentence",)),
+    ("pages/decoder.py", "Decoder", "Decoder", ":material/step_over:", ("sentence", "step")),
 ]
 
 
@@ -41,14 +42,15 @@ def frame() -> None:
     page = st.navigation(
         [
             st.Page(path, title=title, url_path=address, icon=icon, default=index == 0)
-            for index, (path, title, address, icon) in enumerate(PAGES)
+            for index, (path, title, address, icon, _) in enumerate(PAGES)
         ]
     )
     st.set_page_config(page_title=f"{page.title} · Seq2Seq reverser", page_icon=PAGE_ICON, layout="wide")
     import ui.links
     import ui.session  # a lookup: the server imported it when it warmed up
 
-    ui.links.read_link(page.title)  # a link's model first: the sidebar shows it
+    reads = next(reads for _, title, _, _, reads in PAGES if title == page.title)
+    ui.links.read_link(page.title, reads)  # a link's model first: the sidebar shows it
     ui.session.sidebar()
     page.run()
 

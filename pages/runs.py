@@ -8,12 +8,14 @@ shipped default.
 import pandas as pd
 import streamlit as st
 
+from seq2seq.app.models import usable_run
 from seq2seq.app.runs import ACTIVE_STATUSES, delete_run, list_runs, runs_root
 from seq2seq.app.views import markdown_escape, run_rows
 from seq2seq.metrics import percent
 from ui import session, training
 
-RUN_MESSAGE = "run_message"  # what the last deletion did (escaped Markdown), shown once above the run list
+CONFIRMED_FOR = "delete_confirmed_for"  # the run the "for good" check box was ticked for
+RUN_MESSAGE = "run_message"  # what the last deletion or Make active did (escaped Markdown), shown once
 
 worker = training.training_worker()
 st.title("Runs on this server")
@@ -34,6 +36,20 @@ def delete_chosen_run() -> None:
         session.set_active_model(None)  # this session's model was in it: back to the shipped default
     st.session_state[RUN_MESSAGE] = ("success", f"Deleted run {markdown_escape(name)}.")
     st.session_state["delete_confirm"] = False
+
+
+def make_active(name: str) -> None:
+    """The run shown when the button was drawn (``args``), if still usable: not another one listed in its place."""
+    state = worker.state(max_points=0)
+    checkpoint, why = usable_run(name, runs_root(), live_run_dir=state.run_dir if state.active else None)
+    if checkpoint is None:
+        st.session_state[RUN_MESSAGE] = ("error", f"Not made active: {markdown_escape(name)} {why}.")
+    else:
+        session.set_active_model(checkpoint)
+
+
+def confirm_for(name: str) -> None:
+    st.session_state[CONFIRMED_FOR] = name
 
 
 state = worker.state(max_points=0)
@@ -57,14 +73,16 @@ else:
             key="run_choice",
         )
         c2.write("")
-        if c2.button("Make active", key="activate_run"):
-            session.set_active_model(usable[choice].checkpoint)
-            st.rerun()
+        c2.button("Make active", key="activate_run", on_click=make_active, args=(choice,))
     deletable = [run.name for run in finished if run.ours]  # folders our commands made, nothing else
     if deletable:
         with st.expander("Delete a run"):
             c1, c2 = st.columns([3, 1])
-            c1.selectbox("Run to delete", deletable, key="delete_choice")
-            sure = c1.checkbox("Delete its folder and model for good", key="delete_confirm")
+            choice = c1.selectbox("Run to delete", deletable, key="delete_choice")
+            if st.session_state.get(CONFIRMED_FOR) != choice:  # a check given for another run (gone since) is void
+                st.session_state["delete_confirm"] = False
+            sure = c1.checkbox(
+                "Delete its folder and model for good", key="delete_confirm", on_change=confirm_for, args=(choice,)
+            )
             c2.write("")
             c2.button("Delete", key="delete_run", disabled=not sure, on_click=delete_chosen_run)

@@ -364,10 +364,13 @@ def write_showcase_heatmap(reverser: Reverser, path: str | Path, sentence: str =
     return write_heatmap_png(path, result.tokens, result.output, result.attention, f'attention for "{sentence}"')
 
 
-def write_report(checkpoint_path: str | Path, out_dir: str | Path, examples: int = 12) -> list[str]:
-    """Evaluate a checkpoint on its stored test split and (re)write its artifacts in ``out_dir``."""
+def write_report(
+    checkpoint_path: str | Path, out_dir: str | Path, examples: int = 12, device: str = "cpu"
+) -> list[str]:
+    """Evaluate a checkpoint on its stored test split, on ``device`` (``resolve_device``'s names), and (re)write its
+    artifacts in ``out_dir``."""
     out = Path(out_dir)
-    reverser = Reverser.load(checkpoint_path)
+    reverser = Reverser.load(checkpoint_path, device)
     report = evaluate_sentences(reverser, reverser.checkpoint.test_sentences)
     ablation_path = out / "ablation.json"
     ablation = json.loads(ablation_path.read_text()) if ablation_path.is_file() else None

@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
@@ -159,6 +160,15 @@ def _example_count(text: str) -> int:
     if not 0 <= value <= MAX_EXAMPLES:
         raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_EXAMPLES:,}")
     return value
+
+
+def check_output(path: Path, reads: Iterable[Path | None]) -> None:
+    """``output_target``'s checks, and never a file the command reads: a slip such as ``--json model.pt`` must not
+    write over the model, nor ``--json`` over the ``--test-file``, that the command is about to read."""
+    target, _ = output_target(path)
+    for read in reads:
+        if read is not None and target == Path(os.path.realpath(read)):
+            raise UsageError(f"cannot write {path}: it is {read}, which this command reads; give another file name")
 
 
 def check_out_folder(out: Path, overwrite: bool) -> None:
@@ -409,7 +419,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     for path in (args.json, args.heatmap):
         if path is not None:
-            output_target(path)  # a path that cannot be written is a one-line error before any work
+            check_output(path, (args.checkpoint, args.test_file))  # a one-line error before any work
     _search_n_best(args)  # so is a search flag out of range
     reverser = _search_reverser(Reverser.load(args.checkpoint, args.device, copy_unknown=not args.no_copy), args)
     if args.heatmap and not has_attention(reverser.model):
@@ -568,9 +578,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         from .stress import trained_lengths
 
         longest, seen = trained_lengths(checkpoint)
-        lengths = f"{data['train_min_length']}-{longest}"
+        lengths = f"{data.get('train_min_length', 1)}-{longest}"  # a checkpoint's data may hold only some counts
         joined = f", joined into examples of up to {seen} words" if seen > longest else ""
-        print(f"trained on {data['train_sentences']:,} sentences of {lengths} words{joined}")
+        count = f"{data['train_sentences']:,} " if "train_sentences" in data else ""
+        print(f"trained on {count}sentences of {lengths} words{joined}")
     test = checkpoint.metrics.get("test")
     if test:
         print(f"test exact match: {test['exact_match']:.4f} ({test['correct']}/{test['total']})")
@@ -582,7 +593,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     from .stress import build_suites, run_stress, stress_table
 
     if args.json is not None:
-        output_target(args.json)
+        check_output(args.json, (args.checkpoint,))
     reverser = Reverser.load(args.checkpoint, args.device)
     results = run_stress(reverser, build_suites(reverser.checkpoint, seed=args.seed))
     print(stress_table(results))
@@ -596,8 +607,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .analysis import write_report
 
     out = args.out or args.checkpoint.parent
-    for line in write_report(args.checkpoint, out, args.examples):
-        print(line)
+    for name in REPORT_FILES:
+        check_output(out / name, (args.checkpoint,))  # a one-line error before any work, not after half of it
+    # held while the report is made, as training holds it: no report of a model that another process is replacing
+    with FolderLock(out) if out.is_dir() else nullcontext():
+        for line in write_report(args.checkpoint, out, args.examples, args.device):
+            print(line)
     return 0
 
 

@@ -1,6 +1,7 @@
 """Corpora: the built-in generated one, corpus files, and train/valid/test splits that share no sentence."""
 
 import random
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,13 +101,18 @@ def read_corpus_text(data: bytes, name: str = "corpus") -> tuple[list[list[str]]
 
 
 def read_corpus_file(path: str | Path) -> tuple[list[list[str]], CorpusReport]:
+    """A corpus file's sentences. A folder, device or FIFO is named for what it is, never "not found"."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"corpus file not found: {path}")
-    if path.stat().st_size > MAX_CORPUS_BYTES:
-        raise InputError(
-            f"{path.name} is {path.stat().st_size / 2**20:.1f} MB; the limit is {MAX_CORPUS_BYTES // 2**20} MB."
-        )
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"corpus file not found: {path}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path} is a folder, not a corpus file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path} is not a regular file (a device, FIFO or socket), so it was not read")
+    if info.st_size > MAX_CORPUS_BYTES:
+        raise InputError(f"{path.name} is {info.st_size / 2**20:.1f} MB; the limit is {MAX_CORPUS_BYTES // 2**20} MB.")
     return read_corpus_text(path.read_bytes(), path.name)
 
 

@@ -18,6 +18,7 @@ from .checkpoint import Checkpoint
 from .decoding import Reversal, Reverser
 from .failures import counts_text, failure_counts
 from .metrics import per_length_accuracy
+from .tokenize import InputError
 
 SUITES = ("normal", "random order", "repeated words", "unknown words", "one-two words")
 _SYLLABLES = "ka lo mi ra zu ve tor bix qua nel dro fen gup hal jet wim yos pex".split()
@@ -32,9 +33,13 @@ class StressSuites:
 
 
 def trained_lengths(checkpoint: Checkpoint) -> tuple[int, int]:
-    """(longest training-corpus sentence, longest example trained on with augmentation), from the checkpoint."""
+    """(longest training-corpus sentence, longest example trained on with augmentation), from the checkpoint: its
+    recorded data, else its longest test sentence, else its config's longest sentence (a checkpoint may hold none of
+    the first two)."""
     data = checkpoint.metrics.get("data", {})
-    corpus = int(data.get("train_max_length", max(map(len, checkpoint.test_sentences))))
+    corpus = int(
+        data.get("train_max_length", max(map(len, checkpoint.test_sentences), default=checkpoint.config.max_length))
+    )
     return corpus, int(data.get("seen_max_length", corpus))
 
 
@@ -53,6 +58,8 @@ def build_suites(checkpoint: Checkpoint, seed: int = 1234, size: int = 500, per_
     vocab = checkpoint.vocab
     words = vocab.words
     test = [s for s in checkpoint.test_sentences if s]
+    if not test:
+        raise InputError("the checkpoint holds no test sentences, and the stress suites are made from them")
     longest, seen = trained_lengths(checkpoint)
 
     def random_sequence(length: int) -> list[str]:

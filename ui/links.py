@@ -12,10 +12,11 @@ import streamlit as st
 PENDING_KEY = "link_pending"  # the link of this run's page, read by the frame and not yet applied by the page
 
 
-def read_link(page: str) -> None:
+def read_link(page: str, reads: tuple[str, ...]) -> None:
     """On this session's first view of ``page`` with URL parameters: check them, make the link's model the session's
-    active one, and keep the rest for the page. Read on the first view only, so that the parameters a page later
-    writes into the URL (to be copied) never override what is typed."""
+    active one, and keep the rest for the page, which reads ``reads`` besides the model (the others get a note). Read
+    on the first view only, so that the parameters a page later writes into the URL (to be copied) never override
+    what is typed."""
     st.session_state.pop(PENDING_KEY, None)
     flag = f"link_read_{page}"
     first_view = flag not in st.session_state
@@ -28,7 +29,8 @@ def read_link(page: str) -> None:
     from ui.training import training_worker
 
     state = training_worker().state(max_points=0)  # a run still training is refused, as the picker refuses it
-    link = parse_link(st.query_params.to_dict(), live_run_dir=state.run_dir if state.active else None)
+    live = state.run_dir if state.active else None
+    link = parse_link(st.query_params.to_dict(), live_run_dir=live, reads=("model", *reads))
     if link.model is not None:
         set_active_model(None if link.model == default_checkpoint_path() else link.model)
     st.session_state[PENDING_KEY] = link

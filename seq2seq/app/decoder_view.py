@@ -4,6 +4,7 @@ Every figure escapes tokens (``plots.position_labels``) and carries an explicit 
 """
 
 from collections.abc import Sequence
+from itertools import zip_longest
 
 import plotly.graph_objects as go
 
@@ -11,6 +12,7 @@ from ..decoding import BeamEntry, Reversal, StepRecord
 from ..plots import TEMPLATE, eos_figure, position_labels
 from ..scoring import Score
 from ..vocab import EOS
+from .views import counted
 
 STEP_FRAGMENT = "decoder_one_step"  # the key of the page's fragment that the step slider reruns
 NO_WEIGHTS = "This model does not attend: there are no attention weights to show (its context ignores the query)."
@@ -145,15 +147,23 @@ def first_difference(a: Sequence[str], b: Sequence[str]) -> int | None:
 
 
 def recovery_text(original: Sequence[str], changed: Sequence[str]) -> str:
-    """Whether decoding got back on track after a change: do the outputs agree again after the first difference?"""
+    """Whether decoding got back on track after a change: do the outputs agree again after the first difference?
+    Outputs are without their ``<eos>``: one that stops where they first differ was ended there by the change."""
     first = first_difference(original, changed)
     if first is None:
         return "The output is the same as the model's own: the change made no difference."
-    later = sum(x != y for x, y in zip(original[first + 1 :], changed[first + 1 :], strict=False))
-    later += abs(len(original) - len(changed))
+    if len(changed) == first:
+        return (
+            f"They first differ at step {first + 1}, where the change ends the output: the model's own goes on for "
+            f"{counted(len(original) - first, 'more word')}."
+        )
+    later = sum(x != y for x, y in zip_longest(original[first + 1 :], changed[first + 1 :]))
     if not later:
         return f"They first differ at step {first + 1}; every word after it is the model's own again: back on track."
-    return f"They first differ at step {first + 1}, and {later} later word(s) differ too: it did not get back on track."
+    return (
+        f"They first differ at step {first + 1}, and {counted(later, 'later word')} "
+        f"{'differs' if later == 1 else 'differ'} too: it did not get back on track."
+    )
 
 
 def hypothesis_rows(decoded: Reversal) -> list[dict]:

@@ -4,18 +4,18 @@ Parameters come from a URL anyone can write, so each is checked and bounded here
 unusable parameter is dropped with a note for the page to show, never an error. A model is named as the sidebar's
 picker names it: ``default`` for the shipped default, a shipped model's folder name (``additive``, ``encdec``), or a
 run folder's name (``runs/<name>`` when that name is a shipped model's too). Names are mapped to checkpoints through
-``shipped_models`` and ``usable_runs``, the lists the picker offers: a path in a URL never reaches the file system,
+``shipped_models`` and ``usable_run``, the lists the picker offers: a path in a URL never reaches the file system,
 and a run still training is refused as the picker refuses it.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import default_checkpoint_path
 from ..tokenize import InputError, checked_tokens, echo
-from .models import shipped_models, usable_runs
-from .runs import ACTIVE_STATUSES, list_runs, runs_root
+from .models import STILL_TRAINING, shipped_models, usable_run
+from .runs import runs_root
 
 PARAMETERS = ("sentence", "step", "model")
 DEFAULT_MODEL = "default"
@@ -53,14 +53,10 @@ def model_for_name(
     shipped = shipped_names()
     if name in shipped:
         return shipped[name], None
-    run_name = name.removeprefix(RUN_PREFIX)
-    for run in usable_runs(root, live_run_dir):
-        if run.name == run_name:
-            return run.checkpoint, None
-    going_on = any(run.name == run_name and run.status in ACTIVE_STATUSES for run in list_runs(root, live_run_dir))
-    if going_on:
-        return None, "is a run still training: a model can be used once its run has finished"
-    return None, f"is not a shipped model ({', '.join(map(repr, shipped))}) nor a trained run here"
+    checkpoint, why = usable_run(name.removeprefix(RUN_PREFIX), root, live_run_dir)
+    if checkpoint is None and why != STILL_TRAINING:
+        why = f"is not a shipped model ({', '.join(map(repr, shipped))}) nor a trained run here"
+    return checkpoint, why
 
 
 def model_name(path: str | Path | None, root: str | Path | None = None) -> str | None:
@@ -83,11 +79,19 @@ def model_name(path: str | Path | None, root: str | Path | None = None) -> str |
 
 
 def parse_link(
-    params: Mapping[str, str], root: str | Path | None = None, live_run_dir: str | Path | None = None
+    params: Mapping[str, str],
+    root: str | Path | None = None,
+    live_run_dir: str | Path | None = None,
+    reads: Collection[str] = PARAMETERS,
 ) -> Link:
     """Check a page's query parameters; each one that cannot be used is left out, with a note saying why (one note
-    for all the unknown ones, naming a few)."""
+    for all the unknown ones, naming a few). ``reads``: the parameters the page uses (Try it has no step); the others
+    are left out with a note too, never silently."""
     link = Link()
+    unread = [name for name in PARAMETERS if name in params and name not in reads]
+    if unread:
+        link.notes.append(f"This page does not use the link's {' or '.join(unread)}; it was ignored.")
+    params = {name: value for name, value in params.items() if name not in unread}
     unknown = [name for name in params if name not in PARAMETERS]
     if len(unknown) == 1:
         link.notes.append(f"The link's parameter {echo(unknown[0])} is not one this app reads; it was ignored.")

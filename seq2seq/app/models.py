@@ -39,6 +39,23 @@ def usable_runs(root: str | Path | None = None, live_run_dir: str | Path | None 
     return [run for run in list_runs(root, live_run_dir) if run.has_model and run.status not in ACTIVE_STATUSES]
 
 
+STILL_TRAINING = "is a run still training: a model can be used once its run has finished"
+
+
+def usable_run(
+    name: str, root: str | Path | None = None, live_run_dir: str | Path | None = None
+) -> tuple[Path | None, str | None]:
+    """(run ``name``'s checkpoint, None) when it is one of ``usable_runs`` now, else (None, why not): it is still
+    training (``STILL_TRAINING``), or no finished run of that name holds a model, say because another session deleted
+    it after a page listed it. Asked again when a choice is acted on, never from the list a page drew earlier."""
+    run = next((run for run in list_runs(root, live_run_dir) if run.name == name), None)
+    if run is not None and run.status in ACTIVE_STATUSES:
+        return None, STILL_TRAINING
+    if run is None or not run.has_model:
+        return None, "is no longer a finished run with a model here (deleted, or trained again, since it was listed)"
+    return run.checkpoint, None
+
+
 def model_options(live_run_dir: str | Path | None = None) -> dict[str, str]:
     """Every model one can pick, path -> label: the shipped ones, then the finished runs that saved a model."""
     options = {str(path): model_label(path) for path in shipped_models()}

@@ -18,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from seq2seq.ablate import term_ablation
-from seq2seq.app.runs import write_run_info
+from seq2seq.app.runs import delete_run, write_run_info
 from seq2seq.app.views import ablation_text, markdown_escape
 from seq2seq.config import Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
@@ -739,3 +739,40 @@ def test_the_default_corpus_is_generated_once_in_the_background_and_a_default_st
     assert data is future.result() and data.splits.valid == load_run_data(Config()).splits.valid
     assert training.prepared_corpus(Config(corpus_size=500)) is None  # another corpus: the worker generates it
     assert training.prepared_corpus(Config(seed=1)) is None
+
+
+def test_make_active_on_a_run_deleted_in_another_session_activates_nothing_else(runs, tiny_checkpoint):
+    """The run list is drawn, another session deletes the picked run, then Make active is clicked: the click names
+    the run that was shown, so no other run takes its place."""
+    for name in ("20250101-120000", "20250102-120000"):
+        (runs / name).mkdir(parents=True)
+        shutil.copy(tiny_checkpoint, runs / name / "model.pt")
+        write_run_info(runs / name, {"status": "finished", "started_at": 0, "test": {"exact_match": 1.0}})
+    at = open_app("pages/runs.py")
+    at.selectbox(key="run_choice").set_value("20250101-120000").run()
+    delete_run(runs, "20250101-120000")  # another session's Delete
+    at.button(key="activate_run").click().run()
+    assert not at.exception, at.exception
+    assert "shipped default" in texts(at.sidebar.markdown)
+    assert any("Not made active: 20250101\\-120000 is no longer" in e for e in texts(at.error)), texts(at.error)
+
+
+def test_a_delete_check_given_for_a_run_deleted_elsewhere_does_not_pass_to_the_next_run(runs, tiny_checkpoint):
+    """Run X picked and "for good" ticked, X deleted in another session, Delete clicked: refused, and the list falls
+    to run Y with the check box cleared, so a second click cannot delete Y, which nobody confirmed."""
+    for name in ("20250101-120000", "20250102-120000"):
+        (runs / name).mkdir(parents=True)
+        shutil.copy(tiny_checkpoint, runs / name / "model.pt")
+        write_run_info(runs / name, {"status": "finished", "started_at": 0, "test": {"exact_match": 1.0}})
+    at = open_app("pages/runs.py")
+    at.selectbox(key="delete_choice").set_value("20250101-120000").run()
+    at.checkbox(key="delete_confirm").check().run()
+    assert not at.button(key="delete_run").disabled
+    delete_run(runs, "20250101-120000")  # another session's Delete
+    at.button(key="delete_run").click().run()
+    assert not at.exception, at.exception
+    assert any("Not deleted" in e for e in texts(at.error))
+    assert at.selectbox(key="delete_choice").value == "20250102-120000"
+    assert not at.checkbox(key="delete_confirm").value and at.button(key="delete_run").disabled
+    at.selectbox(key="delete_choice").set_value("20250102-120000").run()  # any rerun: still not confirmed
+    assert at.button(key="delete_run").disabled and (runs / "20250102-120000").is_dir()

@@ -249,3 +249,23 @@ def test_decoder_options_and_messages_read_as_plain_text(runs):
     assert "…" in error and len(error) < 200
     at.text_input(key="score_a & b").set_value(" ").run()
     assert any(e.value.startswith("The candidate is empty") for e in at.error)
+
+
+def test_forcing_the_end_says_the_output_ends_there(runs):
+    at = open_decoder({"sentence": "the big dog", "step": "3"})
+    at.text_input(key="whatif_typed").set_value("<EOS>").run()
+    assert not at.exception, at.exception
+    assert (
+        "They first differ at step 3, where the change ends the output: the model's own goes on for 1 more word."
+        in (markdown(at))
+    )
+
+
+@pytest.mark.parametrize(
+    "page, note",
+    [("pages/examples.py", "the link's sentence or step"), ("pages/try_it.py", "the link's step;")],
+)
+def test_a_link_parameter_a_page_does_not_use_gets_a_note(runs, page, note):
+    at = open_decoder({"sentence": "the cat", "step": "2"}, page=page)
+    notes = [info.value.replace("\\", "") for info in at.info]
+    assert any(f"This page does not use {note}" in line for line in notes), notes

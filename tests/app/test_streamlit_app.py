@@ -42,9 +42,9 @@ def test_the_server_warms_before_it_serves_and_joins_training_when_it_stops(monk
 def test_the_pages_keep_their_addresses_and_none_is_its_file_name():
     """The URLs people have (``/``, ``/Train``, ..., ``/Runs``) still open their pages; and no address equals its file's
     name, which would let Streamlit's pages-folder mode run that file alone, without the frame and its sidebar."""
-    addresses = {title: address for _path, title, address, _icon in streamlit_app.PAGES}
+    addresses = {title: address for _path, title, address, _icon, _reads in streamlit_app.PAGES}
     assert streamlit_app.PAGES[0][1] == "Try it"  # the home page, /
     pages = ["Train", "Examples", "Attention", "Analysis", "Compare", "Decoder", "Runs"]
     assert {title: addresses[title] for title in pages} == {title: title for title in pages}
-    for path, _title, address, _icon in streamlit_app.PAGES:
+    for path, _title, address, _icon, _reads in streamlit_app.PAGES:
         assert address != Path(path).stem, path

@@ -148,3 +148,11 @@ def test_streamlit_drops_a_query_of_over_1000_parameters_before_any_page_runs():
     kept = "&".join(f"p{i}=x" for i in range(999)) + "&sentence=the+cat"
     assert sanitize_query_string(kept) == kept
     assert sanitize_query_string(kept + "&one=more") == ""
+
+
+def test_a_parameter_the_page_does_not_use_is_dropped_with_a_note(runs):
+    """Try it reads no step, Examples no sentence: a link's step or sentence there was dropped without a word."""
+    link = parse_link({"sentence": "the cat", "step": "2", "model": "default"}, runs, reads=("model",))
+    assert link.sentence is None and link.step is None and link.model is not None
+    assert link.notes == ["This page does not use the link's sentence or step; it was ignored."]
+    assert parse_link({"sentence": "the cat", "step": "2"}, runs).notes == []  # the Decoder reads all three

@@ -8,8 +8,15 @@ import weakref
 
 import pytest
 
-from seq2seq.app.models import DECODES_KEPT, UNKNOWN_WORD_EXAMPLE, ModelCache, model_label
-from seq2seq.app.runs import RUNS_ENV
+from seq2seq.app.models import (
+    DECODES_KEPT,
+    STILL_TRAINING,
+    UNKNOWN_WORD_EXAMPLE,
+    ModelCache,
+    model_label,
+    usable_run,
+)
+from seq2seq.app.runs import RUNS_ENV, delete_run, write_run_info
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.decoding import Forcing
 from seq2seq.paths import CHECKPOINT_ENV
@@ -168,3 +175,18 @@ def test_a_loaded_model_decodes_each_sentence_and_setting_once_and_keeps_only_th
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a new version of the file: decoded anew
     fresh = cache.get(path)
     assert fresh is not model and fresh.decode(["the", "cat"], record=True) is not own and fresh.decode_runs == 1
+
+
+def test_a_run_is_usable_only_while_it_is_listed_finished_with_a_model(tmp_path, tiny_checkpoint):
+    run = tmp_path / "20250101-120000"
+    run.mkdir()
+    shutil.copy(tiny_checkpoint, run / "model.pt")
+    write_run_info(run, {"status": "finished", "started_at": 0})
+    assert usable_run(run.name, tmp_path) == (run / "model.pt", None)
+    write_run_info(run, {"status": "running", "started_at": 0})
+    assert usable_run(run.name, tmp_path, live_run_dir=run) == (None, STILL_TRAINING)
+    write_run_info(run, {"status": "finished", "started_at": 0})
+    (run / "model.pt").unlink()
+    assert usable_run(run.name, tmp_path)[1].startswith("is no longer a finished run with a model")
+    delete_run(tmp_path, run.name)
+    assert usable_run(run.name, tmp_path)[0] is None

@@ -1,8 +1,10 @@
+import dataclasses
 import io
 import json
 import os
 import re
 import select
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ from seq2seq.app.runs import list_runs, write_run_info
 from seq2seq.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq.cli import main
 from seq2seq.failures import FAILURES, counts_text
+from seq2seq.fileio import FolderLock
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_TRAIN = ["--epochs", "1", "--hidden-size", "16", "--embedding-size", "8", "--attention-size", "8",
@@ -273,12 +276,76 @@ def test_output_paths_that_cannot_be_written_are_one_line_errors(capsys, tiny_ch
         (["stress", *checkpoint, "--json", str(folder)], "it is a folder"),
         (["report", *checkpoint, "--out", str(blocker)], "is a file, not a folder"),
         (["train", "--out", str(blocker)], "is a file, not a folder"),
-        (["train", "--out", str(tmp_path / "run"), "--overwrite", "--train-file", str(folder)], "not found"),
+        (["train", "--out", str(tmp_path / "run"), "--overwrite", "--train-file", str(folder)], "is a folder, not"),
     ]:
         code, out, err = run(capsys, *argv)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (argv, err)
         assert out == ""  # refused before any work
     assert blocker.read_text() == "mine" and list(folder.iterdir()) == []
+
+
+def test_an_output_that_is_a_file_the_command_reads_is_refused_before_any_work(capsys, tiny_checkpoint, tmp_path):
+    """``--json model.pt`` wrote the stress results over the model it had just read."""
+    model = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, model)
+    (tmp_path / "link.pt").symlink_to(model)
+    test_file = tmp_path / "test.txt"
+    test_file.write_text("the cat sat\n")
+    before = model.read_bytes()
+    checkpoint = ["--checkpoint", str(model)]
+    for argv in [
+        ["stress", *checkpoint, "--json", str(model)],
+        ["stress", *checkpoint, "--json", str(tmp_path / "link.pt")],
+        ["evaluate", *checkpoint, "--heatmap", str(model)],
+        ["evaluate", *checkpoint, "--test-file", str(test_file), "--json", str(test_file)],
+    ]:
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and "which this command reads" in err and out == "", (argv, err)
+        assert model.read_bytes() == before and test_file.read_text() == "the cat sat\n"
+    renamed = model.rename(tmp_path / "metrics.json")  # a checkpoint with a report file's name
+    code, _, err = run(capsys, "report", "--checkpoint", str(renamed), "--out", str(tmp_path))
+    assert code == 2 and "which this command reads" in err and renamed.read_bytes() == before
+
+
+def test_report_refuses_a_report_file_in_the_way_before_writing_any(capsys, tiny_checkpoint, tmp_path):
+    (tmp_path / "ANALYSIS.md").mkdir()  # the last file the report writes
+    code, out, err = run(capsys, "report", "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path))
+    assert code == 2 and "ANALYSIS.md: it is a folder" in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ANALYSIS.md"]  # no half report beside it
+
+
+def test_report_refuses_a_folder_another_process_is_training_into(capsys, tiny_checkpoint, tmp_path):
+    """The report would describe a model being replaced, and stay beside the new one as if it were its report."""
+    shutil.copy(tiny_checkpoint, tmp_path / "model.pt")
+    with FolderLock(tmp_path):  # as `train --out` holds it; a second lock, in this process too, is refused
+        code, out, err = run(capsys, "report", "--checkpoint", str(tmp_path / "model.pt"))
+    assert code == 2 and "is in use" in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_report_runs_on_the_device_asked_for(capsys, monkeypatch, tiny_checkpoint, tmp_path):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    argv = ["report", "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path), "--device", "cuda"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "no CUDA device is available" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_info_and_stress_on_a_checkpoint_with_part_of_its_data_or_no_test_sentences(capsys, tiny_checkpoint, tmp_path):
+    """A checkpoint's data block may hold only some counts, and its test split may be empty: both load, so ``info``
+    reads what is there and ``stress`` says what it lacks, never a traceback (a KeyError, an empty ``max()``)."""
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    partial = tmp_path / "partial.pt"
+    save_checkpoint(dataclasses.replace(checkpoint, metrics={"data": {"vocabulary_size": 16}}), partial)
+    code, out, err = run(capsys, "info", "--checkpoint", str(partial))
+    longest = max(map(len, checkpoint.test_sentences))
+    assert code == 0 and f"trained on sentences of 1-{longest} words" in out, err
+    bare = tmp_path / "bare.pt"
+    save_checkpoint(dataclasses.replace(checkpoint, metrics={"data": {}}, test_sentences=[]), bare)
+    for command in ("info", "stress"):
+        code, out, err = run(capsys, command, "--checkpoint", str(bare))
+        assert err.count("\n") <= 1 and "Traceback" not in err, err
+    assert code == 2 and "holds no test sentences" in err
 
 
 def test_evaluate_says_how_many_test_file_lines_were_skipped_and_why(capsys, tiny_checkpoint, tmp_path):

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from seq2seq.config import Config
@@ -51,6 +53,20 @@ def test_missing_and_oversized_files_are_clear_errors(tmp_path):
         read_corpus_file(tmp_path / "nope.txt")
     with pytest.raises(InputError, match="limit"):
         read_corpus_text(b"a\n" * (MAX_CORPUS_BYTES // 2 + 1))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda path: path.mkdir(), "is a folder, not a corpus file"),
+        (lambda path: os.mkfifo(path), "is not a regular file"),  # never opened: a FIFO with no writer would block
+    ],
+    ids=["folder", "fifo"],
+)
+def test_a_folder_or_fifo_given_as_a_corpus_is_named_for_what_it_is(tmp_path, make, message):
+    make(tmp_path / "corpus.txt")
+    with pytest.raises(InputError, match=message):
+        read_corpus_file(tmp_path / "corpus.txt")
 
 
 def test_split_drops_duplicates_and_refuses_tiny_corpora():

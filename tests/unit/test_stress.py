@@ -1,5 +1,7 @@
+import dataclasses
 from collections import Counter
 
+from seq2seq.checkpoint import load_checkpoint
 from seq2seq.stress import SUITES, build_suites, made_up_words, run_stress, stress_table, trained_lengths
 
 
@@ -34,3 +36,9 @@ def test_run_stress_reports_every_suite_and_length(tiny_reverser):
     assert [int(n) for n in results["per_length"]] == list(range(1, 9))
     table = stress_table(results)
     assert "random order" in table and "(longer than any trained)" in table
+
+
+def test_trained_lengths_of_a_checkpoint_with_no_data_nor_test_sentences_is_its_configs(tiny_checkpoint):
+    """The Compare page and ``info`` ask it of any checkpoint that loads, these included."""
+    bare = dataclasses.replace(load_checkpoint(tiny_checkpoint), metrics={}, test_sentences=[])
+    assert trained_lengths(bare) == (bare.config.max_length, bare.config.max_length)
