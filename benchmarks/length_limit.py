@@ -32,6 +32,17 @@ from seq2seq.paths import default_checkpoint_path  # noqa: E402
 from seq2seq.stress import trained_lengths  # noqa: E402
 
 
+def joined_sentences(test: list[list[str]], length: int, count: int, rng: random.Random) -> list[list[str]]:
+    """``count`` sentences of ``length`` words: test sentences drawn with ``rng``, joined, and cut to length."""
+    sentences = []
+    for _ in range(count):
+        words: list[str] = []
+        while len(words) < length:
+            words += rng.choice(test)
+        sentences.append(words[:length])
+    return sentences
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=default_checkpoint_path())
@@ -46,13 +57,7 @@ def main() -> None:
     rng = random.Random(1234)
     rows = []
     for length in args.lengths:
-        sentences = []
-        for _ in range(args.per_length):
-            words: list[str] = []
-            while len(words) < length:
-                words += rng.choice(test)
-            sentences.append(words[:length])
-        results = reverser.reverse_tokens(sentences)
+        results = reverser.reverse_tokens(joined_sentences(test, length, args.per_length, rng))
         failed = [r for r in results if not r.match]
         labels = [failure_label(r, aligns) for r in failed]
         slips = [(first_slip(r), first_error(r)) for r in failed]

@@ -64,6 +64,9 @@ TRAIN_FLAGS = {
     "attention_size": "attention layer size",
     "attention": "location (default), additive (the 2014 paper's exactly), encdec (the paper's baseline: no "
     "attention, the encoder's last state as context) or none (the annotations' mean as context)",
+    "stop": "where <eos> comes from: readout (default, the paper's), attention (a learned gate on the attention "
+    "reaching the source's <eos>), gate (both added) or coverage (a learned gate on the least attention any source "
+    "word has had: every word read, stop)",
     "seed": "seeds the corpus, the splits, the weights and the batches",
     "device": "auto, cpu, cuda or mps",
     "target_accuracy": "stop once valid exact match reaches this",

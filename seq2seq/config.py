@@ -29,6 +29,12 @@ MAX_VALUES = {
 # Encoder-Decoder baseline (no attention: the encoder's last state), and a mean of the annotations (no attention).
 ATTENTION_KINDS = ("location", "additive", "encdec", "none")
 
+# Where the decision to stop (the ``<eos>`` logit) comes from (seq2seq.model): the readout, as every other word (the
+# 2014 paper's; the decoder state then counts the steps), the attention alone (a learned gate on how much more weight
+# the source's ``<eos>`` gets than any source word), both added, or the coverage alone (a learned gate on the least
+# attention any source word has received so far: every word read, stop).
+STOP_KINDS = ("readout", "attention", "gate", "coverage")
+
 
 @dataclass
 class Config:
@@ -43,6 +49,8 @@ class Config:
     # Encoder-Decoder (context = the encoder's last state at every step); "none" the annotations' mean as context.
     attention: str = "location"
     location_kernel: int = 5  # width of the location term's convolution
+    # Where the <eos> logit comes from (STOP_KINDS); all but "readout" read location or additive attention
+    stop: str = "readout"
     # Single ideas of the design that the ablation switches off (see seq2seq.model); the defaults are the paper's
     attention_query: str = "previous"  # or "current": attend from s_i instead of s_{i-1}
     bidirectional: bool = True
@@ -101,6 +109,10 @@ class Config:
             raise ValueError(f"clip must be a positive number, not {self.clip!r}")
         if self.attention not in ATTENTION_KINDS:
             raise ValueError(f"attention must be one of {', '.join(ATTENTION_KINDS)}, not {self.attention!r}")
+        if self.stop not in STOP_KINDS:
+            raise ValueError(f"stop must be one of {', '.join(STOP_KINDS)}, not {self.stop!r}")
+        if self.stop != "readout" and self.attention not in ("location", "additive"):
+            raise ValueError(f"stop {self.stop!r} reads the attention: it needs attention location or additive")
         if self.location_kernel % 2 == 0:
             raise ValueError(f"location_kernel must be an odd whole number, not {self.location_kernel!r}")
         if self.attention_query not in ("previous", "current"):

@@ -401,6 +401,7 @@ class _Run:
         scores[:, 0] = 0.0  # one live hypothesis to begin with
         tokens = torch.full((batch * k,), SOS_ID, dtype=torch.long, device=device)
         state, alpha = enc_k.initial_state, model.no_weights(enc_k)
+        coverage = alpha if model.decoder.reads_coverage else None  # (B·K, S): the weights of the steps before
         table = model.input_table()
         history = _History()
         finals: list[list[_Final]] = [[] for _ in range(batch)]
@@ -416,7 +417,9 @@ class _Run:
             if forcing.attention is not None and forcing.attention[0] == t:
                 forced_weights = torch.zeros_like(alpha)  # (B·K, S)
                 forced_weights[:, min(forcing.attention[1], alpha.size(1) - 1)] = 1.0
-            new_state, new_alpha, logits = model.decode_step(enc_k, table, tokens, state, alpha, forced_weights)
+            new_state, new_alpha, logits = model.decode_step(
+                enc_k, table, tokens, state, alpha, forced_weights, coverage
+            )
             log_probs = torch.log_softmax(writable(logits), dim=1)  # (B·K, V), -inf for <pad> and <sos>
             vocab_size = log_probs.size(1)
             allowed = log_probs
@@ -464,9 +467,11 @@ class _Run:
                 scores = scores.masked_fill(done.unsqueeze(1), -inf)
             if k == 1:
                 state, alpha, tokens = new_state, new_alpha, word.flatten()
+                coverage = None if coverage is None else coverage + new_alpha
             else:
                 rows = (offsets + parent.gather(1, order)).flatten()  # (B·K,) the row each live beam continues
                 state, alpha, tokens = new_state[rows], new_alpha[rows], word.gather(1, order).flatten()
+                coverage = None if coverage is None else (coverage + new_alpha)[rows]
         history.freeze()
         if k == 1:
             self._greedy_finals(history, finals)

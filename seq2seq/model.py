@@ -24,6 +24,17 @@ Speed comes from doing per step only what depends on the step: U_a h_j is comput
 looked up from a per-word table (when decoding); W_a s and W_hh s share one matrix multiply; and the readout and loss
 run once, after the loop, over real target tokens only.
 
+Where the decision to stop comes from is a setting too (``stop``). By default (``"readout"``, the paper's) ``<eos>`` is
+a word of the readout like any other, read from s_i, so the decoder state must count the steps, and that count does
+not carry past the lengths trained on: the model then says ``<eos>`` too soon while its attention is still on the
+right word (Newman, Hewitt, Liang & Manning 2020, "The EOS Decision and Length Extrapolation"). The other settings
+read the ``<eos>`` logit from the attention through a learned gate ``w · evidence + b``: ``"attention"`` from how
+much more weight the source's own ``<eos>`` gets than any source word, log(alpha_i,eos / max_j alpha_ij);
+``"coverage"`` from the least attention any source word has received before step i, min_j sum_{k<i} alpha_kj (near 1
+once every word was read), so the model stops when it has read the whole source, whatever its length; ``"gate"`` adds
+the ``"attention"`` gate to the readout's ``<eos>`` logit. The gate reads the weights detached: only the words train
+the attention. ``benchmarks/length_fix.py`` measures each setting.
+
 ``attention="encdec"`` is the paper's baseline, the RNN Encoder-Decoder of Cho et al. (2014, Bahdanau et al.'s
 appendix A.2.2): the same decoder and readout, with the context fixed to the encoder's last state, c_i = h_Tx.
 
@@ -43,7 +54,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import EnergyTerms, build_attention
 from .config import Config
-from .vocab import PAD_ID, SOS_ID
+from .vocab import EOS_ID, PAD_ID, SOS_ID
 
 UNWRITABLE = (PAD_ID, SOS_ID)
 """Tokens no decode ever writes: ``<pad>`` only fills a batch, ``<sos>`` only starts the decoder. An output holding
@@ -60,6 +71,10 @@ def writable(logits: Tensor) -> Tensor:
 def _unwritable_index(device: torch.device) -> Tensor:
     """``UNWRITABLE`` as an index tensor on ``device``, made once (it is read at every decoder step)."""
     return torch.tensor(UNWRITABLE, device=device)
+
+
+# The stop settings whose <eos> logit reads the attention (seq2seq.config.STOP_KINDS)
+GATED_STOPS = ("attention", "gate", "coverage")
 
 
 @dataclass
@@ -113,6 +128,14 @@ class Decoder(nn.Module):
         self.from_state = nn.Linear(h, a + 3 * h)
         self.readout = nn.Sequential(nn.Linear(h + d + e, h), nn.Tanh())  # L_o, deep output
         self.output = nn.Linear(h, vocab_size)  # W_o
+        self.stop = config.stop
+        if self.stop in GATED_STOPS:
+            self.stop_gate = nn.Linear(1, 1)  # w, b: the <eos> logit from the end evidence
+            nn.init.ones_(self.stop_gate.weight)
+            nn.init.zeros_(self.stop_gate.bias)
+            if self.stop == "coverage":  # evidence in [0, 1]: start as a soft threshold at half covered
+                nn.init.constant_(self.stop_gate.weight, 10.0)
+                nn.init.constant_(self.stop_gate.bias, -5.0)
 
     def prepare(self, annotations: Tensor, first_state_source: Tensor, mask: Tensor) -> EncoderOutput:
         return EncoderOutput(
@@ -175,9 +198,44 @@ class Decoder(nn.Module):
         context = context_of(weights, enc)
         return self.gru(input_gates + self.input_from_context(context), projected[:, a:], state), weights, context
 
-    def logits(self, states: Tensor, contexts: Tensor, prev_embedded: Tensor) -> Tensor:
-        """Readout for any leading shape: [s_i; c_i; E y_{i-1}] -> vocabulary logits."""
-        return self.output(self.readout(torch.cat([states, contexts, prev_embedded], dim=-1)))
+    @property
+    def reads_coverage(self) -> bool:
+        """Whether a step needs the sum of the weights before it (``stop="coverage"``); no other setting pays for it."""
+        return self.stop == "coverage"
+
+    def end_evidence(self, weights: Tensor, coverage: Tensor | None, enc: EncoderOutput) -> Tensor | None:
+        """What a gated stop reads, from a step's weights (B, S) and coverage (B, S), the sum of the weights of the
+        steps before it, or from every step's (B, T, S): (B,) or (B, T). ``"coverage"``: the least coverage of any
+        source word (near 1 once every word was read); otherwise log(alpha at the source's ``<eos>`` / the largest
+        alpha on a source word), above zero once the attention has reached the end marker. None when the stop is
+        the readout's. The gate reads the attention and never trains it (the weights are detached): the attention
+        learns from the words alone, so nothing asks the decoder state to count the steps. ``coverage`` None: no
+        step before this one."""
+        if self.stop not in GATED_STOPS:
+            return None
+        weights = weights.detach()
+        last = enc.mask.sum(dim=1) - 1  # (B,): each row's <eos> position
+        last = last.view(-1, *[1] * (weights.dim() - 1)).expand(*weights.shape[:-1], 1)  # (B, [T,] 1)
+        words = torch.arange(weights.size(-1), device=weights.device) < last  # (B, [T,] S): real source words
+        if self.stop == "coverage":
+            coverage = torch.zeros_like(weights) if coverage is None else coverage.detach()
+            return coverage.masked_fill(~words, float("inf")).amin(dim=-1)  # (B, [T])
+        at_end = weights.gather(-1, last).squeeze(-1)  # (B, [T])
+        on_word = weights.masked_fill(~words, 0.0).amax(dim=-1)  # (B, [T])
+        tiny = torch.finfo(weights.dtype).tiny
+        return at_end.clamp_min(tiny).log() - on_word.clamp_min(tiny).log()
+
+    def logits(
+        self, states: Tensor, contexts: Tensor, prev_embedded: Tensor, end_evidence: Tensor | None = None
+    ) -> Tensor:
+        """Readout for any leading shape: [s_i; c_i; E y_{i-1}] -> vocabulary logits. With a gated stop the
+        ``<eos>`` logit is (or, ``"gate"``, gains) the gate on ``end_evidence`` (same leading shape)."""
+        out = self.output(self.readout(torch.cat([states, contexts, prev_embedded], dim=-1)))  # (..., V)
+        if self.stop not in GATED_STOPS:
+            return out
+        gate = self.stop_gate(end_evidence.unsqueeze(-1))  # (..., 1)
+        eos_column = torch.arange(out.size(-1), device=out.device) == EOS_ID  # (V,)
+        return out + eos_column * gate if self.stop == "gate" else torch.where(eos_column, gate, out)
 
 
 def context_of(weights: Tensor, enc: EncoderOutput) -> Tensor:
@@ -230,17 +288,22 @@ class Seq2Seq(nn.Module):
             contexts.append(context)
         attention = torch.stack(weights, dim=1)  # (B, T, S)
         states_all, contexts = torch.stack(states, dim=1), torch.stack(contexts, dim=1)  # (B, T, H), (B, T, D)
+        coverage = attention.cumsum(dim=1) - attention if dec.reads_coverage else None  # (B, T, S): the steps before
+        evidence = dec.end_evidence(attention, coverage, enc)  # (B, T), or None when the readout says <eos>
         if select is not None:  # (B, T, ·) -> (N, ·): the readout runs on real target tokens only
             states_all, contexts, embedded = states_all[select], contexts[select], embedded[select]
-        return dec.logits(states_all, contexts, embedded), attention
+            evidence = None if evidence is None else evidence[select]
+        return dec.logits(states_all, contexts, embedded, evidence), attention
 
     def _sampled(self, enc: EncoderOutput, tgt_in: Tensor, teacher_forcing: float) -> tuple[Tensor, Tensor]:
         use_reference = torch.rand(tgt_in.shape, device=tgt_in.device) < teacher_forcing  # (B, T)
         state, alpha, tokens = enc.initial_state, self.no_weights(enc), tgt_in[:, 0]
+        coverage = alpha if self.decoder.reads_coverage else None
         input_table = self.input_table()
         logits, weights = [], []
         for t in range(tgt_in.size(1)):
-            state, alpha, step_logits = self.decode_step(enc, input_table, tokens, state, alpha)
+            state, alpha, step_logits = self.decode_step(enc, input_table, tokens, state, alpha, coverage=coverage)
+            coverage = None if coverage is None else coverage + alpha
             logits.append(step_logits)
             weights.append(alpha)
             if t + 1 < tgt_in.size(1):
@@ -260,16 +323,18 @@ class Seq2Seq(nn.Module):
         state: Tensor,
         alpha: Tensor,
         forced_weights: Tensor | None = None,
+        coverage: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """One decoder step that reads a token chosen at run time (the decoding loop's step).
 
         ``tokens`` (B,) are y_{i-1}, ``state`` (B, H) s_{i-1}, ``alpha`` (B, S) alpha_{i-1} (``no_weights`` at the
         first step), ``input_table`` is ``input_table()``. Returns s_i (B, H), alpha_i (B, S) and the logits (B, V).
-        ``forced_weights`` (B, S) replace the step's attention when given."""
+        ``forced_weights`` (B, S) replace the step's attention when given. ``coverage`` (B, S) is the sum of the
+        weights of the steps before (None: there were none), which ``stop="coverage"`` reads."""
         dec = self.decoder
         embedded = dec.embedding(tokens)  # (B, E)
-        state, alpha, context = dec.step(input_table[tokens], state, alpha, enc, forced_weights)
-        return state, alpha, dec.logits(state, context, embedded)
+        state, new_alpha, context = dec.step(input_table[tokens], state, alpha, enc, forced_weights)
+        return state, new_alpha, dec.logits(state, context, embedded, dec.end_evidence(new_alpha, coverage, enc))
 
     @staticmethod
     def no_weights(enc: EncoderOutput) -> Tensor:

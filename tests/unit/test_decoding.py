@@ -318,7 +318,7 @@ class _Bigram(Seq2Seq):
                 self.table[previous, word] = prob
         self.eval()
 
-    def decode_step(self, enc, input_table, tokens, state, alpha, forced_weights=None):
+    def decode_step(self, enc, input_table, tokens, state, alpha, forced_weights=None, coverage=None):
         return state, alpha, self.table[tokens].log()  # (B, V) logits: log-probabilities up to a constant
 
 
