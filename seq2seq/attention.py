@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 from .config import Config
 
-# What each kind is called, and what it means, in words a learner understands (the app, the README's tables).
+# What each kind is called, and what it means, in words a learner understands (the app, the docs' tables).
 KIND_NAMES = {
     "location": "location-aware attention",
     "additive": "2014 additive attention",

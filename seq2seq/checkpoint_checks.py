@@ -148,7 +148,7 @@ def _is_token(token: object) -> bool:
 class _ShapesOnly(TorchFunctionMode):
     """Skips the random initialisation of the parameters built inside it, which a model made for its shapes does not
     need. ``normal_`` (the embeddings' initialisation) on the ``meta`` device imports ``torch._dynamo``, which was most
-    of a process's first load before this (README, Speed). A mode holds for its own thread only, so a model built
+    of a process's first load before this (docs/speed.md). A mode holds for its own thread only, so a model built
     elsewhere meanwhile (a training run) is initialised as usual."""
 
     SKIPPED = frozenset({torch.nn.init.normal_, torch.Tensor.normal_})

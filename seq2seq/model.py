@@ -14,7 +14,7 @@ By default the attention is *location-aware* (Chorowski, Bahdanau, Serdyuk, Cho 
 reads a convolution of the previous step's weights, e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j + U_f (F * alpha_{i-1})_j).
 Reversal is "attend one position left of where you attended last"; with the location term that is a pattern the
 model can learn directly, instead of re-deriving its place from the content of s_{i-1} at every step. In the
-ablation (README) it passes 99% valid exact match within one epoch, where the 2014 attention ends near 88% test
+ablation (docs/paper.md) it passes 99% valid exact match within one epoch, where the 2014 attention ends near 88% test
 exact match, and it keeps its place past the trained lengths, where the 2014 attention loses it.
 ``attention="additive"`` is the 2014 model exactly. Each kind of attention is a class in ``seq2seq.attention``;
 this module holds the encoder, the decoder and its step; every search over that step lives in ``seq2seq.decoding``.

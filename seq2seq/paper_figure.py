@@ -3,7 +3,7 @@
 ``benchmarks/paper_figure.py`` trains each model twice (on sentences up to a short and a long cap, the paper's -30
 and -50) with several seeds and writes ``artifacts/paper_figure.json``; this module reads it, checks it, and sums it
 up per model, cap and length (mean and spread over the seeds) for the figure (``seq2seq.plots.paper_figure``) and
-the README and Analysis page.
+docs/paper.md and the Analysis page.
 """
 
 import json

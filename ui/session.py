@@ -86,7 +86,7 @@ def sidebar() -> None:
             st.error("No model loaded.")
         state = training_worker().state(max_points=0)
         # In a popover: a select box's script is loaded by the browser when it first draws one, and on a first view
-        # that load delayed Try it's text box (README, Speed); a popover draws its contents when it is opened.
+        # that load delayed Try it's text box (docs/speed.md); a popover draws its contents when it is opened.
         with st.popover("Change model", icon=":material/swap_horiz:", width="stretch"):
             _model_picker(state.run_dir if state.active else None)
         if st.session_state.get(MODEL_KEY):

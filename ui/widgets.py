@@ -20,7 +20,7 @@ def report_on_test_set(model: LoadedModel) -> TestReport:
 def words_box(words: list[str], key: str) -> None:
     """A reversal's words shown as they are (``st.text`` parses no Markdown or HTML), in a box. Not ``st.code``: its
     syntax highlighter is a 1.5 MB script that a browser fetches and parses for the first code block it shows, which
-    held a first answer back (README, Speed)."""
+    held a first answer back (docs/speed.md)."""
     with st.container(border=True, key=key):
         st.text(" ".join(words))
 
