@@ -20,19 +20,20 @@ from contextlib import asynccontextmanager
 import streamlit as st
 
 PAGE_ICON = "🔁"  # an emoji is drawn by the browser; a ":material/...:" one would be fetched from fonts.gstatic.com
-# file, title, address, icon, and the link parameters the page reads besides ``model`` (which every page's sidebar
+# file, title, address, icon (an emoji: a page's icon is also its browser tab's, and a ":material/...:" one would be
+# fetched from fonts.gstatic.com), and the link parameters the page reads besides ``model`` (which every page's sidebar
 # reads); the first is the home page (/). An address never equals its file's name: Streamlit's pages-folder mode (a
 # process's first run, and every AppTest run) would run a page file alone, without this frame, for a page id or
 # address made from that name. The home page's address only makes its id differ.
 PAGES = [
-    ("pages/try_it.py", "Try it", "Try_it", ":material/translate:", ("sentence",)),
-    ("pages/train.py", "Train", "Train", ":material/model_training:", ()),
-    ("pages/runs.py", "Runs", "Runs", ":material/folder_open:", ()),
-    ("pages/examples.py", "Examples", "Examples", ":material/table_rows:", ()),
-    ("pages/attention.py", "Attention", "Attention", ":material/grid_on:", ()),
-    ("pages/analysis.py", "Analysis", "Analysis", ":material/insights:", ()),
-    ("pages/compare.py", "Compare", "Compare", ":material/compare:", ("sentence",)),
-    ("pages/decoder.py", "Decoder", "Decoder", ":material/step_over:", ("sentence", "step")),
+    ("pages/try_it.py", "Try it", "Try_it", "🔤", ("sentence",)),
+    ("pages/train.py", "Train", "Train", "🏋️", ()),
+    ("pages/runs.py", "Runs", "Runs", "📁", ()),
+    ("pages/examples.py", "Examples", "Examples", "📋", ()),
+    ("pages/attention.py", "Attention", "Attention", "🔥", ()),
+    ("pages/analysis.py", "Analysis", "Analysis", "📊", ()),
+    ("pages/compare.py", "Compare", "Compare", "⚖️", ("sentence",)),
+    ("pages/decoder.py", "Decoder", "Decoder", "🔍", ("sentence", "step")),
 ]
 
 

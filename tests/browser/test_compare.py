@@ -33,6 +33,6 @@ def test_compare_in_a_browser_type_and_see_three_columns(compare_server, browser
         for kind in KINDS:
             assert page.get_by_text(kind, exact=True).count() >= 1
         charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
-        charts.nth(1).wait_for()  # Plotly draws after the page settles
-        assert charts.count() == 2
+        charts.nth(4).wait_for()  # Plotly draws after the page settles
+        assert charts.count() == 5  # two heatmaps (the encoder-decoder has none) and each model's p(<eos>)
         assert page.locator('[data-testid="stException"]').count() == 0
