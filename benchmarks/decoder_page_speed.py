@@ -1,7 +1,7 @@
 """How long a move of the Decoder page's step slider takes on a 100-token sentence, and how much it sends: the page at
 an earlier commit against the page as it is, in one run, interleaved.
 
-    python benchmarks/decoder_page_speed.py [--before main] [--moves 5] [--note "..."]
+    python benchmarks/decoder_page_speed.py [--before <commit>] [--moves 5] [--note "..."]
 
 Both pages run in Streamlit's ``AppTest`` on the shipped model, with a sentence of 100 tokens made of its test
 sentences. Each page is opened once (timed: the first view), then its step slider is moved ``--moves`` times; the
@@ -10,7 +10,8 @@ moves of the two pages alternate. A move reruns what the browser would rerun: th
 benchmark asks for the fragment the way the browser does). "Sent" is the size of the messages the run produced,
 which is what goes over the websocket. Each page runs as a script of its own, without the app's frame (menu and
 sidebar), so that the two pay alike. The earlier page reads ``git show <before>:pages/decoder.py`` and runs from a
-temporary file beside the others (removed afterwards), against the library as it is now.
+temporary file beside the others (removed afterwards), against the library as it is now, so ``--before`` must name
+a commit whose page runs on today's library; without it, only the page as it is is timed.
 
 Writes ``benchmarks/results/decoder_page_speed.json`` and ``.md`` (``stored.store``): medians, and every sample.
 """
@@ -84,25 +85,27 @@ def move(at: AppTest, step: int, counted: Counted, fragment: bool) -> tuple[floa
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--before", default="main", help="the commit whose Decoder page is the earlier one")
+    parser.add_argument("--before", help="a commit whose Decoder page is timed too, alternating with today's")
     parser.add_argument("--moves", type=int, default=5)
     parser.add_argument("--note", default="", help="conditions worth recording (a busy machine, ...)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    before = subprocess.run(
-        ["git", "show", f"{args.before}:pages/decoder.py"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
+    compared = [("after", ROOT / "pages" / "decoder.py")]
+    if args.before:
+        before = subprocess.run(
+            ["git", "show", f"{args.before}:pages/decoder.py"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+        BEFORE_PAGE.write_text(before)
+        compared.insert(0, ("before", BEFORE_PAGE))
     sentence = long_sentence()
     counted = Counted()
     samples: dict[str, dict[str, list]] = {
-        name: {"first view s": [], "first view bytes": [], "move s": [], "move bytes": []}
-        for name in ("before", "after")
+        name: {"first view s": [], "first view bytes": [], "move s": [], "move bytes": []} for name, _ in compared
     }
-    BEFORE_PAGE.write_text(before)
     try:
         with patch.object(local_script_runner, "parse_tree_from_messages", counted):
             pages = {}
-            for name, page in (("before", BEFORE_PAGE), ("after", ROOT / "pages" / "decoder.py")):
+            for name, page in compared:
                 at, took, sent = open_page(page, sentence, counted)
                 pages[name] = at
                 samples[name]["first view s"].append(round(took, 3))
@@ -122,6 +125,8 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for name, label in (("before", f"at {args.before}"), ("after", "as it is")):
+        if name not in medians:
+            continue
         m = medians[name]
         rows.append(
             f"| {label} | {m['first view s']:.2f} s | {m['first view bytes'] / 1e6:.2f} MB | "

@@ -17,14 +17,23 @@ from ui.session import model_cache
 from ui.training import default_corpus
 
 
-@dataclass(frozen=True)
+@dataclass
 class TypedSentence:
-    """A typed sentence through one model, with its heatmap. ``model`` is held so that its ``id``, part of the cache
-    key below, cannot be reused by another model while the entry lives."""
+    """A typed sentence through one model, and its heatmap once it has been drawn. ``model`` is held so that its
+    ``id``, part of the cache key below, cannot be reused by another model while the entry lives."""
 
     model: LoadedModel
     result: Reversal
-    figure: plotly.graph_objects.Figure
+    _figure: plotly.graph_objects.Figure | None = None
+
+    @property
+    def figure(self) -> plotly.graph_objects.Figure:
+        """The heatmap, built on first use: a page shows the reversal before it builds the figure (tens of
+        milliseconds), and then every session reuses it. Two sessions asking at once may both build it: the same
+        figure, one of them kept."""
+        if self._figure is None:
+            self._figure = heatmap_figure(self.result.tokens, self.result.output, self.result.attention)
+        return self._figure
 
 
 # An entry (the figure, mostly) holds about 130 KB: with 256 of them the soak saw the server's memory climb 35 MB over
@@ -35,8 +44,7 @@ def typed_sentence(model_id: int, sentence: str, _model: LoadedModel) -> TypedSe
     sentence for every session: an Enter on a sentence seen before costs no decoding and no figure building.
 
     Raises InputError (never cached) for an empty or over-long sentence."""
-    result = _model.reverser.reverse(sentence)
-    return TypedSentence(_model, result, heatmap_figure(result.tokens, result.output, result.attention))
+    return TypedSentence(_model, _model.reverser.reverse(sentence))
 
 
 def warm_up() -> dict[str, float]:
@@ -66,4 +74,4 @@ def _warm_default_model() -> None:
     except CheckpointError:
         return
     for sentence in model.example_sentences():
-        typed_sentence(id(model), sentence, model)
+        typed_sentence(id(model), sentence, model).figure  # noqa: B018 (built now, before anyone asks)

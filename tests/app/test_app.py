@@ -30,7 +30,7 @@ from seq2seq.run_folder import Trainer
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, tokenize
 from tests.app.conftest import APP, PAGES, REPO, open_app, texts, tiny_settings
 from tests.conftest import TINY_WORDS, tiny_config
-from ui import session, training, warm_up
+from ui import session, training, warm_up, widgets
 
 
 def run_status(at: AppTest) -> str:
@@ -675,6 +675,18 @@ def test_try_it_answers_a_sentence_seen_before_from_the_cache(runs, monkeypatch)
         at.text_input(key="sentence").input("the red dog ran").run()
         assert texts(at.text)[:2] == ["ran dog red the"] * 2
     assert len(decoded) == 1
+
+
+def test_try_it_shows_the_reversal_before_it_builds_the_heatmap(runs, monkeypatch):
+    """Building a heatmap figure takes tens of milliseconds: the answer's words go to the browser first."""
+    order = []
+    heatmap_figure = warm_up.heatmap_figure
+    monkeypatch.setattr(warm_up, "heatmap_figure", lambda *args: order.append("figure") or heatmap_figure(*args))
+    words_box = widgets.words_box
+    monkeypatch.setattr(widgets, "words_box", lambda *args, **kw: order.append("words") or words_box(*args, **kw))
+    at = open_app()
+    at.text_input(key="sentence").input("the big red dog ran").run()
+    assert order == ["words", "words", "figure"]  # the model's reversal and the true one, then the heatmap
 
 
 def test_the_server_warms_what_a_first_visit_needs(runs, monkeypatch):
