@@ -753,14 +753,19 @@ def test_the_default_corpus_is_generated_once_in_the_background_and_a_default_st
     assert training.prepared_corpus(Config(seed=1)) is None
 
 
-def test_make_active_on_a_run_deleted_in_another_session_activates_nothing_else(runs, tiny_checkpoint):
-    """The run list is drawn, another session deletes the picked run, then Make active is clicked: the click names
-    the run that was shown, so no other run takes its place."""
+def runs_page_with_two_finished_runs(runs, tiny_checkpoint) -> AppTest:
+    """The Runs page listing two finished runs of the tiny model, 20250101-120000 and 20250102-120000."""
     for name in ("20250101-120000", "20250102-120000"):
         (runs / name).mkdir(parents=True)
         shutil.copy(tiny_checkpoint, runs / name / "model.pt")
         write_run_info(runs / name, {"status": "finished", "started_at": 0, "test": {"exact_match": 1.0}})
-    at = open_app("pages/runs.py")
+    return open_app("pages/runs.py")
+
+
+def test_make_active_on_a_run_deleted_in_another_session_activates_nothing_else(runs, tiny_checkpoint):
+    """The run list is drawn, another session deletes the picked run, then Make active is clicked: the click names
+    the run that was shown, so no other run takes its place."""
+    at = runs_page_with_two_finished_runs(runs, tiny_checkpoint)
     at.selectbox(key="run_choice").set_value("20250101-120000").run()
     delete_run(runs, "20250101-120000")  # another session's Delete
     at.button(key="activate_run").click().run()
@@ -772,11 +777,7 @@ def test_make_active_on_a_run_deleted_in_another_session_activates_nothing_else(
 def test_a_delete_check_given_for_a_run_deleted_elsewhere_does_not_pass_to_the_next_run(runs, tiny_checkpoint):
     """Run X picked and "for good" ticked, X deleted in another session, Delete clicked: refused, and the list falls
     to run Y with the check box cleared, so a second click cannot delete Y, which nobody confirmed."""
-    for name in ("20250101-120000", "20250102-120000"):
-        (runs / name).mkdir(parents=True)
-        shutil.copy(tiny_checkpoint, runs / name / "model.pt")
-        write_run_info(runs / name, {"status": "finished", "started_at": 0, "test": {"exact_match": 1.0}})
-    at = open_app("pages/runs.py")
+    at = runs_page_with_two_finished_runs(runs, tiny_checkpoint)
     at.selectbox(key="delete_choice").set_value("20250101-120000").run()
     at.checkbox(key="delete_confirm").check().run()
     assert not at.button(key="delete_run").disabled
