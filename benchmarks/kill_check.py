@@ -93,8 +93,8 @@ BUGS = [
     (
         "Reverser never copies",
         "seq2seq/decoding.py",
-        "        if self.copy_unknown:",
-        "        if False:",
+        "copy = self.copy_unknown and has_attention(self.model)",
+        "copy = False",
         [
             "tests/unit/test_decoding.py::test_reverser_replaces_each_unk_with_the_source_word_at_that_steps_attention_peak",
             "tests/unit/test_decoding.py::test_plain_mode_keeps_unk",
