@@ -120,6 +120,22 @@ def test_a_model_without_attention_counts_its_lengths_in_words_and_says_who_comp
     assert "1 word " in text and "1 words" not in text and "2 words " in text
 
 
+def test_a_model_without_attention_names_the_stress_lengths_apart_from_its_test_lengths(tiny_reverser):
+    """The stress suite's long sentences are not test sentences: a length only the suite has is named after them."""
+    checkpoint = tiny_reverser.checkpoint
+    config = checkpoint.config.replace(attention="encdec")
+    plain = Reverser(
+        Seq2Seq(len(checkpoint.vocab), config).eval(), checkpoint.vocab, False, replace(checkpoint, config=config)
+    )
+    report = evaluate_sentences(plain, [["cat"], ["the", "cat"]])
+    stress = {"seen_max_length": 30, "per_length": {"2": {"exact_match": 0.5}, "40": {"exact_match": 0.0}}}
+    text = analysis_markdown(plain, report, stress=stress)
+    test_line = next(line for line in text.splitlines() if line.startswith("Exact match by test sentence length"))
+    head, _, longer = test_line.partition("On longer sentences")
+    assert "40 words" not in head and "2 words" in head
+    assert "40 words 0.0%" in longer and "2 words" not in longer
+
+
 def test_an_untrained_model_is_called_weak_and_told_where_its_attention_goes(tiny_reverser):
     weak = _untrained(tiny_reverser)
     report = evaluate_sentences(weak, weak.checkpoint.test_sentences)
