@@ -15,7 +15,7 @@ from seq2seq.analysis import (
     write_report,
 )
 from seq2seq.decoding import Reversal, Reverser
-from seq2seq.evaluation import evaluate_sentences
+from seq2seq.evaluation import TestReport, evaluate_sentences
 from seq2seq.failures import FAILURE_MEANINGS
 from seq2seq.metrics import evaluate_results
 from seq2seq.model import Seq2Seq
@@ -96,7 +96,6 @@ def test_length_note_names_one_length_once_and_counts_words_in_the_singular():
 
 
 def test_a_model_without_test_sentences_gets_a_short_answer(tiny_reverser):
-    from seq2seq.evaluation import TestReport
 
     assert "no test sentences" in analysis_markdown(tiny_reverser, TestReport(evaluate_results([], aligns=True), []))
 
@@ -108,13 +107,18 @@ def _untrained(trained: Reverser) -> Reverser:
     return Reverser(Seq2Seq(len(checkpoint.vocab), checkpoint.config).eval(), checkpoint.vocab, True, checkpoint)
 
 
-def test_a_model_without_attention_counts_its_lengths_in_words_and_says_who_computed_them(tiny_reverser):
-    checkpoint = tiny_reverser.checkpoint
+def _encdec_on_two_sentences(trained: Reverser) -> tuple[Reverser, TestReport]:
+    """An untrained encoder-decoder (no attention) of ``trained``'s vocabulary, scored on "cat" and "the cat"."""
+    checkpoint = trained.checkpoint
     config = checkpoint.config.replace(attention="encdec")
     plain = Reverser(
         Seq2Seq(len(checkpoint.vocab), config).eval(), checkpoint.vocab, False, replace(checkpoint, config=config)
     )
-    report = evaluate_sentences(plain, [["cat"], ["the", "cat"]])
+    return plain, evaluate_sentences(plain, [["cat"], ["the", "cat"]])
+
+
+def test_a_model_without_attention_counts_its_lengths_in_words_and_says_who_computed_them(tiny_reverser):
+    plain, report = _encdec_on_two_sentences(tiny_reverser)
     text = analysis_markdown(plain, report, live=True)
     assert "A model without attention" in text and "live by the app's Analysis page" in text
     assert "1 word " in text and "1 words" not in text and "2 words " in text
@@ -122,12 +126,7 @@ def test_a_model_without_attention_counts_its_lengths_in_words_and_says_who_comp
 
 def test_a_model_without_attention_names_the_stress_lengths_apart_from_its_test_lengths(tiny_reverser):
     """The stress suite's long sentences are not test sentences: a length only the suite has is named after them."""
-    checkpoint = tiny_reverser.checkpoint
-    config = checkpoint.config.replace(attention="encdec")
-    plain = Reverser(
-        Seq2Seq(len(checkpoint.vocab), config).eval(), checkpoint.vocab, False, replace(checkpoint, config=config)
-    )
-    report = evaluate_sentences(plain, [["cat"], ["the", "cat"]])
+    plain, report = _encdec_on_two_sentences(tiny_reverser)
     stress = {"seen_max_length": 30, "per_length": {"2": {"exact_match": 0.5}, "40": {"exact_match": 0.0}}}
     text = analysis_markdown(plain, report, stress=stress)
     test_line = next(line for line in text.splitlines() if line.startswith("Exact match by test sentence length"))
