@@ -5,6 +5,7 @@ from pathlib import Path
 
 import torch
 
+from seq2seq import evaluation
 from seq2seq.analysis import (
     GOOD,
     PARTLY,
@@ -15,7 +16,7 @@ from seq2seq.analysis import (
     write_report,
 )
 from seq2seq.decoding import Reversal, Reverser
-from seq2seq.evaluation import TestReport, evaluate_sentences
+from seq2seq.evaluation import evaluate_sentences
 from seq2seq.failures import FAILURE_MEANINGS
 from seq2seq.metrics import evaluate_results
 from seq2seq.model import Seq2Seq
@@ -97,7 +98,9 @@ def test_length_note_names_one_length_once_and_counts_words_in_the_singular():
 
 def test_a_model_without_test_sentences_gets_a_short_answer(tiny_reverser):
 
-    assert "no test sentences" in analysis_markdown(tiny_reverser, TestReport(evaluate_results([], aligns=True), []))
+    assert "no test sentences" in analysis_markdown(
+        tiny_reverser, evaluation.TestReport(evaluate_results([], aligns=True), [])
+    )
 
 
 def _untrained(trained: Reverser) -> Reverser:
@@ -107,7 +110,7 @@ def _untrained(trained: Reverser) -> Reverser:
     return Reverser(Seq2Seq(len(checkpoint.vocab), checkpoint.config).eval(), checkpoint.vocab, True, checkpoint)
 
 
-def _encdec_on_two_sentences(trained: Reverser) -> tuple[Reverser, TestReport]:
+def _encdec_on_two_sentences(trained: Reverser) -> tuple[Reverser, evaluation.TestReport]:
     """An untrained encoder-decoder (no attention) of ``trained``'s vocabulary, scored on "cat" and "the cat"."""
     checkpoint = trained.checkpoint
     config = checkpoint.config.replace(attention="encdec")
