@@ -28,7 +28,7 @@ def delete_chosen_run() -> None:
     name = st.session_state.get("delete_choice")
     state = worker.state(max_points=0)
     try:
-        delete_run(runs_root(), name, live_run_dir=state.run_dir if state.active else None)
+        delete_run(runs_root(), name, live_run_dir=state.live_run_dir)
     except (ValueError, OSError) as problem:
         st.session_state[RUN_MESSAGE] = ("error", f"Not deleted: {markdown_escape(str(problem))}")
         return
@@ -41,7 +41,7 @@ def delete_chosen_run() -> None:
 def make_active(name: str) -> None:
     """The run shown when the button was drawn (``args``), if still usable: not another one listed in its place."""
     state = worker.state(max_points=0)
-    checkpoint, why = usable_run(name, runs_root(), live_run_dir=state.run_dir if state.active else None)
+    checkpoint, why = usable_run(name, runs_root(), live_run_dir=state.live_run_dir)
     if checkpoint is None:
         st.session_state[RUN_MESSAGE] = ("error", f"Not made active: {markdown_escape(name)} {why}.")
     else:
@@ -53,7 +53,7 @@ def confirm_for(name: str) -> None:
 
 
 state = worker.state(max_points=0)
-live_dir = state.run_dir if state.active else None
+live_dir = state.live_run_dir
 runs = list_runs(runs_root(), live_run_dir=live_dir)
 if RUN_MESSAGE in st.session_state:
     kind, message = st.session_state.pop(RUN_MESSAGE)

@@ -29,8 +29,7 @@ def read_link(page: str, reads: tuple[str, ...]) -> None:
     from ui.training import training_worker
 
     state = training_worker().state(max_points=0)  # a run still training is refused, as the picker refuses it
-    live = state.run_dir if state.active else None
-    link = parse_link(st.query_params.to_dict(), live_run_dir=live, reads=("model", *reads))
+    link = parse_link(st.query_params.to_dict(), live_run_dir=state.live_run_dir, reads=("model", *reads))
     if link.model is not None:
         set_active_model(None if link.model == default_checkpoint_path() else link.model)
     st.session_state[PENDING_KEY] = link

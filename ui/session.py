@@ -88,7 +88,7 @@ def sidebar() -> None:
         # In a popover: a select box's script is loaded by the browser when it first draws one, and on a first view
         # that load delayed Try it's text box (docs/speed.md); a popover draws its contents when it is opened.
         with st.popover("Change model", icon=":material/swap_horiz:", width="stretch"):
-            _model_picker(state.run_dir if state.active else None)
+            _model_picker(state.live_run_dir)
         if st.session_state.get(MODEL_KEY):
             st.button("Use the shipped default", key="use_default_model", on_click=set_active_model, args=(None,))
         if state.active:

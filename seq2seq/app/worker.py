@@ -77,6 +77,11 @@ class TrainingState:
         return self.status in ACTIVE_STATUSES
 
     @property
+    def live_run_dir(self) -> Path | None:
+        """The folder of the run training now, which no one may pick, open or delete; None when none is."""
+        return self.run_dir if self.active else None
+
+    @property
     def fraction(self) -> float:
         if self.status == "finished":
             return 1.0
