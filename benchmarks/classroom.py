@@ -1,0 +1,433 @@
+"""A whole class on one server, run by hand: simulated students type sentences, open the Decoder and Compare, and some
+of them train, all at once; Enter latency, errors, the server's memory and every Start's outcome are recorded.
+
+    python benchmarks/classroom.py                       # 30 students, 10 of them pressing Start
+    python benchmarks/classroom.py --students 5 --trainers 2 --no-store   # a quick trial
+
+It starts ``streamlit run streamlit_app.py`` on 127.0.0.1 (a free port, runs in a temporary folder, the shipped
+model). First ONE student alone opens Try it and answers ``--sentences`` sentences, each Enter timed: the one-user
+median. Then the class: ``--students`` students arrive over ``--arrive-over`` seconds; each opens Try it, answers
+``--sentences`` sentences (a pause of ``--think`` seconds on average before each, as a person types; every sentence is
+a test sentence new to the server, so no answer comes from another student's cache), then opens the Decoder and
+Compare on its last sentence. The first ``--trainers`` students also open the Train page in a second tab when they
+arrive, set a tiny run with the page's own widgets (``TINY_RUN``: tens of seconds of training), press Start and keep
+that tab open, its live view refreshing, until their run has ended. A Start the server turns away because a run is
+going on (``TrainingBusy``: one run at a time) is pressed again every ``--retry-every`` seconds until it starts;
+a Start that is queued is watched until its run ends. Every Start must end trained to its end or cancelled by its
+owner: any other ending (failed, cut off, never started by ``--train-deadline``) is a lost run, and an error.
+
+Enter latency is the time from sending Enter until the server's answer holding both reversal boxes (the model's
+and the true one, with the expected words) has reached the student; must hold: its 95th percentile with the class
+at most ``RATIO_GOAL`` times the one-user median of the same run. Errors: an exception box on any page, a page not
+found, a script that did not compile, a websocket the server closed, an answer not within ``--timeout``, a wrong true
+reversal, a lost run, a traceback in the server's log. The server's resident memory (``VmRSS`` in
+``/proc/<pid>/status``) is sampled every second; growth over the last half of the class is the RSS at its end
+against the RSS at its half-way moment (each the median of the samples within ``RSS_WINDOW_S`` seconds).
+
+How the students are simulated: not by browsers. Each Chromium context holds a whole Streamlit frontend (React, the
+page's scripts, Plotly), and a trial of ten contexts on the two-core machine held gigabytes of memory and kept both
+cores busy drawing, so thirty would measure Chromium, not the server. Each student is instead a client of Streamlit's
+own websocket protocol (``harness/streamlit_client.py``): the messages a browser's frontend sends (the page, the query
+string, every widget value, the fragment a widget belongs to, the auto-reruns of a live view) and the answers it
+reads, all students in one asyncio process. What it leaves out is drawing: a time is when the answer reached the
+student, not when a browser showed it (``benchmarks/app_latency.py`` times a real browser, one user).
+
+It prints a Markdown table and writes ``benchmarks/results/classroom.json`` and ``.md`` (``benchmarks/stored.py``),
+which ``docs/classroom.md`` quotes; ``--no-store`` leaves them as they are. Exit status 1 on any error or lost run.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.soak import EXIT_MEANINGS, MemoryWatch  # noqa: E402
+from benchmarks.stored import store  # noqa: E402
+from harness.browser import Server  # noqa: E402
+from harness.streamlit_client import AppSession, Run, SessionClosed  # noqa: E402
+from seq2seq.app.runs import read_run_info  # noqa: E402
+from seq2seq.checkpoint import load_checkpoint  # noqa: E402
+from seq2seq.paths import DEFAULT_CHECKPOINT  # noqa: E402
+
+RATIO_GOAL = 3.0  # the issue's must-hold: Enter's 95th percentile with the class <= this x the one-user median
+RSS_WINDOW_S = 5.0  # the RSS at a moment: the median of the samples this close to it
+# The Train page's widgets (by key) and the values a trainer types: a run of tens of seconds.
+TINY_RUN = {"corpus_size": 300, "epochs": 20, "valid_size": 50, "test_size": 50, "evals_per_epoch": 1}
+STARTED = re.compile(r"Started run (\S+)\.")
+BUSY = "already in progress"  # TrainingBusy's words: the server trains one run at a time and turned this Start away
+ENDED = ("finished", "failed", "interrupted")  # a run.json status that will not change again
+
+
+@dataclass
+class Settings:
+    students: int = 30
+    trainers: int = 10
+    sentences: int = 10  # Enters per student
+    think: float = 4.0  # mean seconds before each Enter (uniform over 0.5x-1.5x)
+    arrive_over: float = 20.0  # the students arrive evenly over this many seconds
+    retry_every: float = 5.0  # a Start turned away is pressed again this often
+    train_deadline: float = 900.0  # a Start not trained to its end this long after its first press is lost
+    timeout: float = 120.0  # longest wait for one answer
+    seed: int = 21
+
+
+@dataclass
+class Start:
+    """One trainer's Start, from its first press to its run's end."""
+
+    student: int
+    presses: int = 0
+    turned_away: int = 0  # answers "a run is in progress"
+    run: str | None = None
+    wait_s: float | None = None  # first press -> its run started
+    answer: str = ""  # what the page said to the Start that was not turned away
+    status: str | None = None  # the run's run.json status and stop reason at the end
+    stop_reason: str | None = None
+    outcome: str = "lost"  # "trained", "cancelled" or "lost"
+
+
+@dataclass
+class Tally:
+    enters: list[float] = field(default_factory=list)
+    opens: dict[str, list[float]] = field(default_factory=lambda: {"Try it": [], "Decoder": [], "Compare": []})
+    errors: dict[str, int] = field(
+        default_factory=lambda: {
+            "exceptions shown": 0,
+            "pages not found": 0,
+            "scripts that did not compile": 0,
+            "websockets closed by the server": 0,
+            "timeouts": 0,
+            "wrong answers": 0,
+            "client errors": 0,
+            "lost runs": 0,
+            "tracebacks in the server log": 0,
+        }
+    )
+    problems: list[str] = field(default_factory=list)
+    starts: list[Start] = field(default_factory=list)
+
+    def error(self, kind: str, what: str) -> None:
+        self.errors[kind] += 1
+        if len(self.problems) < 30:
+            self.problems.append(f"{kind}: {what}")
+
+    def collect(self, session: AppSession, who: str) -> None:
+        """The problems a session saw (exception boxes, pages not found, closed websockets), counted by kind."""
+        kinds = {
+            "exception shown": "exceptions shown",
+            "page not found": "pages not found",
+            "script did not compile": "scripts that did not compile",
+            "websocket closed": "websockets closed by the server",
+        }
+        for problem in session.problems:
+            kind = next(k for prefix, k in kinds.items() if problem.startswith(prefix))
+            self.error(kind, f"{who}: {problem}")
+
+
+def class_sentences(checkpoint: Path, count: int) -> list[str]:
+    """``count`` different test sentences of 4-12 words (none typed twice on the server)."""
+    tests = [" ".join(s) for s in load_checkpoint(checkpoint).test_sentences if 4 <= len(s) <= 12]
+    picks = list(dict.fromkeys(tests))[:count]
+    if len(picks) < count:
+        raise SystemExit(f"the model's test split holds {len(picks)} sentences of 4-12 words; {count} are needed")
+    return picks
+
+
+def reversal_time(run: Run, sentence: str) -> float | None:
+    """Seconds from Enter until both reversal boxes had arrived with the expected words, or None if they did not."""
+    expected = " ".join(reversed(sentence.split()))
+    model = run.keyed_text("model_reversal")
+    true = [at for at, body in run.keyed_text("true_reversal") if body == expected]
+    if not model or not true:
+        return None
+    return max(model[0][0], true[0]) - run.sent
+
+
+async def answer(tab: AppSession, sentence: str, tally: Tally, who: str) -> float | None:
+    """Type ``sentence`` into Try it, press Enter; the seconds until its reversal arrived (counted in ``tally``)."""
+    run = await tab.type("sentence", sentence)
+    took = reversal_time(run, sentence)
+    if took is None:
+        shown = [body for _, body in run.keyed_text("true_reversal")] or run.texts("alert")
+        tally.error("wrong answers", f"{who}: {sentence!r} -> {shown[:1]}")
+    return took
+
+
+async def solo(url: str, sentences: list[str], settings: Settings, tally: Tally) -> list[float]:
+    """One student alone: Try it, then each sentence at once after the last answer."""
+    times = []
+    async with AppSession(url, settings.timeout) as tab:
+        await tab.open()
+        for sentence in sentences:
+            took = await answer(tab, sentence, tally, "the student alone")
+            if took is not None:
+                times.append(took)
+        tally.collect(tab, "the student alone")
+    return times
+
+
+async def student(
+    number: int, url: str, runs_dir: Path, sentences: list[str], settings: Settings, tally: Tally
+) -> None:
+    who = f"student {number}"
+    think = random.Random(settings.seed * 1000 + number)
+    await asyncio.sleep(settings.arrive_over * number / max(settings.students, 1))
+    training = (
+        asyncio.create_task(trainer(number, url, runs_dir, settings, tally)) if number < settings.trainers else None
+    )
+    try:
+        async with AppSession(url, settings.timeout) as tab:
+            try:
+                run = await tab.open()
+                tally.opens["Try it"].append(run.finished - run.sent)
+                for sentence in sentences:
+                    await asyncio.sleep(think.uniform(0.5, 1.5) * settings.think)
+                    took = await answer(tab, sentence, tally, who)
+                    if took is not None:
+                        tally.enters.append(took)
+                for page in ("Decoder", "Compare"):
+                    run = await tab.open(page, urlencode({"sentence": sentences[-1]}))
+                    tally.opens[page].append(run.finished - run.sent)
+            finally:
+                tally.collect(tab, who)
+    except TimeoutError as problem:
+        tally.error("timeouts", f"{who}: {problem}")
+    except SessionClosed:
+        pass  # counted from the session's problems
+    except Exception as problem:  # noqa: BLE001 - a client that broke is an error of the run, not its end
+        tally.error("client errors", f"{who}: {type(problem).__name__}: {problem}")
+    if training is not None:
+        await training
+
+
+async def trainer(number: int, url: str, runs_dir: Path, settings: Settings, tally: Tally) -> None:
+    """A second tab on the Train page: a tiny run set with the page's widgets, Start pressed (again while the server
+    turns it away), and the tab kept open, its live view refreshing, until the run has ended."""
+    who = f"student {number}'s Train tab"
+    start = Start(number)
+    tally.starts.append(start)
+    try:
+        async with AppSession(url, settings.timeout) as tab:
+            try:
+                await tab.open("Train")
+                for key, value in TINY_RUN.items():
+                    await tab.set_number(key, value)
+                first = time.perf_counter()
+                while time.perf_counter() - first < settings.train_deadline:
+                    run = await tab.click("start_training")
+                    start.presses += 1
+                    said = run.texts("alert")
+                    started = next((m.group(1) for m in map(STARTED.search, said) if m), None)
+                    if started:
+                        start.run, start.wait_s = started, time.perf_counter() - first
+                        break
+                    if any(BUSY in text for text in said):
+                        start.turned_away += 1
+                        await asyncio.sleep(settings.retry_every)
+                        continue
+                    start.answer = " | ".join(said)[:200]
+                    break
+                while start.run and time.perf_counter() - first < settings.train_deadline:
+                    if read_run_info(runs_dir / start.run).get("status") in ENDED:
+                        break
+                    await asyncio.sleep(1.0)
+            finally:
+                tally.collect(tab, who)
+    except TimeoutError as problem:
+        tally.error("timeouts", f"{who}: {problem}")
+    except SessionClosed:
+        pass
+    except Exception as problem:  # noqa: BLE001
+        tally.error("client errors", f"{who}: {type(problem).__name__}: {problem}")
+
+
+def settle_starts(tally: Tally, runs_dir: Path) -> None:
+    """Each Start's outcome from its run folder, once the server has stopped: trained to its end, cancelled by its
+    owner, or lost."""
+    for start in tally.starts:
+        info = read_run_info(runs_dir / start.run) if start.run else {}
+        start.status, start.stop_reason = info.get("status"), info.get("stop_reason")
+        if start.status == "finished" and start.stop_reason in ("epochs", "target_accuracy"):
+            start.outcome = "trained"
+        elif start.status == "finished" and start.stop_reason == "stopped":
+            start.outcome = "cancelled"
+        else:
+            start.outcome = "lost"
+            said = start.answer or f"run {start.run}: {start.status} ({start.stop_reason})"
+            tally.error("lost runs", f"student {start.student}'s Start: {said}")
+
+
+async def class_session(url: str, runs_dir: Path, sentences: list[list[str]], settings: Settings, tally: Tally) -> None:
+    await asyncio.gather(*(student(n, url, runs_dir, sentences[n], settings, tally) for n in range(settings.students)))
+
+
+def at_moment(samples: list[tuple[float, float]], moment: float) -> float | None:
+    near = [rss for at, rss in samples if abs(at - moment) <= RSS_WINDOW_S]
+    return statistics.median(near) if near else None
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` quantile (0.95: the 95th percentile), linear between the closest ranks."""
+    ordered = sorted(values)
+    position = share * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def measure(settings: Settings, checkpoint: Path) -> dict:
+    sentences = class_sentences(checkpoint, settings.sentences * (settings.students + 1))
+    alone, rest = sentences[: settings.sentences], sentences[settings.sentences :]
+    per_student = [rest[n * settings.sentences : (n + 1) * settings.sentences] for n in range(settings.students)]
+    tally = Tally()
+    with tempfile.TemporaryDirectory(prefix="seq2seq-classroom-") as folder:
+        runs_dir = Path(folder) / "runs"
+        server = Server(checkpoint, runs_dir, Path(folder) / "streamlit.log")
+        load_before = os.getloadavg()
+        memory = MemoryWatch(server, every=1.0)
+        try:
+            rss_up = server.rss_mb()
+            solo_times = asyncio.run(solo(server.url, alone, settings, tally))
+            class_start = time.monotonic()
+            asyncio.run(class_session(server.url, runs_dir, per_student, settings, tally))
+            class_end = time.monotonic()
+        finally:
+            memory.stop()
+            exit_code = server.stop()
+        load_after = os.getloadavg()
+        settle_starts(tally, runs_dir)
+        tally.errors["tracebacks in the server log"] = server.log(last=10**8).count("Traceback")
+    samples = [(at, rss) for at, rss in memory.samples if class_start <= at <= class_end]
+    half = (class_start + class_end) / 2
+    rss_half, rss_end = at_moment(samples, half), at_moment(samples, class_end)
+    outcomes = {kind: sum(s.outcome == kind for s in tally.starts) for kind in ("trained", "cancelled", "lost")}
+    waits = [s.wait_s for s in tally.starts if s.wait_s is not None]
+    return {
+        "settings": vars(settings),
+        "tiny_run": TINY_RUN,
+        "enter_alone_s": solo_times,
+        "enter_class_s": tally.enters,
+        "open_s": tally.opens,
+        "errors": tally.errors,
+        "problems": tally.problems,
+        "starts": [vars(s) for s in sorted(tally.starts, key=lambda s: s.student)],
+        "outcomes": outcomes,
+        "start_waits_s": waits,
+        "turned_away": sum(s.turned_away for s in tally.starts),
+        "class_seconds": class_end - class_start,
+        "rss_mb": {
+            "server up": rss_up,
+            "class start": at_moment(samples, class_start),
+            "half-way": rss_half,
+            "end": rss_end,
+            "peak": max((rss for _, rss in samples), default=None),
+        },
+        "rss_samples_mb": [round(rss, 1) for _, rss in samples],
+        "rss_growth_last_half_mb": None if rss_half is None or rss_end is None else rss_end - rss_half,
+        "load_average": {"before": load_before, "after": load_after},
+        "server_exit": exit_code,
+    }
+
+
+# ------------------------------------------------------------------------------------------------- report
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return f"{ms(statistics.median(values))} / {ms(percentile(values, 0.95))} / {ms(max(values))}"
+
+
+def report(figures: dict) -> str:
+    """The figures as a Markdown table; every verdict is computed from them."""
+    s, f = figures["settings"], figures
+    alone, crowd = f["enter_alone_s"], f["enter_class_s"]
+    ratio = percentile(crowd, 0.95) / statistics.median(alone) if alone and crowd else None
+    errors = sum(f["errors"].values())
+    outcomes, starts = f["outcomes"], f["starts"]
+    rss, growth = f["rss_mb"], f["rss_growth_last_half_mb"]
+    typed = s["students"] * s["sentences"]
+
+    def mb(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:,.0f} MB"
+
+    def holds(flag: bool) -> str:
+        return "holds" if flag else "**does not hold**"
+
+    ratio_text = "n/a" if ratio is None else f"{ratio:.2f}x"
+    waits = f["start_waits_s"]
+    wait_text = f"{statistics.median(waits):.1f} s median, {max(waits):.1f} s at most" if waits else "no run started"
+    turned = f["turned_away"]
+    turned_text = (
+        f"; {turned} Start(s) turned away because a run was going on, pressed again every {s['retry_every']:g} s"
+        if turned
+        else ""
+    )
+    error_text = ", ".join(f"{kind} {n}" for kind, n in f["errors"].items() if n) or "none"
+    growth_text = "n/a" if growth is None else f"{growth:+,.0f} MB"
+    lines = [
+        f"{s['students']} students on one server ({s['trainers']} of them training), "
+        f"{s['sentences']} sentences each after a pause of {s['think']:g} s on average, arriving over "
+        f"{s['arrive_over']:g} s; the class took {f['class_seconds']:.0f} s.",
+        "",
+        "| measure | measured | must hold |",
+        "|---|---|---|",
+        f"| Enter -> reversal, one student alone (median of {len(alone)}) | {ms(statistics.median(alone)) if alone else 'none'} |  |",  # noqa: E501
+        f"| Enter -> reversal, the class (median / 95th percentile / worst of {len(crowd)}) | {spread(crowd)} |  |",
+        f"| the class's 95th percentile against the one-student median | {ratio_text} | <= {RATIO_GOAL:g}x: "
+        f"{holds(ratio is not None and ratio <= RATIO_GOAL and len(crowd) == typed)} |",
+        *(
+            f"| open {page} (median / 95th percentile / worst of {len(times)}) | {spread(times)} |  |"
+            for page, times in f["open_s"].items()
+        ),
+        f"| errors | {errors} ({error_text}) | none: {holds(errors == 0)} |",
+        f"| Starts | {len(starts)}: {outcomes['trained']} trained to their end, {outcomes['cancelled']} cancelled, "
+        f"{outcomes['lost']} lost{turned_text} | none lost: {holds(outcomes['lost'] == 0)} |",
+        f"| first Start -> its run started | {wait_text} |  |",
+        f"| server memory (RSS) | {mb(rss['server up'])} up; {mb(rss['class start'])} as the class began, "
+        f"{mb(rss['half-way'])} half-way, {mb(rss['end'])} at its end; peak {mb(rss['peak'])} |  |",
+        f"| RSS growth over the last half of the class | {growth_text} | none: "
+        f"{holds(growth is not None and growth <= 0)} |",
+        f"| server exit | status {f['server_exit']}{EXIT_MEANINGS.get(f['server_exit'], '')} |  |",
+    ]
+    if f["problems"]:
+        lines += ["", "Problems:", *(f"- {problem}" for problem in f["problems"])]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name, value in vars(defaults).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    parser.add_argument("--no-store", action="store_true", help="do not replace benchmarks/results/classroom.*")
+    args = parser.parse_args()
+    settings = Settings(**{name: getattr(args, name) for name in vars(defaults)})
+    if not 0 <= settings.trainers <= settings.students:
+        parser.error("--trainers must be between 0 and --students")
+    figures = measure(settings, Path(args.checkpoint))
+    figures["command"] = "python benchmarks/classroom.py " + " ".join(sys.argv[1:])
+    table = report(figures)
+    print(table)
+    if not args.no_store:
+        print(f"written to {store('classroom', figures, table, figures['command'].strip())}")
+    failed = sum(figures["errors"].values()) or figures["server_exit"] not in (0, -15)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
