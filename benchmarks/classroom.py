@@ -22,7 +22,8 @@ at most ``RATIO_GOAL`` times the one-user median of the same run. Errors: an exc
 found, a script that did not compile, a websocket the server closed, an answer not within ``--timeout``, a wrong true
 reversal, a lost run, a traceback in the server's log. The server's resident memory (``VmRSS`` in
 ``/proc/<pid>/status``) is sampled every second; growth over the last half of the class is the RSS at its end
-against the RSS at its half-way moment (each the median of the samples within ``RSS_WINDOW_S`` seconds).
+against the RSS at its half-way moment (each the median of the samples within ``RSS_WINDOW_S`` seconds), flat when
+within ``RSS_SLACK`` of the half-way RSS.
 
 How the students are simulated: not by browsers. Each Chromium context holds a whole Streamlit frontend (React, the
 page's scripts, Plotly), and a trial of ten contexts on the two-core machine held gigabytes of memory and kept both
@@ -62,6 +63,9 @@ from seq2seq.paths import DEFAULT_CHECKPOINT  # noqa: E402
 
 RATIO_GOAL = 3.0  # the must-hold: Enter's 95th percentile with the class <= this x the one-user median
 RSS_WINDOW_S = 5.0  # the RSS at a moment: the median of the samples this close to it
+# Over the last half the RSS may move by this share of its half-way value and count as flat: a training run's tensors
+# and the answers on their way out come and go; more than that is growth.
+RSS_SLACK = 0.02
 # The Train page's widgets (by key) and the values a trainer types: a run of tens of seconds.
 TINY_RUN = {"corpus_size": 300, "epochs": 20, "valid_size": 50, "test_size": 50, "evals_per_epoch": 1}
 STARTED = re.compile(r"Started run (\S+)\.")
@@ -302,6 +306,8 @@ def measure(settings: Settings, checkpoint: Path) -> dict:
             class_start = time.monotonic()
             asyncio.run(class_session(server.url, runs_dir, per_student, settings, tally))
             class_end = time.monotonic()
+            time.sleep(RSS_WINDOW_S)  # every session closed: what the server keeps
+            rss_after = server.rss_mb()
         finally:
             memory.stop()
             exit_code = server.stop()
@@ -332,6 +338,7 @@ def measure(settings: Settings, checkpoint: Path) -> dict:
             "half-way": rss_half,
             "end": rss_end,
             "peak": max((rss for _, rss in samples), default=None),
+            "after": rss_after,
         },
         "rss_samples_mb": [round(rss, 1) for _, rss in samples],
         "rss_growth_last_half_mb": None if rss_half is None or rss_end is None else rss_end - rss_half,
@@ -377,6 +384,8 @@ def report(figures: dict) -> str:
         else ""
     )
     error_text = ", ".join(f"{kind} {n}" for kind, n in f["errors"].items() if n) or "none"
+    slack = None if rss["half-way"] is None else RSS_SLACK * rss["half-way"]
+    flat = growth is not None and slack is not None and growth <= slack
     growth_text = "n/a" if growth is None else f"{growth:+,.0f} MB"
     lines = [
         f"{s['students']} students on one server ({s['trainers']} of them training), "
@@ -398,9 +407,10 @@ def report(figures: dict) -> str:
         f"{outcomes['lost']} lost{turned_text} | none lost: {holds(outcomes['lost'] == 0)} |",
         f"| first Start -> its run started | {wait_text} |  |",
         f"| server memory (RSS) | {mb(rss['server up'])} up; {mb(rss['class start'])} as the class began, "
-        f"{mb(rss['half-way'])} half-way, {mb(rss['end'])} at its end; peak {mb(rss['peak'])} |  |",
-        f"| RSS growth over the last half of the class | {growth_text} | none: "
-        f"{holds(growth is not None and growth <= 0)} |",
+        f"{mb(rss['half-way'])} half-way, {mb(rss['end'])} at its end; peak {mb(rss['peak'])}; {mb(rss['after'])} "
+        f"with every session closed |  |",
+        f"| RSS growth over the last half of the class | {growth_text} | none (within {RSS_SLACK:.0%}): "
+        f"{holds(flat)} |",
         f"| server exit | status {f['server_exit']}{EXIT_MEANINGS.get(f['server_exit'], '')} |  |",
     ]
     if f["problems"]:

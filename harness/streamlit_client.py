@@ -103,6 +103,7 @@ class AppSession:
         self._run_id = ""
         self._run_fragments: tuple[str, ...] = ()
         self._closing = False
+        self._address = ""  # the page last opened
 
     async def __aenter__(self) -> "AppSession":
         # No client pings: a browser sends none (the server pings, and this client answers as a browser does).
@@ -126,7 +127,7 @@ class AppSession:
         page menu or a link does: the widget values of the page left are dropped, and so are its auto-reruns."""
         self._stop_auto_reruns()
         self.widgets.clear()
-        self.query = query
+        self.query, self._address = query, address
         page_hash = self.pages.get(address, "")
         return await self._rerun(page_hash=page_hash, page_name="" if page_hash else address)
 
@@ -198,7 +199,11 @@ class AppSession:
         run = Run(sent=time.perf_counter(), fragment=fragment)
         self._pending = run
         page = self.page_hash if page_hash is None else page_hash
-        await self._socket.send(self._message(page, page_name, fragment, extra=extra))
+        try:
+            await self._socket.send(self._message(page, page_name, fragment, extra=extra))
+        except websockets.ConnectionClosed:
+            self._pending = None
+            raise SessionClosed("the websocket is closed") from None
         try:
             await asyncio.wait_for(run.done.wait(), self.timeout)
         except TimeoutError:
@@ -211,9 +216,10 @@ class AppSession:
 
     async def _auto_rerun(self, fragment: str, interval: float) -> None:
         """What the frontend's ``setInterval`` does for a ``run_every`` fragment: ask for it every ``interval``."""
-        while True:
-            await asyncio.sleep(interval)
-            await self._socket.send(self._message(self.page_hash, fragment=fragment, auto=True))
+        with contextlib.suppress(websockets.ConnectionClosed):  # the reader reports a closed websocket
+            while True:
+                await asyncio.sleep(interval)
+                await self._socket.send(self._message(self.page_hash, fragment=fragment, auto=True))
 
     def _stop_auto_reruns(self, fragments: list[str] | None = None) -> None:
         for fragment in list(self._auto_reruns) if fragments is None else fragments:
@@ -258,7 +264,7 @@ class AppSession:
         elif kind == "delta":
             self._delta(message, at)
         elif kind == "page_not_found":
-            self.problems.append(f"page not found: {message.page_not_found.page_name!r}")
+            self.problems.append(f"page not found: {message.page_not_found.page_name or self._address!r}")
         elif kind == "session_event" and message.session_event.HasField("script_compilation_exception"):
             self.problems.append(
                 f"script did not compile: {message.session_event.script_compilation_exception.message}"
