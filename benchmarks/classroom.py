@@ -281,13 +281,9 @@ def at_moment(samples: list[tuple[float, float]], moment: float) -> float | None
     return statistics.median(near) if near else None
 
 
-def percentile(values: list[float], share: float) -> float:
-    """The ``share`` quantile (0.95: the 95th percentile), linear between the closest ranks."""
-    ordered = sorted(values)
-    position = share * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+def p95(values: list[float]) -> float:
+    """The 95th percentile, linear between the closest ranks."""
+    return values[0] if len(values) == 1 else statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
 def measure(settings: Settings, checkpoint: Path) -> dict:
@@ -355,14 +351,14 @@ def ms(seconds: float) -> str:
 def spread(values: list[float]) -> str:
     if not values:
         return "none"
-    return f"{ms(statistics.median(values))} / {ms(percentile(values, 0.95))} / {ms(max(values))}"
+    return f"{ms(statistics.median(values))} / {ms(p95(values))} / {ms(max(values))}"
 
 
 def report(figures: dict) -> str:
     """The figures as a Markdown table; every verdict is computed from them."""
     s, f = figures["settings"], figures
     alone, crowd = f["enter_alone_s"], f["enter_class_s"]
-    ratio = percentile(crowd, 0.95) / statistics.median(alone) if alone and crowd else None
+    ratio = p95(crowd) / statistics.median(alone) if alone and crowd else None
     errors = sum(f["errors"].values())
     outcomes, starts = f["outcomes"], f["starts"]
     rss, growth = f["rss_mb"], f["rss_growth_last_half_mb"]
