@@ -5,16 +5,18 @@ of them train, all at once; Enter latency, errors, the server's memory and every
     python benchmarks/classroom.py --students 5 --trainers 2 --no-store   # a quick trial
 
 It starts ``streamlit run streamlit_app.py`` on 127.0.0.1 (a free port, runs in a temporary folder, the shipped
-model). First ONE student alone opens Try it and answers ``--sentences`` sentences, each Enter timed: the one-user
-median. Then the class: ``--students`` students arrive over ``--arrive-over`` seconds; each opens Try it, answers
-``--sentences`` sentences (a pause of ``--think`` seconds on average before each, as a person types; every sentence is
-a test sentence new to the server, so no answer comes from another student's cache), then opens the Decoder and
-Compare on its last sentence. The first ``--trainers`` students also open the Train page in a second tab when they
-arrive, set a tiny run with the page's own widgets (``TINY_RUN``: tens of seconds of training), press Start and keep
-that tab open, its live view refreshing, until their run has ended. A Start the server turns away because a run is
-going on (``TrainingBusy``: one run at a time) is pressed again every ``--retry-every`` seconds until it starts;
-a Start that is queued is watched until its run ends. Every Start must end trained to its end or cancelled by its
-owner: any other ending (failed, cut off, never started by ``--train-deadline``) is a lost run, and an error.
+model). First ONE student alone opens Try it and answers ``--sentences`` sentences, pausing before each as every
+student of the class does (an Enter sent the moment the last answer arrives is slower: both are timed alike), each
+Enter timed: the one-user median. Then the class: ``--students`` students arrive over ``--arrive-over`` seconds; each
+opens Try it, answers ``--sentences`` sentences (a pause of ``--think`` seconds on average before each, as a person
+types; every sentence is a test sentence new to the server, so no answer comes from another student's cache), then
+opens the Decoder and Compare on its last sentence. The first ``--trainers`` students also open the Train page in a
+second tab when they arrive, set a tiny run with the page's own widgets (``TINY_RUN``: tens of seconds of training),
+press Start and keep that tab open, its live view refreshing, until their run has ended. A Start the server turns
+away because a run is going on (``TrainingBusy``: one run at a time) is pressed again every ``--retry-every`` seconds
+until it starts; a Start that is queued is watched until its run ends. Every Start must end trained to its end or
+cancelled by its owner: any other ending (failed, cut off, never started by ``--train-deadline``) is a lost run, and
+an error.
 
 Enter latency is the time from sending Enter until the server's answer holding both reversal boxes (the model's
 and the true one, with the expected words) has reached the student; must hold: its 95th percentile with the class
@@ -169,11 +171,12 @@ async def answer(tab: AppSession, sentence: str, tally: Tally, who: str) -> floa
 
 
 async def solo(url: str, sentences: list[str], settings: Settings, tally: Tally) -> list[float]:
-    """One student alone: Try it, then each sentence at once after the last answer."""
-    times = []
+    """One student alone, as each student of the class: Try it, then each sentence after a pause."""
+    times, think = [], random.Random(settings.seed * 1000 - 1)
     async with AppSession(url, settings.timeout) as tab:
         await tab.open()
         for sentence in sentences:
+            await asyncio.sleep(think.uniform(0.5, 1.5) * settings.think)
             took = await answer(tab, sentence, tally, "the student alone")
             if took is not None:
                 times.append(took)
