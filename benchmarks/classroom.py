@@ -72,6 +72,9 @@ RSS_SLACK = 0.02
 TINY_RUN = {"corpus_size": 300, "epochs": 20, "valid_size": 50, "test_size": 50, "evals_per_epoch": 1}
 STARTED = re.compile(r"Started run (\S+)\.")
 BUSY = "already in progress"  # TrainingBusy's words: the server trains one run at a time and turned this Start away
+QUEUED = "Queued:"  # the training queue's answer to a Start that waits its turn
+WAITING = "Your run is queued"  # what the Train page says while this session's run waits
+RUN_HEADING = re.compile(r"^Run (\S+): ")  # the live view's heading, naming the run it shows
 ENDED = ("finished", "failed", "interrupted")  # a run.json status that will not change again
 
 
@@ -94,6 +97,7 @@ class Start:
 
     student: int
     presses: int = 0
+    queued: bool = False  # the training queue took it to start later
     turned_away: int = 0  # answers "a run is in progress"
     run: str | None = None
     wait_s: float | None = None  # first press -> its run started
@@ -106,6 +110,7 @@ class Start:
 @dataclass
 class Tally:
     enters: list[float] = field(default_factory=list)
+    enters_at: list[float] = field(default_factory=list)  # when each was sent (time.time(), as run.json's times)
     opens: dict[str, list[float]] = field(default_factory=lambda: {"Try it": [], "Decoder": [], "Compare": []})
     errors: dict[str, int] = field(
         default_factory=lambda: {
@@ -200,9 +205,11 @@ async def student(
                 tally.opens["Try it"].append(run.finished - run.sent)
                 for sentence in sentences:
                     await asyncio.sleep(think.uniform(0.5, 1.5) * settings.think)
+                    sent = time.time()
                     took = await answer(tab, sentence, tally, who)
                     if took is not None:
                         tally.enters.append(took)
+                        tally.enters_at.append(sent)
                 for page in ("Decoder", "Compare"):
                     run = await tab.open(page, urlencode({"sentence": sentences[-1]}))
                     tally.opens[page].append(run.finished - run.sent)
@@ -231,21 +238,12 @@ async def trainer(number: int, url: str, runs_dir: Path, settings: Settings, tal
                 for key, value in TINY_RUN.items():
                     await tab.set_number(key, value)
                 first = time.perf_counter()
-                while time.perf_counter() - first < settings.train_deadline:
-                    run = await tab.click("start_training")
-                    start.presses += 1
-                    said = run.texts("alert")
-                    started = next((m.group(1) for m in map(STARTED.search, said) if m), None)
-                    if started:
-                        start.run, start.wait_s = started, time.perf_counter() - first
-                        break
-                    if any(BUSY in text for text in said):
-                        start.turned_away += 1
-                        await asyncio.sleep(settings.retry_every)
-                        continue
-                    start.answer = " | ".join(said)[:200]
-                    break
-                while start.run and time.perf_counter() - first < settings.train_deadline:
+                deadline = first + settings.train_deadline
+                await press_start(tab, start, settings, deadline)
+                if start.queued:
+                    start.run = await when_mine_trains(tab, deadline)
+                    start.wait_s = time.perf_counter() - first if start.run else None
+                while start.run and time.perf_counter() < deadline:
                     if read_run_info(runs_dir / start.run).get("status") in ENDED:
                         break
                     await asyncio.sleep(1.0)
@@ -257,6 +255,42 @@ async def trainer(number: int, url: str, runs_dir: Path, settings: Settings, tal
         pass
     except Exception as problem:  # noqa: BLE001
         tally.error("client errors", f"{who}: {type(problem).__name__}: {problem}")
+
+
+async def press_start(tab: AppSession, start: Start, settings: Settings, deadline: float) -> None:
+    """Press Start until the run starts or is queued: again every ``retry_every`` seconds while the server turns it
+    away. Anything else the page says is kept in ``start.answer``."""
+    first = time.perf_counter()
+    while time.perf_counter() < deadline:
+        run = await tab.click("start_training")
+        start.presses += 1
+        said = run.texts("alert")
+        started = next((m.group(1) for m in map(STARTED.search, said) if m), None)
+        if started:
+            start.run, start.wait_s = started, time.perf_counter() - first
+            return
+        if any(text.startswith(QUEUED) for text in said):
+            start.queued = True
+            return
+        if not any(BUSY in text for text in said):
+            start.answer = " | ".join(said)[:200]
+            return
+        start.turned_away += 1
+        await asyncio.sleep(settings.retry_every)
+
+
+async def when_mine_trains(tab: AppSession, deadline: float) -> str | None:
+    """The name of this tab's queued run once it trains: the page, read between its runs, no longer says the run
+    waits and heads the live view with it. None if that does not happen by ``deadline``."""
+    while time.perf_counter() < deadline:
+        await tab.settled()
+        alerts = [alert.body for alert in tab.elements("alert")]
+        if not any(WAITING in alert for alert in alerts):
+            names = [m.group(1) for m in (RUN_HEADING.match(h.body) for h in tab.elements("heading")) if m]
+            if names:
+                return names[0]
+        await asyncio.sleep(0.5)
+    return None
 
 
 def settle_starts(tally: Tally, runs_dir: Path) -> None:
@@ -273,6 +307,12 @@ def settle_starts(tally: Tally, runs_dir: Path) -> None:
             start.outcome = "lost"
             said = start.answer or f"run {start.run}: {start.status} ({start.stop_reason})"
             tally.error("lost runs", f"student {start.student}'s Start: {said}")
+
+
+async def training_spans(runs_dir: Path) -> list[tuple[float, float]]:
+    """(started, ended) of every run the server trained, from the run folders' ``run.json``."""
+    infos = [read_run_info(path) for path in runs_dir.iterdir()] if runs_dir.is_dir() else []
+    return [(i["started_at"], i["finished_at"]) for i in infos if i.get("started_at") and i.get("finished_at")]
 
 
 async def class_session(url: str, runs_dir: Path, sentences: list[list[str]], settings: Settings, tally: Tally) -> None:
@@ -312,6 +352,7 @@ def measure(settings: Settings, checkpoint: Path) -> dict:
             exit_code = server.stop()
         load_after = os.getloadavg()
         settle_starts(tally, runs_dir)
+        spans = training_spans(runs_dir)
         tally.errors["tracebacks in the server log"] = server.log(last=10**8).count("Traceback")
     samples = [(at, rss) for at, rss in memory.samples if class_start <= at <= class_end]
     half = (class_start + class_end) / 2
@@ -323,6 +364,7 @@ def measure(settings: Settings, checkpoint: Path) -> dict:
         "tiny_run": TINY_RUN,
         "enter_alone_s": solo_times,
         "enter_class_s": tally.enters,
+        "enter_class_while_training": [any(a <= at <= b for a, b in spans) for at in tally.enters_at],
         "open_s": tally.opens,
         "errors": tally.errors,
         "problems": tally.problems,
@@ -361,6 +403,8 @@ def report(figures: dict) -> str:
     """The figures as a Markdown table; every verdict is computed from them."""
     s, f = figures["settings"], figures
     alone, crowd = f["enter_alone_s"], f["enter_class_s"]
+    training = [t for t, busy in zip(crowd, f["enter_class_while_training"], strict=True) if busy]
+    idle = [t for t, busy in zip(crowd, f["enter_class_while_training"], strict=True) if not busy]
     ratio = p95(crowd) / statistics.median(alone) if alone and crowd else None
     errors = sum(f["errors"].values())
     outcomes, starts = f["outcomes"], f["starts"]
@@ -389,12 +433,17 @@ def report(figures: dict) -> str:
     lines = [
         f"{s['students']} students on one server ({s['trainers']} of them training), "
         f"{s['sentences']} sentences each after a pause of {s['think']:g} s on average, arriving over "
-        f"{s['arrive_over']:g} s; the class took {f['class_seconds']:.0f} s.",
+        f"{s['arrive_over']:g} s; the class took {f['class_seconds']:.0f} s. Load average (1 min) "
+        f"{f['load_average']['before'][0]:.1f} before, {f['load_average']['after'][0]:.1f} after.",
         "",
         "| measure | measured | must hold |",
         "|---|---|---|",
         f"| Enter -> reversal, one student alone (median of {len(alone)}) | {ms(statistics.median(alone)) if alone else 'none'} |  |",  # noqa: E501
         f"| Enter -> reversal, the class (median / 95th percentile / worst of {len(crowd)}) | {spread(crowd)} |  |",
+        *(
+            f"| ... while {when} (median / 95th percentile / worst of {len(times)}) | {spread(times)} |  |"
+            for when, times in (("a run trained", training), ("no run trained", idle))
+        ),
         f"| the class's 95th percentile against the one-student median | {ratio_text} | <= {RATIO_GOAL:g}x: "
         f"{holds(ratio is not None and ratio <= RATIO_GOAL and len(crowd) == typed)} |",
         *(
@@ -429,11 +478,11 @@ def main() -> int:
     if not 0 <= settings.trainers <= settings.students:
         parser.error("--trainers must be between 0 and --students")
     figures = measure(settings, Path(args.checkpoint))
-    figures["command"] = "python benchmarks/classroom.py " + " ".join(sys.argv[1:])
+    figures["command"] = " ".join(["python benchmarks/classroom.py", *sys.argv[1:]])
     table = report(figures)
     print(table)
     if not args.no_store:
-        print(f"written to {store('classroom', figures, table, figures['command'].strip())}")
+        print(f"written to {store('classroom', figures, table, figures['command'])}")
     failed = sum(figures["errors"].values()) or figures["server_exit"] not in (0, -15)
     return 1 if failed else 0
 

@@ -104,6 +104,7 @@ class AppSession:
         self._run_fragments: tuple[str, ...] = ()
         self._closing = False
         self._address = ""  # the page last opened
+        self._idle = asyncio.Event()  # no run of this session going on: the page is whole
 
     async def __aenter__(self) -> "AppSession":
         # No client pings: a browser sends none (the server pings, and this client answers as a browser does).
@@ -158,9 +159,10 @@ class AppSession:
         """Every element of ``kind`` on the page now, in page order."""
         return [node.proto for _, node in sorted(self.tree.items()) if node.kind == kind]
 
-    def has(self, key: str) -> bool:
-        """Whether a widget keyed ``key`` is on the page now."""
-        return any(self._keyed(node, key) for node in self.tree.values())
+    async def settled(self) -> None:
+        """Wait until no run of this session is going on (its live view's included): the page as a whole, not half
+        of it new."""
+        await asyncio.wait_for(self._idle.wait(), self.timeout)
 
     # ------------------------------------------------------------------------------------------------- internals
     @staticmethod
@@ -246,6 +248,7 @@ class AppSession:
     def _handle(self, message: ForwardMsg, at: float) -> None:
         kind = message.WhichOneof("type")
         if kind == "new_session":
+            self._idle.clear()
             self._run_id = message.metadata.run.script_run_id
             self._run_fragments = tuple(message.metadata.run.fragment_ids)
             if not self._run_fragments:
@@ -293,6 +296,8 @@ class AppSession:
     def _finished(self, status: int, at: float) -> None:
         """Drop what this run did not send again (for a fragment's run, within its fragments only), then hand the run
         to the request waiting for it."""
+        if status in DONE:  # a run ended early for a newer one: that one starts next
+            self._idle.set()
         if status == FINISHED.FINISHED_SUCCESSFULLY:
             self.tree = {p: n for p, n in self.tree.items() if n.run == self._run_id}
         elif status == FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:

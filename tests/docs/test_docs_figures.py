@@ -22,9 +22,9 @@ from seq2seq.paper_figure import Series, findings, load_paper_figure, series
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT = (
+MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT, CLASSROOM = (
     (ROOT / "docs" / f"{name}.md").read_text(encoding="utf-8")
-    for name in ("model", "paper", "speed", "reliability", "development")
+    for name in ("model", "paper", "speed", "reliability", "development", "classroom")
 )
 # Each stored benchmark result and the page that quotes it.
 QUOTED = {
@@ -40,6 +40,7 @@ QUOTED = {
     "length_fix": MODEL,
     "ab": SPEED,
     "decoder_page_speed": SPEED,
+    "classroom": CLASSROOM,
 }
 
 
@@ -77,7 +78,8 @@ def test_every_quoted_result_says_when_where_how_and_whether_it_was_measured(nam
 
 
 @pytest.mark.parametrize(
-    "name", ["speed-training", "speed-steps", "soak", "term_ablation", "length_fix", "ab", "decoder_page_speed"]
+    "name",
+    ["speed-training", "speed-steps", "soak", "term_ablation", "length_fix", "ab", "decoder_page_speed", "classroom"],
 )
 def test_the_docs_quote_the_stored_tables_verbatim(name):
     stored = load(name)["markdown"].strip()
@@ -134,6 +136,27 @@ def test_the_soak_table_holds_the_stored_rows():
         assert report(stored["data"], stored["data"]["errors"]).endswith("\n".join(table))
     else:
         assert rows == stored["data"]["rows"]
+
+
+def test_the_classroom_table_is_rendered_from_the_stored_run_and_the_page_says_the_scripts_settings():
+    from benchmarks.classroom import RATIO_GOAL, RSS_SLACK, RSS_WINDOW_S, TINY_RUN, Settings, report
+
+    stored = load("classroom")
+    assert report(stored["data"]) == stored["markdown"]  # every verdict in it computed from the stored figures
+    assert f"`{stored['command']}`" in CLASSROOM  # the page names the command that made its table
+    defaults, text = Settings(), flat(CLASSROOM)
+    for phrase in (
+        f"Then {defaults.students} students arrive over {defaults.arrive_over:g} seconds",
+        f"on its last sentence; {defaults.trainers} of them also open the Train page",
+        f"answers {defaults.sentences} sentences (a pause of {defaults.think:g} seconds on average",
+        f"({TINY_RUN['corpus_size']} sentences, {TINY_RUN['epochs']} epochs",
+        f"at most {RATIO_GOAL:g} times the one-student median",
+        f"within {defaults.train_deadline / 60:g} minutes of its first press",
+        f"pressed again every {defaults.retry_every:g} seconds",
+        f"within {RSS_WINDOW_S:g} seconds). Must hold: no growth beyond {RSS_SLACK:.0%} of the half-way RSS",
+    ):
+        assert phrase in text, phrase
+    assert {"valid_size", "test_size", "evals_per_epoch"} < set(TINY_RUN)
 
 
 def test_the_stress_and_length_tables_are_the_shipped_models_metrics():
@@ -365,7 +388,7 @@ def test_every_test_the_docs_name_exists():
     """A test cited as evidence (``unit/test_x.py`` or ``app/test_x.py::test_y``, by its tier) is one that runs: the
     file, and the function in it."""
     missing = []
-    for page in (README, MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT):
+    for page in (README, MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT, CLASSROOM):
         cited = re.findall(r"(?<![\w/])((?:unit|app|browser|docs)/test_\w+\.py)(?:::(test_\w+))?", page)
         for module, function in cited:
             path = ROOT / "tests" / module
