@@ -309,7 +309,7 @@ def settle_starts(tally: Tally, runs_dir: Path) -> None:
             tally.error("lost runs", f"student {start.student}'s Start: {said}")
 
 
-async def training_spans(runs_dir: Path) -> list[tuple[float, float]]:
+def training_spans(runs_dir: Path) -> list[tuple[float, float]]:
     """(started, ended) of every run the server trained, from the run folders' ``run.json``."""
     infos = [read_run_info(path) for path in runs_dir.iterdir()] if runs_dir.is_dir() else []
     return [(i["started_at"], i["finished_at"]) for i in infos if i.get("started_at") and i.get("finished_at")]
