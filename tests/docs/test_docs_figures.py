@@ -139,7 +139,7 @@ def test_the_soak_table_holds_the_stored_rows():
 
 
 def test_the_classroom_table_is_rendered_from_the_stored_run_and_the_page_says_the_scripts_settings():
-    from benchmarks.classroom import RATIO_GOAL, RSS_SLACK, RSS_WINDOW_S, TINY_RUN, Settings, report
+    from benchmarks.classroom import RATIO_GOAL, RSS_SLACK, TINY_RUN, Settings, report
 
     stored = load("classroom")
     assert report(stored["data"]) == stored["markdown"]  # every verdict in it computed from the stored figures
@@ -153,7 +153,7 @@ def test_the_classroom_table_is_rendered_from_the_stored_run_and_the_page_says_t
         f"at most {RATIO_GOAL:g} times the one-student median",
         f"within {defaults.train_deadline / 60:g} minutes of its first press",
         f"pressed again every {defaults.retry_every:g} seconds",
-        f"within {RSS_WINDOW_S:g} seconds). Must hold: no growth beyond {RSS_SLACK:.0%} of the half-way RSS",
+        f"Must hold: no growth beyond {RSS_SLACK:.0%} of the half-way RSS",
     ):
         assert phrase in text, phrase
     assert {"valid_size", "test_size", "evals_per_epoch"} < set(TINY_RUN)
