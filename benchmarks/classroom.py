@@ -305,7 +305,9 @@ def settle_starts(tally: Tally, runs_dir: Path) -> None:
             start.outcome = "cancelled"
         else:
             start.outcome = "lost"
-            said = start.answer or f"run {start.run}: {start.status} ({start.stop_reason})"
+            said = start.answer or (
+                f"run {start.run}: {start.status} ({start.stop_reason})" if start.run else "its run never started"
+            )
             tally.error("lost runs", f"student {start.student}'s Start: {said}")
 
 

@@ -70,6 +70,7 @@ class Run:
     finished: float | None = None
     status: int | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    others: list[str] = field(default_factory=list)  # how the runs that were not its own ended meanwhile
 
     def keyed_text(self, key: str) -> list[tuple[float, str]]:
         """(arrival, body) of every ``st.text`` sent in this run inside the container keyed ``key``."""
@@ -209,7 +210,12 @@ class AppSession:
         try:
             await asyncio.wait_for(run.done.wait(), self.timeout)
         except TimeoutError:
-            raise TimeoutError(f"no answer within {self.timeout:g} s") from None
+            asked = f"fragment {fragment[:8]}" if fragment else f"page {page_name or page[:8]}"
+            seen = ", ".join(run.others[-5:]) or "none"
+            raise TimeoutError(
+                f"no answer within {self.timeout:g} s to a rerun of {asked} (other runs ended meanwhile: "
+                f"{len(run.others)}, the last: {seen})"
+            ) from None
         finally:
             self._pending = None
         if run.status is None:
@@ -305,11 +311,11 @@ class AppSession:
                 p: n for p, n in self.tree.items() if n.run == self._run_id or n.fragment not in self._run_fragments
             }
         run = self._pending
-        if run is None or status not in DONE:
+        if run is None:
             return
-        if run.fragment and run.fragment not in self._run_fragments:
-            return  # another fragment's run (an auto-rerun): the request's own is still to come
-        if not run.fragment and self._run_fragments:
+        other = (run.fragment and run.fragment not in self._run_fragments) or (not run.fragment and self._run_fragments)
+        if status not in DONE or other:  # ended early for a newer request, or another fragment's run (an auto-rerun)
+            run.others.append(f"{FINISHED.Name(status)} {','.join(f[:8] for f in self._run_fragments) or 'page'}")
             return
         run.finished, run.status = at, status
         run.done.set()
