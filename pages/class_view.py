@@ -24,6 +24,7 @@ from seq2seq.app.classes import (
 )
 from seq2seq.app.views import counted, markdown_escape
 from seq2seq.plots import class_answers_figure
+from ui import links
 
 ADDRESS = "Class"  # this page's address in streamlit_app.PAGES
 REFRESH_SECONDS = 3
@@ -91,6 +92,7 @@ def live_counts(code: str, key: str) -> None:
 
 
 st.title("Class")
+links.show_link_notes(links.apply_link())  # on the link's other parameters (a sentence, a step)
 code, key = st.query_params.get("class"), st.query_params.get("key")
 if code is None:
     st.caption(

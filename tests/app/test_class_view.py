@@ -42,8 +42,10 @@ def test_the_teacher_sees_each_steps_answers_against_the_truth_and_who_is_on_it(
     for session, answer in [("a", "cat"), ("b", "cat"), ("c", "the")]:
         record_answer(codes.code, session, 1, 2, answer, "cat", answer == "cat")
     record_position(codes.code, "c", 2, 1)
-    at = open_class_page({"class": codes.code, "key": codes.teacher_key})
+    at = open_class_page({"class": codes.code, "key": codes.teacher_key, "step": "2"})
     assert not at.main.error
+    (note,) = texts(at.info)
+    assert note.replace("\\", "") == "This page does not use the link's step; it was ignored."
     assert any(caption.startswith("3 learners in class") for caption in texts(at.caption))
     table = at.dataframe[0].value
     assert table.to_dict("records") == [

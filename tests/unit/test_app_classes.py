@@ -3,6 +3,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -10,6 +11,7 @@ from seq2seq.app import classes
 from seq2seq.app.classes import (
     LIFETIME_S,
     MAX_LABEL_CHARS,
+    MAX_NUMBER,
     ClassUnavailable,
     check_class,
     class_links,
@@ -144,7 +146,8 @@ def test_labels_are_cut_and_a_callers_mistakes_are_value_errors(db):
     (step,) = class_view(codes.code, codes.teacher_key, db, now=NOW).steps
     (answer,) = step.answers
     assert len(answer) == MAX_LABEL_CHARS and answer.endswith("…") and step.truths == ("t t t t t",)
-    for session, lesson, number in [("", 1, 1), ("s" * 65, 1, 1), ("a", 0, 1), ("a", 1, 100), ("a", True, 1)]:
+    bad = [("", 1, 1), ("s" * 65, 1, 1), ("a", 0, 1), ("a", 1, MAX_NUMBER + 1), ("a", True, 1)]
+    for session, lesson, number in bad:
         with pytest.raises(ValueError):
             record_position(codes.code, session, lesson, number, db, now=NOW)
 
@@ -234,6 +237,11 @@ def test_answers_from_two_processes_at_once_are_all_counted_and_outlive_them(db)
     assert_every_answer_counted(db, codes, "pq", 100)
 
 
-def test_a_step_is_named_by_its_numbers_and_its_title_when_the_catalogue_has_it():
-    assert step_title(1, 2).startswith("Lesson 1 · step 2")
-    assert step_title(99, 99) == "Lesson 99 · step 99"
+def test_a_step_is_named_by_its_numbers_and_its_title_when_the_catalogue_has_it(monkeypatch):
+    step = SimpleNamespace(title="Where does the decoder look?")
+    catalogue = SimpleNamespace(LESSONS=[SimpleNamespace(title="Attention", steps=[SimpleNamespace(title="x"), step])])
+    monkeypatch.setitem(sys.modules, "seq2seq.lessons", catalogue)
+    assert step_title(1, 2) == "Lesson 1 · step 2: Where does the decoder look?"
+    assert step_title(1, 3) == "Lesson 1 · step 3" and step_title(2, 1) == "Lesson 2 · step 1"  # not in it
+    monkeypatch.setitem(sys.modules, "seq2seq.lessons", None)  # no catalogue (an import of it fails)
+    assert step_title(1, 2) == "Lesson 1 · step 2"
