@@ -213,8 +213,8 @@ class AppSession:
             asked = f"fragment {fragment[:8]}" if fragment else f"page {page_name or page[:8]}"
             seen = ", ".join(run.others[-5:]) or "none"
             raise TimeoutError(
-                f"no answer within {self.timeout:g} s to a rerun of {asked} (other runs ended meanwhile: "
-                f"{len(run.others)}, the last: {seen})"
+                f"no end within {self.timeout:g} s to a rerun of {asked} ({len(run.arrivals)} elements of it arrived; "
+                f"other runs ended meanwhile: {len(run.others)}, the last: {seen})"
             ) from None
         finally:
             self._pending = None
