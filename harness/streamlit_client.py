@@ -108,7 +108,7 @@ class AppSession:
         self._idle = asyncio.Event()  # no run of this session going on: the page is whole
 
     async def __aenter__(self) -> "AppSession":
-        # No client pings: a browser sends none (the server pings, and this client answers as a browser does).
+        # No pings from this side: a browser's frontend sends none (pings from the server are answered).
         self._socket = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None, ping_interval=None)
         self._reader = asyncio.create_task(self._read())
         return self
