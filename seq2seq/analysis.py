@@ -13,7 +13,7 @@ from .decoding import Reversal, Reverser
 from .evaluation import SHOWCASE_SENTENCE, TestReport, evaluate_sentences, pick_examples
 from .failures import FAILURES, failures_text
 from .fileio import atomic_write_text, write_json
-from .metrics import Evaluation, format_example, percent
+from .metrics import GOOD, PARTLY, Evaluation, format_example, percent
 from .plots import write_heatmap_png
 from .stress import build_suites, run_stress, stress_table
 
@@ -68,13 +68,6 @@ def _length_note(per_length: dict[str, dict], stress: dict | None) -> str:
             parts = ", ".join(f"{percent(value)} at {_words(n)}" for n, value in far)
             text += f" Past the longest example it trained on ({_words(seen)}), exact match is {parts}."
     return text
-
-
-GOOD = 0.95
-"""The share above which the analysis calls a pattern by its name: an anti-diagonal, aligned, found reliably."""
-
-PARTLY = 0.5
-"""The share from which a pattern is "partly" there; below it the analysis says it is not."""
 
 
 def _grade(value: float | None) -> str:
