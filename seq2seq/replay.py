@@ -103,6 +103,7 @@ class Thinning:
 class Marker:
     """A point of a run's curve worth a mark: where alignment emerged, where 99% was reached."""
 
+    kind: str  # "emergence" or "exact" (the figures style each kind alike: ``plots.MARK_STYLES``)
     label: str
     step: int
     epoch: int
@@ -115,7 +116,7 @@ def emergence(snapshots: Sequence[Snapshot]) -> Marker | None:
     for s in snapshots:
         share = s.get("mirror_peak_share")
         if share is not None and share >= GOOD:
-            return Marker("alignment emerges", s["step"], s["epoch"], share)
+            return Marker("emergence", "alignment emerges", s["step"], s["epoch"], share)
     return None
 
 
@@ -123,7 +124,7 @@ def exact_mark(history: Sequence[HistoryRow], level: float = EXACT_MARK) -> Mark
     """The first validation whose exact match reaches ``level``; None when none does."""
     for row in history:
         if row["valid_exact_match"] >= level:
-            return Marker(f"{level:.0%} exact match", row["step"], row["epoch"], row["valid_exact_match"])
+            return Marker("exact", f"{level:.0%} exact match", row["step"], row["epoch"], row["valid_exact_match"])
     return None
 
 
