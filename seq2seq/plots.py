@@ -174,13 +174,17 @@ def write_heatmap_png(path: str | Path, source, output, attention, title: str = 
 
 # ------------------------------------------------------------------------------------------------- other figures
 def per_length_figure(per_length: dict[str, dict], title: str = "Exact match by sentence length") -> go.Figure:
+    """Exact match per source length; the counts are in the hover where the rows hold them (a replay's do not)."""
     lengths = sorted(per_length, key=int)
+    counted = all("total" in row for row in per_length.values())
     figure = go.Figure(
         go.Bar(
             x=[int(n) for n in lengths],
             y=[100 * per_length[n]["exact_match"] for n in lengths],
-            customdata=[[per_length[n]["correct"], per_length[n]["total"]] for n in lengths],
-            hovertemplate="length %{x}<br>exact match %{y:.1f}%<br>%{customdata[0]}/%{customdata[1]}<extra></extra>",
+            customdata=[[per_length[n]["correct"], per_length[n]["total"]] for n in lengths] if counted else None,
+            hovertemplate="length %{x}<br>exact match %{y:.1f}%"
+            + ("<br>%{customdata[0]}/%{customdata[1]}" if counted else "")
+            + "<extra></extra>",
             marker_color="#1f77b4",
         )
     )
