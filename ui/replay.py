@@ -32,7 +32,7 @@ from seq2seq.replay import EXACT_MARK, emergence_text, markers, moment_index
 from ui import links
 from ui.session import model_cache
 
-RUN_KEY, STEP_KEY, PLAY_KEY = "replay_run", "replay_step", "replay_play"
+RUN_KEY, STEP_KEY, PLAY_KEY, SENTENCE_KEY = "replay_run", "replay_step", "replay_play", "replay_sentence"
 CURVE_KEY, OVERLAY_KEY = "replay_curves", "replay_overlay"
 PLAY_SECONDS = 0.8  # how long each moment shows while the replay plays
 LIVE_SECONDS = 2.0  # how often the replay of the run training now looks for its new moments
@@ -81,14 +81,17 @@ def _marks(run: Replayed) -> list[tuple[str, str, int]]:
     return [(m.kind, m.label, m.step) for m in markers(run.history, run.snapshots)]
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _curve_figure(version: tuple, step: int, _run: Replayed) -> plotly.graph_objects.Figure:
-    return replay_curve_figure(_run.history, _marks(_run), step)
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _curve_figure(version: tuple, _run: Replayed) -> plotly.graph_objects.Figure:
+    """The run's curves, the same at every moment: the browser then keeps the chart as it is while the moment changes
+    (redrawing it took about a third of a second a step)."""
+    return replay_curve_figure(_run.history, _marks(_run))
 
 
 @st.cache_resource(show_spinner=False, max_entries=96)
-def _heatmaps(version: tuple, index: int, _run: Replayed) -> list[plotly.graph_objects.Figure]:
-    return [heatmap_figure(e["tokens"], e["output"], e["attention"]) for e in _run.snapshots[index]["examples"]]
+def _heatmap(version: tuple, index: int, sentence: int, _run: Replayed) -> plotly.graph_objects.Figure:
+    example = _run.snapshots[index]["examples"][sentence]
+    return heatmap_figure(example["tokens"], example["output"], example["attention"])
 
 
 def _clicked() -> None:
@@ -143,7 +146,7 @@ def show_moment(run: Replayed, path: str, playing: bool) -> None:
         index = (index + 1) % len(steps)
     step = st.session_state[STEP_KEY] = steps[index]
     st.plotly_chart(
-        _curve_figure(run.version, step, run),
+        _curve_figure(run.version, run),
         theme=None,
         key=CURVE_KEY,
         on_select=_clicked,
@@ -160,15 +163,19 @@ def show_moment(run: Replayed, path: str, playing: bool) -> None:
     st.markdown(f"**{markdown_escape(moment_title(snapshot))}**")
     if not run.aligns:
         st.info(f"This model ({KIND_NAMES[run.attention]}) has no attention: no heatmap to watch, only its decodes.")
-    columns = st.columns(max(1, len(snapshot["examples"])))
-    figures = _heatmaps(run.version, index, run) if run.aligns else []
-    for number, (column, example) in enumerate(zip(columns, snapshot["examples"], strict=False)):
-        with column:
-            right = example["output"] == example["tokens"][::-1]
-            st.text(f"in:  {' '.join(example['tokens'])}\nout: {' '.join(example['output'])}")
-            st.caption("right" if right else "wrong")
-            if figures:
-                st.plotly_chart(figures[number], theme=None, key=f"replay_heatmap_{number}", width="content")
+    examples = snapshot["examples"]
+    for example in examples:
+        verdict = "right" if example["output"] == example["tokens"][::-1] else "wrong"
+        st.text(f"{len(example['tokens'])} words, {verdict}:  {' '.join(example['output'])}")
+    if run.aligns and examples:
+        sentence = st.radio(
+            "Attention of",
+            range(len(examples)),
+            index=len(examples) - 1,
+            format_func=lambda i: " ".join(examples[i]["tokens"]),
+            key=SENTENCE_KEY,
+        )
+        st.plotly_chart(_heatmap(run.version, index, sentence, run), theme=None, key="replay_heatmap", width="content")
     by_length = snapshot.get("exact_by_length") or {}
     if by_length:
         rows = {n: {"exact_match": value} for n, value in by_length.items()}

@@ -29,12 +29,21 @@ def moment_heading(at: AppTest) -> str:
     return next(m.value.replace("\\", "").strip("*") for m in at.markdown if "peak on the mirror word" in m.value)
 
 
-def heatmap_cells(at: AppTest, number: int = 0) -> list:
-    """The weights of heatmap ``number`` as the page sent them (Plotly sends an array as base64 of its dtype)."""
-    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith(f"replay_heatmap_{number}"))
+def heatmap_cells(at: AppTest) -> list:
+    """The weights of the heatmap as the page sent them (Plotly sends an array as base64 of its dtype)."""
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("replay_heatmap"))
     z = json.loads(chart.proto.spec)["data"][0]["z"]
     shape = tuple(int(n) for n in z["shape"].split(","))
     return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape).tolist()
+
+
+def same(cells: list, weights: list) -> bool:
+    """Equal to the precision the page sends (Plotly may send the weights as 32-bit floats)."""
+    return np.shape(cells) == np.shape(weights) and np.allclose(cells, weights, atol=1e-6)
+
+
+def verdict(example: dict) -> str:
+    return "right" if example["output"] == example["tokens"][::-1] else "wrong"
 
 
 def test_a_link_opens_the_nearest_moment_and_the_slider_scrubs_to_another(runs, tiny_checkpoint):
@@ -42,11 +51,15 @@ def test_a_link_opens_the_nearest_moment_and_the_slider_scrubs_to_another(runs, 
     first, second = snapshots[0], snapshots[1]
     at = open_train({"run": "default", "step": str(second["step"] - 1)})
     assert moment_heading(at).startswith(f"step {second['step']:,} (epoch {second['epoch']})")
-    assert heatmap_cells(at) == second["examples"][0]["attention"]
-    assert any("in:  " + " ".join(second["examples"][0]["tokens"]) in t.value for t in at.text)
+    assert same(heatmap_cells(at), second["examples"][-1]["attention"])
+    decodes = [t.value for t in at.text]
+    assert decodes == [f"{len(e['tokens'])} words, {verdict(e)}:  {' '.join(e['output'])}" for e in second["examples"]]
+    at.radio(key="replay_sentence").set_value(0).run()  # the shortest watched sentence's attention
+    assert same(heatmap_cells(at), second["examples"][0]["attention"])
+    at.radio(key="replay_sentence").set_value(len(second["examples"]) - 1).run()
     at.select_slider(key="replay_step").set_value(first["step"]).run()
     assert moment_heading(at).startswith(f"step {first['step']:,}")
-    assert heatmap_cells(at) == first["examples"][0]["attention"]
+    assert same(heatmap_cells(at), first["examples"][-1]["attention"])
     assert dict(at.query_params) == {"step": str(first["step"]), "model": "default", "run": "default"}
 
 
@@ -63,7 +76,7 @@ def test_a_model_without_attention_replays_its_decodes_and_says_why_no_heatmap(r
     assert any("has no attention: no heatmap to watch" in i.value for i in at.info)
     assert any("no alignment can emerge" in c.value for c in at.caption)
     assert not [c for c in at.get("plotly_chart") if "replay_heatmap" in c.proto.id]
-    assert sum(t.value.startswith("in:  ") for t in at.text) == len(
+    assert sum(" words, " in t.value for t in at.text) == len(
         load_checkpoint(plain_checkpoint).snapshots[0]["examples"]
     )
 
