@@ -121,3 +121,22 @@ def test_a_checkpoint_written_before_the_replay_is_upgraded_on_load(tiny_checkpo
 
 def _weights(payload: dict, config: dict) -> dict:
     return Seq2Seq(len(payload["vocab"]), Config.from_dict(config)).state_dict()
+
+
+def test_taking_moments_changes_no_weight_the_run_trains(tmp_path, tiny_corpus, monkeypatch):
+    """The replay reads the validation's decodes and draws no random numbers: a run with the watched sentences only
+    (as snapshots were before the replay) ends with the very same weights. Teacher forcing below 1 draws from torch's
+    generator at every step, so a draw taken by the replay would change the run."""
+    config = tiny_config(train_file=tiny_corpus.name, epochs=2, evals_per_epoch=3, teacher_forcing=0.5)
+    data = load_run_data(config, tiny_corpus)
+    Trainer(config, data, tmp_path / "with", log=lambda s: None).run()
+
+    def bare(epoch, step, scored, watched, aligns):
+        examples = [{"tokens": r.tokens, "output": r.output, "attention": r.attention} for r in watched]
+        return {"epoch": epoch, "step": step, "examples": examples, "exact_by_length": {}, "mirror_peak_share": None}
+
+    monkeypatch.setattr("seq2seq.train.moment", bare)
+    Trainer(config, data, tmp_path / "without", log=lambda s: None).run()
+    kept, bare_run = (load_checkpoint(tmp_path / name / "model.pt") for name in ("with", "without"))
+    assert kept.snapshots[-1]["exact_by_length"] and not bare_run.snapshots[-1]["exact_by_length"]
+    assert all(torch.equal(kept.state_dict[k], v) for k, v in bare_run.state_dict.items())
