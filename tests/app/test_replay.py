@@ -3,15 +3,19 @@ model without attention replays its decodes only, and the curves of several runs
 
 import base64
 import json
+import time
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from seq2seq.app.runs import write_run_info
 from seq2seq.checkpoint import load_checkpoint
+from seq2seq.data import load_run_data
 from seq2seq.paths import CHECKPOINT_ENV
 from seq2seq.replay import markers
 from tests.app.conftest import APP
+from tests.conftest import tiny_config
+from ui import training
 
 
 def open_train(params: dict | None = None) -> AppTest:
@@ -97,3 +101,19 @@ def test_the_curves_of_several_runs_share_one_axis_with_their_markers(runs, tiny
     checkpoint = load_checkpoint(tiny_checkpoint)
     marked = [t["x"] for t in traces if t["mode"] == "markers"]
     assert marked == [[m.step] for m in markers(checkpoint.history, checkpoint.snapshots)]  # none for the plain run
+
+
+def test_the_run_training_now_is_replayed_as_it_goes(runs, tiny_corpus):
+    worker = training.training_worker()
+    config = tiny_config(train_file=tiny_corpus.name, epochs=500, evals_per_epoch=2)
+    state = worker.start(config, runs, load_run_data(config, tiny_corpus))
+    deadline = time.monotonic() + 60
+    while len(worker.state(max_points=0).replay) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at = open_train()
+    assert at.selectbox(key="replay_run").value == str(state.checkpoint_path)  # the live run, first
+    live = worker.state(max_points=0)
+    assert live.active and len(live.replay) >= 2
+    at.select_slider(key="replay_step").set_value(live.replay[0]["step"]).run()
+    assert moment_heading(at).startswith(f"step {live.replay[0]['step']:,} (epoch 1)")
+    worker.stop()
