@@ -118,7 +118,7 @@ def replay_section(worker: TrainingWorker) -> None:
     try:
         run = replayed(path, state)
     except (CheckpointError, OSError) as problem:
-        st.error(f"This run cannot be replayed: {markdown_escape(str(problem))}")
+        st.warning(f"This run cannot be replayed: {markdown_escape(str(problem))}")
         return
     st.caption(markdown_escape(emergence_text(run.history, run.snapshots)))
     if not run.snapshots:

@@ -23,7 +23,15 @@ PARAMETERS = ("sentence", "step", "model", "run")
 DEFAULT_MODEL = "default"
 RUN_PREFIX = "runs/"  # before a run's name when a shipped model has that name too (a folder name holds no "/")
 MAX_STEP = 200  # longer than any decode: a sentence has at most 100 tokens, decoding stops 5 steps past its length
-MAX_TRAINING_STEP = 10**9  # a replay's step (a page that reads ``run``): past any run's last update
+MAX_TRAINING_STEP = 10**9  # a replay's step: past any run's last update
+
+
+def step_limit(reads: Collection[str]) -> int:
+    """The largest step a page's link may carry: a training step on a page that replays a run (it reads ``run``),
+    else a decoder step."""
+    return MAX_TRAINING_STEP if "run" in reads else MAX_STEP
+
+
 MAX_NOTED_PARAMETERS = 3  # unknown parameters named in their one note; the rest are counted
 
 
@@ -87,16 +95,19 @@ def parse_link(
     root: str | Path | None = None,
     live_run_dir: str | Path | None = None,
     reads: Collection[str] = PARAMETERS,
+    most_step: int = MAX_STEP,
 ) -> Link:
     """Check a page's query parameters; each one that cannot be used is left out, with a note saying why (one note
     for all the unknown ones, naming a few). ``reads``: the parameters the page uses (Try it has no step); the others
-    are left out with a note too, never silently."""
+    are left out with a note too, never silently. A parameter in ``reads`` that is not one of ``PARAMETERS`` is the
+    page's own (``class`` and ``key`` on Class), which the page checks itself: it gets no note here. ``most_step``:
+    the largest step the page reads (``step_limit``)."""
     link = Link()
     unread = [name for name in PARAMETERS if name in params and name not in reads]
     if unread:
         link.notes.append(f"This page does not use the link's {' or '.join(unread)}; it was ignored.")
     params = {name: value for name, value in params.items() if name not in unread}
-    unknown = [name for name in params if name not in PARAMETERS]
+    unknown = [name for name in params if name not in PARAMETERS and name not in reads]
     if len(unknown) == 1:
         link.notes.append(f"The link's parameter {echo(unknown[0])} is not one this app reads; it was ignored.")
     elif unknown:
@@ -117,12 +128,11 @@ def parse_link(
         # ASCII digits only ("²".isdigit() holds but int() refuses it); leading zeros are read past, so "0003" is 3
         # like "03", and only what is left is converted: int() refuses 4,301 digits or more
         digits = step.strip().lstrip("0")
-        most = MAX_TRAINING_STEP if "run" in reads else MAX_STEP  # a training step, or a decoder step
-        if digits.isascii() and digits.isdecimal() and len(digits) <= len(str(most)) and int(digits) <= most:
+        if digits.isascii() and digits.isdecimal() and len(digits) <= len(str(most_step)) and int(digits) <= most_step:
             link.step = int(digits)
         else:
             link.notes.append(
-                f"The link's step {echo(step)} was ignored: it must be a whole number from 1 to {most:,}."
+                f"The link's step {echo(step)} was ignored: it must be a whole number from 1 to {most_step:,}."
             )
     run = params.get("run")
     if run is not None:

@@ -3,7 +3,15 @@
 import pytest
 from streamlit.runtime.state.query_params import sanitize_query_string
 
-from seq2seq.app.links import MAX_STEP, link_params, model_for_name, model_name, parse_link
+from seq2seq.app.links import (
+    MAX_STEP,
+    MAX_TRAINING_STEP,
+    link_params,
+    model_for_name,
+    model_name,
+    parse_link,
+    step_limit,
+)
 from seq2seq.app.runs import RUNS_ENV, write_run_info
 from seq2seq.fileio import FolderLock
 from seq2seq.paths import CHECKPOINT_ENV
@@ -100,6 +108,27 @@ def test_a_run_still_training_cannot_be_named_in_a_link(runs):
     assert parse_link({"model": run.name}, runs).model == run / "model.pt"  # once it has finished
 
 
+TRAIN_READS = ("model", "run", "step")
+
+
+def test_a_replay_link_names_a_run_and_a_training_step(runs):
+    """``/Train?run=NAME&step=N``: the run is named as a model is, and its step is a training step, far past a
+    decoder's."""
+    assert (step_limit(TRAIN_READS), step_limit(("model", "sentence", "step"))) == (MAX_TRAINING_STEP, MAX_STEP)
+    run = runs / "20250101-120000"
+    link = parse_link({"run": run.name, "step": "1314"}, runs, reads=TRAIN_READS, most_step=MAX_TRAINING_STEP)
+    assert (link.run, link.step, link.notes) == (run / "model.pt", 1314, [])
+    assert parse_link({"step": "1314"}, runs).step is None  # on a decoder's page, no such step
+    link = parse_link({"run": "nope", "step": str(MAX_TRAINING_STEP + 1)}, runs, reads=TRAIN_READS,
+                      most_step=MAX_TRAINING_STEP)  # fmt: skip
+    assert link.run is None and link.step is None and len(link.notes) == 2
+    assert "The link's run 'nope' is not a shipped model" in link.notes[1]
+    write_run_info(run, {"status": "running"})  # the run training now may be replayed as it goes
+    assert parse_link({"run": run.name}, runs, live_run_dir=run, reads=TRAIN_READS).run == run / "model.pt"
+    params = link_params(None, 266, None, run / "model.pt")
+    assert params == {"step": "266", "model": "default", "run": run.name}
+
+
 def test_every_model_the_picker_offers_has_a_name_that_round_trips(runs, tmp_path):
     """The shipped default, the shipped models beside it and every finished run (one named like a shipped model
     too): the name written for each reads back as the same checkpoint, with no note."""
@@ -156,3 +185,11 @@ def test_a_parameter_the_page_does_not_use_is_dropped_with_a_note(runs):
     assert link.sentence is None and link.step is None and link.model is not None
     assert link.notes == ["This page does not use the link's sentence or step; it was ignored."]
     assert parse_link({"sentence": "the cat", "step": "2"}, runs).notes == []  # the Decoder reads all three
+
+
+def test_a_pages_own_parameters_are_left_to_it_without_a_note(runs):
+    """Class reads ``class`` and ``key`` itself: no note for them there, and one on a page that does not read them."""
+    params = {"class": "abcdefghjk", "key": "secret", "model": "default"}
+    assert parse_link(params, runs, reads=("model", "class", "key")).notes == []
+    (note,) = parse_link(params, runs, reads=("model",)).notes
+    assert "'class', 'key'" in note and "are not ones this app reads" in note
