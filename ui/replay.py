@@ -94,6 +94,12 @@ def _heatmap(version: tuple, index: int, sentence: int, _run: Replayed) -> plotl
     return heatmap_figure(example["tokens"], example["output"], example["attention"])
 
 
+@st.cache_resource(show_spinner=False, max_entries=96)
+def _lengths(version: tuple, index: int, _run: Replayed) -> plotly.graph_objects.Figure:
+    rows = {n: {"exact_match": value} for n, value in _run.snapshots[index]["exact_by_length"].items()}
+    return per_length_figure(rows, "Valid exact match by length, at this moment")
+
+
 def _clicked() -> None:
     """A click on a curve point shows the moment nearest its step."""
     points = st.session_state[CURVE_KEY].selection.points
@@ -178,8 +184,7 @@ def show_moment(run: Replayed, path: str, playing: bool) -> None:
         st.plotly_chart(_heatmap(run.version, index, sentence, run), theme=None, key="replay_heatmap", width="content")
     by_length = snapshot.get("exact_by_length") or {}
     if by_length:
-        rows = {n: {"exact_match": value} for n, value in by_length.items()}
-        st.plotly_chart(per_length_figure(rows, "Valid exact match by length, at this moment"), key="replay_lengths")
+        st.plotly_chart(_lengths(run.version, index, run), theme=None, key="replay_lengths")
     else:
         st.caption("Exact match per length was not recorded for this run (trained before the replay kept it).")
     links.keep_link(None, step, path)
@@ -191,25 +196,20 @@ def downloads(run: Replayed) -> None:
     from seq2seq.replay_export import replay_gif, replay_html
 
     title = f"{run.label} ({KIND_NAMES[run.attention]}), learning to reverse"
-    left, right = st.columns(2)
-    left.download_button(
-        "Download the replay (HTML, plays offline)",
-        data=lambda: replay_html(run.snapshots, title),
-        file_name="replay.html",
-        mime="text/html",
-        key="replay_html",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    right.download_button(
-        "Download the heatmaps forming (GIF)",
-        data=lambda: replay_gif(run.snapshots, title),
-        file_name="replay.gif",
-        mime="image/gif",
-        key="replay_gif",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+    exports = [
+        ("Download the replay (HTML, plays offline)", lambda: replay_html(run.snapshots, title), "html", "text/html"),
+        ("Download the heatmaps forming (GIF)", lambda: replay_gif(run.snapshots, title), "gif", "image/gif"),
+    ]
+    for column, (label, data, kind, mime) in zip(st.columns(2), exports, strict=True):
+        column.download_button(
+            label,
+            data=data,  # made when clicked
+            file_name=f"replay.{kind}",
+            mime=mime,
+            key=f"replay_{kind}",
+            icon=":material/download:",
+            on_click="ignore",
+        )
 
 
 def overlay(options: dict[str, str], state: TrainingState) -> None:

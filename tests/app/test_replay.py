@@ -64,6 +64,10 @@ def test_a_link_opens_the_nearest_moment_and_the_slider_scrubs_to_another(runs, 
     at.select_slider(key="replay_step").set_value(first["step"]).run()
     assert moment_heading(at).startswith(f"step {first['step']:,}")
     assert same(heatmap_cells(at), first["examples"][-1]["attention"])
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("replay_lengths"))
+    bars = json.loads(chart.proto.spec)["data"][0]
+    assert bars["x"] == [int(n) for n in first["exact_by_length"]]
+    assert bars["y"] == [100 * v for v in first["exact_by_length"].values()]  # that moment's exact match per length
     assert dict(at.query_params) == {"step": str(first["step"]), "model": "default", "run": "default"}
 
 
