@@ -121,3 +121,14 @@ def test_the_run_training_now_is_replayed_as_it_goes(runs, tiny_corpus):
     at.select_slider(key="replay_step").set_value(live.replay[0]["step"]).run()
     assert moment_heading(at).startswith(f"step {live.replay[0]['step']:,} (epoch 1)")
     worker.stop()
+
+
+def test_play_steps_through_the_moments_and_round_again(runs, tiny_checkpoint):
+    snapshots = load_checkpoint(tiny_checkpoint).snapshots
+    at = open_train({"run": "default", "step": str(snapshots[-2]["step"])})
+    at.toggle(key="replay_play").set_value(True).run()  # each run while playing shows the next moment
+    assert moment_heading(at).startswith(f"step {snapshots[-1]['step']:,}")
+    at.run()
+    assert moment_heading(at).startswith(f"step {snapshots[0]['step']:,}")  # after the last, the first
+    at.toggle(key="replay_play").set_value(False).run()
+    assert moment_heading(at).startswith(f"step {snapshots[0]['step']:,}")  # stopped where it was
