@@ -456,8 +456,9 @@ def write_paper_figure_png(path: str | Path, data) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- the replay
-MARK_STYLES = {"emergence": ("#ff7f0e", "star"), "exact": ("#2ca02c", "diamond")}
-"""Colour and symbol of each kind of replay marker (``seq2seq.replay.Marker.kind``)."""
+MARK_STYLES = {"emergence": ("#ff7f0e", "star", "right"), "exact": ("#2ca02c", "diamond", "left")}
+"""Colour, symbol and label side (left or right of its line, so that two close markers' labels do not overlap) of each
+kind of replay marker (``seq2seq.replay.Marker.kind``)."""
 
 Mark = tuple[str, str, int]
 """A replay marker as the figures take it: (kind, label, step)."""
@@ -491,10 +492,17 @@ def replay_curve_figure(history: Sequence[HistoryRow], marks: Sequence[Mark], st
             col=1,
         )
     for kind, label, at in marks:
-        color, _ = MARK_STYLES[kind]
+        color, _, side = MARK_STYLES[kind]
         figure.add_vline(x=at, line={"color": color, "dash": "dash", "width": 2})
         figure.add_annotation(
-            x=at, y=1.0, yref="paper", text=html.escape(label), showarrow=False, font={"color": color}, yanchor="bottom"
+            x=at,
+            y=1.0,
+            yref="paper",
+            text=html.escape(label),
+            showarrow=False,
+            font={"color": color},
+            xanchor=side,
+            yanchor="bottom",
         )
     if step is not None:
         figure.add_vline(x=step, line={"color": "#555", "width": 1})
@@ -532,7 +540,7 @@ def overlay_figure(runs: Sequence[tuple[str, Sequence[HistoryRow], Sequence[Mark
             )
         )
         for kind, mark, at in marks:
-            _, symbol = MARK_STYLES[kind]
+            _, symbol, _ = MARK_STYLES[kind]
             figure.add_trace(
                 go.Scatter(
                     x=[at],
