@@ -109,10 +109,10 @@ def checkpoint_from_payload(payload: object, name: str = "checkpoint") -> Checkp
     except (KeyError, TypeError, ValueError) as error:
         message = str(error).strip("'\"") if isinstance(error, KeyError) else str(error)
         raise CheckpointError(f"{name} is damaged: {message[:300]}") from None
-    from .replay import upgraded  # at call time: the replay reads decodes, and decoding imports this module
+    from .replay import loaded_replay  # at call time: the replay reads decodes, and decoding imports this module
 
     aligns = kind_aligns(fields["config"].attention)
-    return Checkpoint(**fields | {"snapshots": [upgraded(s, aligns) for s in fields["snapshots"]]})
+    return Checkpoint(**fields | {"snapshots": loaded_replay(fields["snapshots"], aligns)})
 
 
 def state_dict_from_v1(state_dict: dict, config: object) -> dict:

@@ -270,10 +270,15 @@ def checked_snapshots(snapshots: list, most: int) -> list[dict]:
     """A replay's moments as training records them (``records.Snapshot``): epoch, step, a few watched sentences, each
     with its tokens, output and one row of weights (one per source token and ``<eos>``) per decoder step, the exact
     match per source length and the mirror-peak share; a checkpoint written before the replay holds the first three
-    only. At most ``MAX_REPLAY_MOMENTS`` moments (and no more than its config has validations) and
-    ``MAX_REPLAY_CELLS`` weights in all."""
-    most = min(most, MAX_REPLAY_MOMENTS)
-    _require(len(snapshots) <= most, f"its replay holds {len(snapshots):,} snapshots; the limit is {most:,}")
+    only. No more than its config has validations, and, of the moments written with the replay, at most
+    ``MAX_REPLAY_MOMENTS`` and ``MAX_REPLAY_CELLS`` weights in all (an earlier file's snapshots are thinned within
+    those on load: ``seq2seq.replay.loaded_replay``)."""
+    _require(len(snapshots) <= most, f"its replay holds {len(snapshots):,} snapshots; its config allows {most:,}")
+    moments = sum(isinstance(s, dict) and "exact_by_length" in s for s in snapshots)
+    _require(
+        moments <= MAX_REPLAY_MOMENTS,
+        f"its replay holds {moments:,} snapshots; the limit is {MAX_REPLAY_MOMENTS:,}",
+    )
     cells = 0
     for snapshot in snapshots:
         _require(isinstance(snapshot, dict), "a snapshot is not a dict")
@@ -294,8 +299,9 @@ def checked_snapshots(snapshots: list, most: int) -> list[dict]:
                 isinstance(attention, list) and len(attention) in (len(output), len(output) + 1),
                 "a snapshot's attention does not match its tokens and output",
             )
-            cells += len(attention) * (len(tokens) + 1)
-            _require(cells <= MAX_REPLAY_CELLS, f"its replay holds over {MAX_REPLAY_CELLS:,} attention weights")
+            if "exact_by_length" in snapshot:
+                cells += len(attention) * (len(tokens) + 1)
+                _require(cells <= MAX_REPLAY_CELLS, f"its replay holds over {MAX_REPLAY_CELLS:,} attention weights")
             _require(
                 all(_is_weight_row(row, len(tokens) + 1) for row in attention),
                 "a snapshot's attention does not match its tokens and output",

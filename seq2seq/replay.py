@@ -60,6 +60,15 @@ def upgraded(snapshot: dict, aligns: bool) -> Snapshot:
     return Snapshot(**snapshot, exact_by_length={}, mirror_peak_share=share)
 
 
+def loaded_replay(snapshots: Sequence[dict], aligns: bool) -> list[Snapshot]:
+    """A checked checkpoint's snapshots as its replay: each ``upgraded``, and thinned within the caps as training
+    thins them (only a file written before the replay can hold more)."""
+    thinning = Thinning()
+    for snapshot in snapshots:
+        thinning.add(upgraded(snapshot, aligns))
+    return thinning.moments
+
+
 def attention_cells(snapshot: Snapshot) -> int:
     """How many attention weights a moment holds (what its size in a checkpoint grows with)."""
     return sum(len(row) for example in snapshot["examples"] for row in example["attention"])

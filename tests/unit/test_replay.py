@@ -4,6 +4,7 @@ about them computed from the stored figures; checkpoints written before the repl
 import torch
 
 from seq2seq.checkpoint import checkpoint_from_payload, load_checkpoint
+from seq2seq.checkpoint_checks import MAX_REPLAY_MOMENTS
 from seq2seq.config import Config
 from seq2seq.data import load_run_data
 from seq2seq.decoding import Reversal
@@ -117,6 +118,18 @@ def test_a_checkpoint_written_before_the_replay_is_upgraded_on_load(tiny_checkpo
     weights = _weights(payload, encdec)
     plain = checkpoint_from_payload({**payload, "config": encdec, "state_dict": weights, "snapshots": old})
     assert all(s["mirror_peak_share"] is None for s in plain.snapshots)  # no attention: no share to compute
+
+
+def test_an_earlier_file_with_more_snapshots_than_the_cap_loads_thinned(tiny_checkpoint):
+    """A run trained before the replay kept one snapshot per validation, however many: it still loads, its replay
+    thinned evenly within the cap as training now thins it."""
+    payload = torch.load(tiny_checkpoint, weights_only=True)
+    old = {k: payload["snapshots"][0][k] for k in ("epoch", "step", "examples")}
+    many = [{**old, "step": step} for step in range(1, 2 * MAX_REPLAY_MOMENTS + 2)]
+    config = {**payload["config"], "epochs": 1_000}
+    steps = [s["step"] for s in checkpoint_from_payload({**payload, "config": config, "snapshots": many}).snapshots]
+    assert len(steps) <= MAX_REPLAY_MOMENTS and (steps[0], steps[-1]) == (1, len(many))
+    assert len({b - a for a, b in zip(steps, steps[1:-1], strict=False)}) == 1  # evenly spread
 
 
 def _weights(payload: dict, config: dict) -> dict:
