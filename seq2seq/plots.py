@@ -405,3 +405,75 @@ def write_paper_figure_png(path: str | Path, data) -> str:
     fig.savefig(buffer, format="png", facecolor="white")
     atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
     return "matplotlib"
+
+
+# ------------------------------------------------------------------------------------------------- lessons
+def length_curves_figure(
+    curves: dict[str, dict[int, float]], threshold: float, trained: int | None = None
+) -> go.Figure:
+    """Exact match by source length, one line per model (``curves``: name -> length -> share), with the share below
+    which a model is said to fail drawn as a dotted line and, when given, the longest example trained on."""
+    colors = list(KIND_COLORS.values())
+    figure = go.Figure(
+        [
+            go.Scatter(
+                name=html.escape(name),
+                x=sorted(curve),
+                y=[100 * curve[n] for n in sorted(curve)],
+                mode="lines+markers",
+                line={"color": colors[i % len(colors)]},
+                hovertemplate=f"{html.escape(name)}<br>length %{{x}}<br>exact match %{{y:.0f}}%<extra></extra>",
+            )
+            for i, (name, curve) in enumerate(curves.items())
+        ]
+    )
+    figure.add_hline(y=100 * threshold, line={"color": "gray", "dash": "dot"})
+    if trained:
+        figure.add_vline(x=trained, line={"color": "green", "dash": "dot"})
+        figure.add_annotation(x=trained, y=5, text="longest trained", showarrow=False, xanchor="right")
+    figure.update_layout(
+        template=TEMPLATE,
+        xaxis={"title": {"text": "source length (tokens)"}},
+        yaxis={"title": {"text": "exact match (%)"}, "range": [0, 105]},
+        height=320,
+        legend={"orientation": "h", "y": -0.3},
+        margin={"l": 60, "r": 20, "t": 20, "b": 40},
+    )
+    return figure
+
+
+def learning_figure(steps: Sequence[int], exact: Sequence[float], mirror: Sequence[float]) -> go.Figure:
+    """Per validation of a run: valid exact match, and the share of the watched sentences' decoder steps whose
+    attention peaks on the mirror word (the anti-diagonal), both in %."""
+    figure = go.Figure(
+        [
+            go.Scatter(name="valid exact match", x=list(steps), y=[100 * v for v in exact], mode="lines+markers"),
+            go.Scatter(
+                name="steps on the mirror word", x=list(steps), y=[100 * v for v in mirror], mode="lines+markers"
+            ),
+        ]
+    )
+    figure.update_layout(
+        template=TEMPLATE,
+        xaxis={"title": {"text": "training step"}},
+        yaxis={"title": {"text": "%"}, "range": [0, 105]},
+        height=300,
+        legend={"orientation": "h", "y": -0.3},
+        margin={"l": 60, "r": 20, "t": 20, "b": 40},
+    )
+    return figure
+
+
+def mirror_weight_figure(weights: Sequence[float]) -> go.Figure:
+    """How much of each decoder step's attention is on the word it must copy: a histogram of those weights."""
+    figure = go.Figure(
+        go.Histogram(x=list(weights), xbins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color="#1f77b4")
+    )
+    figure.update_layout(
+        template=TEMPLATE,
+        xaxis={"title": {"text": "weight on the mirror word"}, "range": [0, 1.02]},
+        yaxis={"title": {"text": "decoder steps"}},
+        height=280,
+        margin={"l": 60, "r": 20, "t": 20, "b": 40},
+    )
+    return figure

@@ -35,10 +35,16 @@ def read_link(page: str, reads: tuple[str, ...]) -> None:
     st.session_state[PENDING_KEY] = link
 
 
+def take_link():
+    """The link the frame read on this first view of the page (a ``seq2seq.app.links.Link``), once; None without
+    one."""
+    return st.session_state.pop(PENDING_KEY, None)
+
+
 def apply_link(sentence_key: str | None = None, step_key: str | None = None) -> list[str]:
     """Start the page's widgets from the link the frame read on this first view, if any; returns the notes on its
     ignored parameters (none without a link)."""
-    link = st.session_state.pop(PENDING_KEY, None)
+    link = take_link()
     if link is None:
         return []
     if sentence_key and link.sentence is not None:
@@ -48,13 +54,15 @@ def apply_link(sentence_key: str | None = None, step_key: str | None = None) -> 
     return link.notes
 
 
-def keep_link(sentence: str | None, step: int | None = None) -> None:
+def keep_link(
+    sentence: str | None, step: int | None = None, lesson: int | None = None, class_code: str | None = None
+) -> None:
     """Write this view's state, the active model's name included, into the URL, so a copied link reopens it (only
     when it changed)."""
     from seq2seq.app.links import link_params
     from ui.session import active_model_path
 
-    params = link_params(sentence, step, active_model_path())
+    params = link_params(sentence, step, active_model_path(), lesson, class_code)
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 

@@ -1,4 +1,5 @@
-"""Links that carry the app's state: ``/?sentence=the+cat+sat`` and ``/Decoder?sentence=...&step=3&model=...``.
+"""Links that carry the app's state: ``/?sentence=the+cat+sat``, ``/Decoder?sentence=...&step=3&model=...`` and
+``/Learn?lesson=2&step=3&class=CODE``.
 
 Parameters come from a URL anyone can write, so each is checked and bounded here, without Streamlit: an unknown or
 unusable parameter is dropped with a note for the page to show, never an error. A model is named as the sidebar's
@@ -8,6 +9,7 @@ run folder's name (``runs/<name>`` when that name is a shipped model's too). Nam
 and a run still training is refused as the picker refuses it.
 """
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +19,12 @@ from ..tokenize import InputError, checked_tokens, echo
 from .models import STILL_TRAINING, shipped_models, usable_run
 from .runs import runs_root
 
-PARAMETERS = ("sentence", "step", "model")
+PARAMETERS = ("sentence", "lesson", "step", "class", "model")
 DEFAULT_MODEL = "default"
 RUN_PREFIX = "runs/"  # before a run's name when a shipped model has that name too (a folder name holds no "/")
 MAX_STEP = 200  # longer than any decode: a sentence has at most 100 tokens, decoding stops 5 steps past its length
+MAX_LESSON = 99  # a whole number the Learn page then checks against its lessons
+CLASS_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a class code's form: ``secrets.token_urlsafe``'s alphabet
 MAX_NOTED_PARAMETERS = 3  # unknown parameters named in their one note; the rest are counted
 
 
@@ -30,6 +34,8 @@ class Link:
 
     sentence: str | None = None
     step: int | None = None
+    lesson: int | None = None
+    class_code: str | None = None  # a class the learner joins: its code's form is checked here, the class itself later
     model: Path | None = None  # a checkpoint the library found for the link's model name
     notes: list[str] = field(default_factory=list)  # one line per parameter that was ignored, and why
 
@@ -108,16 +114,15 @@ def parse_link(
             link.sentence = " ".join(sentence.split())
         except InputError as problem:
             link.notes.append(f"The link's sentence was ignored: {problem}")
-    step = params.get("step")
-    if step is not None:
-        # ASCII digits only ("²".isdigit() holds but int() refuses it); leading zeros are read past, so "0003" is 3
-        # like "03", and only what is left is converted: int() refuses 4,301 digits or more
-        digits = step.strip().lstrip("0")
-        if digits.isascii() and digits.isdecimal() and len(digits) <= len(str(MAX_STEP)) and int(digits) <= MAX_STEP:
-            link.step = int(digits)
+    link.lesson = _whole_number(params, "lesson", MAX_LESSON, link.notes)
+    link.step = _whole_number(params, "step", MAX_STEP, link.notes)
+    code = params.get("class")
+    if code is not None:
+        if CLASS_CODE.fullmatch(code):
+            link.class_code = code
         else:
             link.notes.append(
-                f"The link's step {echo(step)} was ignored: it must be a whole number from 1 to {MAX_STEP}."
+                f"The link's class {echo(code)} was ignored: a class code is letters, digits, - and _ (64 at most)."
             )
     model = params.get("model")
     if model is not None:
@@ -127,14 +132,38 @@ def parse_link(
     return link
 
 
-def link_params(sentence: str | None, step: int | None = None, model: str | Path | None = None) -> dict[str, str]:
+def _whole_number(params: Mapping[str, str], name: str, maximum: int, notes: list[str]) -> int | None:
+    """The parameter ``name`` as a whole number from 1 to ``maximum``; None, with a note, for anything else."""
+    value = params.get(name)
+    if value is None:
+        return None
+    # ASCII digits only ("²".isdigit() holds but int() refuses it); leading zeros are read past, so "0003" is 3 like
+    # "03", and only what is left is converted: int() refuses 4,301 digits or more
+    digits = value.strip().lstrip("0")
+    if digits.isascii() and digits.isdecimal() and len(digits) <= len(str(maximum)) and int(digits) <= maximum:
+        return int(digits)
+    notes.append(f"The link's {name} {echo(value)} was ignored: it must be a whole number from 1 to {maximum}.")
+    return None
+
+
+def link_params(
+    sentence: str | None,
+    step: int | None = None,
+    model: str | Path | None = None,
+    lesson: int | None = None,
+    class_code: str | None = None,
+) -> dict[str, str]:
     """The query parameters that reopen this view: what a page writes back to its URL. ``model`` is the model the
     page shows (None: the shipped default); it is written under the name ``parse_link`` reads back."""
     params: dict[str, str] = {}
     if sentence:
         params["sentence"] = " ".join(sentence.split())
+    if lesson is not None:
+        params["lesson"] = str(lesson)
     if step is not None:
         params["step"] = str(step)
+    if class_code:
+        params["class"] = class_code
     name = model_name(model)
     if name is not None:
         params["model"] = name
