@@ -125,7 +125,7 @@ def first_failure(kind: str):
             )
         expected = failing is None or failing > seen
         if expected:
-            text += " Past what it trained on, as the lesson expects: within its trained lengths it holds."
+            text += " It holds over every length it trained on, and goes past them."
         else:
             text += " That is within the lengths it trained on: the lesson expects it to hold there, and it does not."
         return Question(prompt, options, truth, text, (_curves_figure(models),), ordered=True, expected=expected)

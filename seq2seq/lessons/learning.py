@@ -62,7 +62,7 @@ def anti_diagonal_appears(models: Models) -> Question:
         text = (
             f"It never appears in this run: at its last validation (step {steps[-1]:,}) "
             f"{100 * mirror[-1]:.0f}% of the watched steps peak on the mirror word, short of the {100 * GOOD:.0f}% "
-            "the lesson calls an anti-diagonal."
+            "of an anti-diagonal the lesson expects in a trained run."
         )
     else:
         index = steps.index(appears)

@@ -73,7 +73,7 @@ def the_copy(models: Models) -> Question:
     if expected:
         text += f" It copied {', '.join(copied)} from where it looked: attention is also a pointer into the input."
     elif not has_attention(models.active.model):
-        text += " This model has no attention to point with, so nothing is copied back."
+        text += " The lesson expects attention to point with: this model has none, so nothing is copied back."
     else:
         text += " The lesson expects it to look at the unknown word and copy it back; this model does not, or not here."
     figure = heatmap_figure(result.tokens, result.output, result.attention)

@@ -156,3 +156,31 @@ def test_a_parameter_the_page_does_not_use_is_dropped_with_a_note(runs):
     assert link.sentence is None and link.step is None and link.model is not None
     assert link.notes == ["This page does not use the link's sentence or step; it was ignored."]
     assert parse_link({"sentence": "the cat", "step": "2"}, runs).notes == []  # the Decoder reads all three
+
+
+def test_a_lesson_link_is_read_and_written_back(runs):
+    link = parse_link({"lesson": "2", "step": "03", "class": "Ab-9_x"}, runs)
+    assert (link.lesson, link.step, link.class_code, link.notes) == (2, 3, "Ab-9_x", [])
+    assert link_params(None, 3, None, lesson=2, class_code="Ab-9_x") == {
+        "lesson": "2",
+        "step": "3",
+        "class": "Ab-9_x",
+        "model": "default",
+    }
+
+
+@pytest.mark.parametrize(
+    "params, note",
+    [
+        ({"lesson": "0"}, "lesson '0' was ignored: it must be a whole number from 1 to 99"),
+        ({"lesson": "two"}, "lesson 'two' was ignored"),
+        ({"lesson": "100"}, "lesson '100' was ignored"),
+        ({"class": "a b"}, "class 'a b' was ignored: a class code is letters, digits"),
+        ({"class": "x" * 65}, "a class code is letters, digits, - and _ (64 at most)"),
+        ({"class": "<script>"}, "class '<script>' was ignored"),
+    ],
+)
+def test_a_bad_lesson_or_class_is_dropped_with_a_note(runs, params, note):
+    link = parse_link(params, runs)
+    assert (link.lesson, link.class_code) == (None, None)
+    assert len(link.notes) == 1 and note in link.notes[0]
