@@ -271,3 +271,32 @@ def wait_for_reversal(tab, expected: str | None, refused: str | None = None, tim
     if refused:
         return ""
     return tab.locator(MODEL_REVERSAL).inner_text().strip()
+
+
+# ------------------------------------------------------------------------------------------------- Learn
+LEARN_REVEAL = ".st-key-learn_reveal"  # the Learn page's reveal, drawn once an answer is checked
+
+
+_REVEAL_DRAWN = """(figures) => {
+  const reveal = document.querySelector('.st-key-learn_reveal');
+  return !!reveal && reveal.innerText.trim().length > 0
+    && reveal.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg').length >= figures;
+}"""
+
+
+def answer_step(tab, choice: str, figures: int = 1, timeout_ms: int = TIMEOUT_MS) -> float:
+    """On the open Learn step: pick ``choice``, press "Check my answer", and wait until the reveal is drawn, its text
+    and its ``figures`` charts, and the script has finished; return the seconds from the press to the reveal drawn."""
+    tab.locator('[data-testid="stRadio"]').get_by_text(choice, exact=True).click()
+    button = tab.get_by_role("button", name="Check my answer")
+    tab.wait_for_function(
+        "() => { const b = Array.from(document.querySelectorAll('button'))"
+        ".find(b => b.innerText.trim() === 'Check my answer'); return b && !b.disabled; }",
+        timeout=timeout_ms,
+    )
+    started = time.perf_counter()
+    button.click()
+    tab.wait_for_function(_REVEAL_DRAWN, arg=figures, timeout=timeout_ms, polling="raf")
+    took = time.perf_counter() - started
+    wait_ready(tab, timeout_ms)
+    return took
