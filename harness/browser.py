@@ -277,6 +277,10 @@ def wait_for_reversal(tab, expected: str | None, refused: str | None = None, tim
 LEARN_REVEAL = ".st-key-learn_reveal"  # the Learn page's reveal, drawn once an answer is checked
 
 
+_CHECK_ENABLED = """() => {
+  const b = Array.from(document.querySelectorAll('button')).find(b => b.innerText.trim() === 'Check my answer');
+  return !!b && !b.disabled;
+}"""
 _REVEAL_DRAWN = """(figures) => {
   const reveal = document.querySelector('.st-key-learn_reveal');
   return !!reveal && reveal.innerText.trim().length > 0
@@ -287,13 +291,18 @@ _REVEAL_DRAWN = """(figures) => {
 def answer_step(tab, choice: str, figures: int = 1, timeout_ms: int = TIMEOUT_MS) -> float:
     """On the open Learn step: pick ``choice``, press "Check my answer", and wait until the reveal is drawn, its text
     and its ``figures`` charts, and the script has finished; return the seconds from the press to the reveal drawn."""
-    tab.locator('[data-testid="stRadio"]').get_by_text(choice, exact=True).click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    option = tab.locator('[data-testid="stRadio"]').get_by_text(choice, exact=True)
     button = tab.get_by_role("button", name="Check my answer")
-    tab.wait_for_function(
-        "() => { const b = Array.from(document.querySelectorAll('button'))"
-        ".find(b => b.innerText.trim() === 'Check my answer'); return b && !b.disabled; }",
-        timeout=timeout_ms,
-    )
+    for _ in range(10):  # a click while the page still reruns can be lost: click until the answer is taken
+        option.click()
+        try:
+            tab.wait_for_function(_CHECK_ENABLED, timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    wait_ready(tab, timeout_ms)
     started = time.perf_counter()
     button.click()
     tab.wait_for_function(_REVEAL_DRAWN, arg=figures, timeout=timeout_ms, polling="raf")

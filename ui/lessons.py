@@ -18,6 +18,7 @@ from ui import links, session
 
 PLACE_KEY = "learn_place"  # (lesson, step), both from 1
 ANSWERS_KEY = "learn_answers"  # (lesson, step) -> (the answer, its points)
+TRIES_KEY = "learn_tries"  # (lesson, step) -> how many times the learner pressed Try again
 CLASS_KEY = "learn_class"  # the class code this session joined
 CLASS_NOTE_KEY = "learn_class_note"  # why the class was dropped, shown once
 RECORDED_KEY = "learn_recorded_place"  # the place last told to the class
@@ -98,12 +99,17 @@ def answer(lesson: int, step: int, question: Question, choice: str) -> None:
 
 
 def retry(lesson: int, step: int) -> None:
+    """Forget the step's answer; its choices come back as a new widget, none picked (the browser would otherwise
+    keep the old pick on screen, and picking it again would not register)."""
     answers().pop((lesson, step), None)
     st.session_state.pop(choice_key(lesson, step), None)
+    tries = st.session_state.setdefault(TRIES_KEY, {})
+    tries[(lesson, step)] = tries.get((lesson, step), 0) + 1
 
 
 def choice_key(lesson: int, step: int) -> str:
-    return f"learn_choice_{lesson}_{step}"
+    """The key of the step's choices, new for every try."""
+    return f"learn_choice_{lesson}_{step}_{st.session_state.get(TRIES_KEY, {}).get((lesson, step), 0)}"
 
 
 def score_text() -> str:

@@ -71,8 +71,9 @@ def text(at: AppTest) -> str:
     return "\n".join(e.value.replace("\\", "") for e in [*at.markdown, *at.subheader, *at.info, *at.warning])
 
 
-def answer(at: AppTest, lesson: int, step: int, choice: str) -> None:
-    at.radio(key=f"learn_choice_{lesson}_{step}").set_value(choice).run()
+def answer(at: AppTest, choice: str) -> None:
+    (choices,) = at.radio  # the step's only radio, under a key of its own for each try
+    choices.set_value(choice).run()
     at.button(key="learn_check").click().run()
     assert not at.exception, at.exception
 
@@ -90,13 +91,13 @@ def test_a_lesson_walked_end_to_end(artifacts):
     assert "Step 1 of 4: The pattern" in text(at)
 
     first = asked[(1, 1)]
-    answer(at, 1, 1, wrong_option(first))
+    answer(at, wrong_option(first))
     assert at.error[0].value.replace("\\", "").startswith("Not this time")
     assert first.reveal in text(at)  # the reveal, computed from the model
     assert "Score: 0 of 1" in text(at)
 
     at.button(key="learn_retry").click().run()
-    answer(at, 1, 1, first.truth)
+    answer(at, first.truth)
     assert at.success[0].value.replace("\\", "").startswith(f"Right: {first.truth}")
     assert "Score: 1 of 1" in text(at)
 
@@ -104,13 +105,13 @@ def test_a_lesson_walked_end_to_end(artifacts):
     assert "Step 2 of 4: Alignment" in text(at) and at.button(key="learn_next").label == "Skip"
     assert dict(at.query_params) == {"lesson": "1", "step": "2", "model": "default"}
     at.button(key="learn_next").click().run()
-    answer(at, 1, 3, asked[(1, 3)].truth)
+    answer(at, asked[(1, 3)].truth)
     at.button(key="learn_back").click().run()
     assert "Step 2 of 4" in text(at) and not at.success  # skipped: still unanswered
     at.button(key="learn_next").click().run()
     assert at.success and "Score: 2 of 2" in text(at)  # step 3 kept its answer
     at.button(key="learn_next").click().run()
-    answer(at, 1, 4, asked[(1, 4)].truth)
+    answer(at, asked[(1, 4)].truth)
     assert asked[(1, 4)].reveal in text(at) and "Score: 3 of 3" in text(at)
     at.button(key="learn_next").click().run()  # past the lesson's last step: the next lesson
     assert "Step 1 of 3: 4 words" in text(at)
@@ -134,10 +135,10 @@ def test_a_class_link_records_where_the_learner_is_and_each_answer(artifacts, cl
     at = open_learn({"class": "good", "lesson": "1"})
     assert ("check", "good") in classes.calls and ("position", "good", 1, 1) in classes.calls
     assert at.query_params["class"] == "good"
-    answer(at, 1, 1, wrong)
+    answer(at, wrong)
     assert classes.calls[-1] == ("answer", "good", 1, 1, wrong, truth, False)
     at.button(key="learn_retry").click().run()
-    answer(at, 1, 1, truth)
+    answer(at, truth)
     assert classes.calls[-1] == ("answer", "good", 1, 1, truth, truth, True)
     at.button(key="learn_next").click().run()
     assert classes.calls[-1] == ("position", "good", 1, 2)
@@ -146,7 +147,7 @@ def test_a_class_link_records_where_the_learner_is_and_each_answer(artifacts, cl
 def test_a_class_that_cannot_be_joined_gets_a_note_and_the_lessons_go_on(artifacts, classes):
     at = open_learn({"class": "gone"})
     assert "The class cannot be used: there is no class 'gone' (or it has expired). The lessons go on" in text(at)
-    answer(at, 1, 1, at.radio(key="learn_choice_1_1").options[0])
+    answer(at, at.radio[0].options[0])
     assert [call[0] for call in classes.calls] == ["check"]  # nothing recorded for a class that is not there
     assert "class" not in at.query_params
 
