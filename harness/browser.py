@@ -277,6 +277,7 @@ def wait_for_reversal(tab, expected: str | None, refused: str | None = None, tim
 LEARN_REVEAL = ".st-key-learn_reveal"  # the Learn page's reveal, drawn once an answer is checked
 
 
+_ONE_RADIO = """() => document.querySelectorAll('[data-testid="stRadio"]').length === 1"""
 _CHECK_ENABLED = """() => {
   const b = Array.from(document.querySelectorAll('button')).find(b => b.innerText.trim() === 'Check my answer');
   return !!b && !b.disabled;
@@ -293,7 +294,9 @@ def answer_step(tab, choice: str, figures: int = 1, timeout_ms: int = TIMEOUT_MS
     and its ``figures`` charts, and the script has finished; return the seconds from the press to the reveal drawn."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    option = tab.locator('[data-testid="stRadio"]').get_by_text(choice, exact=True)
+    # One set of choices on screen (a rerun of the step can show the last try's for a moment), then the pick.
+    tab.wait_for_function(_ONE_RADIO, timeout=timeout_ms)
+    option = tab.locator('[data-testid="stRadio"]').get_by_role("radiogroup").get_by_text(choice, exact=True)
     button = tab.get_by_role("button", name="Check my answer")
     for _ in range(10):  # a click while the page still reruns can be lost: click until the answer is taken
         option.click()

@@ -8,7 +8,7 @@ import streamlit as st
 import torch  # noqa: F401
 
 from seq2seq.app.views import markdown_escape
-from seq2seq.lessons import LESSONS, verdict
+from seq2seq.lessons import LESSONS, Question, verdict
 from ui import lessons, links, session
 
 INTRO = (
@@ -27,11 +27,48 @@ if class_note:
     st.warning(markdown_escape(class_note), icon=":material/group_off:")
 loaded = session.require_model(*session.load_active_model())
 st.session_state[lessons.VISITED_KEY] = True
-score_area = st.empty()  # filled last: an answer given below counts in it
 
 
 def picked_lesson() -> None:
     lessons.go_to(st.session_state[LESSON_PICKER], 1)
+
+
+@st.fragment
+def the_step(lesson: int, step: int, question: Question) -> None:
+    """The question, the answer and the reveal, with the score: a fragment, so that checking an answer or trying
+    again reruns this part only, and the reveal, made with the question, is all it sends."""
+    st.markdown(f"**{markdown_escape(question.prompt)}**")
+    given = lessons.answers().get((lesson, step))
+    if not question.options:
+        st.info(markdown_escape(question.reveal), icon=":material/info:")
+    elif given is None:
+        choice = st.radio(
+            "Your answer",
+            question.options,
+            index=None,
+            key=lessons.choice_key(lesson, step),
+            horizontal=question.ordered,
+        )
+        if st.button("Check my answer", type="primary", disabled=choice is None, key="learn_check"):
+            lessons.answer(lesson, step, question, choice)
+            given = lessons.answers()[(lesson, step)]
+    if given is not None:
+        chosen, points = given
+        line = markdown_escape(verdict(question, chosen))
+        if points == 1.0:
+            st.success(line, icon=":material/check_circle:")
+        elif points:
+            st.warning(line, icon=":material/adjust:")
+        else:
+            st.error(line, icon=":material/cancel:")
+        with st.container(key="learn_reveal"):
+            st.markdown(markdown_escape(question.reveal))
+            for index, figure in enumerate(question.figures):
+                st.plotly_chart(figure, theme=None, key=f"learn_figure_{lesson}_{step}_{index}")
+        st.button("Try again", key="learn_retry", on_click=lessons.retry, args=(lesson, step), icon=":material/replay:")
+    with st.expander(markdown_escape(lessons.score_text()), expanded=True, icon=":material/scoreboard:"):
+        # Drawn before any answer: it also has the browser load Plotly's script, which a first reveal would wait for.
+        st.plotly_chart(lessons.progress(), theme=None, key="learn_progress", config={"staticPlot": True})
 
 
 lesson, step = lessons.place()
@@ -51,36 +88,7 @@ links.keep_link(None, step, lesson, lessons.class_code())
 st.subheader(markdown_escape(f"Step {step} of {len(current.steps)}: {current.steps[step - 1].title}"))
 with st.spinner("Asking the model…"):
     question = lessons.question_for(lesson, step, loaded)
-st.markdown(f"**{markdown_escape(question.prompt)}**")
-
-given = lessons.answers().get((lesson, step))
-if not question.options:
-    st.info(markdown_escape(question.reveal), icon=":material/info:")
-elif given is None:
-    choice = st.radio(
-        "Your answer",
-        question.options,
-        index=None,
-        key=lessons.choice_key(lesson, step),
-        horizontal=question.ordered,
-    )
-    if st.button("Check my answer", type="primary", disabled=choice is None, key="learn_check"):
-        lessons.answer(lesson, step, question, choice)
-        given = lessons.answers()[(lesson, step)]
-if given is not None:
-    chosen, points = given
-    line = markdown_escape(verdict(question, chosen))
-    if points == 1.0:
-        st.success(line, icon=":material/check_circle:")
-    elif points:
-        st.warning(line, icon=":material/adjust:")
-    else:
-        st.error(line, icon=":material/cancel:")
-    with st.container(key="learn_reveal"):
-        st.markdown(markdown_escape(question.reveal))
-        for index, figure in enumerate(question.figures):
-            st.plotly_chart(figure, theme=None, key=f"learn_figure_{lesson}_{step}_{index}")
-    st.button("Try again", key="learn_retry", on_click=lessons.retry, args=(lesson, step), icon=":material/replay:")
+the_step(lesson, step, question)
 
 back, forward = lessons.previous_place(lesson, step), lessons.next_place(lesson, step)
 left, right = st.columns(2)
@@ -88,11 +96,11 @@ left.button(
     "Back", key="learn_back", disabled=back is None, on_click=lessons.go_to, args=back or (1, 1), icon=":material/west:"
 )
 right.button(
-    "Next step" if given is not None or not question.options else "Skip",
+    "Next step",
     key="learn_next",
     disabled=forward is None,
     on_click=lessons.go_to,
     args=forward or (lesson, step),
     icon=":material/east:",
+    help="Answered or not: a step can be skipped, and come back to.",
 )
-score_area.markdown(f"**{markdown_escape(lessons.score_text())}**")

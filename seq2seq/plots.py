@@ -477,3 +477,27 @@ def mirror_weight_figure(weights: Sequence[float]) -> go.Figure:
         margin={"l": 60, "r": 20, "t": 20, "b": 40},
     )
     return figure
+
+
+def progress_figure(
+    titles: Sequence[str], points: Sequence[float], answered: Sequence[int], steps: Sequence[int]
+) -> go.Figure:
+    """A learner's progress, one bar per lesson: its steps answered (light) and the points they scored (dark)."""
+    names = [html.escape(title) for title in titles]
+    figure = go.Figure(
+        [
+            go.Bar(name="steps", y=names, x=list(steps), orientation="h", marker_color="#deebf7"),
+            go.Bar(name="answered", y=names, x=list(answered), orientation="h", marker_color="#9ecae1"),
+            go.Bar(name="points", y=names, x=list(points), orientation="h", marker_color="#3182bd"),
+        ]
+    )
+    figure.update_layout(
+        template=TEMPLATE,
+        barmode="overlay",
+        height=60 + 26 * len(names),
+        xaxis={"dtick": 1, "title": {"text": "steps"}},
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": -0.45},
+        margin={"l": 220, "r": 20, "t": 10, "b": 30},
+    )
+    return figure

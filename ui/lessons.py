@@ -112,6 +112,20 @@ def choice_key(lesson: int, step: int) -> str:
     return f"learn_choice_{lesson}_{step}_{st.session_state.get(TRIES_KEY, {}).get((lesson, step), 0)}"
 
 
+def progress():
+    """The learner's progress as a figure: per lesson, its steps, those answered and the points scored."""
+    from seq2seq.plots import progress_figure
+
+    given = answers()
+    numbers = range(1, len(LESSONS) + 1)
+    return progress_figure(
+        [f"{n}. {LESSONS[n - 1].title}" for n in numbers],
+        [sum(p for (lesson, _), (_, p) in given.items() if lesson == n) for n in numbers],
+        [sum(1 for lesson, _ in given if lesson == n) for n in numbers],
+        [len(lesson.steps) for lesson in LESSONS],
+    )
+
+
 def score_text() -> str:
     """The score so far: points over the steps answered, and how many steps there are."""
     given = answers()

@@ -68,7 +68,8 @@ def open_learn(params: dict | None = None) -> AppTest:
 
 
 def text(at: AppTest) -> str:
-    return "\n".join(e.value.replace("\\", "") for e in [*at.markdown, *at.subheader, *at.info, *at.warning])
+    shown = [e.value for e in [*at.markdown, *at.subheader, *at.info, *at.warning]] + [e.label for e in at.expander]
+    return "\n".join(line.replace("\\", "") for line in shown)
 
 
 def answer(at: AppTest, choice: str) -> None:
@@ -101,8 +102,8 @@ def test_a_lesson_walked_end_to_end(artifacts):
     assert at.success[0].value.replace("\\", "").startswith(f"Right: {first.truth}")
     assert "Score: 1 of 1" in text(at)
 
-    at.button(key="learn_next").click().run()  # to step 2, unanswered: its button skips
-    assert "Step 2 of 4: Alignment" in text(at) and at.button(key="learn_next").label == "Skip"
+    at.button(key="learn_next").click().run()  # to step 2
+    assert "Step 2 of 4: Alignment" in text(at)
     assert dict(at.query_params) == {"lesson": "1", "step": "2", "model": "default"}
     at.button(key="learn_next").click().run()
     answer(at, asked[(1, 3)].truth)
