@@ -33,9 +33,9 @@ GOAL_MS = 300
 def time_step(tab, url: str, lesson: int, step: int, question: Question, repeats: int) -> list[float]:
     """Milliseconds from each answer to its reveal, on one step opened by its link."""
     tab.goto(f"{url}/Learn?lesson={lesson}&step={step}")
-    wait_ready(tab, 600_000)
-    tab.get_by_text(f"Step {step} of").first.wait_for(timeout=600_000)
-    tab.locator(".st-key-learn_next").wait_for(timeout=600_000)  # drawn last, once the question is asked
+    wait_ready(tab, 120_000)
+    tab.get_by_text(f"Step {step} of").first.wait_for(timeout=120_000)
+    tab.locator(".st-key-learn_next").wait_for(timeout=120_000)  # drawn last, once the question is asked
     if not question.options:  # a step these models cannot answer: nothing to time
         return []
     choice = question.options[0]
@@ -45,6 +45,7 @@ def time_step(tab, url: str, lesson: int, step: int, question: Question, repeats
             tab.get_by_role("button", name="Try again").click()
             wait_ready(tab)
         samples.append(1000 * answer_step(tab, choice, len(question.figures)))
+        print(f"  lesson {lesson} step {step}: {samples[-1]:.0f} ms", flush=True)
     return samples
 
 
@@ -63,7 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         server = Server(default_checkpoint_path(), Path(folder) / "runs", Path(folder) / "streamlit.log")
         try:
-            with open_browser() as browser, new_tab(browser, timeout_ms=600_000) as tab:
+            with open_browser() as browser, new_tab(browser, timeout_ms=120_000) as tab:
                 for lesson, each in enumerate(LESSONS, start=1):
                     samples[str(lesson)] = {
                         str(step): time_step(tab, server.url, lesson, step, s.ask(models), args.repeats)
