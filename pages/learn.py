@@ -42,16 +42,16 @@ def the_step(lesson: int, step: int, question: Question) -> None:
     if not question.options:
         st.info(markdown_escape(question.reveal), icon=":material/info:")
     elif given is None:
-        choice = st.radio(
-            "Your answer",
-            question.options,
-            index=None,
-            key=lessons.choice_key(lesson, step),
-            horizontal=question.ordered,
+        key = lessons.choice_key(lesson, step)
+        choice = st.radio("Your answer", question.options, index=None, key=key, horizontal=question.ordered)
+        st.button(
+            "Check my answer",
+            type="primary",
+            disabled=choice is None,
+            key="learn_check",
+            on_click=lessons.check,  # before the rerun, which then draws the verdict in place of the choices
+            args=(lesson, step, question, key),
         )
-        if st.button("Check my answer", type="primary", disabled=choice is None, key="learn_check"):
-            lessons.answer(lesson, step, question, choice)
-            given = lessons.answers()[(lesson, step)]
     if given is not None:
         chosen, points = given
         line = markdown_escape(verdict(question, chosen))

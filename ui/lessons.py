@@ -98,6 +98,12 @@ def answer(lesson: int, step: int, question: Question, choice: str) -> None:
         st.session_state[RECORDED_KEY] = (lesson, step)
 
 
+def check(lesson: int, step: int, question: Question, key: str) -> None:
+    """The learner pressed "Check my answer": the pick under ``key`` is their answer."""
+    if st.session_state.get(key) in question.options:
+        answer(lesson, step, question, st.session_state[key])
+
+
 def retry(lesson: int, step: int) -> None:
     """Forget the step's answer; its choices come back as a new widget, none picked (the browser would otherwise
     keep the old pick on screen, and picking it again would not register)."""

@@ -94,6 +94,7 @@ def test_a_lesson_walked_end_to_end(artifacts):
     first = asked[(1, 1)]
     answer(at, wrong_option(first))
     assert at.error[0].value.replace("\\", "").startswith("Not this time")
+    assert not at.radio and not [b for b in at.button if b.key == "learn_check"]  # the verdict replaces the choices
     assert first.reveal in text(at)  # the reveal, computed from the model
     assert "Score: 0 of 1" in text(at)
 

@@ -22,9 +22,9 @@ from seq2seq.paper_figure import Series, findings, load_paper_figure, series
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT = (
+MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT, LEARN = (
     (ROOT / "docs" / f"{name}.md").read_text(encoding="utf-8")
-    for name in ("model", "paper", "speed", "reliability", "development")
+    for name in ("model", "paper", "speed", "reliability", "development", "learn")
 )
 # Each stored benchmark result and the page that quotes it.
 QUOTED = {
@@ -40,6 +40,7 @@ QUOTED = {
     "length_fix": MODEL,
     "ab": SPEED,
     "decoder_page_speed": SPEED,
+    "lesson_speed": LEARN,
 }
 
 
@@ -77,7 +78,17 @@ def test_every_quoted_result_says_when_where_how_and_whether_it_was_measured(nam
 
 
 @pytest.mark.parametrize(
-    "name", ["speed-training", "speed-steps", "soak", "term_ablation", "length_fix", "ab", "decoder_page_speed"]
+    "name",
+    [
+        "speed-training",
+        "speed-steps",
+        "soak",
+        "term_ablation",
+        "length_fix",
+        "ab",
+        "decoder_page_speed",
+        "lesson_speed",
+    ],
 )
 def test_the_docs_quote_the_stored_tables_verbatim(name):
     stored = load(name)["markdown"].strip()
