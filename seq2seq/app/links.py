@@ -9,7 +9,6 @@ run folder's name (``runs/<name>`` when that name is a shipped model's too). Nam
 and a run still training is refused as the picker refuses it.
 """
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +18,11 @@ from ..tokenize import InputError, checked_tokens, echo
 from .models import STILL_TRAINING, shipped_models, usable_run
 from .runs import runs_root
 
-PARAMETERS = ("sentence", "lesson", "step", "class", "model")
+PARAMETERS = ("sentence", "lesson", "step", "model")
 DEFAULT_MODEL = "default"
 RUN_PREFIX = "runs/"  # before a run's name when a shipped model has that name too (a folder name holds no "/")
 MAX_STEP = 200  # longer than any decode: a sentence has at most 100 tokens, decoding stops 5 steps past its length
 MAX_LESSON = 99  # a whole number the Learn page then checks against its lessons
-CLASS_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a class code's form: ``secrets.token_urlsafe``'s alphabet
 MAX_NOTED_PARAMETERS = 3  # unknown parameters named in their one note; the rest are counted
 
 
@@ -35,7 +33,7 @@ class Link:
     sentence: str | None = None
     step: int | None = None
     lesson: int | None = None
-    class_code: str | None = None  # a class the learner joins: its code's form is checked here, the class itself later
+    class_code: str | None = None  # the class a learner joins, on a page that reads ``class``: unchecked here
     model: Path | None = None  # a checkpoint the library found for the link's model name
     notes: list[str] = field(default_factory=list)  # one line per parameter that was ignored, and why
 
@@ -92,13 +90,14 @@ def parse_link(
 ) -> Link:
     """Check a page's query parameters; each one that cannot be used is left out, with a note saying why (one note
     for all the unknown ones, naming a few). ``reads``: the parameters the page uses (Try it has no step); the others
-    are left out with a note too, never silently."""
+    are left out with a note too, never silently. A parameter in ``reads`` that is not one of ``PARAMETERS`` is the
+    page's own (``class`` and ``key`` on Class), which the page checks itself: it gets no note here."""
     link = Link()
     unread = [name for name in PARAMETERS if name in params and name not in reads]
     if unread:
         link.notes.append(f"This page does not use the link's {' or '.join(unread)}; it was ignored.")
     params = {name: value for name, value in params.items() if name not in unread}
-    unknown = [name for name in params if name not in PARAMETERS]
+    unknown = [name for name in params if name not in PARAMETERS and name not in reads]
     if len(unknown) == 1:
         link.notes.append(f"The link's parameter {echo(unknown[0])} is not one this app reads; it was ignored.")
     elif unknown:
@@ -116,14 +115,8 @@ def parse_link(
             link.notes.append(f"The link's sentence was ignored: {problem}")
     link.lesson = _whole_number(params, "lesson", MAX_LESSON, link.notes)
     link.step = _whole_number(params, "step", MAX_STEP, link.notes)
-    code = params.get("class")
-    if code is not None:
-        if CLASS_CODE.fullmatch(code):
-            link.class_code = code
-        else:
-            link.notes.append(
-                f"The link's class {echo(code)} was ignored: a class code is letters, digits, - and _ (64 at most)."
-            )
+    if "class" in reads:  # a page's own (Learn, Class): the class itself checks the code (``app.classes``)
+        link.class_code = params.get("class")
     model = params.get("model")
     if model is not None:
         link.model, why = model_for_name(model, root, live_run_dir)
