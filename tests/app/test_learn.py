@@ -1,12 +1,11 @@
 """The Learn page through ``streamlit.testing.v1.AppTest``: a lesson walked end to end, its links, the class it may
-join (a fake ``seq2seq.app.classes`` with the agreed interface), and Try it's offer to a first-time visitor."""
-
-import sys
-import types
+join (``seq2seq.app.classes``, in the runs folder's database), and Try it's offer to a first-time visitor."""
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from seq2seq.app.classes import class_view, create_class
+from seq2seq.app.database import database_path
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.decoding import Reverser
 from seq2seq.lessons import LESSONS, Models
@@ -22,32 +21,6 @@ def artifacts(monkeypatch, tmp_path, shipped):
     monkeypatch.setenv(CHECKPOINT_ENV, str(shipped))
     monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs"))
     return shipped
-
-
-@pytest.fixture
-def classes(monkeypatch):
-    """A fake ``seq2seq.app.classes``: class "good" exists, any other code does not; ``calls`` lists every call."""
-    fake = types.ModuleType("seq2seq.app.classes")
-    fake.calls = []
-
-    class ClassUnavailable(RuntimeError):
-        pass
-
-    def check_class(code, path=None, now=None):
-        fake.calls.append(("check", code))
-        if code != "good":
-            raise ClassUnavailable(f"there is no class {code!r} (or it has expired).")
-
-    fake.ClassUnavailable = ClassUnavailable
-    fake.check_class = check_class
-    fake.record_position = lambda code, sid, lesson, step, path=None, now=None: fake.calls.append(
-        ("position", code, lesson, step)
-    )
-    fake.record_answer = lambda code, sid, lesson, step, answer, truth, correct, path=None, now=None: fake.calls.append(
-        ("answer", code, lesson, step, answer, truth, correct)
-    )
-    monkeypatch.setitem(sys.modules, "seq2seq.app.classes", fake)
-    return fake
 
 
 def questions(shipped) -> dict[tuple[int, int], object]:
@@ -131,27 +104,39 @@ def test_a_link_opens_its_step_and_a_step_that_does_not_exist_is_dropped_with_a_
     assert "Step 1 of 3" in text(at)
 
 
-def test_a_class_link_records_where_the_learner_is_and_each_answer(artifacts, classes):
+def test_a_class_link_records_where_the_learner_is_and_each_answer(artifacts):
     first = questions(artifacts)[(1, 1)]
     truth, wrong = first.truth, wrong_option(first)
-    at = open_learn({"class": "good", "lesson": "1"})
-    assert ("check", "good") in classes.calls and ("position", "good", 1, 1) in classes.calls
-    assert at.query_params["class"] == "good"
+    codes = create_class(database_path())
+    at = open_learn({"class": codes.code, "lesson": "1"})
+    assert at.query_params["class"] == codes.code
+    (counts,) = class_view(codes.code, codes.teacher_key).steps
+    assert (counts.lesson, counts.step, counts.here, counts.answered) == (1, 1, 1, 0)  # here, not answered yet
     answer(at, wrong)
-    assert classes.calls[-1] == ("answer", "good", 1, 1, wrong, truth, False)
+    (counts,) = class_view(codes.code, codes.teacher_key).steps
+    assert (counts.answers, counts.truths, counts.correct) == ({wrong: 1}, (truth,), 0)
     at.button(key="learn_retry").click().run()
-    answer(at, truth)
-    assert classes.calls[-1] == ("answer", "good", 1, 1, truth, truth, True)
+    answer(at, truth)  # a second answer replaces the first
+    (counts,) = class_view(codes.code, codes.teacher_key).steps
+    assert (counts.answers, counts.correct) == ({truth: 1}, 1)
     at.button(key="learn_next").click().run()
-    assert classes.calls[-1] == ("position", "good", 1, 2)
+    assert [(s.step, s.here) for s in class_view(codes.code, codes.teacher_key).steps] == [(1, 0), (2, 1)]
 
 
-def test_a_class_that_cannot_be_joined_gets_a_note_and_the_lessons_go_on(artifacts, classes):
-    at = open_learn({"class": "gone"})
-    assert "The class cannot be used: there is no class 'gone' (or it has expired). The lessons go on" in text(at)
-    answer(at, at.radio[0].options[0])
-    assert [call[0] for call in classes.calls] == ["check"]  # nothing recorded for a class that is not there
-    assert "class" not in at.query_params
+@pytest.mark.parametrize("case", ["unknown code", "corrupted database"])
+def test_a_class_that_cannot_be_joined_gets_a_note_and_the_lessons_go_on(artifacts, case):
+    code = create_class(database_path()).code
+    if case == "unknown code":
+        code = "zzzzzzzzzz"
+    else:
+        database_path().write_bytes(b"SQLite format 3\x00" + b"\xff" * 5000)
+    at = open_learn({"class": code})
+    (note,) = [w.value.replace("\\", "") for w in at.warning]
+    assert note.startswith("The class cannot be used: ") and note.endswith("The lessons go on without it.")
+    assert ("There is no class 'zzzzzzzzzz'" if case == "unknown code" else "cannot be reached") in note
+    question = questions(artifacts)[(1, 1)]
+    answer(at, question.truth)  # the lessons go on, scored, without the class
+    assert "Score: 1 of 1" in text(at) and "class" not in at.query_params
 
 
 def test_try_it_offers_the_lessons_until_the_session_has_been_there(artifacts):
