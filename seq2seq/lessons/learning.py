@@ -27,8 +27,8 @@ def _first(values, steps, bar: float) -> int | None:
     return next((step for step, value in zip(steps, values, strict=True) if value >= bar), None)
 
 
-def _when(step: int | None) -> str:
-    return "never, in this run" if step is None else f"at step {step:,}"
+def _when(what: str, step: int | None) -> str:
+    return f"{what} never comes in this run" if step is None else f"{what} comes at step {step:,}"
 
 
 def _bins(steps: list[int]) -> tuple[tuple[str, ...], list[int]]:
@@ -100,7 +100,7 @@ def which_comes_first(models: Models) -> Question:
         truth = RACE[3]
     else:
         truth = RACE[0] if aligned < right else RACE[1] if aligned == right else RACE[2]
-    text = f"The anti-diagonal appears {_when(aligned)}; {round(100 * EXACT)}% valid exact match comes {_when(right)}."
+    text = f"{_when('The anti-diagonal', aligned)}; {_when(f'{round(100 * EXACT)}% valid exact match', right)}."
     expected = truth in RACE[:2]
     if expected:
         text += " The model learns where to look first: right answers follow once each step reads its word."

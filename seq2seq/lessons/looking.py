@@ -92,8 +92,10 @@ def alignment(models: Models) -> Question:
         f"Step {ASKED_STEP + 1} puts weight {record.weights[looked]:.2f} on {labels[looked]} and {wrote}. The word "
         f"the reversal needs there is {labels[mirror]}"
     )
-    expected = looked == mirror
-    if expected:
+    expected = looked == mirror and has_attention(models.active.model)
+    if not has_attention(models.active.model):
+        text += ". " + _no_attention(models)
+    elif expected:
         text += ": the same word. Each step of the reversal finds its word by where it is, not by what it is."
     else:
         text += (
@@ -162,8 +164,10 @@ def the_beginning_and_the_end(models: Models) -> Question:
             f"{percent(metrics['mirror_peak_eos'])} of them, and the first step on the last word in "
             f"{percent(metrics['mirror_peak_first'])}."
         )
-    expected = ended and truth == ENDS[2]
-    if expected:
+    expected = ended and truth == ENDS[2] and has_attention(models.active.model)
+    if not has_attention(models.active.model):
+        text += " " + _no_attention(models)
+    elif expected:
         text += " The end of the output mirrors the end of the input: reading the <eos> marker is how it knows to stop."
     else:
         text += " This is not the input's <eos> the lesson expects: this model's end is not aligned with the input's."
@@ -199,7 +203,15 @@ def _forced(models: Models):
 FORCED_OPTIONS = ("the word it is made to read", "its own word anyway", "another word", "<eos>: it stops")
 
 
+NOT_FORCEABLE = (
+    "This model has no attention to force: its context is the same whatever the step looks at. The lesson needs an "
+    "attention model: pick one in the sidebar."
+)
+
+
 def what_step_writes(models: Models) -> Question:
+    if not has_attention(models.active.model):
+        return not_asked("What does step 2 write when its attention is forced elsewhere?", NOT_FORCEABLE)
     tokens, own, forced, changed = _forced(models)
     labels = _labels(tokens)
     if len(tokens) < 2 or len(own.output) <= ASKED_STEP:
@@ -249,6 +261,8 @@ TRACK_MEANINGS = {  # what each outcome says about the decoder: no outcome is th
 
 
 def back_on_track(models: Models) -> Question:
+    if not has_attention(models.active.model):
+        return not_asked("Does the output get back on track after a forced look?", NOT_FORCEABLE)
     tokens, own, forced, changed = _forced(models)
     prompt = (
         f"After step {ASKED_STEP + 1}'s attention was forced onto {_labels(tokens)[forced]}, the steps after it are "

@@ -126,6 +126,17 @@ def test_the_tiny_shipped_models_are_weak_and_the_text_says_so(shipped):
         assert question.expected != ("lesson expects" in question.reveal.lower()), question.reveal
 
 
+def test_the_encoder_decoder_as_the_active_model_is_told_it_has_no_attention(real):
+    """Its weights are fixed: no step about where it looks claims an alignment, and the what-if is not asked."""
+    encdec = real.of_kind("encdec")
+    questions = every_step(Models(encdec, real.shipped))
+    for place in [(1, 1), (1, 2), (1, 3), (1, 4)]:
+        assert not questions[place].expected and "This model has no attention" in questions[place].reveal, place
+    for place in [(3, 1), (3, 2)]:
+        assert questions[place].options == () and "no attention to force" in questions[place].reveal
+    assert not questions[(6, 2)].expected
+
+
 def test_a_run_without_snapshots_has_no_history_to_watch(real):
     bare = replace(real.active.checkpoint, snapshots=[])
     models = Models(Reverser(real.active.model, real.active.vocab, checkpoint=bare))
