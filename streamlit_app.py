@@ -29,7 +29,7 @@ PAGES = [
     ("pages/try_it.py", "Try it", "Try_it", "🔤", ("sentence",)),
     ("pages/learn.py", "Learn", "Learn", "🎓", ("lesson", "step", "class")),
     ("pages/class_view.py", "Class", "Class", "🏫", ("class", "key")),
-    ("pages/train.py", "Train", "Train", "🏋️", ()),
+    ("pages/train.py", "Train", "Train", "🏋️", ("run", "step")),
     ("pages/runs.py", "Runs", "Runs", "📁", ()),
     ("pages/examples.py", "Examples", "Examples", "📋", ()),
     ("pages/attention.py", "Attention", "Attention", "🔥", ()),

@@ -83,7 +83,7 @@ st.selectbox(
 current = LESSONS[lesson - 1]
 st.caption(markdown_escape(current.intro))
 lessons.record_place(lesson, step)
-links.keep_link(None, step, lesson, lessons.class_code())
+links.keep_link(None, step, lesson=lesson, class_code=lessons.class_code())
 
 st.subheader(markdown_escape(f"Step {step} of {len(current.steps)}: {current.steps[step - 1].title}"))
 with st.spinner("Asking the model…"):
