@@ -679,28 +679,6 @@ def length_curves_figure(
     return figure
 
 
-def learning_figure(steps: Sequence[int], exact: Sequence[float], mirror: Sequence[float]) -> go.Figure:
-    """Per validation of a run: valid exact match, and the share of the watched sentences' decoder steps whose
-    attention peaks on the mirror word (the anti-diagonal), both in %."""
-    figure = go.Figure(
-        [
-            go.Scatter(name="valid exact match", x=list(steps), y=[100 * v for v in exact], mode="lines+markers"),
-            go.Scatter(
-                name="steps on the mirror word", x=list(steps), y=[100 * v for v in mirror], mode="lines+markers"
-            ),
-        ]
-    )
-    figure.update_layout(
-        template=TEMPLATE,
-        xaxis={"title": {"text": "training step"}},
-        yaxis={"title": {"text": "%"}, "range": [0, 105]},
-        height=300,
-        legend={"orientation": "h", "y": -0.3},
-        margin={"l": 60, "r": 20, "t": 20, "b": 40},
-    )
-    return figure
-
-
 def mirror_weight_figure(weights: Sequence[float]) -> go.Figure:
     """How much of each decoder step's attention is on the word it must copy: a histogram of those weights."""
     figure = go.Figure(

@@ -147,7 +147,7 @@ def test_a_run_without_snapshots_has_no_history_to_watch(real):
 
 def test_watching_the_default_learn(real):
     appears, race = (step.ask(real) for step in WATCHING_IT_LEARN.steps)
-    assert appears.truth == appears.options[0] and "It appears at step 175" in appears.reveal
+    assert appears.truth == appears.options[0] and "Alignment emerged at step 175" in appears.reveal
     assert race.truth == "the anti-diagonal"
 
 
