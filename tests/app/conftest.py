@@ -29,10 +29,14 @@ def runs(monkeypatch, tmp_path, tiny_checkpoint) -> Path:
     assert worker.wait(120), "the training run did not end"
 
 
-def open_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
+def open_app(page: str | None = None, params: dict | None = None, timeout: float = 60) -> AppTest:
+    """The app, then ``page`` (its first view, with the link's ``params`` when given)."""
+    at = AppTest.from_file(APP, default_timeout=timeout).run()
     if page:
-        at.switch_page(page).run()
+        at.switch_page(page)
+        for name, value in (params or {}).items():
+            at.query_params[name] = value
+        at.run()
     assert not at.exception, at.exception
     return at
 

@@ -9,19 +9,13 @@ from streamlit.testing.v1 import AppTest
 
 from seq2seq.app.classes import LIFETIME_S, create_class, record_answer, record_position
 from seq2seq.app.database import database_path
-from tests.app.conftest import APP, texts
+from tests.app.conftest import open_app, texts
 
 CLASS_PAGE = "pages/class_view.py"
 
 
 def open_class_page(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page(CLASS_PAGE)
-    for name, value in (params or {}).items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(CLASS_PAGE, params)
 
 
 def test_a_teacher_creates_a_class_and_gets_a_students_link_without_the_key(runs):

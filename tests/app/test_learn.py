@@ -10,7 +10,7 @@ from seq2seq.app.runs import RUNS_ENV
 from seq2seq.decoding import Reverser
 from seq2seq.lessons import LESSONS, Models
 from seq2seq.paths import CHECKPOINT_ENV
-from tests.app.conftest import APP
+from tests.app.conftest import APP, open_app
 
 LEARN = "pages/learn.py"
 
@@ -31,13 +31,7 @@ def questions(shipped) -> dict[tuple[int, int], object]:
 
 
 def open_learn(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    at.switch_page(LEARN)
-    for name, value in (params or {}).items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(LEARN, params, timeout=120)
 
 
 def text(at: AppTest) -> str:
