@@ -26,9 +26,9 @@ def read_link(page: str, reads: tuple[str, ...]) -> None:
     from seq2seq.app.links import parse_link
     from seq2seq.paths import default_checkpoint_path
     from ui.session import set_active_model
-    from ui.training import training_worker
+    from ui.training import training_pool
 
-    state = training_worker().state(max_points=0)  # a run still training is refused, as the picker refuses it
+    state = training_pool().state()  # a run still training is refused, as the picker refuses it
     link = parse_link(st.query_params.to_dict(), live_run_dir=state.live_run_dir, reads=("model", *reads))
     if link.model is not None:
         set_active_model(None if link.model == default_checkpoint_path() else link.model)

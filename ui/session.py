@@ -21,7 +21,7 @@ from seq2seq.checkpoint import CheckpointError
 from seq2seq.metrics import percent
 from seq2seq.paths import default_checkpoint_path
 from ui import links
-from ui.training import training_worker
+from ui.training import training_pool
 
 # Decoding one sentence is about 40 small tensor operations: a second intra-op thread only adds hand-offs, which on a
 # busy machine turned a 2 ms reversal into a 100 ms one. Set here, on a script thread, it holds for the threads
@@ -84,7 +84,7 @@ def sidebar() -> None:
                 )
         else:
             st.error("No model loaded.")
-        state = training_worker().state(max_points=0)
+        state = training_pool().state()
         # In a popover: a select box's script is loaded by the browser when it first draws one, and on a first view
         # that load delayed Try it's text box (docs/speed.md); a popover draws its contents when it is opened.
         with st.popover("Change model", icon=":material/swap_horiz:", width="stretch"):

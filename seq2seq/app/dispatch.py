@@ -94,16 +94,29 @@ class TrainingPool:
         self.dispatch()
         return self.queue.latest(owner) or entry
 
-    def stop(self, owner: str) -> Entry | None:
-        """Stop ``owner``'s run going on, on this server at once, on another at its next round; None when it has
-        none."""
-        entry = self.queue.request_stop(owner)
-        if entry is not None:
-            with self._lock:
-                for slot, running in self._entries.items():
-                    if running.id == entry.id:
-                        self.workers[slot].stop()
-        return entry
+    def stop(self, owner: str) -> bool:
+        """Stop ``owner``'s run going on, else the run this server shows (``state()``), as anyone may: on this
+        server at once, on another at its next round. False when neither is going on."""
+        mine = self.queue.latest(owner)
+        with self._lock:
+            if mine is not None and mine.status == "running":
+                target = mine.id
+            else:
+                shown = self.state()
+                target = next(
+                    (
+                        entry.id
+                        for slot, entry in self._entries.items()
+                        if shown.active and self.workers[slot].state(0).run_id == shown.run_id
+                    ),
+                    None,
+                )
+            if target is None or not self.queue.request_stop(target):
+                return False
+            for slot, entry in self._entries.items():
+                if entry.id == target:
+                    self.workers[slot].stop()
+        return True
 
     def state(self, max_points: int = 0) -> TrainingState:
         """The run this server started last (going on or ended), as every session's live view and sidebar show it
@@ -188,3 +201,8 @@ class TrainingPool:
                 self._record_ended()
         except DatabaseUnavailable as problem:
             logger.warning("could not record the runs' ends in the queue: %s", problem)
+
+
+def server_pool(corpus_for: Callable[[Config], RunData | None]) -> TrainingPool:
+    """The pool a server runs: ``train_slots()`` workers training in this process."""
+    return TrainingPool(slots=train_slots(), corpus_for=corpus_for)

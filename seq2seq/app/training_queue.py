@@ -193,6 +193,8 @@ class TrainingQueue:
 
     def latest(self, owner: str) -> Entry | None:
         """The owner's newest row, whatever its status; None when it has none."""
+        if not self.exists():  # reading never makes the database
+            return None
         with self._connect(write=False) as db:
             row = db.execute(
                 f"SELECT {COLUMNS} FROM training_queue WHERE owner = ? ORDER BY id DESC LIMIT 1", (owner,)
@@ -210,16 +212,14 @@ class TrainingQueue:
             )
             return cursor.rowcount > 0
 
-    def request_stop(self, owner: str) -> Entry | None:
-        """Ask the server training the owner's run to stop it (it does at its next heartbeat); the run, or None."""
+    def request_stop(self, entry_id: int) -> bool:
+        """Ask the server training run ``entry_id`` to stop it (it does at its next round); False when that run is
+        not training."""
         with self._connect() as db:
-            row = db.execute(
-                f"SELECT {COLUMNS} FROM training_queue WHERE owner = ? AND status = 'running'", (owner,)
-            ).fetchone()
-            if row is None:
-                return None
-            db.execute("UPDATE training_queue SET stop_requested = 1 WHERE id = ?", (row["id"],))
-        return _entry(row)
+            cursor = db.execute(
+                "UPDATE training_queue SET stop_requested = 1 WHERE id = ? AND status = 'running'", (entry_id,)
+            )
+            return cursor.rowcount > 0
 
     def restart(self, owner: str) -> Entry:
         """Queue the owner's newest run again, with its settings and corpus, when it was interrupted or failed;
@@ -304,6 +304,8 @@ class TrainingQueue:
     # ------------------------------------------------------------------------------------------------- reading
     def board(self) -> list[Entry]:
         """The runs training, then those waiting in queue order."""
+        if not self.exists():
+            return []
         with self._connect(write=False) as db:
             rows = db.execute(
                 f"SELECT {COLUMNS} FROM training_queue WHERE status IN ('queued', 'running') "
@@ -313,6 +315,8 @@ class TrainingQueue:
 
     def typical_duration(self) -> float | None:
         """The median wall time of the last ``TYPICAL_OF`` finished runs; None before any finished."""
+        if not self.exists():
+            return None
         with self._connect(write=False) as db:
             rows = db.execute(
                 "SELECT finished_at - started_at AS took FROM training_queue WHERE status = 'finished' AND "

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from harness.browser import run_folders
 from seq2seq.ablate import term_ablation
 from seq2seq.app.runs import delete_run, write_run_info
 from seq2seq.app.views import ablation_text, markdown_escape
@@ -209,7 +210,7 @@ def test_a_tiny_run_trains_lands_in_its_folder_and_becomes_active(runs):
     at.button(key="start_training").click().run()  # a second Start while one runs says so
     assert any("already in progress" in w for w in texts(at.warning))
     assert "finished (all epochs done)" in wait_for_run_end(at)
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = run_folders(runs)
     assert {"model.pt", "history.csv", "run.json"} <= {p.name for p in run_dir.iterdir()}
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
     assert any("epoch 2 step" in c for c in texts(at.code))
@@ -222,20 +223,47 @@ def test_a_tiny_run_trains_lands_in_its_folder_and_becomes_active(runs):
     assert any(c.startswith(f"Active model: run {run_dir.name}".replace("-", "\\-")) for c in texts(at.caption))
 
 
-def test_a_second_session_sees_the_run_cannot_start_another_and_can_stop_it(runs):
+def test_a_second_sessions_start_waits_in_the_queue_says_its_place_and_can_be_cancelled(runs):
     mine = open_app("pages/train.py")
     tiny_settings(mine, epochs=500)
     mine.button(key="start_training").click().run()
-    theirs = open_app("pages/train.py")  # another browser tab or user: the same server-wide trainer
+    theirs = open_app("pages/train.py")  # another browser tab or user: the same server-wide slots and queue
     name = run_status(mine).split(":")[0]
     assert run_status(theirs).startswith(name) and run_status(theirs).endswith(("preparing the data", "training"))
     theirs.button(key="start_training").click().run()
-    assert any("already in progress" in w for w in texts(theirs.warning))
-    theirs.button(key="stop_training").click().run()
+    assert any(s.startswith("Queued: every training slot is taken") for s in texts(theirs.success))
+    assert any(i.startswith("Your run is queued: number 1 of 1 waiting.") for i in texts(theirs.info))
+    table = theirs.dataframe[0].value
+    assert list(table["place"]) == ["training", "1"] and list(table["whose"]) == ["another session's", "yours"]
+    theirs.button(key="start_training").click().run()  # one run per session, queued or training
+    assert any("already in the queue (number 1)" in w for w in texts(theirs.warning))
+    theirs.button(key="cancel_queued").click().run()
+    assert "Cancelled: your run left the queue." in texts(theirs.info)
+    assert list(theirs.dataframe[0].value["place"]) == ["training"]
+    theirs.button(key="stop_training").click().run()  # anyone may stop the run on show
     assert any("Stopping" in i for i in texts(theirs.info))
     assert "finished (stopped by a user)" in wait_for_run_end(mine)
-    (run_dir,) = runs.iterdir()  # one run only, in its own folder
+    (run_dir,) = run_folders(runs)  # one run only, in its own folder: the cancelled one never started
     assert (run_dir / "model.pt").is_file()
+
+
+def test_a_queued_run_starts_by_itself_when_the_run_ahead_ends(runs):
+    mine = open_app("pages/train.py")
+    tiny_settings(mine, epochs=500)
+    mine.button(key="start_training").click().run()
+    theirs = open_app("pages/train.py")
+    tiny_settings(theirs, epochs=1)
+    theirs.button(key="start_training").click().run()
+    assert any(i.startswith("Your run is queued: number 1 of 1") for i in texts(theirs.info))
+    mine.button(key="stop_training").click().run()
+    first = wait_for_run_end(mine).split(":")[0]
+    deadline = time.monotonic() + 120
+    while not (run_status(theirs).startswith("Run ") and run_status(theirs).split(":")[0] != first):
+        assert time.monotonic() < deadline, run_status(theirs)
+        time.sleep(0.3)
+        theirs.run()
+    assert "finished (all epochs done)" in wait_for_run_end(theirs)
+    assert len(run_folders(runs)) == 2 and not any(i.startswith("Your run is queued") for i in texts(theirs.info))
 
 
 def record_training_figures(monkeypatch) -> list[tuple]:
@@ -290,7 +318,7 @@ def test_an_uploaded_corpus_trains(runs, tiny_corpus):
     tiny_settings(at, epochs=1)
     at.button(key="start_training").click().run()
     assert "finished" in wait_for_run_end(at)
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = run_folders(runs)
     assert (run_dir / "corpus.txt").read_bytes() == tiny_corpus.read_bytes()
     assert json.loads((run_dir / "run.json").read_text())["corpus"] == "my corpus.txt"
 
@@ -367,7 +395,7 @@ def test_a_batch_larger_than_the_corpus_trains_in_one_batch(runs):
     at.button(key="start_training").click().run()
     assert any(s.startswith("Started run ") for s in texts(at.success)), texts(at.error)
     assert "finished (all epochs done)" in wait_for_run_end(at)
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = run_folders(runs)
     assert (run_dir / "model.pt").is_file()
     with open(run_dir / "history.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -402,7 +430,7 @@ def test_settings_outside_the_widget_bounds_never_reach_the_trainer(runs):
     at.button(key="start_training").click().run()
     assert at.session_state["corpus_size"] == defaults.corpus_size
     assert any("lr must be" in e for e in texts(at.error)) and any("Not started" in e for e in texts(at.error))
-    assert not runs.exists() and not training.training_worker().busy
+    assert not runs.exists() and not training.training_pool().state().active
 
 
 def test_the_active_model_is_chosen_per_session(runs, tiny_checkpoint):
@@ -436,14 +464,14 @@ def test_a_run_is_deleted_only_when_confirmed_and_its_session_falls_back_to_the_
     at.checkbox(key="delete_confirm").check().run()
     at.button(key="delete_run").click().run()
     assert not at.exception, at.exception
-    assert [p.name for p in runs.iterdir()] == ["20250102-120000"]
+    assert [p.name for p in run_folders(runs)] == ["20250102-120000"]
     assert "Deleted run 20250101\\-120000." in texts(at.success)
     assert "shipped default" in texts(at.sidebar.markdown)
     assert at.selectbox(key="delete_choice").options == ["20250102-120000"]
     assert at.button(key="delete_run").disabled  # the check box is cleared for the next one
     other.button(key="delete_run").click().run()  # a session whose page still lists the deleted run
     assert any(e.startswith("Not deleted: there is no run folder") for e in texts(other.error)), texts(other.error)
-    assert [p.name for p in runs.iterdir()] == ["20250102-120000"]
+    assert [p.name for p in run_folders(runs)] == ["20250102-120000"]
 
 
 # ------------------------------------------------------------------------------------------------- Examples
@@ -656,7 +684,7 @@ def test_the_app_validates_many_times_in_the_first_epoch_on_a_subset_and_says_so
     at.number_input(key="valid_subset").set_value(10)
     at.button(key="start_training").click().run()
     wait_for_run_end(at)
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = run_folders(runs)
     with open(run_dir / "history.csv", newline="") as handle:
         epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
     assert epochs.count(1) >= 3, epochs
@@ -734,7 +762,7 @@ def test_the_live_curves_are_built_once_per_run_and_follow_it(runs, monkeypatch)
     every watching session draws is the run's latest history."""
     built = record_training_figures(monkeypatch)
     at = train_page_after_a_tiny_run(epochs=2)
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = run_folders(runs)
     with open(run_dir / "history.csv", newline="") as handle:
         matches = [100 * float(row["valid_exact_match"]) for row in csv.DictReader(handle)]
     for tab in (at, open_app("pages/train.py")):

@@ -20,6 +20,7 @@ from harness.browser import (
     Server,
     missing_browser,
     new_tab,
+    run_folders,
     shot_on_failure,
     sidebar_model,
     start_run,
@@ -68,7 +69,7 @@ def two_sessions(server: Server, browser) -> None:
         trainer.goto(f"{server.url}/Train")
         wait_ready(trainer)
         start_run(trainer, sentences=200, epochs=500, held_out=30)
-        (run_dir,) = server.runs_dir.iterdir()
+        (run_dir,) = run_folders(server.runs_dir)
         other.get_by_text(RUNNING).first.wait_for(timeout=30_000)
 
         # Meanwhile the second reverses sentences on the shipped default and browses the examples.
@@ -88,7 +89,7 @@ def two_sessions(server: Server, browser) -> None:
         other.get_by_text(RUNNING).first.wait_for()
         other.get_by_role("button", name="Start training").click()
         other.get_by_text("A training run is already in progress").wait_for()
-        assert [p.name for p in server.runs_dir.iterdir()] == [run_dir.name]
+        assert [p.name for p in run_folders(server.runs_dir)] == [run_dir.name]
         assert sidebar_model(other) == "shipped default"
         trainer.get_by_text(RUNNING).first.wait_for()  # still going, undisturbed
 
@@ -114,7 +115,7 @@ def two_sessions(server: Server, browser) -> None:
         trainer.get_by_role("textbox", name="Sentence", exact=True).wait_for()
         wait_ready(trainer)
         assert RUN_LABEL.match(sidebar_model(trainer))
-        assert [p.name for p in server.runs_dir.iterdir()] == [run_dir.name]
+        assert [p.name for p in run_folders(server.runs_dir)] == [run_dir.name]
         for tab in (trainer, other):
             assert tab.locator('[data-testid="stException"]').count() == 0
 

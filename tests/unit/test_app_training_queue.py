@@ -67,7 +67,7 @@ def test_a_queued_run_can_be_cancelled_by_its_owner_only_and_is_never_claimed(qu
     assert queue.cancel("me") and queue.latest("me").status == "cancelled"
     assert queue.claim("server")[0].owner == "other"
     assert not queue.cancel("other")  # a run training is stopped, not cancelled
-    assert queue.request_stop("other").owner == "other" and queue.request_stop("me") is None
+    assert queue.request_stop(queue.latest("other").id) and not queue.request_stop(queue.latest("me").id)
 
 
 def test_the_queue_is_bounded_and_old_ended_rows_are_pruned(tmp_path):
@@ -114,7 +114,7 @@ def test_a_run_whose_heartbeat_stopped_is_interrupted_and_a_beating_one_is_not(q
     queue.enqueue("near", tiny_config(), "built-in generator")
     far, _ = queue.claim("another-host:1:x")  # another machine: only its heartbeat tells
     near, _ = queue.claim("this-server")
-    queue.request_stop("near")
+    queue.request_stop(near.id)
     time.sleep(0.2)
     assert queue.heartbeat("this-server", {near.id: 0.5}) == {near.id}  # alive, and its owner asked it to stop
     assert queue.reap(stale_s=0.1) == [far.id]
