@@ -26,6 +26,7 @@ from .training_queue import Entry, EntryStatus, TrainingQueue, process_claimer
 from .worker import TrainingState, TrainingWorker
 
 SLOTS_ENV = "SEQ2SEQ_TRAIN_SLOTS"
+RAY_ENV = "SEQ2SEQ_RAY_ADDRESS"
 MAX_SLOTS = 64
 POLL_S = 1.0
 
@@ -204,5 +205,15 @@ class TrainingPool:
 
 
 def server_pool(corpus_for: Callable[[Config], RunData | None]) -> TrainingPool:
-    """The pool a server runs: ``train_slots()`` workers training in this process."""
+    """The pool a server runs: with ``SEQ2SEQ_RAY_ADDRESS`` set, Ray installed and its cluster reachable, slots that
+    train on the cluster (as many as its CPUs, or GPUs, unless ``SEQ2SEQ_TRAIN_SLOTS`` says); else ``train_slots()``
+    workers training in this process."""
+    address = os.environ.get(RAY_ENV, "").strip()
+    if address:
+        from .ray_dispatch import ray_workers  # imports Ray only when asked to
+
+        cluster = ray_workers(address)
+        if cluster is not None:
+            make_worker, slots = cluster
+            return TrainingPool(slots=train_slots(slots), corpus_for=corpus_for, make_worker=make_worker)
     return TrainingPool(slots=train_slots(), corpus_for=corpus_for)

@@ -2,11 +2,12 @@
 database train each run once, a server's close marks its runs interrupted, the slots setting, a broken database."""
 
 import logging
+import sys
 
 import pytest
 
 from seq2seq.app.database import DatabaseUnavailable
-from seq2seq.app.dispatch import SLOTS_ENV, TrainingPool, machine_cores, train_slots
+from seq2seq.app.dispatch import RAY_ENV, SLOTS_ENV, TrainingPool, machine_cores, server_pool, train_slots
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.app.worker import TrainingWorker
@@ -134,3 +135,18 @@ def test_the_slots_setting_defaults_to_half_the_cores_and_a_bad_value_is_logged(
         with caplog.at_level(logging.WARNING):
             assert train_slots(default=1) == 1
         assert f"not {bad!r}" in caplog.text
+
+
+@pytest.mark.parametrize("ray_address", [None, "127.0.0.1:6379"], ids=["no setting", "Ray not installed"])
+def test_without_ray_the_server_trains_in_its_own_process_whatever_the_setting(monkeypatch, caplog, ray_address):
+    monkeypatch.setitem(sys.modules, "ray", None)  # importing it raises ImportError, as where it is not installed
+    monkeypatch.delenv(SLOTS_ENV, raising=False)
+    if ray_address is None:
+        monkeypatch.delenv(RAY_ENV, raising=False)
+    else:
+        monkeypatch.setenv(RAY_ENV, ray_address)
+    with caplog.at_level(logging.WARNING):
+        pool = server_pool(lambda config: None)
+    pool.close()
+    assert [type(worker) for worker in pool.workers] == [TrainingWorker] * train_slots()
+    assert ("Ray is not installed" in caplog.text) == (ray_address is not None)

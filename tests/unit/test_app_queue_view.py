@@ -6,7 +6,9 @@ from seq2seq.config import Config
 
 
 def entry(id: int, owner: str, status: str, progress: float = 0.0) -> Entry:
-    return Entry(id, owner, Config(), "built-in generator", status, 100.0, None, None, None, progress, False, None, None)
+    return Entry(
+        id, owner, Config(), "built-in generator", status, 100.0, None, None, None, progress, False, None, None
+    )
 
 
 BOARD = [entry(1, "them", "running", 0.25), entry(2, "them", "queued"), entry(3, "me", "queued")]
