@@ -1,6 +1,6 @@
 """The training queue on one worker against a two-node Ray cluster, in one run (needs ``requirements-ray.txt``):
 
-    python benchmarks/ray_queue.py                      # 4 runs queued at once, each about 20 s on one core
+    python benchmarks/ray_queue.py                      # 4 runs queued at once, each some 15 s on one core
     python benchmarks/ray_queue.py --runs 2 --no-store  # a quick trial
 
 The same ``--runs`` runs (the same settings, the built-in corpus generated once beforehand) are queued at once and
@@ -87,7 +87,7 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=4, help="runs queued at once")
-    parser.add_argument("--corpus-size", type=int, default=3000, help="training sentences of each run")
+    parser.add_argument("--corpus-size", type=int, default=20000, help="training sentences of each run")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--no-store", action="store_true", help="print the figures without storing them")
     args = parser.parse_args()
