@@ -14,6 +14,7 @@ checkpoints' way back included. The figures are stored in ``benchmarks/results/r
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -64,7 +65,8 @@ def measure(args: argparse.Namespace) -> dict:
             pool = TrainingPool(TrainingQueue(Path(folder) / "ray.sqlite3"), slots, lambda _: data, make_worker, None)
             ray = drain(pool, args.runs, config)
     return {"config": config.to_dict(), "runs": args.runs, "ray_slots": slots, "single_worker": local, "ray": ray,
-            "ratio": round(ray["wall_s"] / local["wall_s"], 2)}  # fmt: skip
+            "ratio": round(ray["wall_s"] / local["wall_s"], 2), "cores": os.cpu_count(),
+            "load_average": round(os.getloadavg()[0], 1)}  # fmt: skip
 
 
 def markdown(result: dict) -> str:
@@ -80,8 +82,19 @@ def markdown(result: dict) -> str:
             f"{min(figures['run_s']):.1f}-{max(figures['run_s']):.1f} | {'yes' if finished else 'no'} |"
         )
     rows.append("")
-    rows.append(f"Ray's wall time is {result['ratio']:.2f} of the single worker's.")
+    rows.append(f"Ray's wall time is {result['ratio']:.2f} of the single worker's: {verdict(result)}.")
     return "\n".join(rows)
+
+
+def verdict(result: dict) -> str:
+    """Whether two nodes halved the queue's wall time, and if not, how much longer each run took on Ray."""
+    if result["ratio"] <= 0.6:
+        return "about half or less, as two nodes training at once should give"
+    slower = statistics.median(result["ray"]["run_s"]) / statistics.median(result["single_worker"]["run_s"])
+    return (
+        f"not the half two nodes should give; each run took {slower:.1f} times as long on a Ray node as on the local "
+        f"worker, with a load average of {result['load_average']:.1f} on {result['cores']} cores"
+    )
 
 
 def main() -> None:
@@ -95,7 +108,7 @@ def main() -> None:
     table = markdown(result)
     print(table)
     if not args.no_store:
-        note = f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end"
+        note = f"{result['cores']} cores; load average {result['load_average']:.1f} at the end"
         command = "python benchmarks/ray_queue.py " + " ".join(sys.argv[1:])
         print(f"written to {store('ray_queue', result, table, command.strip(), note)}")
 
