@@ -8,6 +8,7 @@ where no Chromium (or no playwright package) exists: ``missing_browser()`` says 
 
 import contextlib
 import importlib.util
+import io
 import os
 import re
 import shutil
@@ -245,6 +246,26 @@ def stop_any_run(browser, url: str) -> None:
         if tab.get_by_text(re.compile(r"^Run .*: (preparing|training|stopping)")).count():
             tab.get_by_role("button", name="Stop", exact=True).click()
             tab.get_by_text(re.compile(r"^Run .*: (finished|failed)")).first.wait_for(timeout=120_000)
+
+
+def screenshot_when_drawn(tab, path: Path, attempts: int = 20) -> None:
+    """Save a screenshot once every chart in view shows something (a live chart is blank for a moment when it
+    redraws)."""
+    from PIL import Image
+
+    for _ in range(attempts):
+        boxes = tab.evaluate(
+            "() => Array.from(document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')).map(e => {"
+            " const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })"
+            " .filter(b => b[3] > 100 && b[1] >= 0 && b[1] + b[3] <= window.innerHeight)"
+        )
+        png = tab.screenshot()
+        with Image.open(io.BytesIO(png)) as image:
+            gray = image.convert("L")
+            if all(min(gray.crop((x, y, x + w, y + h)).tobytes()) < 200 for x, y, w, h in boxes):
+                break
+        time.sleep(0.5)
+    path.write_bytes(png)
 
 
 # ------------------------------------------------------------------------------------------------- Try it

@@ -11,7 +11,7 @@ whose colours only a browser fills in, and a PNG exported from it comes out near
 import html
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -255,6 +255,50 @@ def eos_figure(eos_probs: Sequence[float], written: Sequence[str], stop: int | N
         height=220,
         showlegend=False,
         margin={"l": 60, "r": 20, "t": 20, "b": 40},
+    )
+    return figure
+
+
+# ------------------------------------------------------------------------------------------------- a class's answers
+MAX_ANSWER_BARS = 12
+"""Answers drawn with a bar each, most given first; the rest share an "other answers" bar (a truth always has its
+own)."""
+TRUTH_MARK = "✓ truth"
+
+
+def class_answers_figure(answers: Mapping[str, int], truths: Sequence[str]) -> go.Figure:
+    """How a class answered one step: a horizontal bar per answer (``answers``: label -> learners, most given first),
+    the truth's bar marked three ways, so that colour is never the only sign: a ✓ before its label, "✓ truth" after
+    its count, and a hatched fill."""
+    kept = list(answers)[:MAX_ANSWER_BARS]
+    kept += [label for label in truths if label not in kept]  # past the cut, or given by no one: a bar still
+    bars = [(label, answers.get(label, 0), label in truths) for label in kept]  # label, learners, is a truth
+    rest = [label for label in answers if label not in kept]
+    if rest:
+        bars.append((f"other answers ({len(rest)})", sum(answers[label] for label in rest), False))
+    figure = go.Figure(
+        go.Bar(
+            x=[count for _, count, _ in bars],
+            y=[f"✓ {html.escape(label)}" if truth else html.escape(label) for label, _, truth in bars],
+            orientation="h",
+            text=[f"{count} · {TRUTH_MARK}" if truth else str(count) for _, count, truth in bars],
+            textposition="outside",
+            cliponaxis=False,
+            marker={
+                "color": ["#2ca02c" if truth else "#1f77b4" for _, _, truth in bars],
+                "pattern": {"shape": ["/" if truth else "" for _, _, truth in bars], "fgcolor": "white"},
+            },
+            hovertemplate="%{y}: %{x} learners<extra></extra>",
+        )
+    )
+    most = max(count for _, count, _ in bars) if bars else 0
+    figure.update_layout(
+        template=TEMPLATE,
+        xaxis={"title": {"text": "learners"}, "range": [0, max(most, 1) * 1.3]},
+        yaxis={"autorange": "reversed", "type": "category"},
+        height=70 + 32 * len(bars),
+        showlegend=False,
+        margin={"l": 20, "r": 20, "t": 10, "b": 40},
     )
     return figure
 

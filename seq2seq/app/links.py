@@ -86,13 +86,14 @@ def parse_link(
 ) -> Link:
     """Check a page's query parameters; each one that cannot be used is left out, with a note saying why (one note
     for all the unknown ones, naming a few). ``reads``: the parameters the page uses (Try it has no step); the others
-    are left out with a note too, never silently."""
+    are left out with a note too, never silently. A parameter in ``reads`` that is not one of ``PARAMETERS`` is the
+    page's own (``class`` and ``key`` on Class), which the page checks itself: it gets no note here."""
     link = Link()
     unread = [name for name in PARAMETERS if name in params and name not in reads]
     if unread:
         link.notes.append(f"This page does not use the link's {' or '.join(unread)}; it was ignored.")
     params = {name: value for name, value in params.items() if name not in unread}
-    unknown = [name for name in params if name not in PARAMETERS]
+    unknown = [name for name in params if name not in PARAMETERS and name not in reads]
     if len(unknown) == 1:
         link.notes.append(f"The link's parameter {echo(unknown[0])} is not one this app reads; it was ignored.")
     elif unknown:

@@ -30,6 +30,7 @@ from harness.browser import (
     missing_browser,
     new_tab,
     run_folders,
+    screenshot_when_drawn,
     shot_on_failure,
     start_run,
     submit_sentence,
@@ -277,24 +278,6 @@ def test_screenshots_of_every_screen(tmp_path, browser):
     finally:
         context.close()
         shots.stop()
-
-
-def screenshot_when_drawn(tab, path: Path, attempts: int = 20) -> None:
-    """Save a screenshot once every chart in view shows something (a live chart is blank for a moment when it
-    redraws)."""
-    for _ in range(attempts):
-        boxes = tab.evaluate(
-            "() => Array.from(document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')).map(e => {"
-            " const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })"
-            " .filter(b => b[3] > 100 && b[1] >= 0 && b[1] + b[3] <= window.innerHeight)"
-        )
-        png = tab.screenshot()
-        with Image.open(io.BytesIO(png)) as image:
-            gray = image.convert("L")
-            if all(min(gray.crop((x, y, x + w, y + h)).tobytes()) < 200 for x, y, w, h in boxes):
-                break
-        time.sleep(0.5)
-    path.write_bytes(png)
 
 
 def train_for_the_picture(tab) -> None:

@@ -156,3 +156,11 @@ def test_a_parameter_the_page_does_not_use_is_dropped_with_a_note(runs):
     assert link.sentence is None and link.step is None and link.model is not None
     assert link.notes == ["This page does not use the link's sentence or step; it was ignored."]
     assert parse_link({"sentence": "the cat", "step": "2"}, runs).notes == []  # the Decoder reads all three
+
+
+def test_a_pages_own_parameters_are_left_to_it_without_a_note(runs):
+    """Class reads ``class`` and ``key`` itself: no note for them there, and one on a page that does not read them."""
+    params = {"class": "abcdefghjk", "key": "secret", "model": "default"}
+    assert parse_link(params, runs, reads=("model", "class", "key")).notes == []
+    (note,) = parse_link(params, runs, reads=("model",)).notes
+    assert "'class', 'key'" in note and "are not ones this app reads" in note

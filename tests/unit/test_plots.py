@@ -7,8 +7,11 @@ import pytest
 from PIL import Image
 
 from seq2seq.plots import (
+    MAX_ANSWER_BARS,
     MAX_LABEL_CHARS,
+    TRUTH_MARK,
     _matplotlib_png,
+    class_answers_figure,
     heatmap_figure,
     heatmap_png,
     per_length_figure,
@@ -117,3 +120,19 @@ def test_every_cell_of_a_clickable_heatmap_names_its_step_tokens_and_weight():
     cell = {(x, y): data for x, y, data in zip(targets.x, targets.y, targets.customdata, strict=True)}
     assert list(cell[("2·&lt;b&gt;", "1·&lt;b&gt;")]) == ["1·&lt;b&gt;", "2·&lt;b&gt;", 1, 0.9]
     assert list(cell[("1·the", "2·&lt;eos&gt;")])[2:] == [2, 0.7]
+
+
+def test_a_class_histogram_marks_the_truth_without_relying_on_colour():
+    figure = class_answers_figure({"the": 5, "<b>cat</b>": 3, "mat": 1}, ["<b>cat</b>"])
+    bar = figure.data[0]
+    assert list(bar.y) == ["the", "✓ &lt;b&gt;cat&lt;/b&gt;", "mat"] and list(bar.x) == [5, 3, 1]
+    assert list(bar.text) == ["5", f"3 · {TRUTH_MARK}", "1"]
+    assert list(bar.marker.pattern.shape) == ["", "/", ""]
+    assert len(set(bar.marker.color)) == 2
+
+
+def test_a_class_histogram_keeps_the_truth_past_the_cut_and_lumps_the_rest():
+    answers = {f"w{n}": 100 - n for n in range(MAX_ANSWER_BARS + 5)}
+    bar = class_answers_figure(answers, ["w15", "nobody said this"]).data[0]
+    assert list(bar.y)[MAX_ANSWER_BARS:] == ["✓ w15", "✓ nobody said this", "other answers (4)"]
+    assert list(bar.x)[MAX_ANSWER_BARS:] == [85, 0, sum(100 - n for n in (12, 13, 14, 16))]
