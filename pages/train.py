@@ -287,20 +287,26 @@ def show_run(state: TrainingState) -> None:
             st.rerun()
 
 
+def is_queued(entry: Entry | None) -> bool:
+    """Whether ``entry`` waits in the queue: when it starts, the run on show becomes it (a new run id), and when it
+    ends, that run is no longer active; so this, the run id and whether it is active tell every change worth a
+    redraw."""
+    return entry is not None and entry.status == "queued"
+
+
 mine, _ = my_entry()  # a queue that cannot be read is said once, in the live view
 initial = pool.view(mine, max_points=0)
-waiting = mine is not None and mine.status in ("queued", "running")
-st.session_state["seen_training"] = (initial.run_id, initial.active, mine and mine.status)
+st.session_state["seen_training"] = (initial.run_id, initial.active, is_queued(mine))
 
 
 def redraw_if_a_run_started_or_ended(state: TrainingState, entry: Entry | None) -> None:
-    """Since the page was drawn, a run started or ended, or this session's run moved in the queue (here or in
-    another session): redraw the whole page (run list, sidebar, refresh rate)."""
-    if st.session_state.get("seen_training") != (state.run_id, state.active, entry and entry.status):
+    """Since the page was drawn, a run started or ended, or this session's run left the queue (here or in another
+    session): redraw the whole page (run list, sidebar, refresh rate)."""
+    if st.session_state.get("seen_training") != (state.run_id, state.active, is_queued(entry)):
         st.rerun()
 
 
-@st.fragment(run_every=REFRESH_SECONDS if initial.active or waiting else None)
+@st.fragment(run_every=REFRESH_SECONDS if initial.active or is_queued(mine) else None)
 def live_view() -> None:
     entry, _ = my_entry()
     state = pool.view(entry)
@@ -318,5 +324,5 @@ def watch_for_a_run() -> None:
 
 st.divider()
 live_view()
-if not (initial.active or waiting):
+if not (initial.active or is_queued(mine)):
     watch_for_a_run()

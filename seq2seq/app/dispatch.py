@@ -145,10 +145,10 @@ class TrainingPool:
             self._record_ended()
             if self._entries:
                 progress = {entry.id: self.workers[slot].state(0).fraction for slot, entry in self._entries.items()}
-                for stopped in self.queue.heartbeat(self.claimer, progress):
-                    for slot, entry in self._entries.items():
-                        if entry.id == stopped:
-                            self.workers[slot].stop()
+                stops = self.queue.heartbeat(self.claimer, progress)
+                for slot, entry in self._entries.items():
+                    if entry.id in stops and self.workers[slot].state(0).status != "stopping":
+                        self.workers[slot].stop()  # asked on another server (here, it stopped at once)
             self.queue.reap()
             for slot, worker in enumerate(self.workers):
                 if slot in self._entries or worker.busy:
