@@ -9,6 +9,7 @@ import html
 import json
 import re
 import shutil
+import socket
 import time
 import tomllib
 import unicodedata
@@ -20,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from harness.browser import run_folders
 from seq2seq.ablate import term_ablation
 from seq2seq.app.runs import delete_run, write_run_info
+from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.app.views import ablation_text, markdown_escape
 from seq2seq.config import Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
@@ -31,6 +33,7 @@ from seq2seq.run_folder import Trainer
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, tokenize
 from tests.app.conftest import APP, PAGES, REPO, open_app, texts, tiny_settings
 from tests.conftest import TINY_WORDS, tiny_config
+from tests.processes import dead_pid
 from ui import session, training, warm_up, widgets
 
 
@@ -264,6 +267,37 @@ def test_a_queued_run_starts_by_itself_when_the_run_ahead_ends(runs):
         theirs.run()
     assert "finished (all epochs done)" in wait_for_run_end(theirs)
     assert len(run_folders(runs)) == 2 and not any(i.startswith("Your run is queued") for i in texts(theirs.info))
+
+
+def test_a_run_cut_off_by_a_server_that_is_gone_is_offered_again_to_its_owner(runs):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["training_owner"] = "me"  # this session's key in the queue
+    queue = TrainingQueue()
+    config = tiny_config(corpus_size=200, max_length=4, valid_size=30, test_size=30, epochs=1, hidden_size=16,
+                         embedding_size=8, attention_size=16)  # fmt: skip
+    queue.enqueue("me", config, "built-in generator")
+    queue.claim(f"{socket.gethostname()}:{dead_pid()}:gone")  # the server that trained it has ended
+    queue.reap()
+    at.run().switch_page("pages/train.py").run()
+    (warning,) = [w for w in texts(at.warning) if w.startswith("Your run")]
+    assert "did not finish (interrupted: the server training it stopped before the run ended)" in warning
+    at.button(key="restart_run").click().run()
+    assert queue.latest("me").status in ("running", "finished") and "finished" in wait_for_run_end(at)
+    (run_dir,) = run_folders(runs)
+    assert json.loads((run_dir / "run.json").read_text())["config"]["corpus_size"] == 200
+
+
+def test_a_broken_queue_database_is_one_line_on_the_train_page_and_nothing_else_minds(runs):
+    runs.mkdir(parents=True)
+    (runs / "app.sqlite3").write_bytes(b"not a database " * 100)
+    at = open_app("pages/train.py")
+    assert [e for e in texts(at.error) if e.startswith("The training queue cannot be read now: the shared database")]
+    tiny_settings(at)
+    at.button(key="start_training").click().run()
+    (refused,) = [e for e in texts(at.error) if e.startswith("Not started:")]
+    assert "app.sqlite3" in refused and "\n" not in refused and not run_folders(runs)
+    at.switch_page("pages/try_it.py").run()
+    assert not at.exception and not at.error
 
 
 def record_training_figures(monkeypatch) -> list[tuple]:

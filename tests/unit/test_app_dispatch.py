@@ -12,7 +12,7 @@ from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.app.worker import TrainingWorker
 from seq2seq.data import load_run_data
-from tests.conftest import tiny_config
+from tests.conftest import quick_config
 
 
 @pytest.fixture
@@ -31,11 +31,6 @@ def pool_on(path, tiny_corpus, slots: int = 1) -> TrainingPool:
     )
 
 
-def small(epochs: int, **changes):
-    return tiny_config(train_file="tiny.txt", embedding_size=8, hidden_size=16, attention_size=16, epochs=epochs,
-                       valid_size=30, test_size=30, **changes)  # fmt: skip
-
-
 def wait_idle(pool: TrainingPool) -> None:
     for worker in pool.workers:
         assert worker.wait(120)
@@ -44,10 +39,10 @@ def wait_idle(pool: TrainingPool) -> None:
 
 def test_a_start_trains_at_once_on_a_free_slot_and_the_next_waits_then_starts_in_order(runs, tiny_corpus):
     pool = pool_on(runs / "app.sqlite3", tiny_corpus)
-    first = pool.submit("a", small(500), "tiny.txt")
+    first = pool.submit("a", quick_config(500), "tiny.txt")
     assert first.status == "running" and first.run_dir.parent == runs and pool.state().run_dir == first.run_dir
-    second = pool.submit("b", small(1), "tiny.txt")
-    third = pool.submit("c", small(1), "tiny.txt")
+    second = pool.submit("b", quick_config(1), "tiny.txt")
+    third = pool.submit("c", quick_config(1), "tiny.txt")
     assert (second.status, third.status) == ("queued", "queued") and pool.state().run_dir == first.run_dir
     assert pool.stop("b")  # b has no run going on: it stops the run on show, a's
     pool.workers[0].wait(120)
@@ -64,7 +59,7 @@ def test_a_start_trains_at_once_on_a_free_slot_and_the_next_waits_then_starts_in
 def test_two_servers_sharing_the_database_train_each_run_once(runs, tiny_corpus):
     one, two = pool_on(runs / "app.sqlite3", tiny_corpus), pool_on(runs / "app.sqlite3", tiny_corpus)
     for owner in "abc":
-        one.queue.enqueue(owner, small(1), "tiny.txt")
+        one.queue.enqueue(owner, quick_config(1), "tiny.txt")
     two.dispatch()
     one.dispatch()
     board = one.queue.board()
@@ -79,7 +74,7 @@ def test_two_servers_sharing_the_database_train_each_run_once(runs, tiny_corpus)
 
 def test_a_stop_pressed_on_another_server_reaches_the_run_at_its_next_round(runs, tiny_corpus):
     training, other = pool_on(runs / "app.sqlite3", tiny_corpus), pool_on(runs / "app.sqlite3", tiny_corpus)
-    training.submit("me", small(500), "tiny.txt")
+    training.submit("me", quick_config(500), "tiny.txt")
     assert other.stop("me")  # the owner's page is served by the other server
     assert training.workers[0].busy
     training.dispatch()
@@ -90,7 +85,7 @@ def test_a_stop_pressed_on_another_server_reaches_the_run_at_its_next_round(runs
 
 def test_a_server_that_closes_marks_its_runs_interrupted_and_they_can_start_again(runs, tiny_corpus):
     pool = pool_on(runs / "app.sqlite3", tiny_corpus)
-    pool.submit("me", small(500), "tiny.txt")
+    pool.submit("me", quick_config(500), "tiny.txt")
     pool.close()
     assert pool.queue.latest("me").status == "interrupted"
     restarted = pool_on(runs / "app.sqlite3", tiny_corpus)  # the server started again
@@ -106,15 +101,15 @@ def test_a_run_that_cannot_start_fails_with_a_message_and_the_queue_goes_on(runs
     pool = pool_on(runs / "app.sqlite3", tiny_corpus)
     with monkeypatch.context() as patch:
         patch.setattr(worker_module, "write_run_info", lambda *args: (_ for _ in ()).throw(PermissionError(13, "no")))
-        failed = pool.submit("me", small(1), "tiny.txt")
+        failed = pool.submit("me", quick_config(1), "tiny.txt")
     assert failed.status == "failed" and failed.message == "the run could not start: [Errno 13] no"
-    assert pool.submit("next", small(1), "tiny.txt").status == "running"
+    assert pool.submit("next", quick_config(1), "tiny.txt").status == "running"
     wait_idle(pool)
 
 
 def test_a_broken_database_stops_no_run_going_on(runs, tiny_corpus):
     pool = pool_on(runs / "app.sqlite3", tiny_corpus)
-    pool.submit("me", small(500), "tiny.txt")
+    pool.submit("me", quick_config(500), "tiny.txt")
     (runs / "app.sqlite3").write_bytes(b"not a database " * 1000)
     for suffix in ("-wal", "-shm"):
         (runs / f"app.sqlite3{suffix}").unlink(missing_ok=True)

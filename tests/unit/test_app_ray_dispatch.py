@@ -17,7 +17,7 @@ from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.checkpoint import load_checkpoint
 from seq2seq.data import load_run_data
-from tests.conftest import tiny_config
+from tests.conftest import quick_config
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-ray.txt)")
 
@@ -45,13 +45,8 @@ def pool(cluster, tmp_path, monkeypatch, tiny_corpus):
     pool.close()
 
 
-def small(epochs: int):
-    return tiny_config(train_file="tiny.txt", embedding_size=8, hidden_size=16, attention_size=16, epochs=epochs,
-                       valid_size=30, test_size=30)  # fmt: skip
-
-
 def test_a_queued_run_trains_as_a_ray_task_streams_its_progress_and_its_checkpoint_comes_back(pool):
-    entry = pool.submit("me", small(2), "tiny.txt")
+    entry = pool.submit("me", quick_config(2), "tiny.txt")
     (worker,) = pool.workers
     assert isinstance(worker, RayWorker) and entry.status == "running"
     assert worker.wait(180)
@@ -67,8 +62,8 @@ def test_a_queued_run_trains_as_a_ray_task_streams_its_progress_and_its_checkpoi
 
 
 def test_a_ray_worker_killed_mid_run_fails_the_run_with_a_message_and_the_queue_goes_on(pool):
-    pool.submit("killed", small(500), "tiny.txt")
-    pool.submit("next", small(1), "tiny.txt")
+    pool.submit("killed", quick_config(500), "tiny.txt")
+    pool.submit("next", quick_config(1), "tiny.txt")
     (worker,) = pool.workers
     deadline = time.monotonic() + 180
     while not (worker.state().batches and any("process" in line for line in worker.state().log)):
