@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..data import RunData
-from ..fileio import atomic_write
+from ..fileio import FolderLock, atomic_write
 from ..records import StopReason
 from ..run_folder import Trainer
 from ..train import Progress
@@ -98,6 +98,11 @@ class RayWorker(TrainingWorker):
         self.box_class = ray.remote(num_cpus=0)(ProgressBox)
 
     def _train(self, config: Config, data: RunData, run_dir: Path) -> tuple[StopReason, dict]:
+        # The run folder is locked here as a local run's is: no one deletes or picks it while the task trains.
+        with FolderLock(run_dir):
+            return self._train_remotely(config, data, run_dir)
+
+    def _train_remotely(self, config: Config, data: RunData, run_dir: Path) -> tuple[StopReason, dict]:
         ray = self.ray
         box = self.box_class.remote()
         try:

@@ -17,6 +17,7 @@ from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.checkpoint import load_checkpoint
 from seq2seq.data import load_run_data
+from seq2seq.fileio import folder_is_locked
 from tests.conftest import quick_config
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-ray.txt)")
@@ -49,7 +50,10 @@ def test_a_queued_run_trains_as_a_ray_task_streams_its_progress_and_its_checkpoi
     entry = pool.submit("me", quick_config(2), "tiny.txt")
     (worker,) = pool.workers
     assert isinstance(worker, RayWorker) and entry.status == "running"
-    assert worker.wait(180)
+    while worker.state().status == "preparing":  # until the task is sent, the folder locked
+        time.sleep(0.05)
+    assert folder_is_locked(entry.run_dir)  # as a local run's folder: no one deletes or picks it meanwhile
+    assert worker.wait(180) and not folder_is_locked(entry.run_dir)
     state = worker.state()
     assert state.status == "finished", state.error
     assert any(line.startswith("training on Ray node") for line in state.log)
