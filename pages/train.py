@@ -3,7 +3,8 @@
 Every Start joins the training queue shared by the servers on this runs folder (``training.training_pool``): a run
 starts at once when a slot is free, else it waits its turn, and the page says its place and when it should start. Runs
 go on in the background when this page is left, reloaded or opened in a second tab. One queued or training run per
-browser session: its owner may cancel it while it waits, stop it while it trains, or start it again if it was cut off.
+browser session: its owner may cancel it while it waits or start it again if it was cut off. Stop stops the session's
+own run, or else the run on show (anyone may stop a runaway run).
 """
 
 import time
