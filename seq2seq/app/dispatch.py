@@ -16,7 +16,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from ..config import Config
 from ..data import RunData
@@ -80,7 +79,7 @@ class TrainingPool:
         self.workers = [make_worker() for _ in range(slots)]
         self._entries: dict[int, Entry] = {}  # slot: the queue row its worker trains
         self._lock = threading.Lock()  # one round at a time in this process
-        self.problem: str | None = None  # why the last background round could not use the database
+        self._problem: str | None = None  # why the last background round could not use the database (logged once)
         self._closed = threading.Event()
         self._thread = None
         if poll_s is not None:
@@ -134,10 +133,6 @@ class TrainingPool:
                     return state
         return self.state(max_points)
 
-    @property
-    def live_run_dirs(self) -> list[Path]:
-        return [state.run_dir for state in (worker.state(0) for worker in self.workers) if state.active]
-
     # ------------------------------------------------------------------------------------------------- the rounds
     def dispatch(self) -> None:
         """One round (see the module's docstring). Raises DatabaseUnavailable; the workers go on meanwhile."""
@@ -184,9 +179,11 @@ class TrainingPool:
                 continue  # nothing was ever queued in this runs folder: no database to make
             try:
                 self.dispatch()
-                self.problem = None
+                self._problem = None
             except DatabaseUnavailable as problem:
-                self.problem = str(problem)
+                if str(problem) != self._problem:
+                    logger.warning("the training queue cannot be used now: %s", problem)
+                self._problem = str(problem)
             except Exception:  # a round that fails is logged; the next one tries again
                 logger.exception("a dispatch round failed")
 

@@ -34,7 +34,6 @@ STALE_S = 30.0  # a running row whose heartbeat is older than this was cut off
 TYPICAL_OF = 20  # the estimate's typical run: the median duration of the last this many finished runs
 
 EntryStatus = Literal["queued", "running", "finished", "failed", "cancelled", "interrupted"]
-WAITING_OR_RUNNING = ("queued", "running")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS training_queue (
