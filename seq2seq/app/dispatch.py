@@ -95,22 +95,20 @@ class TrainingPool:
         return self.queue.latest(owner) or entry
 
     def stop(self, owner: str) -> bool:
-        """Stop ``owner``'s run going on, else the run this server shows (``state()``), as anyone may: on this
-        server at once, on another at its next round. False when neither is going on."""
+        """Stop the run ``owner``'s page shows (``view``): its own, or else the one this server shows, as anyone may;
+        or its own run training on another server, at that server's next round. False when none of them is going
+        on."""
         mine = self.queue.latest(owner)
         with self._lock:
-            if mine is not None and mine.status == "running":
-                target = mine.id
-            else:
-                shown = self.state()
-                target = next(
-                    (
-                        entry.id
-                        for slot, entry in self._entries.items()
-                        if shown.active and self.workers[slot].state(0).run_id == shown.run_id
-                    ),
-                    None,
-                )
+            shown = self.view(mine, max_points=0)
+            target = next(
+                (
+                    entry.id
+                    for slot, entry in self._entries.items()
+                    if shown.active and self.workers[slot].state(0).run_id == shown.run_id
+                ),
+                mine.id if mine is not None and mine.status == "running" else None,
+            )
             if target is None or not self.queue.request_stop(target):
                 return False
             for slot, entry in self._entries.items():
