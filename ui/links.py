@@ -28,8 +28,8 @@ def read_link(page: str, reads: tuple[str, ...]) -> None:
     from ui.session import set_active_model
     from ui.training import training_pool
 
-    state = training_pool().state()  # a run still training is refused, as the picker refuses it
-    link = parse_link(st.query_params.to_dict(), live_run_dir=state.live_run_dir, reads=("model", *reads))
+    live = training_pool().live_run_dirs()  # a run still training is refused, as the picker refuses it
+    link = parse_link(st.query_params.to_dict(), live_run_dir=live, reads=("model", *reads))
     if link.model is not None:
         set_active_model(None if link.model == default_checkpoint_path() else link.model)
     st.session_state[PENDING_KEY] = link

@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from ..config import Config
 from ..data import RunData
@@ -120,6 +121,10 @@ class TrainingPool:
         """The run this server started last (going on or ended), as every session's live view and sidebar show it
         when their own run is not on this server."""
         return max((worker.state(max_points) for worker in self.workers), key=lambda state: state.run_id)
+
+    def live_run_dirs(self) -> list[Path]:
+        """The folders this server's workers train into now, which no one may pick, open or delete."""
+        return [state.run_dir for state in (worker.state(0) for worker in self.workers) if state.live_run_dir]
 
     def view(self, entry: Entry | None, max_points: int = 300) -> TrainingState:
         """What a session's live view shows: its own run ``entry`` when one of this server's workers trains (or

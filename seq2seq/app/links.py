@@ -15,7 +15,7 @@ from pathlib import Path
 from ..paths import default_checkpoint_path
 from ..tokenize import InputError, checked_tokens, echo
 from .models import STILL_TRAINING, shipped_models, usable_run
-from .runs import runs_root
+from .runs import LiveRuns, runs_root
 
 PARAMETERS = ("sentence", "step", "model")
 DEFAULT_MODEL = "default"
@@ -45,7 +45,7 @@ def shipped_names() -> dict[str, Path]:
 
 
 def model_for_name(
-    name: str, root: str | Path | None = None, live_run_dir: str | Path | None = None
+    name: str, root: str | Path | None = None, live_run_dir: LiveRuns = None
 ) -> tuple[Path | None, str | None]:
     """(the checkpoint a link's model name stands for, None), or (None, why not). A name is a shipped model's (see
     ``shipped_names``) or a finished run's that holds a model, under the runs root; a run still training
@@ -81,7 +81,7 @@ def model_name(path: str | Path | None, root: str | Path | None = None) -> str |
 def parse_link(
     params: Mapping[str, str],
     root: str | Path | None = None,
-    live_run_dir: str | Path | None = None,
+    live_run_dir: LiveRuns = None,
     reads: Collection[str] = PARAMETERS,
 ) -> Link:
     """Check a page's query parameters; each one that cannot be used is left out, with a note saying why (one note

@@ -58,12 +58,15 @@ def test_a_start_trains_at_once_on_a_free_slot_and_the_next_waits_then_starts_in
 
 def test_two_servers_sharing_the_database_train_each_run_once(runs, tiny_corpus):
     one, two = pool_on(runs / "app.sqlite3", tiny_corpus), pool_on(runs / "app.sqlite3", tiny_corpus)
-    for owner in "abc":
-        one.queue.enqueue(owner, quick_config(1), "tiny.txt")
+    for owner, epochs in zip("abc", (500, 500, 1), strict=True):
+        one.queue.enqueue(owner, quick_config(epochs), "tiny.txt")
     two.dispatch()
     one.dispatch()
     board = one.queue.board()
     assert [entry.status for entry in board] == ["running", "running", "queued"]
+    assert one.live_run_dirs() == [board[1].run_dir] and two.live_run_dirs() == [board[0].run_dir]
+    for pool in (one, two):
+        pool.workers[0].stop()
     assert {entry.claimed_by for entry in board if entry.status == "running"} == {one.claimer, two.claimer}
     for _ in range(2):
         wait_idle(one)
