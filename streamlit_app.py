@@ -28,7 +28,7 @@ PAGE_ICON = "🔁"  # an emoji is drawn by the browser; a ":material/...:" one w
 PAGES = [
     ("pages/try_it.py", "Try it", "Try_it", "🔤", ("sentence",)),
     ("pages/class_view.py", "Class", "Class", "🏫", ("class", "key")),
-    ("pages/train.py", "Train", "Train", "🏋️", ()),
+    ("pages/train.py", "Train", "Train", "🏋️", ("run", "step")),
     ("pages/runs.py", "Runs", "Runs", "📁", ()),
     ("pages/examples.py", "Examples", "Examples", "📋", ()),
     ("pages/attention.py", "Attention", "Attention", "🔥", ()),

@@ -34,7 +34,7 @@ from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.data import planned_counts
 from seq2seq.metrics import percent
 from seq2seq.tokenize import InputError
-from ui import session, training
+from ui import replay, session, training
 
 REFRESH_SECONDS = 1.0  # how often the live view of a run redraws
 IDLE_POLL_SECONDS = 5.0  # how often a page with no run going on looks for one that another session started
@@ -327,3 +327,5 @@ st.divider()
 live_view()
 if not (initial.active or is_queued(mine)):
     watch_for_a_run()
+st.divider()
+replay.replay_section(pool)

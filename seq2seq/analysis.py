@@ -1,6 +1,7 @@
 """The analysis of a trained model's attention, written as Markdown with every number computed from the model.
 
-``write_report`` regenerates a model's artifacts: metrics.json, examples.md, attention_heatmap.png and ANALYSIS.md.
+``write_report`` regenerates a model's artifacts: metrics.json, examples.md, attention_heatmap.png, ANALYSIS.md and
+the replay of its training (replay.html, replay.gif).
 The app's Analysis page shows the same text, computed live for the active model.
 """
 
@@ -13,8 +14,9 @@ from .decoding import Reversal, Reverser
 from .evaluation import SHOWCASE_SENTENCE, TestReport, evaluate_sentences, pick_examples
 from .failures import FAILURES, failures_text
 from .fileio import atomic_write_text, write_json
-from .metrics import Evaluation, format_example, percent
+from .metrics import GOOD, PARTLY, Evaluation, format_example, percent
 from .plots import write_heatmap_png
+from .replay_export import write_replay
 from .stress import build_suites, run_stress, stress_table
 
 
@@ -68,13 +70,6 @@ def _length_note(per_length: dict[str, dict], stress: dict | None) -> str:
             parts = ", ".join(f"{percent(value)} at {_words(n)}" for n, value in far)
             text += f" Past the longest example it trained on ({_words(seen)}), exact match is {parts}."
     return text
-
-
-GOOD = 0.95
-"""The share above which the analysis calls a pattern by its name: an anti-diagonal, aligned, found reliably."""
-
-PARTLY = 0.5
-"""The share from which a pattern is "partly" there; below it the analysis says it is not."""
 
 
 def _grade(value: float | None) -> str:
@@ -398,6 +393,12 @@ def write_report(
         f"wrote {out / 'metrics.json'}, {out / 'examples.md'}, {out / 'ANALYSIS.md'}",
     ]
     if not reverser.model.decoder.attention.aligns:
-        return [*lines, "no attention heatmap: this model has no attention"]
+        return [*lines, "no attention heatmap and no replay of it: this model has no attention"]
     engine = write_showcase_heatmap(reverser, out / "attention_heatmap.png")
-    return [*lines, f"wrote {out / 'attention_heatmap.png'} (drawn with {engine})"]
+    lines.append(f"wrote {out / 'attention_heatmap.png'} (drawn with {engine})")
+    snapshots = reverser.checkpoint.snapshots
+    if not snapshots:
+        return [*lines, "no replay: this checkpoint kept no moments of its training"]
+    title = f"{KIND_NAMES[reverser.checkpoint.config.attention]}, learning to reverse"
+    html_path, gif_path = write_replay(snapshots, out, title)
+    return [*lines, f"wrote {html_path} and {gif_path}: the replay of training, {len(snapshots)} moments"]

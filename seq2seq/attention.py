@@ -179,6 +179,12 @@ class MeanContext(Attention):
         return EnergyTerms(query, keys, None, weights.log(), weights)  # energies whose softmax is the mean
 
 
+def kind_aligns(kind: str) -> bool:
+    """Whether the attention kind ``kind`` (a ``Config.attention``) computes an alignment (``Attention.aligns``)."""
+    classes = {"additive": AdditiveAttention, "location": LocationAwareAttention, "encdec": FixedContext}
+    return classes.get(kind, MeanContext).aligns
+
+
 def build_attention(config: Config, annotation_size: int) -> Attention:
     """The attention kind ``config.attention`` names."""
     if config.attention == "additive":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from .attention import kind_aligns
 from .checkpoint_checks import CheckpointError, check_file, check_weights, checked_fields
 from .config import Config
 from .fileio import atomic_write
@@ -37,7 +38,7 @@ class Checkpoint:
     history: list[HistoryRow] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     test_sentences: list[list[str]] = field(default_factory=list)
-    snapshots: list[Snapshot] = field(default_factory=list)  # attention of fixed validation sentences, per evaluation
+    snapshots: list[Snapshot] = field(default_factory=list)  # the replay: one moment per kept validation
 
     def build_model(self, device: torch.device | str = "cpu") -> Seq2Seq:
         """The model, after checking (without allocating it) that every weight fits it."""
@@ -104,10 +105,14 @@ def checkpoint_from_payload(payload: object, name: str = "checkpoint") -> Checkp
             f"this version of seq2seq reads versions 1 to {FORMAT_VERSION}"
         )
     try:
-        return Checkpoint(**checked_fields(payload))
+        fields = checked_fields(payload)
     except (KeyError, TypeError, ValueError) as error:
         message = str(error).strip("'\"") if isinstance(error, KeyError) else str(error)
         raise CheckpointError(f"{name} is damaged: {message[:300]}") from None
+    from .replay import loaded_replay  # at call time: the replay reads decodes, and decoding imports this module
+
+    aligns = kind_aligns(fields["config"].attention)
+    return Checkpoint(**fields | {"snapshots": loaded_replay(fields["snapshots"], aligns)})
 
 
 def state_dict_from_v1(state_dict: dict, config: object) -> dict:

@@ -43,6 +43,13 @@ MAX_TEST_SENTENCES = MAX_VALUES["test_size"]
 MAX_SNAPSHOT_EXAMPLES = 10
 """Most watched sentences in one attention snapshot (training records 3)."""
 
+MAX_REPLAY_MOMENTS = 100
+"""Most moments (attention snapshots) a replay keeps; a run thins its own evenly to stay within it
+(``seq2seq.replay.Thinning``)."""
+
+MAX_REPLAY_CELLS = 500_000
+"""Most attention weights in all of a replay's moments together: about 4.5 MB in a checkpoint."""
+
 MAX_TEXT_CHARS = 255
 """Longest text setting (a training file's name) in a checkpoint's config."""
 
@@ -260,12 +267,25 @@ def _count_plain_values(value: object, depth: int, budget: list[int]) -> None:
 
 
 def checked_snapshots(snapshots: list, most: int) -> list[dict]:
-    """Attention snapshots as training records them: epoch, step, and a few watched sentences, each with its tokens,
-    output and one row of weights (one per source token and ``<eos>``) per decoder step."""
-    _require(len(snapshots) <= most, f"it holds {len(snapshots):,} snapshots; its config allows at most {most:,}")
+    """A replay's moments as training records them (``records.Snapshot``): epoch, step, a few watched sentences, each
+    with its tokens, output and one row of weights (one per source token and ``<eos>``) per decoder step, the exact
+    match per source length and the mirror-peak share; a checkpoint written before the replay holds the first three
+    only. No more than its config has validations, and, of the moments written with the replay, at most
+    ``MAX_REPLAY_MOMENTS`` and ``MAX_REPLAY_CELLS`` weights in all (an earlier file's snapshots are thinned within
+    those on load: ``seq2seq.replay.loaded_replay``)."""
+    _require(len(snapshots) <= most, f"its replay holds {len(snapshots):,} snapshots; its config allows {most:,}")
+    moments = sum(isinstance(s, dict) and "exact_by_length" in s for s in snapshots)
+    _require(
+        moments <= MAX_REPLAY_MOMENTS,
+        f"its replay holds {moments:,} snapshots; the limit is {MAX_REPLAY_MOMENTS:,}",
+    )
+    cells = 0
     for snapshot in snapshots:
         _require(isinstance(snapshot, dict), "a snapshot is not a dict")
-        _require(set(snapshot) == {"epoch", "step", "examples"}, "a snapshot must hold epoch, step and examples")
+        _require(
+            set(snapshot) in (_SNAPSHOT_KEYS, _OLD_SNAPSHOT_KEYS),
+            "a snapshot must hold epoch, step, examples, exact_by_length and mirror_peak_share",
+        )
         examples = snapshot["examples"]
         _require(_is_whole(snapshot["epoch"]) and _is_whole(snapshot["step"]), "a snapshot's epoch and step are bad")
         _require(isinstance(examples, list) and len(examples) <= MAX_SNAPSHOT_EXAMPLES, "a snapshot's examples are bad")
@@ -276,12 +296,45 @@ def checked_snapshots(snapshots: list, most: int) -> list[dict]:
             _require(_is_token_list(tokens, MAX_SENTENCE_TOKENS) and tokens, "a snapshot's tokens are bad")
             _require(_is_token_list(output, 2 * MAX_SENTENCE_TOKENS), "a snapshot's output is bad")
             _require(
-                isinstance(attention, list)
-                and len(attention) in (len(output), len(output) + 1)
-                and all(_is_weight_row(row, len(tokens) + 1) for row in attention),
+                isinstance(attention, list) and len(attention) in (len(output), len(output) + 1),
                 "a snapshot's attention does not match its tokens and output",
             )
+            if "exact_by_length" in snapshot:
+                cells += len(attention) * (len(tokens) + 1)
+                _require(cells <= MAX_REPLAY_CELLS, f"its replay holds over {MAX_REPLAY_CELLS:,} attention weights")
+            _require(
+                all(_is_weight_row(row, len(tokens) + 1) for row in attention),
+                "a snapshot's attention does not match its tokens and output",
+            )
+        if "exact_by_length" in snapshot:
+            _check_moment_figures(snapshot["exact_by_length"], snapshot["mirror_peak_share"])
     return list(snapshots)
+
+
+_OLD_SNAPSHOT_KEYS = {"epoch", "step", "examples"}  # a checkpoint written before the replay
+_SNAPSHOT_KEYS = {*_OLD_SNAPSHOT_KEYS, "exact_by_length", "mirror_peak_share"}
+
+
+def _check_moment_figures(by_length: object, share: object) -> None:
+    _require(
+        isinstance(by_length, dict) and len(by_length) <= MAX_SENTENCE_TOKENS,
+        f"a snapshot's exact match by length is not a dict of at most {MAX_SENTENCE_TOKENS} lengths",
+    )
+    for length, value in by_length.items():
+        _require(
+            isinstance(length, str)
+            and length.isascii()
+            and length.isdecimal()
+            and len(length) <= 3
+            and 0 < int(length) <= MAX_SENTENCE_TOKENS,
+            f"a snapshot's sentence length {str(length)[:20]!r} is not a whole number from 1 to {MAX_SENTENCE_TOKENS}",
+        )
+        _require(_is_share(value), "a snapshot's exact match by length is not a share from 0 to 1")
+    _require(share is None or _is_share(share), "a snapshot's mirror-peak share is not a share from 0 to 1")
+
+
+def _is_share(value: object) -> bool:
+    return _is_number(value) and 0 <= value <= 1
 
 
 def _is_token_list(tokens: object, most: int) -> bool:

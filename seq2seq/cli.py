@@ -39,7 +39,8 @@ from .vocab import SPECIALS, Vocabulary
 RUNS_DIR = Path("runs")
 """Where ``train`` without ``--out`` makes a new run folder, relative to the working folder."""
 MODEL_FILES = ("model.pt", "history.csv")  # what a run folder holding a model has; --overwrite replaces them
-REPORT_FILES = ("metrics.json", "examples.md", "attention_heatmap.png", "ANALYSIS.md")  # what `report` writes
+REPORT_FILES = ("metrics.json", "examples.md", "attention_heatmap.png", "ANALYSIS.md", "replay.html", "replay.gif")
+"""What `report` writes."""
 MAX_EXAMPLES = 1_000
 MAX_EVALUATED_WEIGHTS = 5_000_000
 """Most attention weights ``evaluate`` holds (every sentence's, to measure alignment): about 250 MB as Python floats.
@@ -141,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _score_parser(commands)
 
-    report = commands.add_parser("report", help="write metrics.json, examples.md, attention_heatmap.png, ANALYSIS.md")
+    report = commands.add_parser("report", help="write " + ", ".join(REPORT_FILES))
     _checkpoint_flag(report)
     report.add_argument("--out", type=Path, help="default: the checkpoint's folder")
     report.add_argument("--examples", type=_example_count, default=12, help=f"0 to {MAX_EXAMPLES:,}")

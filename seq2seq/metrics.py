@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from .decoding import Reversal
 from .failures import Failure, failure_counts, mirror_position
 
+GOOD = 0.95
+"""The share above which the analysis calls a pattern by its name: an anti-diagonal, aligned, found reliably (and from
+which the replay says alignment has emerged)."""
+
+PARTLY = 0.5
+"""The share from which a pattern is "partly" there; below it the analysis says it is not."""
+
 NO_ALIGNMENT = (
     "this model has no attention: its weights only pick one fixed context for every step, so there is no alignment"
 )

@@ -174,13 +174,17 @@ def write_heatmap_png(path: str | Path, source, output, attention, title: str = 
 
 # ------------------------------------------------------------------------------------------------- other figures
 def per_length_figure(per_length: dict[str, dict], title: str = "Exact match by sentence length") -> go.Figure:
+    """Exact match per source length; the counts are in the hover where the rows hold them (a replay's do not)."""
     lengths = sorted(per_length, key=int)
+    counted = all("total" in row for row in per_length.values())
     figure = go.Figure(
         go.Bar(
             x=[int(n) for n in lengths],
             y=[100 * per_length[n]["exact_match"] for n in lengths],
-            customdata=[[per_length[n]["correct"], per_length[n]["total"]] for n in lengths],
-            hovertemplate="length %{x}<br>exact match %{y:.1f}%<br>%{customdata[0]}/%{customdata[1]}<extra></extra>",
+            customdata=[[per_length[n]["correct"], per_length[n]["total"]] for n in lengths] if counted else None,
+            hovertemplate="length %{x}<br>exact match %{y:.1f}%"
+            + ("<br>%{customdata[0]}/%{customdata[1]}" if counted else "")
+            + "<extra></extra>",
             marker_color="#1f77b4",
         )
     )
@@ -449,3 +453,192 @@ def write_paper_figure_png(path: str | Path, data) -> str:
     fig.savefig(buffer, format="png", facecolor="white")
     atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
     return "matplotlib"
+
+
+# ------------------------------------------------------------------------------------------------- the replay
+MARK_STYLES = {"emergence": ("#ff7f0e", "star", "right"), "exact": ("#2ca02c", "diamond", "left")}
+"""Colour, symbol and label side (left or right of its line, so that two close markers' labels do not overlap) of each
+kind of replay marker (``seq2seq.replay.Marker.kind``)."""
+
+Mark = tuple[str, str, int]
+"""A replay marker as the figures take it: (kind, label, step)."""
+
+
+def replay_curve_figure(history: Sequence[HistoryRow], marks: Sequence[Mark], step: int | None = None) -> go.Figure:
+    """A run's curves per validation, every point a click target: the losses above, the valid exact match below. A
+    click selects a point, and ``st.plotly_chart(on_select=...)`` reports its step as ``customdata``. The markers
+    are dashed vertical lines with their label; ``step``, the moment shown, a grey one."""
+    steps = [row["step"] for row in history]
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    curves = [
+        ("train loss", 1, [row["train_loss"] for row in history], "#1f77b4"),
+        ("valid loss", 1, [row["valid_loss"] for row in history], "#d62728"),
+        ("valid exact match (%)", 2, [100 * row["valid_exact_match"] for row in history], "#2ca02c"),
+    ]
+    for name, row, values, color in curves:
+        figure.add_trace(
+            go.Scatter(
+                x=steps,
+                y=values,
+                customdata=steps,
+                name=name,
+                mode="lines+markers",
+                line={"color": color},
+                marker={"size": 9},
+                hovertemplate=f"{name}: %{{y:.4g}} at step %{{x:,}}<br><i>click to replay this moment</i>"
+                "<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
+    for kind, label, at in marks:
+        color, _, side = MARK_STYLES[kind]
+        figure.add_vline(x=at, line={"color": color, "dash": "dash", "width": 2})
+        figure.add_annotation(
+            x=at,
+            y=1.0,
+            yref="paper",
+            text=html.escape(label),
+            showarrow=False,
+            font={"color": color},
+            xanchor=side,
+            yanchor="bottom",
+        )
+    if step is not None:
+        figure.add_vline(x=step, line={"color": "#555", "width": 1})
+    figure.update_yaxes(title_text="loss", row=1, col=1)
+    figure.update_yaxes(title_text="exact match (%)", range=[0, 102], row=2, col=1)
+    figure.update_xaxes(title_text="step", row=2, col=1)
+    figure.update_layout(
+        template=TEMPLATE,
+        height=420,
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.18},
+        clickmode="event+select",
+        hovermode="closest",
+        uirevision="replay",
+    )
+    return figure
+
+
+def overlay_figure(runs: Sequence[tuple[str, Sequence[HistoryRow], Sequence[Mark]]]) -> go.Figure:
+    """Several runs' valid exact match on one step axis, each run's markers as symbols on its own curve."""
+    figure = go.Figure()
+    colors = ["#2ca02c", "#1f77b4", "#d62728", "#9467bd", "#8c564b"]
+    for index, (name, history, marks) in enumerate(runs):
+        color, label = colors[index % len(colors)], html.escape(name, quote=False)
+        exact = {row["step"]: 100 * row["valid_exact_match"] for row in history}
+        figure.add_trace(
+            go.Scatter(
+                x=list(exact),
+                y=list(exact.values()),
+                name=label,
+                legendgroup=label,
+                mode="lines",
+                line={"color": color},
+                hovertemplate=f"{label}<br>step %{{x:,}}: %{{y:.1f}}%<extra></extra>",
+            )
+        )
+        for kind, mark, at in marks:
+            _, symbol, _ = MARK_STYLES[kind]
+            figure.add_trace(
+                go.Scatter(
+                    x=[at],
+                    y=[exact.get(at, 0.0)],
+                    name=f"{label}: {html.escape(mark)}",
+                    legendgroup=label,
+                    mode="markers",
+                    marker={"symbol": symbol, "size": 14, "color": color, "line": {"color": "black", "width": 1}},
+                    hovertemplate=f"{label}: {html.escape(mark)} at step %{{x:,}}<extra></extra>",
+                )
+            )
+    figure.update_layout(
+        template=TEMPLATE,
+        xaxis={"title": {"text": "step"}},
+        yaxis={"title": {"text": "valid exact match (%)"}, "range": [0, 102]},
+        height=380,
+        margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return figure
+
+
+def _moment_heatmap(example: dict) -> go.Heatmap:
+    """One watched sentence's attention at one moment, on numeric axes (the labels go in the layout's ticks)."""
+    return go.Heatmap(
+        z=np.asarray(example["attention"], dtype=float), zmin=0.0, zmax=1.0, colorscale=COLOR_SCALE, showscale=False
+    )
+
+
+def _moment_ticks(example: dict, limit: int = 12) -> tuple[dict, dict]:
+    """The (x, y) axis ticks of one watched sentence: its source words and what the model wrote."""
+    source = position_labels([*example["tokens"], "<eos>"], limit=limit)
+    output = position_labels([*example["output"], "<eos>"], limit=limit)[: len(example["attention"])]
+    x = {"tickvals": list(range(len(source))), "ticktext": source, "tickangle": -60, "side": "top"}
+    y = {"tickvals": list(range(len(output))), "ticktext": output, "autorange": "reversed"}
+    return x, y
+
+
+def moment_title(snapshot: dict) -> str:
+    share = snapshot.get("mirror_peak_share")
+    shown = "n/a (no attention)" if share is None else f"{100 * share:.1f}%"
+    return f"step {snapshot['step']:,} (epoch {snapshot['epoch']}): peak on the mirror word in {shown} of steps"
+
+
+def replay_animation_figure(snapshots: Sequence[dict], title: str) -> go.Figure:
+    """The replay as one Plotly figure with a frame per moment: each watched sentence's heatmap side by side, a
+    slider over the moments and a play button, so that it plays in any browser without a server."""
+    count = len(snapshots[0]["examples"]) if snapshots else 0
+    figure = make_subplots(rows=1, cols=max(1, count), horizontal_spacing=0.08)
+
+    def layout_of(snapshot: dict) -> dict:
+        axes: dict = {"title": {"text": html.escape(f"{title}: {moment_title(snapshot)}", quote=False)}}
+        for index, example in enumerate(snapshot["examples"], start=1):
+            x, y = _moment_ticks(example)
+            suffix = "" if index == 1 else str(index)
+            axes[f"xaxis{suffix}"], axes[f"yaxis{suffix}"] = x, y
+        return axes
+
+    for index, example in enumerate(snapshots[0]["examples"] if snapshots else [], start=1):
+        figure.add_trace(_moment_heatmap(example), row=1, col=index)
+    figure.frames = [
+        go.Frame(
+            name=str(s["step"]),
+            data=[_moment_heatmap(example) for example in s["examples"]],
+            layout=layout_of(s),
+        )
+        for s in snapshots
+    ]
+    animate = {"frame": {"duration": 600, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
+    figure.update_layout(
+        template=TEMPLATE,
+        height=560,
+        margin={"l": 110, "r": 30, "t": 170, "b": 120},
+        updatemenus=[
+            {
+                "type": "buttons",
+                "x": 0.0,
+                "y": -0.08,
+                "xanchor": "left",
+                "buttons": [
+                    {"label": "▶ play", "method": "animate", "args": [None, {**animate, "fromcurrent": True}]},
+                    {"label": "❚❚ pause", "method": "animate", "args": [[None], {**animate, "mode": "immediate"}]},
+                ],
+            }
+        ],
+        sliders=[
+            {
+                "x": 0.15,
+                "y": -0.05,
+                "len": 0.85,
+                "currentvalue": {"prefix": "step "},
+                "steps": [
+                    {"label": f"{s['step']:,}", "method": "animate", "args": [[str(s["step"])], animate]}
+                    for s in snapshots
+                ],
+            }
+        ],
+    )
+    if snapshots:
+        figure.update_layout(layout_of(snapshots[0]))
+    return figure

@@ -46,8 +46,12 @@ class SnapshotExample(TypedDict):
 
 
 class Snapshot(TypedDict):
-    """The attention of the watched validation sentences at one validation."""
+    """One moment of a run's replay, taken at one validation: the watched validation sentences as the model reversed
+    them then (decodes and attention), the exact match per source length and the mirror-peak share of the sentences
+    scored (``seq2seq.replay`` reads them; a checkpoint keeps a bounded, evenly thinned list of them)."""
 
     epoch: int
     step: int
     examples: list[SnapshotExample]
+    exact_by_length: dict[str, float]  # {"5": 0.75}: valid exact match per source length; {} where not recorded
+    mirror_peak_share: float | None  # share of decoder steps whose peak is on the mirror word; None: no attention

@@ -2,7 +2,7 @@
 app's worker both use.
 
 A ``Trainer`` holds the folder's lock for the whole run, sweeps the temporary files a killed run left, keeps
-``history.csv`` and ``model.pt`` (the best model so far, with every history row and attention snapshot) up to date,
+``history.csv`` and ``model.pt`` (the best model so far, with every history row and the run's replay) up to date,
 and at the end scores the best model on the test split and stores the scores in it. It reports through a single
 callback, called with a ``Progress`` every ``report_every`` batches, after every validation and at the end, and stops
 when ``stop()`` is called from any thread; it knows nothing about who is listening (the command line prints, the app
@@ -28,6 +28,7 @@ from .fileio import FolderLock, atomic_write_text, sweep_stale_temp_files
 from .metrics import Evaluation
 from .model import Seq2Seq
 from .records import HISTORY_COLUMNS, HistoryRow, Snapshot, StopReason
+from .replay import Thinning
 from .train import Progress, train
 
 
@@ -64,7 +65,7 @@ class Trainer:
         self.device = resolve_device(config.device)
         self._stop = threading.Event()
         self.history: list[HistoryRow] = []
-        self.snapshots: list[Snapshot] = []
+        self.replay = Thinning()  # the moments kept, evenly thinned within the checkpoint's limits
 
     @property
     def checkpoint_path(self) -> Path:
@@ -117,7 +118,7 @@ class Trainer:
 
     def record(self, row: HistoryRow, snapshot: Snapshot) -> None:
         self.history.append(row)
-        self.snapshots.append(snapshot)
+        self.replay.add(snapshot)
         self._write_history()
 
     def save(self, model: Seq2Seq) -> None:
@@ -128,7 +129,7 @@ class Trainer:
             state_dict=state,
             history=list(self.history),
             test_sentences=self.data.splits.test,
-            snapshots=list(self.snapshots),
+            snapshots=self.replay.moments,
         )
         save_checkpoint(checkpoint, self.checkpoint_path)
 
@@ -137,8 +138,7 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------------- the folder
     def _finish(self, longest_seen: int) -> Evaluation:
-        """Score the best checkpoint on the test split and store the scores, the whole history and every attention
-        snapshot in it."""
+        """Score the best checkpoint on the test split and store the scores, the whole history and the replay in it."""
         checkpoint = load_checkpoint(self.checkpoint_path)
         reverser = Reverser.from_checkpoint(checkpoint, self.config.device)
         evaluation = evaluate_sentences(reverser, self.data.splits.test).evaluation
@@ -154,7 +154,7 @@ class Trainer:
             },
         }
         checkpoint.history = list(self.history)
-        checkpoint.snapshots = list(self.snapshots)
+        checkpoint.snapshots = self.replay.moments
         save_checkpoint(checkpoint, self.checkpoint_path)
         return evaluation
 

@@ -23,7 +23,8 @@ from .data import RunData
 from .decoding import Reverser
 from .model import Seq2Seq
 from .optim import Adam
-from .records import HistoryRow, ProgressKind, Snapshot, SnapshotExample, StopReason
+from .records import HistoryRow, ProgressKind, Snapshot, StopReason
+from .replay import moment
 from .vocab import PAD_ID
 
 SNAPSHOT_COUNT = 3
@@ -110,9 +111,10 @@ def snapshot_sentences(valid: list[list[str]], count: int = SNAPSHOT_COUNT) -> l
 
 
 @torch.no_grad()
-def validate(model: Seq2Seq, validation: Validation) -> tuple[float, float, list[SnapshotExample]]:
+def validate(model: Seq2Seq, validation: Validation, epoch: int, step: int) -> tuple[float, float, Snapshot]:
     """The validation loss per real token, scored on the model's own predictions (no teacher forcing), the exact
-    match of its greedy reversals, and the attention of the watched sentences."""
+    match of its greedy reversals, and the replay's moment (``seq2seq.replay.moment``): the watched sentences'
+    decodes and attention, the exact match per length and the mirror-peak share of the decodes just scored."""
     model.eval()
     loss_sum = tokens = 0.0
     for batch in validation.batches:
@@ -121,11 +123,8 @@ def validate(model: Seq2Seq, validation: Validation) -> tuple[float, float, list
         tokens += n
     results = validation.reverser.reverse_tokens(validation.sentences)
     exact_match = sum(r.match for r in results) / len(results)
-    examples = [
-        SnapshotExample(tokens=r.tokens, output=r.output, attention=r.attention)
-        for r in validation.reverser.reverse_tokens(validation.watched)
-    ]
-    return loss_sum / tokens, exact_match, examples
+    watched = validation.reverser.reverse_tokens(validation.watched)
+    return loss_sum / tokens, exact_match, moment(epoch, step, results, watched, model.decoder.attention.aligns)
 
 
 def train(config: Config, data: RunData, device: torch.device, hooks: RunHooks, report_every: int = 10) -> Trained:
@@ -159,7 +158,7 @@ def train(config: Config, data: RunData, device: torch.device, hooks: RunHooks, 
         """Validate now, record a history row, and save the model if it is the best so far."""
         nonlocal best_loss, loss_sum, tokens_sum
         wall_seconds = time.perf_counter() - wall_start
-        valid_loss, exact_match, examples = validate(model, validation)
+        valid_loss, exact_match, snapshot = validate(model, validation, epoch, step)
         row = HistoryRow(
             epoch=epoch,
             step=step,
@@ -171,7 +170,6 @@ def train(config: Config, data: RunData, device: torch.device, hooks: RunHooks, 
             train_seconds=round(train_seconds, 3),
             wall_seconds=round(wall_seconds, 3),
         )
-        snapshot = Snapshot(epoch=epoch, step=step, examples=examples)
         hooks.record(row, snapshot)
         hooks.log(
             f"epoch {epoch} step {step}: train loss {row['train_loss']:.4f}, valid loss {row['valid_loss']:.4f}, "

@@ -1,5 +1,5 @@
-"""Links into a page (``?sentence=...&step=...&model=...``): read on a session's first view of the page, written
-back as the view changes so that a copied URL reopens it.
+"""Links into a page (``?sentence=...&step=...&model=...``, ``/Train?run=...&step=...``): read on a session's first
+view of the page, written back as the view changes so that a copied URL reopens it.
 
 The frame reads a link (``read_link``) before it draws the sidebar, so that the link's model is the one the sidebar
 shows; the page then puts the link's sentence and step into its own widgets (``apply_link``). Nothing heavy is
@@ -23,21 +23,22 @@ def read_link(page: str, reads: tuple[str, ...]) -> None:
     st.session_state[flag] = True
     if not (first_view and st.query_params):
         return
-    from seq2seq.app.links import parse_link
+    from seq2seq.app.links import parse_link, step_limit
     from seq2seq.paths import default_checkpoint_path
     from ui.session import set_active_model
     from ui.training import training_pool
 
     live = training_pool().live_run_dirs()  # a run still training is refused, as the picker refuses it
-    link = parse_link(st.query_params.to_dict(), live_run_dir=live, reads=("model", *reads))
+    params = st.query_params.to_dict()
+    link = parse_link(params, live_run_dir=live, reads=("model", *reads), most_step=step_limit(reads))
     if link.model is not None:
         set_active_model(None if link.model == default_checkpoint_path() else link.model)
     st.session_state[PENDING_KEY] = link
 
 
-def apply_link(sentence_key: str | None = None, step_key: str | None = None) -> list[str]:
+def apply_link(sentence_key: str | None = None, step_key: str | None = None, run_key: str | None = None) -> list[str]:
     """Start the page's widgets from the link the frame read on this first view, if any; returns the notes on its
-    ignored parameters (none without a link)."""
+    ignored parameters (none without a link). ``run_key``'s widget gets the run's checkpoint path as text."""
     link = st.session_state.pop(PENDING_KEY, None)
     if link is None:
         return []
@@ -45,16 +46,18 @@ def apply_link(sentence_key: str | None = None, step_key: str | None = None) -> 
         st.session_state[sentence_key] = link.sentence
     if step_key and link.step is not None:
         st.session_state[step_key] = link.step
+    if run_key and link.run is not None:
+        st.session_state[run_key] = str(link.run)
     return link.notes
 
 
-def keep_link(sentence: str | None, step: int | None = None) -> None:
+def keep_link(sentence: str | None, step: int | None = None, run: str | None = None) -> None:
     """Write this view's state, the active model's name included, into the URL, so a copied link reopens it (only
     when it changed)."""
     from seq2seq.app.links import link_params
     from ui.session import active_model_path
 
-    params = link_params(sentence, step, active_model_path())
+    params = link_params(sentence, step, active_model_path(), run)
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 

@@ -1,11 +1,13 @@
-"""Links that carry the app's state: ``/?sentence=the+cat+sat`` and ``/Decoder?sentence=...&step=3&model=...``.
+"""Links that carry the app's state: ``/?sentence=the+cat+sat``, ``/Decoder?sentence=...&step=3&model=...`` and
+``/Train?run=additive&step=266`` (a run's replay at a training step).
 
 Parameters come from a URL anyone can write, so each is checked and bounded here, without Streamlit: an unknown or
 unusable parameter is dropped with a note for the page to show, never an error. A model is named as the sidebar's
 picker names it: ``default`` for the shipped default, a shipped model's folder name (``additive``, ``encdec``), or a
 run folder's name (``runs/<name>`` when that name is a shipped model's too). Names are mapped to checkpoints through
 ``shipped_models`` and ``usable_run``, the lists the picker offers: a path in a URL never reaches the file system,
-and a run still training is refused as the picker refuses it.
+and a run still training is refused as the picker refuses it (a replay's ``run`` excepted: the run training now may be
+replayed as it goes).
 """
 
 from collections.abc import Collection, Mapping
@@ -17,10 +19,19 @@ from ..tokenize import InputError, checked_tokens, echo
 from .models import STILL_TRAINING, shipped_models, usable_run
 from .runs import LiveRuns, runs_root
 
-PARAMETERS = ("sentence", "step", "model")
+PARAMETERS = ("sentence", "step", "model", "run")
 DEFAULT_MODEL = "default"
 RUN_PREFIX = "runs/"  # before a run's name when a shipped model has that name too (a folder name holds no "/")
 MAX_STEP = 200  # longer than any decode: a sentence has at most 100 tokens, decoding stops 5 steps past its length
+MAX_TRAINING_STEP = 10**9  # a replay's step: past any run's last update
+
+
+def step_limit(reads: Collection[str]) -> int:
+    """The largest step a page's link may carry: a training step on a page that replays a run (it reads ``run``),
+    else a decoder step."""
+    return MAX_TRAINING_STEP if "run" in reads else MAX_STEP
+
+
 MAX_NOTED_PARAMETERS = 3  # unknown parameters named in their one note; the rest are counted
 
 
@@ -31,6 +42,7 @@ class Link:
     sentence: str | None = None
     step: int | None = None
     model: Path | None = None  # a checkpoint the library found for the link's model name
+    run: Path | None = None  # the checkpoint of the run to replay (named as a model is; the run training now too)
     notes: list[str] = field(default_factory=list)  # one line per parameter that was ignored, and why
 
 
@@ -83,11 +95,13 @@ def parse_link(
     root: str | Path | None = None,
     live_run_dir: LiveRuns = None,
     reads: Collection[str] = PARAMETERS,
+    most_step: int = MAX_STEP,
 ) -> Link:
     """Check a page's query parameters; each one that cannot be used is left out, with a note saying why (one note
     for all the unknown ones, naming a few). ``reads``: the parameters the page uses (Try it has no step); the others
     are left out with a note too, never silently. A parameter in ``reads`` that is not one of ``PARAMETERS`` is the
-    page's own (``class`` and ``key`` on Class), which the page checks itself: it gets no note here."""
+    page's own (``class`` and ``key`` on Class), which the page checks itself: it gets no note here. ``most_step``:
+    the largest step the page reads (``step_limit``)."""
     link = Link()
     unread = [name for name in PARAMETERS if name in params and name not in reads]
     if unread:
@@ -114,12 +128,20 @@ def parse_link(
         # ASCII digits only ("²".isdigit() holds but int() refuses it); leading zeros are read past, so "0003" is 3
         # like "03", and only what is left is converted: int() refuses 4,301 digits or more
         digits = step.strip().lstrip("0")
-        if digits.isascii() and digits.isdecimal() and len(digits) <= len(str(MAX_STEP)) and int(digits) <= MAX_STEP:
+        if digits.isascii() and digits.isdecimal() and len(digits) <= len(str(most_step)) and int(digits) <= most_step:
             link.step = int(digits)
         else:
             link.notes.append(
-                f"The link's step {echo(step)} was ignored: it must be a whole number from 1 to {MAX_STEP}."
+                f"The link's step {echo(step)} was ignored: it must be a whole number from 1 to {most_step:,}."
             )
+    run = params.get("run")
+    if run is not None:
+        if live_run_dir is not None and run == Path(live_run_dir).name:
+            link.run = Path(live_run_dir) / "model.pt"
+        else:
+            link.run, why = model_for_name(run, root, live_run_dir)
+            if link.run is None:
+                link.notes.append(f"The link's run {echo(run)} {why}; another run is shown instead.")
     model = params.get("model")
     if model is not None:
         link.model, why = model_for_name(model, root, live_run_dir)
@@ -128,9 +150,12 @@ def parse_link(
     return link
 
 
-def link_params(sentence: str | None, step: int | None = None, model: str | Path | None = None) -> dict[str, str]:
+def link_params(
+    sentence: str | None, step: int | None = None, model: str | Path | None = None, run: str | Path | None = None
+) -> dict[str, str]:
     """The query parameters that reopen this view: what a page writes back to its URL. ``model`` is the model the
-    page shows (None: the shipped default); it is written under the name ``parse_link`` reads back."""
+    page shows (None: the shipped default), ``run`` the run a replay shows; each is written under the name
+    ``parse_link`` reads back."""
     params: dict[str, str] = {}
     if sentence:
         params["sentence"] = " ".join(sentence.split())
@@ -139,4 +164,6 @@ def link_params(sentence: str | None, step: int | None = None, model: str | Path
     name = model_name(model)
     if name is not None:
         params["model"] = name
+    if run is not None and (name := model_name(run)) is not None:
+        params["run"] = name
     return params

@@ -79,6 +79,7 @@ class TrainingState:
     log: list[str] = field(default_factory=list)
     snapshot: Snapshot | None = None  # the latest attention snapshot
     snapshot_count: int = 0
+    replay: list[Snapshot] = field(default_factory=list)  # the moments the run keeps so far (``seq2seq.replay``)
     stop_reason: StopReason | None = None
     test_metrics: dict | None = None
     error: str | None = None
@@ -282,6 +283,8 @@ class TrainingWorker:
                 if progress.snapshot is not None:
                     changes["snapshot"] = progress.snapshot
                     changes["snapshot_count"] = self._state.snapshot_count + 1
+                if self._trainer is not None:  # it recorded this validation before reporting it
+                    changes["replay"] = self._trainer.replay.moments
             self._state = replace(self._state, **changes)
 
     def _log(self, line: str) -> None:

@@ -15,6 +15,7 @@ from seq2seq.analysis import (
     peak_walk,
     write_report,
 )
+from seq2seq.checkpoint import load_checkpoint
 from seq2seq.decoding import Reversal, Reverser
 from seq2seq.evaluation import evaluate_sentences
 from seq2seq.failures import FAILURE_MEANINGS
@@ -65,6 +66,8 @@ def test_write_report_writes_every_artifact(tiny_checkpoint, tmp_path):
     assert (tmp_path / "examples.md").read_text().count("Reference: ") == 10
     assert (tmp_path / "attention_heatmap.png").read_bytes().startswith(b"\x89PNG")
     assert "mirror position" in (tmp_path / "ANALYSIS.md").read_text()
+    assert (tmp_path / "replay.gif").read_bytes().startswith(b"GIF8") and (tmp_path / "replay.html").is_file()
+    assert lines[-1].endswith(f"the replay of training, {len(load_checkpoint(tiny_checkpoint).snapshots)} moments")
 
 
 def test_length_note_quotes_the_worst_length_and_the_long_suite():

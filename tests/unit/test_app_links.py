@@ -3,7 +3,15 @@
 import pytest
 from streamlit.runtime.state.query_params import sanitize_query_string
 
-from seq2seq.app.links import MAX_STEP, link_params, model_for_name, model_name, parse_link
+from seq2seq.app.links import (
+    MAX_STEP,
+    MAX_TRAINING_STEP,
+    link_params,
+    model_for_name,
+    model_name,
+    parse_link,
+    step_limit,
+)
 from seq2seq.app.runs import RUNS_ENV, write_run_info
 from seq2seq.fileio import FolderLock
 from seq2seq.paths import CHECKPOINT_ENV
@@ -98,6 +106,27 @@ def test_a_run_still_training_cannot_be_named_in_a_link(runs):
         link = parse_link({"model": run.name}, runs)
     assert link.model is None and "still training" in link.notes[0]
     assert parse_link({"model": run.name}, runs).model == run / "model.pt"  # once it has finished
+
+
+TRAIN_READS = ("model", "run", "step")
+
+
+def test_a_replay_link_names_a_run_and_a_training_step(runs):
+    """``/Train?run=NAME&step=N``: the run is named as a model is, and its step is a training step, far past a
+    decoder's."""
+    assert (step_limit(TRAIN_READS), step_limit(("model", "sentence", "step"))) == (MAX_TRAINING_STEP, MAX_STEP)
+    run = runs / "20250101-120000"
+    link = parse_link({"run": run.name, "step": "1314"}, runs, reads=TRAIN_READS, most_step=MAX_TRAINING_STEP)
+    assert (link.run, link.step, link.notes) == (run / "model.pt", 1314, [])
+    assert parse_link({"step": "1314"}, runs).step is None  # on a decoder's page, no such step
+    link = parse_link({"run": "nope", "step": str(MAX_TRAINING_STEP + 1)}, runs, reads=TRAIN_READS,
+                      most_step=MAX_TRAINING_STEP)  # fmt: skip
+    assert link.run is None and link.step is None and len(link.notes) == 2
+    assert "The link's run 'nope' is not a shipped model" in link.notes[1]
+    write_run_info(run, {"status": "running"})  # the run training now may be replayed as it goes
+    assert parse_link({"run": run.name}, runs, live_run_dir=run, reads=TRAIN_READS).run == run / "model.pt"
+    params = link_params(None, 266, None, run / "model.pt")
+    assert params == {"step": "266", "model": "default", "run": run.name}
 
 
 def test_every_model_the_picker_offers_has_a_name_that_round_trips(runs, tmp_path):

@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from seq2seq.checkpoint import checkpoint_from_payload, load_checkpoint
-from seq2seq.checkpoint_checks import MAX_CHECKPOINT_BYTES, MAX_VOCABULARY, CheckpointError, _ShapesOnly
+from seq2seq.checkpoint_checks import (
+    MAX_CHECKPOINT_BYTES,
+    MAX_REPLAY_MOMENTS,
+    MAX_VOCABULARY,
+    CheckpointError,
+    _ShapesOnly,
+)
 from seq2seq.cli import main
 
 
@@ -65,6 +71,8 @@ def _crafted_cases(payload: dict) -> dict[str, tuple[dict, str]]:
     history, test = payload["history"], payload["test"] if "test" in payload else payload["metrics"]["test"]
     row, snapshot = history[0], payload["snapshots"][0]
     example = snapshot["examples"][0]
+    longest = ["cat"] * 100  # ten watched sentences of 100 words, each decoded to 199 words and <eos>
+    huge = {**snapshot, "examples": [{"tokens": longest, "output": longest * 2, "attention": [[0.0] * 101] * 200}] * 10}
     key = "encoder.embedding.weight"
     return {
         "bool as text": (_edited(payload, config={**config, "bidirectional": "yes"}), "config field bidirectional"),
@@ -120,7 +128,28 @@ def _crafted_cases(payload: dict) -> dict[str, tuple[dict, str]]:
             "train_max_length is over 100",
         ),
         "metrics nested deeply": (_edited(payload, metrics={"x": [[[[[[[[[[1]]]]]]]]]]}), "nested too deeply"),
-        "snapshots too many": (_edited(payload, snapshots=[snapshot] * 100_000), "allows at most"),
+        "snapshots too many": (_edited(payload, snapshots=[snapshot] * 100_000), "its config allows"),
+        "replay over its cap however long the run": (
+            _edited(payload, config={**config, "epochs": 1_000}, snapshots=[snapshot] * 101),
+            f"the limit is {MAX_REPLAY_MOMENTS}",
+        ),
+        "replay of huge attention": (_edited(payload, snapshots=[huge] * 3), "over 500,000 attention weights"),
+        "replay moment missing its share": (
+            _edited(payload, snapshots=[{k: v for k, v in snapshot.items() if k != "mirror_peak_share"}]),
+            "a snapshot must hold",
+        ),
+        "replay length not a length": (
+            _edited(payload, snapshots=[{**snapshot, "exact_by_length": {"9999": 0.5}}]),
+            "sentence length '9999'",
+        ),
+        "replay exact match out of range": (
+            _edited(payload, snapshots=[{**snapshot, "exact_by_length": {"3": 1.5}}]),
+            "not a share from 0 to 1",
+        ),
+        "replay share not a number": (
+            _edited(payload, snapshots=[{**snapshot, "mirror_peak_share": float("nan")}]),
+            "mirror-peak share is not a share",
+        ),
         "snapshot not a dict": (_edited(payload, snapshots=["x"]), "snapshot is not a dict"),
         "snapshot attention of another shape": (
             _edited(payload, snapshots=[{**snapshot, "examples": [{**example, "attention": [[0.5]]}]}]),

@@ -14,8 +14,11 @@ from seq2seq.plots import (
     class_answers_figure,
     heatmap_figure,
     heatmap_png,
+    moment_title,
     per_length_figure,
     position_labels,
+    replay_animation_figure,
+    replay_curve_figure,
     training_figure,
     with_clickable_rows,
 )
@@ -136,3 +139,28 @@ def test_a_class_histogram_keeps_the_truth_past_the_cut_and_lumps_the_rest():
     bar = class_answers_figure(answers, ["w15", "nobody said this"]).data[0]
     assert list(bar.y)[MAX_ANSWER_BARS:] == ["✓ w15", "✓ nobody said this", "other answers (4)"]
     assert list(bar.x)[MAX_ANSWER_BARS:] == [85, 0, sum(100 - n for n in (12, 13, 14, 16))]
+
+
+def _replay_moment(step: int, share: float | None) -> dict:
+    example = {"tokens": ["a", "b"], "output": ["b", "a"], "attention": [[0, 1, 0], [1, 0, 0], [0, 0, 1]]}
+    return {"epoch": 1, "step": step, "examples": [example, example], "exact_by_length": {}, "mirror_peak_share": share}
+
+
+def test_replay_curves_report_each_points_step_and_mark_the_markers():
+    history = [
+        {"epoch": 1, "step": s, "train_loss": 1.0, "valid_loss": 1.0, "valid_exact_match": e}
+        for s, e in ((10, 0.0), (20, 0.5), (30, 1.0))
+    ]
+    figure = replay_curve_figure(history, [("emergence", "alignment emerges", 20), ("exact", "99% exact match", 30)])
+    assert [list(trace.customdata) for trace in figure.data] == [[10, 20, 30]] * 3  # a click reports the step
+    assert sorted({shape.x0 for shape in figure.layout.shapes}) == [20, 30]  # a line through both rows
+    assert [a.text for a in figure.layout.annotations] == ["alignment emerges", "99% exact match"]
+
+
+def test_the_replay_animation_has_a_frame_and_a_slider_step_per_moment():
+    moments = [_replay_moment(10, 0.25), _replay_moment(20, None)]
+    figure = replay_animation_figure(moments, "tiny")
+    assert [frame.name for frame in figure.frames] == ["10", "20"] and len(figure.frames[0].data) == 2
+    assert [step.label for step in figure.layout.sliders[0].steps] == ["10", "20"]
+    assert moment_title(moments[0]).endswith("in 25.0% of steps")
+    assert "n/a (no attention)" in moment_title(moments[1])

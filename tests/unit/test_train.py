@@ -240,10 +240,10 @@ def test_a_run_whose_validation_loss_rises_keeps_the_earlier_best(tmp_path, tiny
     scripted = iter([3.0, 1.0, 2.0, 1.5])
     states = []
 
-    def validate(model, validation):
-        _, exact_match, examples = real(model, validation)
+    def validate(model, validation, epoch, step):
+        _, exact_match, snapshot = real(model, validation, epoch, step)
         states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
-        return next(scripted), exact_match, examples
+        return next(scripted), exact_match, snapshot
 
     monkeypatch.setattr("seq2seq.train.validate", validate)
     config = tiny_config(train_file=tiny_corpus.name, epochs=1, evals_per_epoch=4)
