@@ -17,7 +17,7 @@ from pathlib import Path
 from ..paths import default_checkpoint_path
 from ..tokenize import InputError, checked_tokens, echo
 from .models import STILL_TRAINING, shipped_models, usable_run
-from .runs import LiveRuns, runs_root
+from .runs import LiveRuns, live_folders, runs_root
 
 PARAMETERS = ("sentence", "step", "model", "run")
 DEFAULT_MODEL = "default"
@@ -136,8 +136,9 @@ def parse_link(
             )
     run = params.get("run")
     if run is not None:
-        if live_run_dir is not None and run == Path(live_run_dir).name:
-            link.run = Path(live_run_dir) / "model.pt"
+        live = next((folder for folder in live_folders(live_run_dir) if folder.name == run), None)
+        if live is not None:
+            link.run = live / "model.pt"
         else:
             link.run, why = model_for_name(run, root, live_run_dir)
             if link.run is None:

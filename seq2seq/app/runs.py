@@ -108,10 +108,10 @@ class RunInfo:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started_at)) if self.started_at else ""
 
 
-def live_paths(live_run_dir: LiveRuns) -> set[Path]:
-    """The resolved folders of ``live_run_dir``: one folder, several, or none."""
+def live_folders(live_run_dir: LiveRuns) -> list[Path]:
+    """The folders of ``live_run_dir``: one folder, several, or none."""
     folders = [live_run_dir] if isinstance(live_run_dir, str | Path) else live_run_dir or []
-    return {Path(folder).resolve() for folder in folders}
+    return [Path(folder) for folder in folders]
 
 
 def list_runs(root: str | Path | None = None, live_run_dir: LiveRuns = None) -> list[RunInfo]:
@@ -123,7 +123,7 @@ def list_runs(root: str | Path | None = None, live_run_dir: LiveRuns = None) -> 
     root = Path(root) if root is not None else runs_root()
     if not root.is_dir():
         return []
-    live = live_paths(live_run_dir)
+    live = {folder.resolve() for folder in live_folders(live_run_dir)}
     runs = []
     for path in sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True):
         recorded = (path / RUN_INFO).is_file()
