@@ -23,6 +23,7 @@ from ..config import Config
 from ..data import RunData
 from ..fileio import FolderLock, atomic_write
 from ..records import StopReason
+from ..replay import Thinning
 from ..run_folder import Trainer
 from ..train import Progress
 from .dispatch import RAY_ENV
@@ -79,10 +80,12 @@ def train_on_node(config: dict, data: RunData, box, report_every: int) -> dict:
 
 
 class RemoteRun:
-    """What a worker stops a remote run with."""
+    """What a worker stops a remote run with, and the moments of its replay as they come back (the remote
+    ``Trainer`` keeps the same ones in the checkpoint)."""
 
     def __init__(self, box) -> None:
         self.box = box
+        self.replay = Thinning()
 
     def stop(self) -> None:
         self.box.stop.remote()
@@ -107,11 +110,12 @@ class RayWorker(TrainingWorker):
         box = self.box_class.remote()
         try:
             done = self.task.remote(config.to_dict(), data, box, self.report_every)
-            self._training(RemoteRun(box))
+            remote = RemoteRun(box)
+            self._training(remote)
             finished = False
             while not finished:
                 finished = bool(ray.wait([done], timeout=POLL_S)[0])
-                self._take(ray.get(box.take.remote()))
+                self._take(ray.get(box.take.remote()), remote)
             try:
                 result = ray.get(done)
             except ray.exceptions.RayError as error:
@@ -125,11 +129,13 @@ class RayWorker(TrainingWorker):
             atomic_write(run_dir / name, lambda handle, content=content: handle.write(content))
         return result["stop_reason"], result["test"]
 
-    def _take(self, items: list[tuple[str, object]]) -> None:
+    def _take(self, items: list[tuple[str, object]], remote: RemoteRun) -> None:
         for kind, item in items:
             if kind == "log":
                 self._log(str(item))
             elif kind == "progress":
+                if item.kind == "eval" and item.snapshot is not None:
+                    remote.replay.add(item.snapshot)  # as the remote Trainer recorded it before reporting it
                 self._on_progress(item)
 
 

@@ -58,6 +58,7 @@ def test_a_queued_run_trains_as_a_ray_task_streams_its_progress_and_its_checkpoi
     assert state.status == "finished", state.error
     assert any(line.startswith("training on Ray node") for line in state.log)
     assert len(state.history) == 2 and state.batches and state.snapshot_count == 2  # streamed back as it trained
+    assert [moment["step"] for moment in state.replay] == [row["step"] for row in state.history]
     assert load_checkpoint(state.run_dir / "model.pt").metrics["test"]["total"] == 30
     assert (state.run_dir / "history.csv").read_text().count("\n") == 3
     assert json.loads((state.run_dir / "run.json").read_text())["status"] == "finished"
