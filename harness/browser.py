@@ -50,6 +50,11 @@ def missing_browser() -> str | None:
 
 
 # ------------------------------------------------------------------------------------------------- server
+def run_folders(runs_dir: Path) -> list[Path]:
+    """The folders in a runs folder, in name order (beside them lies the app's database, ``app.sqlite3``)."""
+    return sorted(path for path in runs_dir.iterdir() if path.is_dir())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -26,12 +26,11 @@ def read_link(page: str, reads: tuple[str, ...]) -> None:
     from seq2seq.app.links import parse_link, step_limit
     from seq2seq.paths import default_checkpoint_path
     from ui.session import set_active_model
-    from ui.training import training_worker
+    from ui.training import training_pool
 
-    state = training_worker().state(max_points=0)  # a run still training is refused, as the picker refuses it
-    link = parse_link(
-        st.query_params.to_dict(), live_run_dir=state.live_run_dir, reads=("model", *reads), most_step=step_limit(reads)
-    )
+    live = training_pool().live_run_dirs()  # a run still training is refused, as the picker refuses it
+    params = st.query_params.to_dict()
+    link = parse_link(params, live_run_dir=live, reads=("model", *reads), most_step=step_limit(reads))
     if link.model is not None:
         set_active_model(None if link.model == default_checkpoint_path() else link.model)
     st.session_state[PENDING_KEY] = link

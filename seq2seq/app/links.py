@@ -17,7 +17,7 @@ from pathlib import Path
 from ..paths import default_checkpoint_path
 from ..tokenize import InputError, checked_tokens, echo
 from .models import STILL_TRAINING, shipped_models, usable_run
-from .runs import runs_root
+from .runs import LiveRuns, live_folders, runs_root
 
 PARAMETERS = ("sentence", "lesson", "step", "model", "run")
 DEFAULT_MODEL = "default"
@@ -60,7 +60,7 @@ def shipped_names() -> dict[str, Path]:
 
 
 def model_for_name(
-    name: str, root: str | Path | None = None, live_run_dir: str | Path | None = None
+    name: str, root: str | Path | None = None, live_run_dir: LiveRuns = None
 ) -> tuple[Path | None, str | None]:
     """(the checkpoint a link's model name stands for, None), or (None, why not). A name is a shipped model's (see
     ``shipped_names``) or a finished run's that holds a model, under the runs root; a run still training
@@ -96,7 +96,7 @@ def model_name(path: str | Path | None, root: str | Path | None = None) -> str |
 def parse_link(
     params: Mapping[str, str],
     root: str | Path | None = None,
-    live_run_dir: str | Path | None = None,
+    live_run_dir: LiveRuns = None,
     reads: Collection[str] = PARAMETERS,
     most_step: int = MAX_STEP,
 ) -> Link:
@@ -132,8 +132,9 @@ def parse_link(
         link.class_code = params.get("class")
     run = params.get("run")
     if run is not None:
-        if live_run_dir is not None and run == Path(live_run_dir).name:
-            link.run = Path(live_run_dir) / "model.pt"
+        live = next((folder for folder in live_folders(live_run_dir) if folder.name == run), None)
+        if live is not None:
+            link.run = live / "model.pt"
         else:
             link.run, why = model_for_name(run, root, live_run_dir)
             if link.run is None:

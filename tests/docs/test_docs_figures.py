@@ -22,9 +22,9 @@ from seq2seq.paper_figure import Series, findings, load_paper_figure, series
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT, LEARN = (
+MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT, LEARN, CLASSROOM, REPLAY = (
     (ROOT / "docs" / f"{name}.md").read_text(encoding="utf-8")
-    for name in ("model", "paper", "speed", "reliability", "development", "learn")
+    for name in ("model", "paper", "speed", "reliability", "development", "learn", "classroom", "replay")
 )
 # Each stored benchmark result and the page that quotes it.
 QUOTED = {
@@ -41,6 +41,7 @@ QUOTED = {
     "ab": SPEED,
     "decoder_page_speed": SPEED,
     "lesson_speed": LEARN,
+    "ray_queue": CLASSROOM,
 }
 
 
@@ -88,6 +89,7 @@ def test_every_quoted_result_says_when_where_how_and_whether_it_was_measured(nam
         "ab",
         "decoder_page_speed",
         "lesson_speed",
+        "ray_queue",
     ],
 )
 def test_the_docs_quote_the_stored_tables_verbatim(name):
@@ -376,7 +378,7 @@ def test_every_test_the_docs_name_exists():
     """A test cited as evidence (``unit/test_x.py`` or ``app/test_x.py::test_y``, by its tier) is one that runs: the
     file, and the function in it."""
     missing = []
-    for page in (README, MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT):
+    for page in (README, MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT, LEARN, CLASSROOM, REPLAY):
         cited = re.findall(r"(?<![\w/])((?:unit|app|browser|docs)/test_\w+\.py)(?:::(test_\w+))?", page)
         for module, function in cited:
             path = ROOT / "tests" / module
