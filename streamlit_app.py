@@ -27,6 +27,7 @@ PAGE_ICON = "🔁"  # an emoji is drawn by the browser; a ":material/...:" one w
 # address made from that name. The home page's address only makes its id differ.
 PAGES = [
     ("pages/try_it.py", "Try it", "Try_it", "🔤", ("sentence",)),
+    ("pages/learn.py", "Learn", "Learn", "🎓", ("lesson", "step", "class")),
     ("pages/class_view.py", "Class", "Class", "🏫", ("class", "key")),
     ("pages/train.py", "Train", "Train", "🏋️", ("run", "step")),
     ("pages/runs.py", "Runs", "Runs", "📁", ()),

@@ -55,6 +55,7 @@ from harness.browser import (  # noqa: E402
     new_context,
     open_browser,
     open_tab,
+    run_folders,
     shot_on_failure,
     wait_ready,
 )
@@ -260,7 +261,7 @@ def train(tab, url: str, runs_dir: Path, timeout: float) -> dict:
     shown_value = shown.json_value()["value"]
     tab.get_by_role("button", name="Stop", exact=True).click()
     tab.get_by_text("finished (stopped by a user)").first.wait_for(timeout=timeout * 1000)
-    (run_dir,) = runs_dir.iterdir()
+    (run_dir,) = run_folders(runs_dir)
     rows = list(_history(run_dir / "history.csv"))
     reached = next(row for row in rows if float(row["valid_exact_match"]) >= 0.99)
     config = json.loads((run_dir / "run.json").read_text())["config"]

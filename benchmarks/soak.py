@@ -49,6 +49,7 @@ from harness.browser import (  # noqa: E402
     new_context,
     open_browser,
     open_tab,
+    run_folders,
     save_failure_shot,
     start_run,
     submit_sentence,
@@ -176,7 +177,7 @@ def run_soak(server: Server, browser, settings: Settings) -> tuple[dict, dict]:
     trajectory: list[float | None] = []  # the server's RSS after each tenth of the traffic
     problems: list[str] = []
     todo = inputs(settings.sentences, settings.hostile_every)
-    runs_before = set(server.runs_dir.iterdir()) if server.runs_dir.is_dir() else set()
+    runs_before = set(run_folders(server.runs_dir)) if server.runs_dir.is_dir() else set()
     elapsed, still_training, progress, run_line = 0.0, False, "", ""
 
     def page_error(error) -> None:
@@ -260,7 +261,7 @@ def run_soak(server: Server, browser, settings: Settings) -> tuple[dict, dict]:
 
     errors["requests outside 127.0.0.1"] = len(blocked)
     errors["tracebacks in the server log"] = server.log_path.read_text(errors="replace").count("Traceback")
-    runs = sorted(set(server.runs_dir.iterdir()) - runs_before) if server.runs_dir.is_dir() else []
+    runs = sorted(set(run_folders(server.runs_dir)) - runs_before) if server.runs_dir.is_dir() else []
     info, history = {}, []
     with contextlib.suppress(OSError, ValueError, IndexError):
         info = json.loads((runs[-1] / "run.json").read_text())

@@ -50,6 +50,11 @@ def missing_browser() -> str | None:
 
 
 # ------------------------------------------------------------------------------------------------- server
+def run_folders(runs_dir: Path) -> list[Path]:
+    """The folders in a runs folder, in name order (beside them lies the app's database, ``app.sqlite3``)."""
+    return sorted(path for path in runs_dir.iterdir() if path.is_dir())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -292,3 +297,44 @@ def wait_for_reversal(tab, expected: str | None, refused: str | None = None, tim
     if refused:
         return ""
     return tab.locator(MODEL_REVERSAL).inner_text().strip()
+
+
+# ------------------------------------------------------------------------------------------------- Learn
+LEARN_REVEAL = ".st-key-learn_reveal"  # the Learn page's reveal, drawn once an answer is checked
+
+
+_ONE_RADIO = """() => document.querySelectorAll('[data-testid="stRadio"]').length === 1"""
+_CHECK_ENABLED = """() => {
+  const b = Array.from(document.querySelectorAll('button')).find(b => b.innerText.trim() === 'Check my answer');
+  return !!b && !b.disabled;
+}"""
+_REVEAL_DRAWN = """(figures) => {
+  const reveal = document.querySelector('.st-key-learn_reveal');
+  return !!reveal && reveal.innerText.trim().length > 0
+    && reveal.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg').length >= figures;
+}"""
+
+
+def answer_step(tab, choice: str, figures: int = 1, timeout_ms: int = TIMEOUT_MS) -> float:
+    """On the open Learn step: pick ``choice``, press "Check my answer", and wait until the reveal is drawn, its text
+    and its ``figures`` charts, and the script has finished; return the seconds from the press to the reveal drawn."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    # One set of choices on screen (a rerun of the step can show the last try's for a moment), then the pick.
+    tab.wait_for_function(_ONE_RADIO, timeout=timeout_ms)
+    option = tab.locator('[data-testid="stRadio"]').get_by_role("radiogroup").get_by_text(choice, exact=True)
+    button = tab.get_by_role("button", name="Check my answer")
+    for _ in range(10):  # a click while the page still reruns can be lost: click until the answer is taken
+        option.click()
+        try:
+            tab.wait_for_function(_CHECK_ENABLED, timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    wait_ready(tab, timeout_ms)
+    started = time.perf_counter()
+    button.click()
+    tab.wait_for_function(_REVEAL_DRAWN, arg=figures, timeout=timeout_ms, polling="raf")
+    took = time.perf_counter() - started
+    wait_ready(tab, timeout_ms)
+    return took

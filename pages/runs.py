@@ -17,7 +17,7 @@ from ui import session, training
 CONFIRMED_FOR = "delete_confirmed_for"  # the run the "for good" check box was ticked for
 RUN_MESSAGE = "run_message"  # what the last deletion or Make active did (escaped Markdown), shown once
 
-worker = training.training_worker()
+pool = training.training_pool()
 st.title("Runs on this server")
 st.caption("Each run trained here (Train page) or with `python -m seq2seq train` into this server's runs folder.")
 
@@ -26,9 +26,8 @@ st.caption("Each run trained here (Train page) or with `python -m seq2seq train`
 def delete_chosen_run() -> None:
     """Runs before the page is drawn (a button callback), so the list below no longer shows the run."""
     name = st.session_state.get("delete_choice")
-    state = worker.state(max_points=0)
     try:
-        delete_run(runs_root(), name, live_run_dir=state.live_run_dir)
+        delete_run(runs_root(), name, live_run_dir=pool.live_run_dirs())
     except (ValueError, OSError) as problem:
         st.session_state[RUN_MESSAGE] = ("error", f"Not deleted: {markdown_escape(str(problem))}")
         return
@@ -40,8 +39,7 @@ def delete_chosen_run() -> None:
 
 def make_active(name: str) -> None:
     """The run shown when the button was drawn (``args``), if still usable: not another one listed in its place."""
-    state = worker.state(max_points=0)
-    checkpoint, why = usable_run(name, runs_root(), live_run_dir=state.live_run_dir)
+    checkpoint, why = usable_run(name, runs_root(), live_run_dir=pool.live_run_dirs())
     if checkpoint is None:
         st.session_state[RUN_MESSAGE] = ("error", f"Not made active: {markdown_escape(name)} {why}.")
     else:
@@ -52,8 +50,7 @@ def confirm_for(name: str) -> None:
     st.session_state[CONFIRMED_FOR] = name
 
 
-state = worker.state(max_points=0)
-live_dir = state.live_run_dir
+live_dir = pool.live_run_dirs()
 runs = list_runs(runs_root(), live_run_dir=live_dir)
 if RUN_MESSAGE in st.session_state:
     kind, message = st.session_state.pop(RUN_MESSAGE)

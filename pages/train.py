@@ -1,15 +1,24 @@
 """Train: choose a corpus and hyper-parameters, start and stop a run, and watch it learn live (past runs: Runs).
 
-One trainer per server (``training.training_worker``) runs in the background: the run goes on when this page is left,
-reloaded or opened in a second tab, and a second Start while one runs says so instead of starting another.
+Every Start joins the training queue shared by the servers on this runs folder (``training.training_pool``): a run
+starts at once when a slot is free, else it waits its turn, and the page says its place and when it should start. Runs
+go on in the background when this page is left, reloaded or opened in a second tab. One queued or training run per
+browser session: its owner may cancel it while it waits or start it again if it was cut off. Stop stops the session's
+own run, or else the run on show (anyone may stop a runaway run).
 """
 
+import time
+
+import pandas as pd
 import plotly  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-from seq2seq.app.runs import runs_root, safe_corpus_name
+from seq2seq.app.database import DatabaseUnavailable
+from seq2seq.app.queue_view import queue_rows, queued_text
+from seq2seq.app.runs import safe_corpus_name
 from seq2seq.app.settings import APP_DEFAULTS, config_from_settings
+from seq2seq.app.training_queue import Entry, QueueRefused, start_estimates
 from seq2seq.app.views import (
     live_metrics,
     markdown_escape,
@@ -18,7 +27,7 @@ from seq2seq.app.views import (
     validation_text,
     watched_index,
 )
-from seq2seq.app.worker import TrainingBusy, TrainingState
+from seq2seq.app.worker import TrainingState
 from seq2seq.attention import KIND_NAMES
 from seq2seq.config import MAX_VALUES
 from seq2seq.corpus import MAX_CORPUS_BYTES
@@ -30,13 +39,15 @@ from ui import replay, session, training
 REFRESH_SECONDS = 1.0  # how often the live view of a run redraws
 IDLE_POLL_SECONDS = 5.0  # how often a page with no run going on looks for one that another session started
 BUILT_IN, UPLOAD = "built-in generator", "uploaded text file"
+QUEUE_MESSAGE = "queue_message"  # what Cancel or Start it again did, shown once
 
-worker = training.training_worker()
-training.default_corpus()  # generated in the background: a Start with the defaults then trains at once
+pool = training.training_pool()  # its default corpus is generated in the background: a default Start trains at once
+owner = training.session_owner()
 st.title("Train a model")
 st.caption(
     "Runs go on in the background on this server: switch pages or reload and it keeps training. Each run is saved "
-    "in a folder of its own; the shipped default model is never overwritten."
+    "in a folder of its own; the shipped default model is never overwritten. When every training slot is taken, a "
+    "Start waits its turn in the queue."
 )
 
 # ------------------------------------------------------------------------------------------------- settings
@@ -153,26 +164,78 @@ if start:
     else:
         try:
             if upload_data is not None:
-                started = worker.start(
-                    config,
-                    runs_root(),
-                    upload_data,
-                    corpus=safe_corpus_name(upload.name),
-                    corpus_text=upload.getvalue(),
-                )
+                entry = pool.submit(owner, config, safe_corpus_name(upload.name), upload.getvalue())
             else:
-                started = worker.start(config, runs_root(), training.prepared_corpus(config))
-        except TrainingBusy as busy:
-            st.warning(str(busy), icon=":material/hourglass_top:")
-        except OSError as problem:
-            st.error(f"Not started: the run folder cannot be written ({problem}).")
+                entry = pool.submit(owner, config, BUILT_IN)
+        except QueueRefused as refused:
+            st.warning(str(refused), icon=":material/hourglass_top:")
+        except DatabaseUnavailable as problem:
+            st.error(f"Not started: {problem}")
         else:
-            st.success(f"Started run {started.run_dir.name}.")
+            if entry.status == "running":
+                st.success(f"Started run {entry.run_name}.")
+            elif entry.status == "queued":
+                st.success("Queued: every training slot is taken; your run starts when its turn comes (below).")
+            else:
+                st.error(f"Not started: {entry.message}")
 if stop:
-    if worker.stop():
-        st.info("Stopping: the run finishes its batch, validates and saves its best model.")
+    try:
+        stopping = pool.stop(owner)
+    except DatabaseUnavailable as problem:
+        st.error(f"Not stopped: {problem}")
     else:
-        st.info("No training run is going on.")
+        if stopping:
+            st.info("Stopping: the run finishes its batch, validates and saves its best model.")
+        else:
+            st.info("No training run is going on.")
+
+
+# ------------------------------------------------------------------------------------------------- the queue
+def my_entry() -> tuple[Entry | None, str | None]:
+    """(this session's newest run in the queue, or None; None, or why the queue cannot be read)."""
+    try:
+        return pool.queue.latest(owner), None
+    except DatabaseUnavailable as problem:
+        return None, str(problem)
+
+
+def cancel_mine() -> None:
+    try:
+        cancelled = pool.queue.cancel(owner)
+    except DatabaseUnavailable as problem:
+        st.session_state[QUEUE_MESSAGE] = f"Not cancelled: {problem}"
+        return
+    done = "Cancelled: your run left the queue." if cancelled else "Not cancelled: your run has started already."
+    st.session_state[QUEUE_MESSAGE] = done
+
+
+def restart_mine() -> None:
+    try:
+        pool.queue.restart(owner)
+        pool.dispatch()
+    except (QueueRefused, DatabaseUnavailable) as problem:
+        st.session_state[QUEUE_MESSAGE] = f"Not started again: {problem}"
+
+
+def show_queue(mine: Entry | None) -> None:
+    if QUEUE_MESSAGE in st.session_state:
+        st.info(st.session_state.pop(QUEUE_MESSAGE))
+    try:
+        board = pool.queue.board()
+        estimates = start_estimates(board, len(pool.workers), pool.queue.typical_duration(), time.time())
+    except DatabaseUnavailable as problem:
+        st.error(f"The training queue cannot be read now: {problem}")
+        return
+    if mine is not None and mine.status == "queued":
+        st.info(queued_text(board, mine, estimates), icon=":material/hourglass_top:")
+        st.button("Cancel my queued run", key="cancel_queued", on_click=cancel_mine)
+    elif mine is not None and mine.status in ("interrupted", "failed"):
+        why = markdown_escape(mine.message or "")
+        st.warning(f"Your run {markdown_escape(mine.run_name)} did not finish ({mine.status}: {why}).")
+        st.button("Start it again", key="restart_run", on_click=restart_mine)
+    if board:
+        st.markdown("**Training queue**")
+        st.dataframe(pd.DataFrame(queue_rows(board, owner, estimates)), hide_index=True, key="queue_table")
 
 
 # ------------------------------------------------------------------------------------------------- live view
@@ -225,33 +288,44 @@ def show_run(state: TrainingState) -> None:
             st.rerun()
 
 
-initial = worker.state(max_points=0)
-st.session_state["seen_training"] = (initial.run_id, initial.active)
+def is_queued(entry: Entry | None) -> bool:
+    """Whether ``entry`` waits in the queue: when it starts, the run on show becomes it (a new run id), and when it
+    ends, that run is no longer active; so this, the run id and whether it is active tell every change worth a
+    redraw."""
+    return entry is not None and entry.status == "queued"
 
 
-def redraw_if_a_run_started_or_ended(state: TrainingState) -> None:
-    """Since the page was drawn, a run started or ended (here or in another session): redraw the whole page (run
-    list, sidebar, refresh rate)."""
-    if st.session_state.get("seen_training") != (state.run_id, state.active):
+mine, _ = my_entry()  # a queue that cannot be read is said once, in the live view
+initial = pool.view(mine, max_points=0)
+st.session_state["seen_training"] = (initial.run_id, initial.active, is_queued(mine))
+
+
+def redraw_if_a_run_started_or_ended(state: TrainingState, entry: Entry | None) -> None:
+    """Since the page was drawn, a run started or ended, or this session's run left the queue (here or in another
+    session): redraw the whole page (run list, sidebar, refresh rate)."""
+    if st.session_state.get("seen_training") != (state.run_id, state.active, is_queued(entry)):
         st.rerun()
 
 
-@st.fragment(run_every=REFRESH_SECONDS if initial.active else None)
+@st.fragment(run_every=REFRESH_SECONDS if initial.active or is_queued(mine) else None)
 def live_view() -> None:
-    state = worker.state()
-    redraw_if_a_run_started_or_ended(state)
+    entry, _ = my_entry()
+    state = pool.view(entry)
+    redraw_if_a_run_started_or_ended(state, entry)
+    show_queue(entry)
     show_run(state)
 
 
 @st.fragment(run_every=IDLE_POLL_SECONDS)
 def watch_for_a_run() -> None:
     """With no run going on, look now and then for one another session starts; draws nothing."""
-    redraw_if_a_run_started_or_ended(worker.state(max_points=0))
+    entry, _ = my_entry()
+    redraw_if_a_run_started_or_ended(pool.view(entry, max_points=0), entry)
 
 
 st.divider()
 live_view()
-if not initial.active:
+if not (initial.active or is_queued(mine)):
     watch_for_a_run()
 st.divider()
-replay.replay_section(worker)
+replay.replay_section(pool)

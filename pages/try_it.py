@@ -115,6 +115,7 @@ try_a_sentence()
 
 from seq2seq.app.views import markdown_escape  # noqa: E402 - on purpose after the first paint
 from ui import session  # noqa: E402 - this import is most of a cold page view
+from ui.lessons import VISITED_KEY  # noqa: E402
 
 with model_area.container():
     loaded = session.require_model(*session.load_active_model())  # without a model: a message, and the page stops
@@ -125,3 +126,9 @@ with model_area.container():
         st.write("Try one:")
         for column, (i, example) in zip(st.columns(len(examples)), enumerate(examples), strict=True):
             column.button(markdown_escape(example), key=f"example_{i}", on_click=use_example, args=(example,))
+    if not st.session_state.get(VISITED_KEY):
+        st.page_link(
+            "pages/learn.py",
+            label="New here? Learn it by predicting: short lessons that ask before they show.",
+            icon="🎓",
+        )

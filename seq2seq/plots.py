@@ -642,3 +642,77 @@ def replay_animation_figure(snapshots: Sequence[dict], title: str) -> go.Figure:
     if snapshots:
         figure.update_layout(layout_of(snapshots[0]))
     return figure
+
+
+# ------------------------------------------------------------------------------------------------- lessons
+def length_curves_figure(
+    curves: dict[str, dict[int, float]], threshold: float, trained: int | None = None
+) -> go.Figure:
+    """Exact match by source length, one line per model (``curves``: name -> length -> share), with the share below
+    which a model is said to fail drawn as a dotted line and, when given, the longest example trained on."""
+    colors = list(KIND_COLORS.values())
+    figure = go.Figure(
+        [
+            go.Scatter(
+                name=html.escape(name),
+                x=sorted(curve),
+                y=[100 * curve[n] for n in sorted(curve)],
+                mode="lines+markers",
+                line={"color": colors[i % len(colors)]},
+                hovertemplate=f"{html.escape(name)}<br>length %{{x}}<br>exact match %{{y:.0f}}%<extra></extra>",
+            )
+            for i, (name, curve) in enumerate(curves.items())
+        ]
+    )
+    figure.add_hline(y=100 * threshold, line={"color": "gray", "dash": "dot"})
+    if trained:
+        figure.add_vline(x=trained, line={"color": "green", "dash": "dot"})
+        figure.add_annotation(x=trained, y=5, text="longest trained", showarrow=False, xanchor="right")
+    figure.update_layout(
+        template=TEMPLATE,
+        xaxis={"title": {"text": "source length (tokens)"}},
+        yaxis={"title": {"text": "exact match (%)"}, "range": [0, 105]},
+        height=320,
+        legend={"orientation": "h", "y": -0.3},
+        margin={"l": 60, "r": 20, "t": 20, "b": 40},
+    )
+    return figure
+
+
+def mirror_weight_figure(weights: Sequence[float]) -> go.Figure:
+    """How much of each decoder step's attention is on the word it must copy: a histogram of those weights."""
+    figure = go.Figure(
+        go.Histogram(x=list(weights), xbins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color="#1f77b4")
+    )
+    figure.update_layout(
+        template=TEMPLATE,
+        xaxis={"title": {"text": "weight on the mirror word"}, "range": [0, 1.02]},
+        yaxis={"title": {"text": "decoder steps"}},
+        height=280,
+        margin={"l": 60, "r": 20, "t": 20, "b": 40},
+    )
+    return figure
+
+
+def progress_figure(
+    titles: Sequence[str], points: Sequence[float], answered: Sequence[int], steps: Sequence[int]
+) -> go.Figure:
+    """A learner's progress, one bar per lesson: its steps answered (light) and the points they scored (dark)."""
+    names = [html.escape(title) for title in titles]
+    figure = go.Figure(
+        [
+            go.Bar(name="steps", y=names, x=list(steps), orientation="h", marker_color="#deebf7"),
+            go.Bar(name="answered", y=names, x=list(answered), orientation="h", marker_color="#9ecae1"),
+            go.Bar(name="points", y=names, x=list(points), orientation="h", marker_color="#3182bd"),
+        ]
+    )
+    figure.update_layout(
+        template=TEMPLATE,
+        barmode="overlay",
+        height=60 + 26 * len(names),
+        xaxis={"dtick": 1, "title": {"text": "steps"}},
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": -0.45},
+        margin={"l": 220, "r": 20, "t": 10, "b": 30},
+    )
+    return figure

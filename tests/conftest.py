@@ -34,6 +34,12 @@ def tiny_config(**changes) -> Config:
     return base.replace(**changes)
 
 
+def quick_config(epochs: int, **changes) -> Config:
+    """A run on ``tiny_corpus`` (``train_file="tiny.txt"``) with a smaller model still: a few epochs in a second."""
+    return tiny_config(train_file="tiny.txt", embedding_size=8, hidden_size=16, attention_size=16, epochs=epochs,
+                       valid_size=30, test_size=30, **changes)  # fmt: skip
+
+
 def write_tiny_corpus(path: Path, count: int = 900, lengths: tuple[int, int] = (1, 4), seed: int = 0) -> Path:
     rng = random.Random(seed)
     lines = {" ".join(rng.choice(TINY_WORDS) for _ in range(rng.randint(*lengths))) for _ in range(count)}

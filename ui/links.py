@@ -26,21 +26,26 @@ def read_link(page: str, reads: tuple[str, ...]) -> None:
     from seq2seq.app.links import parse_link, step_limit
     from seq2seq.paths import default_checkpoint_path
     from ui.session import set_active_model
-    from ui.training import training_worker
+    from ui.training import training_pool
 
-    state = training_worker().state(max_points=0)  # a run still training is refused, as the picker refuses it
-    link = parse_link(
-        st.query_params.to_dict(), live_run_dir=state.live_run_dir, reads=("model", *reads), most_step=step_limit(reads)
-    )
+    live = training_pool().live_run_dirs()  # a run still training is refused, as the picker refuses it
+    params = st.query_params.to_dict()
+    link = parse_link(params, live_run_dir=live, reads=("model", *reads), most_step=step_limit(reads))
     if link.model is not None:
         set_active_model(None if link.model == default_checkpoint_path() else link.model)
     st.session_state[PENDING_KEY] = link
 
 
+def take_link():
+    """The link the frame read on this first view of the page (a ``seq2seq.app.links.Link``), once; None without
+    one."""
+    return st.session_state.pop(PENDING_KEY, None)
+
+
 def apply_link(sentence_key: str | None = None, step_key: str | None = None, run_key: str | None = None) -> list[str]:
     """Start the page's widgets from the link the frame read on this first view, if any; returns the notes on its
     ignored parameters (none without a link). ``run_key``'s widget gets the run's checkpoint path as text."""
-    link = st.session_state.pop(PENDING_KEY, None)
+    link = take_link()
     if link is None:
         return []
     if sentence_key and link.sentence is not None:
@@ -52,13 +57,20 @@ def apply_link(sentence_key: str | None = None, step_key: str | None = None, run
     return link.notes
 
 
-def keep_link(sentence: str | None, step: int | None = None, run: str | None = None) -> None:
+def keep_link(
+    sentence: str | None,
+    step: int | None = None,
+    run: str | None = None,
+    *,
+    lesson: int | None = None,
+    class_code: str | None = None,
+) -> None:
     """Write this view's state, the active model's name included, into the URL, so a copied link reopens it (only
     when it changed)."""
     from seq2seq.app.links import link_params
     from ui.session import active_model_path
 
-    params = link_params(sentence, step, active_model_path(), run)
+    params = link_params(sentence, step, active_model_path(), run, lesson=lesson, class_code=class_code)
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import plotly.graph_objects
 import streamlit as st
 
+from seq2seq.app.dispatch import TrainingPool
 from seq2seq.app.models import model_label, model_options
 from seq2seq.app.views import markdown_escape
-from seq2seq.app.worker import TrainingState, TrainingWorker
+from seq2seq.app.worker import TrainingState
 from seq2seq.attention import KIND_NAMES, kind_aligns
 from seq2seq.checkpoint_checks import CheckpointError
 from seq2seq.metrics import GOOD, percent
@@ -107,9 +108,10 @@ def _clicked() -> None:
         st.session_state[STEP_KEY] = int(points[0]["x"])
 
 
-def replay_section(worker: TrainingWorker) -> None:
-    """The whole replay section of the Train page (``worker``: the server's trainer)."""
-    state = worker.state(max_points=0)
+def replay_section(pool: TrainingPool) -> None:
+    """The whole replay section of the Train page (``pool``: the server's training slots; the run it started last is
+    the live one offered)."""
+    state = pool.state(max_points=0)
     st.header("Replay: watch attention being learned")
     notes = links.apply_link(step_key=STEP_KEY, run_key=RUN_KEY)
     links.show_link_notes(notes)
@@ -134,7 +136,7 @@ def replay_section(worker: TrainingWorker) -> None:
 
     @st.fragment(run_every=PLAY_SECONDS if playing else LIVE_SECONDS if live else None)
     def moment() -> None:
-        now = replayed(path, worker.state(max_points=0)) if live else run  # a live run's moments grow
+        now = replayed(path, pool.state(max_points=0)) if live else run  # a live run's moments grow
         if now.snapshots:
             show_moment(now, path, playing)
 

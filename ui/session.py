@@ -21,7 +21,7 @@ from seq2seq.checkpoint import CheckpointError
 from seq2seq.metrics import percent
 from seq2seq.paths import default_checkpoint_path
 from ui import links
-from ui.training import training_worker
+from ui.training import training_pool
 
 # Decoding one sentence is about 40 small tensor operations: a second intra-op thread only adds hand-offs, which on a
 # busy machine turned a 2 ms reversal into a 100 ms one. Set here, on a script thread, it holds for the threads
@@ -84,11 +84,11 @@ def sidebar() -> None:
                 )
         else:
             st.error("No model loaded.")
-        state = training_worker().state(max_points=0)
+        state = training_pool().state()
         # In a popover: a select box's script is loaded by the browser when it first draws one, and on a first view
         # that load delayed Try it's text box (docs/speed.md); a popover draws its contents when it is opened.
         with st.popover("Change model", icon=":material/swap_horiz:", width="stretch"):
-            _model_picker(state.live_run_dir)
+            _model_picker(training_pool().live_run_dirs())
         if st.session_state.get(MODEL_KEY):
             st.button("Use the shipped default", key="use_default_model", on_click=set_active_model, args=(None,))
         if state.active:
@@ -96,9 +96,9 @@ def sidebar() -> None:
             st.caption(f"Training on this server: {status_text(state.status)}, {percent(state.fraction)} done.")
 
 
-def _model_picker(live_run_dir: Path | None) -> None:
+def _model_picker(live_run_dirs: list[Path]) -> None:
     """Pick any shipped model or finished run as this session's model."""
-    options = model_options(live_run_dir)
+    options = model_options(live_run_dirs)
     active = str(active_model_path())
     options.setdefault(active, active)  # a chosen model that is no longer listed stays shown
     st.session_state[PICKER_KEY] = active  # follow choices made elsewhere (the Train page, a fallback)

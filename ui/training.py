@@ -1,26 +1,37 @@
-"""The server's one trainer and what the Train page draws from it: the corpus a Start with the defaults uses (made
-once per server, in the background), uploaded corpora, and the live curves and snapshot heatmaps every watching
-session shares."""
+"""The server's training slots and what the Train page draws from them: the queue they are fed from, the key a
+browser session's runs are queued under, the corpus a Start with the defaults uses (made once per server, in the
+background), uploaded corpora, and the live curves and snapshot heatmaps every watching session shares."""
 
 import threading
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import plotly.graph_objects
 import streamlit as st
 
+from seq2seq.app.dispatch import TrainingPool, server_pool
 from seq2seq.app.runs import upload_run_data
 from seq2seq.app.views import snapshot_example
-from seq2seq.app.worker import TrainingState, TrainingWorker
+from seq2seq.app.worker import TrainingState
 from seq2seq.config import Config
 from seq2seq.data import RunData, load_run_data
 from seq2seq.plots import heatmap_figure, training_figure, training_series
 from seq2seq.records import Snapshot
 
+OWNER_KEY = "training_owner"
+
 
 @st.cache_resource(show_spinner=False)
-def training_worker() -> TrainingWorker:
-    """The server's one trainer: every session and tab reads it, and it goes on when a page is left or reloaded."""
-    return TrainingWorker()
+def training_pool() -> TrainingPool:
+    """The server's training slots, fed from the shared queue: every session and tab reads them, and a run goes on
+    when a page is left or reloaded."""
+    future = default_corpus()  # taken here, on a script thread: the pool's rounds run on a thread of their own
+    return server_pool(lambda config: prepared_corpus(config, future))
+
+
+def session_owner() -> str:
+    """The key this browser session's runs are queued under (one queued or training run per key)."""
+    return st.session_state.setdefault(OWNER_KEY, uuid.uuid4().hex)
 
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=2, ttl=600)
@@ -46,15 +57,14 @@ def default_corpus() -> Future:
     return future
 
 
-def prepared_corpus(config: Config) -> RunData | None:
-    """The default corpus, ready or nearly (waits for it), when ``config`` asks for it; else None (the worker then
-    generates the corpus itself)."""
+def prepared_corpus(config: Config, future: Future | None = None) -> RunData | None:
+    """The default corpus (``future``, else ``default_corpus()``), waited for if not ready yet, when ``config`` asks
+    for it; else None (the worker then generates the corpus itself)."""
     defaults = Config()
     if any(getattr(config, name) != getattr(defaults, name) for name in CORPUS_FIELDS) or config.train_file:
         return None
-    future = default_corpus()
-    with st.spinner("Generating the corpus…"):
-        wait([future])
+    future = future or default_corpus()
+    wait([future])
     # A generation that failed is left to the worker, which reports a failure as a failed run.
     return None if future.exception() else future.result()
 

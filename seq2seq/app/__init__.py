@@ -1,2 +1,3 @@
 """What the Streamlit app needs, without Streamlit: run folders (``runs``), loaded models (``models``), the
-background trainer (``worker``) and the rows and wording of the pages (``views``). The core never imports this."""
+background trainer (``worker``), the training queue and the slots it feeds (``training_queue``, ``dispatch``,
+``ray_dispatch``) and the rows and wording of the pages (``views``, ``queue_view``). The core never imports this."""

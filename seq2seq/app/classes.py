@@ -308,14 +308,10 @@ def class_links(codes: ClassCodes, base: str = "") -> tuple[str, str]:
 
 def step_title(lesson: int, step: int) -> str:
     """ "Lesson 2 · step 3", followed by the step's title from the lesson catalogue (``seq2seq.lessons``) when it
-    has that step."""
+    has that step (a class's answers may outlive a step the catalogue has since dropped)."""
+    from ..lessons import LESSONS  # here, not at the top: the Class page's first paint does not need the models
+
     name = f"Lesson {lesson} · step {step}"
-    try:
-        from ..lessons import LESSONS
-    except ModuleNotFoundError as error:
-        if error.name != "seq2seq.lessons":
-            raise
-        return name
     if not (1 <= lesson <= len(LESSONS) and 1 <= step <= len(LESSONS[lesson - 1].steps)):
         return name
     return f"{name}: {LESSONS[lesson - 1].steps[step - 1].title}"

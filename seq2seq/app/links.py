@@ -1,5 +1,5 @@
 """Links that carry the app's state: ``/?sentence=the+cat+sat``, ``/Decoder?sentence=...&step=3&model=...`` and
-``/Train?run=additive&step=266`` (a run's replay at a training step).
+``/Train?run=additive&step=266`` (a run's replay at a training step) and ``/Learn?lesson=2&step=3&class=CODE``.
 
 Parameters come from a URL anyone can write, so each is checked and bounded here, without Streamlit: an unknown or
 unusable parameter is dropped with a note for the page to show, never an error. A model is named as the sidebar's
@@ -17,13 +17,14 @@ from pathlib import Path
 from ..paths import default_checkpoint_path
 from ..tokenize import InputError, checked_tokens, echo
 from .models import STILL_TRAINING, shipped_models, usable_run
-from .runs import runs_root
+from .runs import LiveRuns, live_folders, runs_root
 
-PARAMETERS = ("sentence", "step", "model", "run")
+PARAMETERS = ("sentence", "lesson", "step", "model", "run")
 DEFAULT_MODEL = "default"
 RUN_PREFIX = "runs/"  # before a run's name when a shipped model has that name too (a folder name holds no "/")
 MAX_STEP = 200  # longer than any decode: a sentence has at most 100 tokens, decoding stops 5 steps past its length
 MAX_TRAINING_STEP = 10**9  # a replay's step: past any run's last update
+MAX_LESSON = 99  # a whole number the Learn page then checks against its lessons
 
 
 def step_limit(reads: Collection[str]) -> int:
@@ -41,6 +42,8 @@ class Link:
 
     sentence: str | None = None
     step: int | None = None
+    lesson: int | None = None
+    class_code: str | None = None  # the class a learner joins, on a page that reads ``class``: unchecked here
     model: Path | None = None  # a checkpoint the library found for the link's model name
     run: Path | None = None  # the checkpoint of the run to replay (named as a model is; the run training now too)
     notes: list[str] = field(default_factory=list)  # one line per parameter that was ignored, and why
@@ -57,7 +60,7 @@ def shipped_names() -> dict[str, Path]:
 
 
 def model_for_name(
-    name: str, root: str | Path | None = None, live_run_dir: str | Path | None = None
+    name: str, root: str | Path | None = None, live_run_dir: LiveRuns = None
 ) -> tuple[Path | None, str | None]:
     """(the checkpoint a link's model name stands for, None), or (None, why not). A name is a shipped model's (see
     ``shipped_names``) or a finished run's that holds a model, under the runs root; a run still training
@@ -93,7 +96,7 @@ def model_name(path: str | Path | None, root: str | Path | None = None) -> str |
 def parse_link(
     params: Mapping[str, str],
     root: str | Path | None = None,
-    live_run_dir: str | Path | None = None,
+    live_run_dir: LiveRuns = None,
     reads: Collection[str] = PARAMETERS,
     most_step: int = MAX_STEP,
 ) -> Link:
@@ -123,21 +126,15 @@ def parse_link(
             link.sentence = " ".join(sentence.split())
         except InputError as problem:
             link.notes.append(f"The link's sentence was ignored: {problem}")
-    step = params.get("step")
-    if step is not None:
-        # ASCII digits only ("²".isdigit() holds but int() refuses it); leading zeros are read past, so "0003" is 3
-        # like "03", and only what is left is converted: int() refuses 4,301 digits or more
-        digits = step.strip().lstrip("0")
-        if digits.isascii() and digits.isdecimal() and len(digits) <= len(str(most_step)) and int(digits) <= most_step:
-            link.step = int(digits)
-        else:
-            link.notes.append(
-                f"The link's step {echo(step)} was ignored: it must be a whole number from 1 to {most_step:,}."
-            )
+    link.lesson = _whole_number(params, "lesson", MAX_LESSON, link.notes)
+    link.step = _whole_number(params, "step", most_step, link.notes)
+    if "class" in reads:  # a page's own (Learn, Class): the class itself checks the code (``app.classes``)
+        link.class_code = params.get("class")
     run = params.get("run")
     if run is not None:
-        if live_run_dir is not None and run == Path(live_run_dir).name:
-            link.run = Path(live_run_dir) / "model.pt"
+        live = next((folder for folder in live_folders(live_run_dir) if folder.name == run), None)
+        if live is not None:
+            link.run = live / "model.pt"
         else:
             link.run, why = model_for_name(run, root, live_run_dir)
             if link.run is None:
@@ -150,17 +147,41 @@ def parse_link(
     return link
 
 
+def _whole_number(params: Mapping[str, str], name: str, maximum: int, notes: list[str]) -> int | None:
+    """The parameter ``name`` as a whole number from 1 to ``maximum``; None, with a note, for anything else."""
+    value = params.get(name)
+    if value is None:
+        return None
+    # ASCII digits only ("²".isdigit() holds but int() refuses it); leading zeros are read past, so "0003" is 3 like
+    # "03", and only what is left is converted: int() refuses 4,301 digits or more
+    digits = value.strip().lstrip("0")
+    if digits.isascii() and digits.isdecimal() and len(digits) <= len(str(maximum)) and int(digits) <= maximum:
+        return int(digits)
+    notes.append(f"The link's {name} {echo(value)} was ignored: it must be a whole number from 1 to {maximum:,}.")
+    return None
+
+
 def link_params(
-    sentence: str | None, step: int | None = None, model: str | Path | None = None, run: str | Path | None = None
+    sentence: str | None,
+    step: int | None = None,
+    model: str | Path | None = None,
+    run: str | Path | None = None,
+    *,
+    lesson: int | None = None,
+    class_code: str | None = None,
 ) -> dict[str, str]:
     """The query parameters that reopen this view: what a page writes back to its URL. ``model`` is the model the
     page shows (None: the shipped default), ``run`` the run a replay shows; each is written under the name
-    ``parse_link`` reads back."""
+    ``parse_link`` reads back. ``lesson`` and ``class_code``: the Learn page's place and class."""
     params: dict[str, str] = {}
     if sentence:
         params["sentence"] = " ".join(sentence.split())
+    if lesson is not None:
+        params["lesson"] = str(lesson)
     if step is not None:
         params["step"] = str(step)
+    if class_code:
+        params["class"] = class_code
     name = model_name(model)
     if name is not None:
         params["model"] = name

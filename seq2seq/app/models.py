@@ -19,7 +19,7 @@ from ..evaluation import SHOWCASE_SENTENCE, TestReport, evaluate_sentences
 from ..metrics import percent
 from ..paths import default_checkpoint_path
 from ..tokenize import tokenize
-from .runs import ACTIVE_STATUSES, RunInfo, list_runs, runs_root
+from .runs import ACTIVE_STATUSES, LiveRuns, RunInfo, list_runs, runs_root
 
 UNKNOWN_WORD_EXAMPLE = "the wug sat on the mat"
 DECODES_KEPT = 8  # per loaded model: the Decoder page's own decode, its beam search and a few what-ifs
@@ -33,9 +33,9 @@ def shipped_models() -> list[Path]:
     return ([default] if default.is_file() else []) + others
 
 
-def usable_runs(root: str | Path | None = None, live_run_dir: str | Path | None = None) -> list[RunInfo]:
+def usable_runs(root: str | Path | None = None, live_run_dir: LiveRuns = None) -> list[RunInfo]:
     """The runs one can make one's model (pick, or name in a link): those that saved a model and are no longer
-    training (``live_run_dir`` is the run the server trains now), newest first."""
+    training (``live_run_dir``: the runs the server trains now), newest first."""
     return [run for run in list_runs(root, live_run_dir) if run.has_model and run.status not in ACTIVE_STATUSES]
 
 
@@ -43,7 +43,7 @@ STILL_TRAINING = "is a run still training: a model can be used once its run has 
 
 
 def usable_run(
-    name: str, root: str | Path | None = None, live_run_dir: str | Path | None = None
+    name: str, root: str | Path | None = None, live_run_dir: LiveRuns = None
 ) -> tuple[Path | None, str | None]:
     """(run ``name``'s checkpoint, None) when it is one of ``usable_runs`` now, else (None, why not): it is still
     training (``STILL_TRAINING``), or no finished run of that name holds a model, say because another session deleted
@@ -56,7 +56,7 @@ def usable_run(
     return run.checkpoint, None
 
 
-def model_options(live_run_dir: str | Path | None = None) -> dict[str, str]:
+def model_options(live_run_dir: LiveRuns = None) -> dict[str, str]:
     """Every model one can pick, path -> label: the shipped ones, then the finished runs that saved a model."""
     options = {str(path): model_label(path) for path in shipped_models()}
     for run in usable_runs(runs_root(), live_run_dir):

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +38,7 @@ RunStatus = Literal[
     "idle", "preparing", "running", "stopping", "finished", "failed", "interrupted", "cli", "unknown", "elsewhere"
 ]
 ACTIVE_STATUSES: tuple[RunStatus, ...] = ("preparing", "running", "stopping", "elsewhere")  # these may still write
+LiveRuns = str | Path | Collection[str | Path] | None  # the run folders this server trains into now
 DELETING = ".deleting-"  # a run folder being deleted is renamed to this prefix first
 RUN_FILES = frozenset(
     {"model.pt", "history.csv", RUN_INFO, "corpus.txt", "metrics.json", "examples.md", "ANALYSIS.md",
@@ -106,30 +108,36 @@ class RunInfo:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started_at)) if self.started_at else ""
 
 
-def list_runs(root: str | Path | None = None, live_run_dir: str | Path | None = None) -> list[RunInfo]:
+def live_folders(live_run_dir: LiveRuns) -> list[Path]:
+    """The folders of ``live_run_dir``: one folder, several, or none."""
+    folders = [live_run_dir] if isinstance(live_run_dir, str | Path) else live_run_dir or []
+    return [Path(folder) for folder in folders]
+
+
+def list_runs(root: str | Path | None = None, live_run_dir: LiveRuns = None) -> list[RunInfo]:
     """The run folders under ``root``, newest first (``run_time``). A run whose ``run.json`` says it is still going on
-    but that is not ``live_run_dir`` (the one the worker runs now) was cut off, say by a server restart:
+    but that is not ``live_run_dir`` (the runs this server's workers train now) was cut off, say by a server restart:
     "interrupted", unless another process holds its lock: "elsewhere", as is any folder but the live one whose lock
     is held. A run without ``run.json`` (trained from the command line), or whose ``run.json`` is older than its
     model, is "cli" and shows the test accuracy its checkpoint stores."""
     root = Path(root) if root is not None else runs_root()
     if not root.is_dir():
         return []
-    live = Path(live_run_dir).resolve() if live_run_dir else None
+    live = {folder.resolve() for folder in live_folders(live_run_dir)}
     runs = []
     for path in sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True):
         recorded = (path / RUN_INFO).is_file()
         info = read_run_info(path)
-        stale = recorded and path.resolve() != live and _record_is_older_than_model(path, info)
+        stale = recorded and path.resolve() not in live and _record_is_older_than_model(path, info)
         if stale:
             info = {}  # it describes the model this folder held before: the checkpoint speaks for the folder
         stored = _stored_checkpoint(path) if stale or not recorded else None
         status = info.get("status") if info.get("status") in get_args(RunStatus) else "unknown"
         if stored is not None:
             status = "cli"
-        if path.resolve() != live and folder_is_locked(path):
+        if path.resolve() not in live and folder_is_locked(path):
             status = "elsewhere"
-        elif status in ACTIVE_STATUSES and path.resolve() != live:
+        elif status in ACTIVE_STATUSES and path.resolve() not in live:
             status = "interrupted"
         test = info.get("test") if isinstance(info.get("test"), dict) else {}
         accuracy = stored[1] if stored is not None else test.get("exact_match")
@@ -203,7 +211,7 @@ def _checkpoint_accuracy(path: str, mtime_ns: int, size: int) -> float | None | 
     return test.get("exact_match")
 
 
-def delete_run(root: str | Path, name: str, live_run_dir: str | Path | None = None) -> None:
+def delete_run(root: str | Path, name: str, live_run_dir: LiveRuns = None) -> None:
     """Delete the run folder ``name`` under ``root`` for good. Raises ValueError, saying why, for a name that is not
     one of ``list_runs``' folders made by our commands (``RunInfo.ours``: one holding ``run.json``, or a valid
     checkpoint and nothing but our files), so nothing else under ``root`` can go, and for the run that is going on now

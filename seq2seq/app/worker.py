@@ -1,8 +1,10 @@
 """A background training worker: one ``Trainer`` on its own thread, with a thread-safe view of its progress.
 
-The app holds one worker per server and every browser session reads it; the worker knows nothing about Streamlit.
-At most one run goes on at a time: a second ``start`` while one runs raises ``TrainingBusy`` instead of starting
-another. Each run gets a new folder under the runs root, so it never writes over another run or the shipped model.
+A worker is one training slot: the app's ``TrainingPool`` (``seq2seq.app.dispatch``) holds one per slot and starts
+the runs it takes from the queue on the free ones; every browser session reads them. The worker knows nothing about
+Streamlit. At most one run goes on per worker: a second ``start`` while one runs raises ``TrainingBusy`` instead of
+starting another. Each run gets a new folder under the runs root, so it never writes over another run or the shipped
+model. ``_train`` is the one step a subclass changes to train elsewhere (``seq2seq.app.ray_dispatch``).
 
 Workers are stopped and joined at interpreter exit: a thread still inside torch when the interpreter tears down
 aborts the process (exit status 134).
@@ -10,12 +12,14 @@ aborts the process (exit status 134).
 
 import atexit
 import contextlib
+import itertools
 import logging
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 import torch
 
@@ -26,17 +30,24 @@ from ..paths import new_run_dir
 from ..records import BatchPoint, HistoryRow, Snapshot, StopReason
 from ..run_folder import Trainer
 from ..train import Progress
-from .runs import ACTIVE_STATUSES, RunStatus, write_run_info
+from .runs import ACTIVE_STATUSES, RunStatus, upload_run_data, write_run_info
 
 MAX_LOG_LINES = 400
 MAX_CURVE_POINTS = 300
 
 logger = logging.getLogger(__name__)
 _WORKERS: "weakref.WeakSet[TrainingWorker]" = weakref.WeakSet()
+_RUN_IDS = itertools.count(1)  # shared by every worker: a run id names one run of this process
 
 
 class TrainingBusy(RuntimeError):
     """A run is already going on; only one trains at a time."""
+
+
+class Stoppable(Protocol):
+    """What a worker stops a run with: the ``Trainer``, or a handle on a run trained elsewhere."""
+
+    def stop(self) -> None: ...
 
 
 def downsample(points: list, limit: int = MAX_CURVE_POINTS) -> list:
@@ -52,7 +63,7 @@ def downsample(points: list, limit: int = MAX_CURVE_POINTS) -> list:
 class TrainingState:
     """A consistent copy of a worker's progress, safe to read while the run goes on."""
 
-    run_id: int = 0  # increases with every start; 0 means nothing was started on this worker yet
+    run_id: int = 0  # a new one, larger than any before in this process, at every start; 0: nothing started yet
     status: RunStatus = "idle"
     run_dir: Path | None = None
     config: Config | None = None
@@ -109,7 +120,7 @@ class TrainingWorker:
         self._state = TrainingState()
         self._batches: list[BatchPoint] = []
         self._thread: threading.Thread | None = None
-        self._trainer: Trainer | None = None
+        self._trainer: Stoppable | None = None
         self._stop_requested = False
         self._shutting_down = False  # the server is stopping: a run cut off now was not stopped by a user
         _WORKERS.add(self)
@@ -135,8 +146,8 @@ class TrainingWorker:
     ) -> TrainingState:
         """Start a run in a new folder under ``runs_root``; raise TrainingBusy if one is going on.
 
-        Without ``data`` the built-in corpus of ``config`` is generated on the worker thread. ``corpus_text``, the
-        uploaded file a run was given, is kept in its folder as ``corpus.txt``.
+        Without ``data`` the corpus is made on the worker thread: from ``corpus_text``, the uploaded file a run was
+        given (kept in its folder as ``corpus.txt``), else the built-in generator's for ``config``.
         """
         config.validate()
         with self._lock:
@@ -147,7 +158,7 @@ class TrainingWorker:
                 )
             run_dir = new_run_dir(runs_root)  # OSError (say, a read-only folder) leaves the worker as it was
             state = TrainingState(
-                run_id=self._state.run_id + 1,
+                run_id=next(_RUN_IDS),
                 status="preparing",
                 run_dir=run_dir,
                 config=config,
@@ -165,7 +176,7 @@ class TrainingWorker:
             self._state = state
             self._thread = threading.Thread(
                 target=self._run,
-                args=(state.run_id, config, run_dir, data, corpus_text),
+                args=(config, run_dir, data, corpus, corpus_text),
                 name=f"seq2seq-train-{run_dir.name}",
                 daemon=True,  # never keeps the interpreter alive; the atexit hook stops and joins it
             )
@@ -199,30 +210,23 @@ class TrainingWorker:
         self.wait(timeout)
 
     # ----------------------------------------------------------------------------------------------------- the run
-    def _run(self, run_id: int, config: Config, run_dir: Path, data: RunData | None, corpus_text: bytes | None):
+    def _run(self, config: Config, run_dir: Path, data: RunData | None, corpus: str, corpus_text: bytes | None):
         # One intra-op thread: on a small machine the server must stay responsive while this trains.
         torch.set_num_threads(1)
         try:
             if corpus_text is not None:
                 atomic_write(run_dir / "corpus.txt", lambda handle: handle.write(corpus_text))
-            if data is None:
+            if data is None and corpus_text is not None:
+                data = upload_run_data(config, corpus_text, corpus)
+            elif data is None:
                 self._log("generating the built-in corpus")
                 data = load_run_data(config)
             summary = data.summary()
             self._log(summary)
-            trainer = Trainer(
-                config, data, run_dir, callback=self._on_progress, report_every=self.report_every, log=self._log
-            )
             with self._lock:
-                self._trainer = trainer
-                if self._stop_requested:
-                    trainer.stop()
-                status = "stopping" if self._stop_requested else "running"
-                self._state = replace(self._state, status=status, data_summary=summary)
-            result = trainer.run()
-            metrics = result.test.to_dict()
+                self._state = replace(self._state, data_summary=summary)
+            stop_reason, metrics = self._train(config, data, run_dir)
             with self._lock:
-                stop_reason = result.stop_reason
                 if stop_reason == "stopped" and self._shutting_down:
                     stop_reason = "server_stopped"
                 self._state = replace(
@@ -249,6 +253,23 @@ class TrainingWorker:
                 write_run_info(run_dir, self._info(state))
             except OSError as error:
                 logger.warning("could not write run.json in %s: %s", run_dir, error)
+
+    def _train(self, config: Config, data: RunData, run_dir: Path) -> tuple[StopReason, dict]:
+        """Train ``data`` into ``run_dir`` on this thread: why the run stopped, and its test metrics."""
+        trainer = Trainer(
+            config, data, run_dir, callback=self._on_progress, report_every=self.report_every, log=self._log
+        )
+        self._training(trainer)
+        result = trainer.run()
+        return result.stop_reason, result.test.to_dict()
+
+    def _training(self, trainer: Stoppable) -> None:
+        """The run is training now, and ``trainer.stop()`` stops it (at once if a stop was asked already)."""
+        with self._lock:
+            self._trainer = trainer
+            if self._stop_requested:
+                trainer.stop()
+            self._state = replace(self._state, status="stopping" if self._stop_requested else "running")
 
     def _on_progress(self, progress: Progress) -> None:
         with self._lock:

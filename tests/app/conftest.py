@@ -1,12 +1,15 @@
 """Fixtures and helpers of the AppTest tier: the app's entry page and pages, a runs folder with the tiny model as the
 default, and a model without attention."""
 
+import contextlib
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from seq2seq.app.database import DatabaseUnavailable, connect
 from seq2seq.app.runs import RUNS_ENV
+from seq2seq.app.training_queue import SCHEMA
 from seq2seq.data import load_run_data
 from seq2seq.paths import CHECKPOINT_ENV
 from seq2seq.run_folder import Trainer
@@ -24,15 +27,33 @@ def runs(monkeypatch, tmp_path, tiny_checkpoint) -> Path:
     monkeypatch.setenv(CHECKPOINT_ENV, str(tiny_checkpoint))
     monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs"))
     yield tmp_path / "runs"
-    worker = training.training_worker()
-    worker.stop()
-    assert worker.wait(120), "the training run did not end"
+    leave_training_idle()
 
 
-def open_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
+def leave_training_idle() -> None:
+    """Take every run out of this test's queue, stop the runs going on and record their ends, while the test's runs
+    folder is still the server's (the shared pool outlives the test)."""
+    pool = training.training_pool()
+    with contextlib.suppress(DatabaseUnavailable):  # a test that broke the database on purpose
+        if pool.queue.exists():
+            with connect(SCHEMA) as db:
+                db.execute("UPDATE training_queue SET status = 'cancelled' WHERE status = 'queued'")
+    for worker in pool.workers:
+        worker.stop()
+        assert worker.wait(120), "the training run did not end"
+    with contextlib.suppress(DatabaseUnavailable):
+        if pool.queue.exists():
+            pool.dispatch()
+
+
+def open_app(page: str | None = None, params: dict | None = None, timeout: float = 60) -> AppTest:
+    """The app, then ``page`` (its first view, with the link's ``params`` when given)."""
+    at = AppTest.from_file(APP, default_timeout=timeout).run()
     if page:
-        at.switch_page(page).run()
+        at.switch_page(page)
+        for name, value in (params or {}).items():
+            at.query_params[name] = value
+        at.run()
     assert not at.exception, at.exception
     return at
 

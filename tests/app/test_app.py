@@ -9,6 +9,7 @@ import html
 import json
 import re
 import shutil
+import socket
 import time
 import tomllib
 import unicodedata
@@ -17,8 +18,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from harness.browser import run_folders
 from seq2seq.ablate import term_ablation
 from seq2seq.app.runs import delete_run, write_run_info
+from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.app.views import ablation_text, markdown_escape
 from seq2seq.config import Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
@@ -30,6 +33,7 @@ from seq2seq.run_folder import Trainer
 from seq2seq.tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, tokenize
 from tests.app.conftest import APP, PAGES, REPO, open_app, texts, tiny_settings
 from tests.conftest import TINY_WORDS, tiny_config
+from tests.processes import dead_pid
 from ui import session, training, warm_up, widgets
 
 
@@ -209,7 +213,7 @@ def test_a_tiny_run_trains_lands_in_its_folder_and_becomes_active(runs):
     at.button(key="start_training").click().run()  # a second Start while one runs says so
     assert any("already in progress" in w for w in texts(at.warning))
     assert "finished (all epochs done)" in wait_for_run_end(at)
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = run_folders(runs)
     assert {"model.pt", "history.csv", "run.json"} <= {p.name for p in run_dir.iterdir()}
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
     assert any("epoch 2 step" in c for c in texts(at.code))
@@ -222,20 +226,78 @@ def test_a_tiny_run_trains_lands_in_its_folder_and_becomes_active(runs):
     assert any(c.startswith(f"Active model: run {run_dir.name}".replace("-", "\\-")) for c in texts(at.caption))
 
 
-def test_a_second_session_sees_the_run_cannot_start_another_and_can_stop_it(runs):
+def test_a_second_sessions_start_waits_in_the_queue_says_its_place_and_can_be_cancelled(runs):
     mine = open_app("pages/train.py")
     tiny_settings(mine, epochs=500)
     mine.button(key="start_training").click().run()
-    theirs = open_app("pages/train.py")  # another browser tab or user: the same server-wide trainer
+    theirs = open_app("pages/train.py")  # another browser tab or user: the same server-wide slots and queue
     name = run_status(mine).split(":")[0]
     assert run_status(theirs).startswith(name) and run_status(theirs).endswith(("preparing the data", "training"))
     theirs.button(key="start_training").click().run()
-    assert any("already in progress" in w for w in texts(theirs.warning))
-    theirs.button(key="stop_training").click().run()
+    assert any(s.startswith("Queued: every training slot is taken") for s in texts(theirs.success))
+    assert any(i.startswith("Your run is queued: number 1 of 1 waiting.") for i in texts(theirs.info))
+    table = theirs.dataframe[0].value
+    assert list(table["place"]) == ["training", "1"] and list(table["whose"]) == ["another session's", "yours"]
+    theirs.button(key="start_training").click().run()  # one run per session, queued or training
+    assert any("already in the queue (number 1)" in w for w in texts(theirs.warning))
+    theirs.button(key="cancel_queued").click().run()
+    assert "Cancelled: your run left the queue." in texts(theirs.info)
+    assert list(theirs.dataframe[0].value["place"]) == ["training"]
+    theirs.button(key="stop_training").click().run()  # anyone may stop the run on show
     assert any("Stopping" in i for i in texts(theirs.info))
     assert "finished (stopped by a user)" in wait_for_run_end(mine)
-    (run_dir,) = runs.iterdir()  # one run only, in its own folder
+    (run_dir,) = run_folders(runs)  # one run only, in its own folder: the cancelled one never started
     assert (run_dir / "model.pt").is_file()
+
+
+def test_a_queued_run_starts_by_itself_when_the_run_ahead_ends(runs):
+    mine = open_app("pages/train.py")
+    tiny_settings(mine, epochs=500)
+    mine.button(key="start_training").click().run()
+    theirs = open_app("pages/train.py")
+    tiny_settings(theirs, epochs=1)
+    theirs.button(key="start_training").click().run()
+    assert any(i.startswith("Your run is queued: number 1 of 1") for i in texts(theirs.info))
+    mine.button(key="stop_training").click().run()
+    first = wait_for_run_end(mine).split(":")[0]
+    deadline = time.monotonic() + 120
+    while not (run_status(theirs).startswith("Run ") and run_status(theirs).split(":")[0] != first):
+        assert time.monotonic() < deadline, run_status(theirs)
+        time.sleep(0.3)
+        theirs.run()
+    assert "finished (all epochs done)" in wait_for_run_end(theirs)
+    assert len(run_folders(runs)) == 2 and not any(i.startswith("Your run is queued") for i in texts(theirs.info))
+
+
+def test_a_run_cut_off_by_a_server_that_is_gone_is_offered_again_to_its_owner(runs):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["training_owner"] = "me"  # this session's key in the queue
+    queue = TrainingQueue()
+    config = tiny_config(corpus_size=200, max_length=4, valid_size=30, test_size=30, epochs=1, hidden_size=16,
+                         embedding_size=8, attention_size=16)  # fmt: skip
+    queue.enqueue("me", config, "built-in generator")
+    queue.claim(f"{socket.gethostname()}:{dead_pid()}:gone")  # the server that trained it has ended
+    queue.reap()
+    at.run().switch_page("pages/train.py").run()
+    (warning,) = [w for w in texts(at.warning) if w.startswith("Your run")]
+    assert "did not finish (interrupted: the server training it stopped before the run ended)" in warning
+    at.button(key="restart_run").click().run()
+    assert queue.latest("me").status in ("running", "finished") and "finished" in wait_for_run_end(at)
+    (run_dir,) = run_folders(runs)
+    assert json.loads((run_dir / "run.json").read_text())["config"]["corpus_size"] == 200
+
+
+def test_a_broken_queue_database_is_one_line_on_the_train_page_and_nothing_else_minds(runs):
+    runs.mkdir(parents=True)
+    (runs / "app.sqlite3").write_bytes(b"not a database " * 100)
+    at = open_app("pages/train.py")
+    assert [e for e in texts(at.error) if e.startswith("The training queue cannot be read now: the shared database")]
+    tiny_settings(at)
+    at.button(key="start_training").click().run()
+    (refused,) = [e for e in texts(at.error) if e.startswith("Not started:")]
+    assert "app.sqlite3" in refused and "\n" not in refused and not run_folders(runs)
+    at.switch_page("pages/try_it.py").run()
+    assert not at.exception and not at.error
 
 
 def record_training_figures(monkeypatch) -> list[tuple]:
@@ -290,7 +352,7 @@ def test_an_uploaded_corpus_trains(runs, tiny_corpus):
     tiny_settings(at, epochs=1)
     at.button(key="start_training").click().run()
     assert "finished" in wait_for_run_end(at)
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = run_folders(runs)
     assert (run_dir / "corpus.txt").read_bytes() == tiny_corpus.read_bytes()
     assert json.loads((run_dir / "run.json").read_text())["corpus"] == "my corpus.txt"
 
@@ -367,7 +429,7 @@ def test_a_batch_larger_than_the_corpus_trains_in_one_batch(runs):
     at.button(key="start_training").click().run()
     assert any(s.startswith("Started run ") for s in texts(at.success)), texts(at.error)
     assert "finished (all epochs done)" in wait_for_run_end(at)
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = run_folders(runs)
     assert (run_dir / "model.pt").is_file()
     with open(run_dir / "history.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -402,7 +464,7 @@ def test_settings_outside_the_widget_bounds_never_reach_the_trainer(runs):
     at.button(key="start_training").click().run()
     assert at.session_state["corpus_size"] == defaults.corpus_size
     assert any("lr must be" in e for e in texts(at.error)) and any("Not started" in e for e in texts(at.error))
-    assert not runs.exists() and not training.training_worker().busy
+    assert not runs.exists() and not training.training_pool().state().active
 
 
 def test_the_active_model_is_chosen_per_session(runs, tiny_checkpoint):
@@ -436,14 +498,14 @@ def test_a_run_is_deleted_only_when_confirmed_and_its_session_falls_back_to_the_
     at.checkbox(key="delete_confirm").check().run()
     at.button(key="delete_run").click().run()
     assert not at.exception, at.exception
-    assert [p.name for p in runs.iterdir()] == ["20250102-120000"]
+    assert [p.name for p in run_folders(runs)] == ["20250102-120000"]
     assert "Deleted run 20250101\\-120000." in texts(at.success)
     assert "shipped default" in texts(at.sidebar.markdown)
     assert at.selectbox(key="delete_choice").options == ["20250102-120000"]
     assert at.button(key="delete_run").disabled  # the check box is cleared for the next one
     other.button(key="delete_run").click().run()  # a session whose page still lists the deleted run
     assert any(e.startswith("Not deleted: there is no run folder") for e in texts(other.error)), texts(other.error)
-    assert [p.name for p in runs.iterdir()] == ["20250102-120000"]
+    assert [p.name for p in run_folders(runs)] == ["20250102-120000"]
 
 
 # ------------------------------------------------------------------------------------------------- Examples
@@ -656,7 +718,7 @@ def test_the_app_validates_many_times_in_the_first_epoch_on_a_subset_and_says_so
     at.number_input(key="valid_subset").set_value(10)
     at.button(key="start_training").click().run()
     wait_for_run_end(at)
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = run_folders(runs)
     with open(run_dir / "history.csv", newline="") as handle:
         epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
     assert epochs.count(1) >= 3, epochs
@@ -734,7 +796,7 @@ def test_the_live_curves_are_built_once_per_run_and_follow_it(runs, monkeypatch)
     every watching session draws is the run's latest history."""
     built = record_training_figures(monkeypatch)
     at = train_page_after_a_tiny_run(epochs=2)
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = run_folders(runs)
     with open(run_dir / "history.csv", newline="") as handle:
         matches = [100 * float(row["valid_exact_match"]) for row in csv.DictReader(handle)]
     for tab in (at, open_app("pages/train.py")):

@@ -9,19 +9,13 @@ from streamlit.testing.v1 import AppTest
 
 from seq2seq.app.classes import LIFETIME_S, create_class, record_answer, record_position
 from seq2seq.app.database import database_path
-from tests.app.conftest import APP, texts
+from tests.app.conftest import open_app, texts
 
 CLASS_PAGE = "pages/class_view.py"
 
 
 def open_class_page(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page(CLASS_PAGE)
-    for name, value in (params or {}).items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(CLASS_PAGE, params)
 
 
 def test_a_teacher_creates_a_class_and_gets_a_students_link_without_the_key(runs):
@@ -49,8 +43,8 @@ def test_the_teacher_sees_each_steps_answers_against_the_truth_and_who_is_on_it(
     assert any(caption.startswith("3 learners in class") for caption in texts(at.caption))
     table = at.dataframe[0].value
     assert table.to_dict("records") == [
-        {"step": "Lesson 1 · step 2", "on it now": 2, "answered": 3, "right": 2},
-        {"step": "Lesson 2 · step 1", "on it now": 1, "answered": 0, "right": 0},
+        {"step": "Lesson 1 · step 2: Alignment", "on it now": 2, "answered": 3, "right": 2},  # from seq2seq.lessons
+        {"step": "Lesson 2 · step 1: 4 words", "on it now": 1, "answered": 0, "right": 0},
     ]
     assert "2 learners on this step now · 2 of 3 answers right · the truth: cat" in texts(at.caption)
     (chart,) = at.get("plotly_chart")

@@ -108,7 +108,7 @@ def test_the_curves_of_several_runs_share_one_axis_with_their_markers(runs, tiny
 
 
 def test_the_run_training_now_is_replayed_as_it_goes(runs, tiny_corpus):
-    worker = training.training_worker()
+    (worker, *_) = training.training_pool().workers  # started here, not through the queue
     config = tiny_config(train_file=tiny_corpus.name, epochs=500, evals_per_epoch=2)
     state = worker.start(config, runs, load_run_data(config, tiny_corpus))
     deadline = time.monotonic() + 60

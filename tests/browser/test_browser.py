@@ -29,6 +29,7 @@ from harness.browser import (
     Server,
     missing_browser,
     new_tab,
+    run_folders,
     screenshot_when_drawn,
     shot_on_failure,
     start_run,
@@ -170,10 +171,10 @@ def test_train_watch_the_curve_grow_reload_stop_activate_and_exit_mid_run(server
     code = server.stop()
     assert code in (0, -15), f"streamlit exited with {code}:\n{server.log()}"
     assert "Aborted" not in server.log()
-    latest = max(server.runs_dir.iterdir())
+    latest = max(run_folders(server.runs_dir))
     info = json.loads((latest / "run.json").read_text())
     assert info["status"] == "finished" and info["stop_reason"] == "server_stopped"  # joined at exit, model kept
-    assert (latest / "model.pt").is_file() and len(list(server.runs_dir.iterdir())) == 2
+    assert (latest / "model.pt").is_file() and len(list(run_folders(server.runs_dir))) == 2
 
 
 def test_every_page_opens_by_its_own_url_on_a_fresh_server(tmp_path, tiny_checkpoint, browser):

@@ -1,8 +1,8 @@
 """Many users on one server, in real browser sessions (Playwright, Chromium, ``streamlit run`` on 127.0.0.1).
 
 - Two sessions: one trains; the other, idle on the Train page, sees the run appear by itself, then reverses sentences
-  and browses the examples meanwhile, is told a run is going on when it presses Start (no second run starts), keeps
-  its own active model throughout, and stops the first's run.
+  and browses the examples meanwhile, presses Start and is queued behind the run (its place shown), cancels its queued
+  run (no second run starts), keeps its own active model throughout, and stops the first's run.
 - The soak benchmark (``benchmarks/soak.py``) at a small scale: three pages type inputs, hostile ones included, while
   a training runs; every input is answered, nothing fails, and the server's memory stays flat.
 
@@ -20,6 +20,7 @@ from harness.browser import (
     Server,
     missing_browser,
     new_tab,
+    run_folders,
     shot_on_failure,
     sidebar_model,
     start_run,
@@ -45,7 +46,7 @@ MAX_TRAFFIC_GROWTH_MB = 100
 # The server and browser fixtures (one of each per module) are in tests/conftest.py.
 
 
-def test_one_session_trains_while_another_reverses_browses_cannot_start_a_second_run_and_stops_it(server, browser):
+def test_one_session_trains_while_another_reverses_browses_queues_a_run_cancels_it_and_stops_the_first(server, browser):
     try:
         two_sessions(server, browser)
     except BaseException:
@@ -68,7 +69,7 @@ def two_sessions(server: Server, browser) -> None:
         trainer.goto(f"{server.url}/Train")
         wait_ready(trainer)
         start_run(trainer, sentences=200, epochs=500, held_out=30)
-        (run_dir,) = server.runs_dir.iterdir()
+        (run_dir,) = run_folders(server.runs_dir)
         other.get_by_text(RUNNING).first.wait_for(timeout=30_000)
 
         # Meanwhile the second reverses sentences on the shipped default and browses the examples.
@@ -83,12 +84,15 @@ def two_sessions(server: Server, browser) -> None:
         other.get_by_text(re.compile(r"^60 of 60 sentences shown")).wait_for()
         other.locator('[data-testid="stDataFrame"]').first.wait_for()  # the table may come after its caption
 
-        # On the Train page it sees the run; its Start is refused with a message and no second run starts.
+        # On the Train page it sees the run; its Start waits in the queue, saying its place, and it cancels it: no
+        # second run starts.
         other_sidebar.get_by_role("link", name="Train", exact=True).click()
         other.get_by_text(RUNNING).first.wait_for()
         other.get_by_role("button", name="Start training").click()
-        other.get_by_text("A training run is already in progress").wait_for()
-        assert [p.name for p in server.runs_dir.iterdir()] == [run_dir.name]
+        other.get_by_text("Your run is queued: number 1 of 1 waiting.").wait_for()
+        other.get_by_role("button", name="Cancel my queued run").click()
+        other.get_by_text("Cancelled: your run left the queue.").wait_for()
+        assert [p.name for p in run_folders(server.runs_dir)] == [run_dir.name]
         assert sidebar_model(other) == "shipped default"
         trainer.get_by_text(RUNNING).first.wait_for()  # still going, undisturbed
 
@@ -114,7 +118,7 @@ def two_sessions(server: Server, browser) -> None:
         trainer.get_by_role("textbox", name="Sentence", exact=True).wait_for()
         wait_ready(trainer)
         assert RUN_LABEL.match(sidebar_model(trainer))
-        assert [p.name for p in server.runs_dir.iterdir()] == [run_dir.name]
+        assert [p.name for p in run_folders(server.runs_dir)] == [run_dir.name]
         for tab in (trainer, other):
             assert tab.locator('[data-testid="stException"]').count() == 0
 

@@ -22,9 +22,9 @@ from seq2seq.paper_figure import Series, findings, load_paper_figure, series
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT, CLASSROOM = (
+MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT, LEARN, CLASSROOM, REPLAY = (
     (ROOT / "docs" / f"{name}.md").read_text(encoding="utf-8")
-    for name in ("model", "paper", "speed", "reliability", "development", "classroom")
+    for name in ("model", "paper", "speed", "reliability", "development", "learn", "classroom", "replay")
 )
 # Each stored benchmark result and the page that quotes it.
 QUOTED = {
@@ -40,6 +40,8 @@ QUOTED = {
     "length_fix": MODEL,
     "ab": SPEED,
     "decoder_page_speed": SPEED,
+    "lesson_speed": LEARN,
+    "ray_queue": CLASSROOM,
     "classroom": CLASSROOM,
 }
 
@@ -79,7 +81,18 @@ def test_every_quoted_result_says_when_where_how_and_whether_it_was_measured(nam
 
 @pytest.mark.parametrize(
     "name",
-    ["speed-training", "speed-steps", "soak", "term_ablation", "length_fix", "ab", "decoder_page_speed", "classroom"],
+    [
+        "speed-training",
+        "speed-steps",
+        "soak",
+        "term_ablation",
+        "length_fix",
+        "ab",
+        "decoder_page_speed",
+        "lesson_speed",
+        "ray_queue",
+        "classroom",
+    ],
 )
 def test_the_docs_quote_the_stored_tables_verbatim(name):
     stored = load(name)["markdown"].strip()
@@ -388,7 +401,7 @@ def test_every_test_the_docs_name_exists():
     """A test cited as evidence (``unit/test_x.py`` or ``app/test_x.py::test_y``, by its tier) is one that runs: the
     file, and the function in it."""
     missing = []
-    for page in (README, MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT, CLASSROOM):
+    for page in (README, MODEL, PAPER, SPEED, RELIABILITY, DEVELOPMENT, LEARN, CLASSROOM, REPLAY):
         cited = re.findall(r"(?<![\w/])((?:unit|app|browser|docs)/test_\w+\.py)(?:::(test_\w+))?", page)
         for module, function in cited:
             path = ROOT / "tests" / module

@@ -187,6 +187,34 @@ def test_a_parameter_the_page_does_not_use_is_dropped_with_a_note(runs):
     assert parse_link({"sentence": "the cat", "step": "2"}, runs).notes == []  # the Decoder reads all three
 
 
+LEARN_READS = ("model", "lesson", "step", "class")  # the Learn page's, as streamlit_app.PAGES lists them
+
+
+def test_a_lesson_link_is_read_and_written_back(runs):
+    link = parse_link({"lesson": "2", "step": "03", "class": "Ab-9_x"}, runs, reads=LEARN_READS)
+    assert (link.lesson, link.step, link.class_code, link.notes) == (2, 3, "Ab-9_x", [])
+    assert link_params(None, 3, None, lesson=2, class_code="Ab-9_x") == {
+        "lesson": "2",
+        "step": "3",
+        "class": "Ab-9_x",
+        "model": "default",
+    }
+
+
+@pytest.mark.parametrize(
+    "params, note",
+    [
+        ({"lesson": "0"}, "lesson '0' was ignored: it must be a whole number from 1 to 99"),
+        ({"lesson": "two"}, "lesson 'two' was ignored"),
+        ({"lesson": "100"}, "lesson '100' was ignored"),
+    ],
+)
+def test_a_bad_lesson_is_dropped_with_a_note(runs, params, note):
+    link = parse_link(params, runs, reads=LEARN_READS)
+    assert link.lesson is None
+    assert len(link.notes) == 1 and note in link.notes[0]
+
+
 def test_a_pages_own_parameters_are_left_to_it_without_a_note(runs):
     """Class reads ``class`` and ``key`` itself: no note for them there, and one on a page that does not read them."""
     params = {"class": "abcdefghjk", "key": "secret", "model": "default"}

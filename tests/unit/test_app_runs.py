@@ -63,6 +63,9 @@ def test_list_runs_reads_run_info_newest_first(tmp_path):
     assert [r.name for r in runs] == [new.name, old.name, bare.name]
     assert runs[0].status == "interrupted"  # says running, but the worker does not run it
     assert list_runs(tmp_path, live_run_dir=new)[0].status == "running"
+    write_run_info(old, {"status": "preparing", "started_at": 1.0})  # two slots of one server, both training
+    assert [r.status for r in list_runs(tmp_path, live_run_dir=[str(new), old])][:2] == ["running", "preparing"]
+    write_run_info(old, {"status": "finished", "started_at": 1.0, "corpus": "a.txt", "test": {"exact_match": 0.5}})
     assert runs[1].status == "finished" and runs[1].test_exact_match == 0.5 and runs[1].has_model
     assert runs[1].corpus == "a.txt" and runs[1].started.startswith("1970-01-01")
     assert runs[2].status == "unknown" and not runs[2].has_model

@@ -1,0 +1,85 @@
+"""Training the queue on a Ray cluster the test starts on this machine (``harness.ray_cluster``): a run trains as a
+Ray task, its progress streams back and its checkpoint lands in the run folder; a Ray worker killed mid-run fails its
+run with a message and the queue goes on. Skipped where Ray is not installed (``requirements-ray.txt``)."""
+
+import json
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from harness.ray_cluster import LocalRayCluster
+from seq2seq.app.dispatch import TrainingPool
+from seq2seq.app.ray_dispatch import RayWorker, ray_workers
+from seq2seq.app.runs import RUNS_ENV
+from seq2seq.app.training_queue import TrainingQueue
+from seq2seq.checkpoint import load_checkpoint
+from seq2seq.data import load_run_data
+from seq2seq.fileio import folder_is_locked
+from tests.conftest import quick_config
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-ray.txt)")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalRayCluster(nodes=1, cpus=2) as started:
+        yield started
+        ray.shutdown()
+
+
+@pytest.fixture
+def pool(cluster, tmp_path, monkeypatch, tiny_corpus):
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs"))
+    make_worker, slots = ray_workers(cluster.address)
+    assert slots == 2  # the cluster's CPUs
+    pool = TrainingPool(
+        TrainingQueue(tmp_path / "runs" / "app.sqlite3"),
+        slots=1,
+        corpus_for=lambda config: load_run_data(config, tiny_corpus),
+        make_worker=make_worker,
+        poll_s=None,
+    )
+    yield pool
+    pool.close()
+
+
+def test_a_queued_run_trains_as_a_ray_task_streams_its_progress_and_its_checkpoint_comes_back(pool):
+    entry = pool.submit("me", quick_config(2), "tiny.txt")
+    (worker,) = pool.workers
+    assert isinstance(worker, RayWorker) and entry.status == "running"
+    while worker.state().status == "preparing":  # until the task is sent, the folder locked
+        time.sleep(0.05)
+    assert folder_is_locked(entry.run_dir)  # as a local run's folder: no one deletes or picks it meanwhile
+    assert worker.wait(180) and not folder_is_locked(entry.run_dir)
+    state = worker.state()
+    assert state.status == "finished", state.error
+    assert any(line.startswith("training on Ray node") for line in state.log)
+    assert len(state.history) == 2 and state.batches and state.snapshot_count == 2  # streamed back as it trained
+    assert [moment["step"] for moment in state.replay] == [row["step"] for row in state.history]
+    assert load_checkpoint(state.run_dir / "model.pt").metrics["test"]["total"] == 30
+    assert (state.run_dir / "history.csv").read_text().count("\n") == 3
+    assert json.loads((state.run_dir / "run.json").read_text())["status"] == "finished"
+    pool.dispatch()
+    assert pool.queue.latest("me").status == "finished"
+
+
+def test_a_ray_worker_killed_mid_run_fails_the_run_with_a_message_and_the_queue_goes_on(pool):
+    pool.submit("killed", quick_config(500), "tiny.txt")
+    pool.submit("next", quick_config(1), "tiny.txt")
+    (worker,) = pool.workers
+    deadline = time.monotonic() + 180
+    while not (worker.state().batches and any("process" in line for line in worker.state().log)):
+        assert time.monotonic() < deadline and worker.busy, worker.state().error
+        time.sleep(0.2)
+    line = next(line for line in worker.state().log if line.startswith("training on Ray node"))
+    os.kill(int(re.search(r"process (\d+)", line).group(1)), signal.SIGKILL)
+    assert worker.wait(120)
+    state = worker.state()
+    assert state.status == "failed" and state.error.startswith("the Ray task training this run was lost")
+    assert "\n" not in state.error
+    pool.dispatch()
+    assert pool.queue.latest("killed").status == "failed" and pool.queue.latest("next").status == "running"
+    assert worker.wait(180) and worker.state().status == "finished"
