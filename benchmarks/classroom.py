@@ -12,11 +12,10 @@ opens Try it, answers ``--sentences`` sentences (a pause of ``--think`` seconds 
 types; every sentence is a test sentence new to the server, so no answer comes from another student's cache), then
 opens the Decoder and Compare on its last sentence. The first ``--trainers`` students also open the Train page in a
 second tab when they arrive, set a tiny run with the page's own widgets (``TINY_RUN``: tens of seconds of training),
-press Start and keep that tab open, its live view refreshing, until their run has ended. A Start the server turns
-away because a run is going on (``TrainingBusy``: one run at a time) is pressed again every ``--retry-every`` seconds
-until it starts; a Start that is queued is watched until its run ends. Every Start must end trained to its end or
-cancelled by its owner: any other ending (failed, cut off, never started by ``--train-deadline``) is a lost run, and
-an error.
+press Start and keep that tab open, its live view refreshing, until their run has ended (a Start that waits its
+turn in the training queue is watched until its run trains, then until it ends). Every Start must end trained to its
+end or cancelled by its owner: any other ending (refused, failed, cut off, never started by ``--train-deadline``) is a
+lost run, and an error.
 
 Enter latency is the time from sending Enter until the server's answer holding both reversal boxes (the model's
 and the true one, with the expected words) has reached the student; must hold: its 95th percentile with the class
@@ -71,7 +70,6 @@ RSS_SLACK = 0.02
 # The Train page's widgets (by key) and the values a trainer types: a run of tens of seconds.
 TINY_RUN = {"corpus_size": 300, "epochs": 20, "valid_size": 50, "test_size": 50, "evals_per_epoch": 1}
 STARTED = re.compile(r"Started run (\S+)\.")
-BUSY = "already in progress"  # TrainingBusy's words: the server trains one run at a time and turned this Start away
 QUEUED = "Queued:"  # the training queue's answer to a Start that waits its turn
 WAITING = "Your run is queued"  # what the Train page says while this session's run waits
 RUN_HEADING = re.compile(r"^Run (\S+): ")  # the live view's heading, naming the run it shows
@@ -85,23 +83,20 @@ class Settings:
     sentences: int = 10  # Enters per student
     think: float = 4.0  # mean seconds before each Enter (uniform over 0.5x-1.5x)
     arrive_over: float = 20.0  # the students arrive evenly over this many seconds
-    retry_every: float = 5.0  # a Start turned away is pressed again this often
-    train_deadline: float = 900.0  # a Start not trained to its end this long after its first press is lost
+    train_deadline: float = 900.0  # a Start not trained to its end this long after its press is lost
     timeout: float = 120.0  # longest wait for one answer
     seed: int = 21
 
 
 @dataclass
 class Start:
-    """One trainer's Start, from its first press to its run's end."""
+    """One trainer's Start, from its press to its run's end."""
 
     student: int
-    presses: int = 0
     queued: bool = False  # the training queue took it to start later
-    turned_away: int = 0  # answers "a run is in progress"
     run: str | None = None
-    wait_s: float | None = None  # first press -> its run started
-    answer: str = ""  # what the page said to the Start that was not turned away
+    wait_s: float | None = None  # press -> its run started
+    answer: str = ""  # what the page said to a Start that neither started nor queued its run
     status: str | None = None  # the run's run.json status and stop reason at the end
     stop_reason: str | None = None
     outcome: str = "lost"  # "trained", "cancelled" or "lost"
@@ -226,8 +221,8 @@ async def student(
 
 
 async def trainer(number: int, url: str, runs_dir: Path, settings: Settings, tally: Tally) -> None:
-    """A second tab on the Train page: a tiny run set with the page's widgets, Start pressed (again while the server
-    turns it away), and the tab kept open, its live view refreshing, until the run has ended."""
+    """A second tab on the Train page: a tiny run set with the page's widgets, Start pressed, and the tab kept open,
+    its live view refreshing, until the run has ended."""
     who = f"student {number}'s Train tab"
     start = Start(number)
     tally.starts.append(start)
@@ -237,12 +232,12 @@ async def trainer(number: int, url: str, runs_dir: Path, settings: Settings, tal
                 await tab.open("Train")
                 for key, value in TINY_RUN.items():
                     await tab.set_number(key, value)
-                first = time.perf_counter()
-                deadline = first + settings.train_deadline
-                await press_start(tab, start, settings, deadline)
+                pressed = time.perf_counter()
+                deadline = pressed + settings.train_deadline
+                await press_start(tab, start)
                 if start.queued:
                     start.run = await when_mine_trains(tab, deadline)
-                    start.wait_s = time.perf_counter() - first if start.run else None
+                    start.wait_s = time.perf_counter() - pressed if start.run else None
                 while start.run and time.perf_counter() < deadline:
                     if read_run_info(runs_dir / start.run).get("status") in ENDED:
                         break
@@ -257,26 +252,19 @@ async def trainer(number: int, url: str, runs_dir: Path, settings: Settings, tal
         tally.error("client errors", f"{who}: {type(problem).__name__}: {problem}")
 
 
-async def press_start(tab: AppSession, start: Start, settings: Settings, deadline: float) -> None:
-    """Press Start until the run starts or is queued: again every ``retry_every`` seconds while the server turns it
-    away. Anything else the page says is kept in ``start.answer``."""
-    first = time.perf_counter()
-    while time.perf_counter() < deadline:
-        run = await tab.click("start_training")
-        start.presses += 1
-        said = run.texts("alert")
-        started = next((m.group(1) for m in map(STARTED.search, said) if m), None)
-        if started:
-            start.run, start.wait_s = started, time.perf_counter() - first
-            return
-        if any(text.startswith(QUEUED) for text in said):
-            start.queued = True
-            return
-        if not any(BUSY in text for text in said):
-            start.answer = " | ".join(said)[:200]
-            return
-        start.turned_away += 1
-        await asyncio.sleep(settings.retry_every)
+async def press_start(tab: AppSession, start: Start) -> None:
+    """Press Start: the run starts, or waits its turn in the queue; anything else the page says is kept in
+    ``start.answer``."""
+    pressed = time.perf_counter()
+    run = await tab.click("start_training")
+    said = run.texts("alert")
+    started = next((m.group(1) for m in map(STARTED.search, said) if m), None)
+    if started:
+        start.run, start.wait_s = started, time.perf_counter() - pressed
+    elif any(text.startswith(QUEUED) for text in said):
+        start.queued = True
+    else:
+        start.answer = " | ".join(said)[:200]
 
 
 async def when_mine_trains(tab: AppSession, deadline: float) -> str | None:
@@ -379,7 +367,7 @@ def measure(settings: Settings, checkpoint: Path) -> dict:
         "starts": [vars(s) for s in sorted(tally.starts, key=lambda s: s.student)],
         "outcomes": outcomes,
         "start_waits_s": waits,
-        "turned_away": sum(s.turned_away for s in tally.starts),
+        "queued": sum(s.queued for s in tally.starts),
         "class_seconds": class_end - class_start,
         "rss_mb": {
             "server up": rss_up,
@@ -428,12 +416,7 @@ def report(figures: dict) -> str:
     ratio_text = "n/a" if ratio is None else f"{ratio:.2f}x"
     waits = f["start_waits_s"]
     wait_text = f"{statistics.median(waits):.1f} s median, {max(waits):.1f} s at most" if waits else "no run started"
-    turned = f["turned_away"]
-    turned_text = (
-        f"; {turned} Start(s) turned away because a run was going on, pressed again every {s['retry_every']:g} s"
-        if turned
-        else ""
-    )
+    queued = f"; {f['queued']} of them waited their turn in the queue" if f["queued"] else ""
     error_text = ", ".join(f"{kind} {n}" for kind, n in f["errors"].items() if n) or "none"
     slack = None if rss["half-way"] is None else RSS_SLACK * rss["half-way"]
     flat = growth is not None and slack is not None and growth <= slack
@@ -460,8 +443,8 @@ def report(figures: dict) -> str:
         ),
         f"| errors | {errors} ({error_text}) | none: {holds(errors == 0)} |",
         f"| Starts | {len(starts)}: {outcomes['trained']} trained to their end, {outcomes['cancelled']} cancelled, "
-        f"{outcomes['lost']} lost{turned_text} | none lost: {holds(outcomes['lost'] == 0)} |",
-        f"| first Start -> its run started | {wait_text} |  |",
+        f"{outcomes['lost']} lost{queued} | none lost: {holds(outcomes['lost'] == 0)} |",
+        f"| Start -> its run started | {wait_text} |  |",
         f"| server memory (RSS) | {mb(rss['server up'])} up; {mb(rss['class start'])} as the class began, "
         f"{mb(rss['half-way'])} half-way, {mb(rss['end'])} at its end; peak {mb(rss['peak'])}; {mb(rss['after'])} "
         f"with every session closed |  |",
