@@ -1,8 +1,5 @@
-"""The Class page in Chromium: a teacher creates a class, learners answer, the teacher's live histogram counts them,
-and a server restart keeps the counts.
-
-The learners' answers are posted through ``seq2seq.app.classes.record_answer``, as the Learn page posts them, from
-the test: each stands for one browser session of a student's link.
+"""The Class page in Chromium: a teacher creates a class, two learners answer on the Learn page through the students'
+link, each in a browser of its own, the teacher's live histogram counts them, and a server restart keeps the counts.
 
 With ``SEQ2SEQ_SCREENSHOTS=<folder>`` set, ``test_screenshot_of_the_teacher_view`` writes ``class_view.png`` there.
 """
@@ -15,6 +12,7 @@ import pytest
 
 from harness.browser import (
     Server,
+    answer_step,
     missing_browser,
     new_tab,
     screenshot_when_drawn,
@@ -23,6 +21,7 @@ from harness.browser import (
 )
 from seq2seq.app.classes import record_answer, record_position
 from seq2seq.app.database import database_path
+from seq2seq.lessons import LESSONS, Models
 from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT
 
 if missing_browser():
@@ -55,7 +54,12 @@ def create_class_in(tab, url: str) -> str:
     return tab.url
 
 
-def test_two_learners_answers_reach_the_live_histogram_and_outlive_a_restart(tmp_path, browser, tiny_checkpoint):
+def test_two_learners_answers_reach_the_live_histogram_and_outlive_a_restart(
+    tmp_path, browser, tiny_checkpoint, tiny_reverser
+):
+    question = LESSONS[0].steps[0].ask(Models(tiny_reverser))  # what the Learn page asks of the same model
+    wrong = next(option for option in question.options if option != question.truth)
+    right = f"✓ {question.truth}"  # the truth's bar is labelled with a mark, not told by colour alone
     runs = tmp_path / "runs"
     server = Server(tiny_checkpoint, runs, tmp_path / "streamlit.log")
     try:
@@ -64,11 +68,18 @@ def test_two_learners_answers_reach_the_live_histogram_and_outlive_a_restart(tmp
             code = link.split("class=")[1].split("&")[0]
             students = teacher.locator('[data-testid="stCode"]').first.inner_text().strip()
             assert students == f"{server.url}/Learn?class={code}" and "key" not in students
-            # two students' browser sessions answer step 1 of lesson 1: one wrong, then one right
-            record_answer(code, "student-one", 1, 1, "the", "mat", False, path=database_path(runs))
-            wait_for_histogram(teacher, {"the": 1, "✓ mat": 0})
-            record_answer(code, "student-two", 1, 1, "mat", "mat", True, path=database_path(runs))
-            wait_for_histogram(teacher, {"the": 1, "✓ mat": 1})
+            with new_tab(browser) as one, new_tab(browser) as two, shot_on_failure(one, "class_view_learner"):
+                for learner in (one, two):  # each a browser of its own: one browser session, one learner
+                    learner.goto(f"{students}&lesson=1&step=1")
+                    wait_ready(learner)
+                answer_step(one, wrong)
+                wait_for_histogram(teacher, {wrong: 1, right: 0})
+                answer_step(two, question.truth)
+                wait_for_histogram(teacher, {wrong: 1, right: 1})
+                one.get_by_role("button", name="Try again").click()
+                wait_ready(one)
+                answer_step(one, question.truth)  # the same learner's second answer replaces the first
+                wait_for_histogram(teacher, {right: 2})
     finally:
         assert server.stop() in (0, -15)
     assert "Traceback" not in server.log(last=10**7), server.log()
@@ -78,9 +89,8 @@ def test_two_learners_answers_reach_the_live_histogram_and_outlive_a_restart(tmp
         with new_tab(browser) as teacher, shot_on_failure(teacher, "class_view_restarted"):
             teacher.goto(f"{restarted.url}{link}")  # a new server, on another port
             wait_ready(teacher)
-            wait_for_histogram(teacher, {"the": 1, "✓ mat": 1})
-            record_answer(code, "student-one", 1, 1, "mat", "mat", True, path=database_path(runs))  # replaces
-            wait_for_histogram(teacher, {"✓ mat": 2})
+            wait_for_histogram(teacher, {right: 2})
+            assert teacher.get_by_text(f"2 learners in class {code}").count() == 1  # both learners kept too
     finally:
         assert restarted.stop() in (0, -15)
     assert "Traceback" not in restarted.log(last=10**7), restarted.log()
