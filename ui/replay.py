@@ -91,7 +91,6 @@ def _curve_figure(version: tuple, _run: Replayed) -> plotly.graph_objects.Figure
 
 
 HEATMAPS_KEPT = 96  # heatmaps cached for every session: a few runs' moments
-WARMED_AHEAD = HEATMAPS_KEPT // 2  # moments built ahead, on a thread, for the sentence a scrub shows
 
 
 @st.cache_resource(show_spinner=False, max_entries=HEATMAPS_KEPT)
@@ -100,23 +99,14 @@ def _heatmap(version: tuple, index: int, sentence: int, _run: Replayed) -> plotl
     return heatmap_figure(example["tokens"], example["output"], example["attention"])
 
 
-_warming_lock = threading.Lock()
-_warming: set[tuple] = set()  # (run version, sentence) whose heatmaps a thread has built or is building
-
-
-def warm_heatmaps(run: Replayed, index: int, sentence: int) -> None:
-    """Build, on a thread, the heatmaps of ``sentence`` at the ``WARMED_AHEAD`` moments nearest ``index`` (about
-    12 ms each), once per run version and sentence: a scrub then finds its figure built, where building it in the
-    fragment was most of a step's server time (``benchmarks/replay_speed.py``)."""
-    with _warming_lock:
-        if (run.version, sentence) in _warming:
-            return
-        if len(_warming) >= HEATMAPS_KEPT:  # bounded: a long-lived server forgets what it warmed long ago
-            _warming.clear()
-        _warming.add((run.version, sentence))
-    nearest = sorted(range(len(run.snapshots)), key=lambda i: abs(i - index))[:WARMED_AHEAD]
+def warm_neighbours(run: Replayed, index: int, sentence: int) -> None:
+    """Build, on a thread, the heatmaps of ``sentence`` at the moments just before and after ``index`` (about 12 ms
+    each; the cache keeps them for every session): the next step of a scrub or of Play then finds its figure built,
+    where building it was most of a step's server time (``benchmarks/replay_speed.py``). Only two, so that the thread
+    is done long before the next step, not competing with it."""
+    neighbours = [i for i in (index + 1, index - 1) if 0 <= i < len(run.snapshots)]
     threading.Thread(
-        target=lambda: [_heatmap(run.version, i, sentence, run) for i in nearest],
+        target=lambda: [_heatmap(run.version, i, sentence, run) for i in neighbours],
         name="seq2seq-replay-warm",
         daemon=True,
     ).start()
@@ -211,7 +201,7 @@ def show_moment(run: Replayed, path: str, playing: bool) -> None:
             key=SENTENCE_KEY,
         )
         st.plotly_chart(_heatmap(run.version, index, sentence, run), theme=None, key="replay_heatmap", width="content")
-        warm_heatmaps(run, index, sentence)
+        warm_neighbours(run, index, sentence)
     by_length = snapshot.get("exact_by_length") or {}
     if by_length:
         st.plotly_chart(_lengths(run.version, index, run), theme=None, key="replay_lengths")

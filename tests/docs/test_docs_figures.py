@@ -43,6 +43,8 @@ QUOTED = {
     "lesson_speed": LEARN,
     "ray_queue": CLASSROOM,
     "classroom": CLASSROOM,
+    "replay_cost": REPLAY,
+    "replay_speed": REPLAY,
 }
 
 
@@ -92,6 +94,8 @@ def test_every_quoted_result_says_when_where_how_and_whether_it_was_measured(nam
         "lesson_speed",
         "ray_queue",
         "classroom",
+        "replay_cost",
+        "replay_speed",
     ],
 )
 def test_the_docs_quote_the_stored_tables_verbatim(name):
