@@ -7,8 +7,8 @@ It serves the app (``streamlit run`` on 127.0.0.1, the shipped models, runs in a
 page has drawn that moment, then presses the right arrow on the replay's slider ``--moves`` times. Each move is
 timed from the key press until the page shows the next moment (both polled on every animation frame): its heading,
 and for a model with attention the first heatmap holding that moment's weights. Every move is a moment the server had
-not drawn yet (its figures are built on the first view of a moment), so these are the slower, first answers. The goal
-is 150 ms per step.
+not shown yet; its heatmap may have been built ahead, on a thread, after the step before (as it is for a person
+scrubbing), its other figures are built on its first view. The goal is 150 ms per step.
 
 Writes ``benchmarks/results/replay_speed.json`` and ``.md`` (``stored.store``): the median and slowest move per model,
 and every sample.
