@@ -134,8 +134,12 @@ def replay_section(pool: TrainingPool) -> None:
     links.show_link_notes(notes)
     options = runs_to_replay(state)
     if st.session_state.get(RUN_KEY) not in options:
-        latest = state.checkpoint_path if state.run_id else None
-        st.session_state[RUN_KEY] = str(latest) if str(latest) in options else next(iter(options), None)
+        # Not the run training now: the live view above shows it, and replaying it too would redraw its moment every
+        # few seconds in the server that trains it (training about a tenth slower, in benchmarks/app_latency.py).
+        # It stays the first choice of the picker, for a person who wants to scrub it as it goes.
+        live = str(state.checkpoint_path) if state.active else None
+        latest = str(state.checkpoint_path) if state.run_id and not state.active else None
+        st.session_state[RUN_KEY] = latest if latest in options else next((p for p in options if p != live), None)
     if not options:
         st.info("No run to replay yet: train one above.")
         return

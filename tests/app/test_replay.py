@@ -115,7 +115,10 @@ def test_the_run_training_now_is_replayed_as_it_goes(runs, tiny_corpus):
     while len(worker.state(max_points=0).replay) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     at = open_train()
-    assert at.selectbox(key="replay_run").value == str(state.checkpoint_path)  # the live run, first
+    picker = at.selectbox(key="replay_run")
+    assert picker.options[0].startswith(f"run {state.run_dir.name} (training now)")  # offered first,
+    assert picker.value != str(state.checkpoint_path)  # not picked for you: the live view above shows it
+    picker.set_value(str(state.checkpoint_path)).run()
     live = worker.state(max_points=0)
     assert live.active and len(live.replay) >= 2
     at.select_slider(key="replay_step").set_value(live.replay[0]["step"]).run()
