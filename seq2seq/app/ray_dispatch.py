@@ -8,8 +8,9 @@ server polls, and returns the best checkpoint's and the history's bytes, which t
 no disk is shared. The ``seq2seq`` package travels with the task (Ray's ``py_modules``); each node needs the
 packages of ``requirements.txt``.
 
-A task whose worker process dies (killed, out of memory, its node lost) is not retried: its run fails with a message
-and the queue goes on. Without the setting, or when Ray is not installed or the cluster cannot be reached (logged),
+A task whose worker process dies (killed, out of memory, its node lost) once the run has begun is not retried: its run
+fails with a message and the queue goes on; one whose worker dies before the run sends anything is sent once more.
+Without the setting, or when Ray is not installed or the cluster cannot be reached (logged),
 the server trains in its own process as it does without Ray.
 """
 
@@ -106,25 +107,36 @@ class RayWorker(TrainingWorker):
             return self._train_remotely(config, data, run_dir)
 
     def _train_remotely(self, config: Config, data: RunData, run_dir: Path) -> tuple[StopReason, dict]:
+        """Train the run as a Ray task and wait for it. A task whose worker dies before it reports anything is sent
+        once more (Ray can hand a new task to a worker that is dying; the run had not begun); one that dies after it
+        began fails its run."""
         ray = self.ray
-        box = self.box_class.remote()
-        try:
-            done = self.task.remote(config.to_dict(), data, box, self.report_every)
-            remote = RemoteRun(box)
-            self._training(remote)
-            finished = False
-            while not finished:
-                finished = bool(ray.wait([done], timeout=POLL_S)[0])
-                self._take(ray.get(box.take.remote()), remote)
+        for attempt in range(2):
+            box = self.box_class.remote()
+            heard = False
             try:
-                result = ray.get(done)
-            except ray.exceptions.RayError as error:
-                lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-                raise RuntimeError(
-                    f"the Ray task training this run was lost: {lines[0] if lines else error!r}"
-                ) from error
-        finally:
-            ray.kill(box)
+                done = self.task.remote(config.to_dict(), data, box, self.report_every)
+                remote = RemoteRun(box)
+                self._training(remote)
+                finished = False
+                while not finished:
+                    finished = bool(ray.wait([done], timeout=POLL_S)[0])
+                    items = ray.get(box.take.remote())
+                    heard = heard or bool(items)
+                    self._take(items, remote)
+                try:
+                    result = ray.get(done)
+                    break
+                except ray.exceptions.RayError as error:
+                    if not heard and attempt == 0:
+                        self._log("the Ray worker given this run died before the run began: sending it once more")
+                        continue
+                    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+                    raise RuntimeError(
+                        f"the Ray task training this run was lost: {lines[0] if lines else repr(error)}"
+                    ) from error
+            finally:
+                ray.kill(box)
         for name, content in result["files"].items():
             atomic_write(run_dir / name, lambda handle, content=content: handle.write(content))
         return result["stop_reason"], result["test"]

@@ -1,7 +1,9 @@
 """Training the queue on a Ray cluster the test starts on this machine (``harness.ray_cluster``): a run trains as a
 Ray task, its progress streams back and its checkpoint lands in the run folder; a Ray worker killed mid-run fails its
-run with a message and the queue goes on. Skipped where Ray is not installed (``requirements-ray.txt``)."""
+run with a message and the queue goes on. Those are skipped where Ray is not installed (``requirements-ray.txt``);
+what a worker does when a task's worker dies before or after the run began is tested on a stand-in for Ray."""
 
+import importlib.util
 import json
 import os
 import re
@@ -12,7 +14,7 @@ import pytest
 
 from harness.ray_cluster import LocalRayCluster
 from seq2seq.app.dispatch import TrainingPool
-from seq2seq.app.ray_dispatch import RayWorker, ray_workers
+from seq2seq.app.ray_dispatch import ProgressBox, RayWorker, ray_workers
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.checkpoint import load_checkpoint
@@ -20,11 +22,15 @@ from seq2seq.data import load_run_data
 from seq2seq.fileio import folder_is_locked
 from tests.conftest import quick_config
 
-ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -r requirements-ray.txt)")
+requires_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install -r requirements-ray.txt)"
+)
 
 
 @pytest.fixture(scope="module")
 def cluster():
+    import ray
+
     with LocalRayCluster(nodes=1, cpus=2) as started:
         yield started
         ray.shutdown()
@@ -46,6 +52,7 @@ def pool(cluster, tmp_path, monkeypatch, tiny_corpus):
     pool.close()
 
 
+@requires_ray
 def test_a_queued_run_trains_as_a_ray_task_streams_its_progress_and_its_checkpoint_comes_back(pool):
     entry = pool.submit("me", quick_config(2), "tiny.txt")
     (worker,) = pool.workers
@@ -66,6 +73,7 @@ def test_a_queued_run_trains_as_a_ray_task_streams_its_progress_and_its_checkpoi
     assert pool.queue.latest("me").status == "finished"
 
 
+@requires_ray
 def test_a_ray_worker_killed_mid_run_fails_the_run_with_a_message_and_the_queue_goes_on(pool):
     pool.submit("killed", quick_config(500), "tiny.txt")
     pool.submit("next", quick_config(1), "tiny.txt")
@@ -82,4 +90,72 @@ def test_a_ray_worker_killed_mid_run_fails_the_run_with_a_message_and_the_queue_
     assert "\n" not in state.error
     pool.dispatch()
     assert pool.queue.latest("killed").status == "failed" and pool.queue.latest("next").status == "running"
-    assert worker.wait(180) and worker.state().status == "finished"
+    assert worker.wait(180) and worker.state().status == "finished", worker.state().error
+
+
+class _Call:
+    """``handle.method.remote(...)``: the method's value at once."""
+
+    def __init__(self, function) -> None:
+        self.remote = function
+
+
+class StandInRay:
+    """Enough of the ``ray`` module for a RayWorker: each task is (the reports its box holds, its result or the
+    RayError its worker's death raises), taken in turn as the worker makes a box and sends a task."""
+
+    class exceptions:  # noqa: N801 - named as ray's module is
+        class RayError(Exception):
+            pass
+
+    def __init__(self, tasks: list) -> None:
+        self.tasks = list(tasks)
+        self.sent = 0
+
+    def remote(self, **_resources):
+        def wrap(target):
+            if target is ProgressBox:
+                return _Call(self._new_box)
+            return _Call(self._send)
+
+        return wrap
+
+    def _new_box(self):
+        self.current = self.tasks.pop(0)
+        reports = self.current[0]
+        return type("Box", (), {"take": _Call(lambda: reports), "stop": _Call(lambda: None)})()
+
+    def _send(self, *_args):
+        self.sent += 1
+        return self.current[1]
+
+    def wait(self, refs, timeout):
+        return refs, []
+
+    def get(self, value):
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    def kill(self, _handle) -> None:
+        pass
+
+
+RESULT = {"stop_reason": "finished", "test": {"exact_match": 1.0}, "files": {"model.pt": b"weights"}}
+BEGAN = [("log", "training on Ray node 10.0.0.2, process 4242")]
+
+
+def test_a_task_whose_worker_dies_before_the_run_began_is_sent_once_more(tmp_path):
+    ray = StandInRay([([], StandInRay.exceptions.RayError("The worker died unexpectedly")), (BEGAN, RESULT)])
+    worker = RayWorker(ray, {"num_cpus": 1})
+    assert worker._train_remotely(quick_config(1), None, tmp_path) == ("finished", {"exact_match": 1.0})
+    assert ray.sent == 2 and (tmp_path / "model.pt").read_bytes() == b"weights"
+    assert any("died before the run began" in line for line in worker.state().log)
+
+
+def test_a_task_whose_worker_dies_after_the_run_began_fails_the_run(tmp_path):
+    ray = StandInRay([(BEGAN, StandInRay.exceptions.RayError("The worker died unexpectedly")), (BEGAN, RESULT)])
+    worker = RayWorker(ray, {"num_cpus": 1})
+    with pytest.raises(RuntimeError, match="^the Ray task training this run was lost: The worker died unexpectedly$"):
+        worker._train_remotely(quick_config(1), None, tmp_path)
+    assert ray.sent == 1 and not (tmp_path / "model.pt").exists()
