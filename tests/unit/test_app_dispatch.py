@@ -37,6 +37,15 @@ def wait_idle(pool: TrainingPool) -> None:
     pool.dispatch()
 
 
+def wait_until_every_run_ended(pools: list[TrainingPool], owners: str, rounds: int = 5) -> None:
+    """Rounds of every pool (wait for its workers, then dispatch) until none of ``owners``' runs waits or trains."""
+    for _ in range(rounds):
+        for pool in pools:
+            wait_idle(pool)
+        if all(pools[0].queue.latest(owner).status not in ("queued", "running") for owner in owners):
+            return
+
+
 def test_a_start_trains_at_once_on_a_free_slot_and_the_next_waits_then_starts_in_order(runs, tiny_corpus):
     pool = pool_on(runs / "app.sqlite3", tiny_corpus)
     first = pool.submit("a", quick_config(500), "tiny.txt")
@@ -49,8 +58,7 @@ def test_a_start_trains_at_once_on_a_free_slot_and_the_next_waits_then_starts_in
     pool.dispatch()  # a's end recorded, b's run claimed
     assert pool.queue.latest("a").status == "finished" and pool.queue.latest("b").status == "running"
     assert pool.view(pool.queue.latest("b")).run_dir == pool.queue.latest("b").run_dir
-    wait_idle(pool)
-    wait_idle(pool)
+    wait_until_every_run_ended([pool], "abc")
     assert [pool.queue.latest(owner).status for owner in "abc"] == ["finished"] * 3
     starts = [pool.queue.latest(owner).started_at for owner in "abc"]
     assert starts == sorted(starts) and len({pool.queue.latest(owner).run_dir for owner in "abc"}) == 3
@@ -68,11 +76,7 @@ def test_two_servers_sharing_the_database_train_each_run_once(runs, tiny_corpus)
     for pool in (one, two):
         pool.workers[0].stop()
     assert {entry.claimed_by for entry in board if entry.status == "running"} == {one.claimer, two.claimer}
-    for _ in range(5):  # rounds until every run has ended: the last one is claimed by whichever server frees first
-        wait_idle(one)
-        wait_idle(two)
-        if all(one.queue.latest(owner).status not in ("queued", "running") for owner in "abc"):
-            break
+    wait_until_every_run_ended([one, two], "abc")  # the last run goes to whichever server frees first
     ended = [one.queue.latest(owner) for owner in "abc"]
     assert [entry.status for entry in ended] == ["finished"] * 3 and len({entry.run_dir for entry in ended}) == 3
 
