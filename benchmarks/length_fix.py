@@ -1,17 +1,21 @@
-"""Where the stop decision comes from, measured: train the default config once per ``stop`` setting (seq2seq.config
-STOP_KINDS) with the same budget on several seeds, and score each model on sentences up to three times the longest
-example it trained on. Run by hand (minutes per model):
+"""Where the stop decision comes from, measured: train the default config once per setting (a ``stop`` of
+seq2seq.config STOP_KINDS, alone or with ``+no-query``: ``attention_query="none"`` as well) with the same budget on
+several seeds, and score each model on sentences up to three times the longest example it trained on. Run by hand
+(minutes per model):
 
-    python benchmarks/length_fix.py                                   # every stop setting, seeds 0 1 2
+    python benchmarks/length_fix.py                                   # every setting, seeds 0 1 2
     python benchmarks/length_fix.py --stops readout attention --epochs 1 --seeds 0
-    python benchmarks/length_fix.py --train-file corpus.txt          # a corpus file instead of the built-in one
+    python benchmarks/length_fix.py --user-corpus --stops readout attention attention+no-query
+    python benchmarks/length_fix.py --train-file corpus.txt          # a corpus file of your own
 
 For each model: exact match at every length from 1 to ``--factor`` times the longest example trained on (joined
 pairs included), ``--per-length`` sentences each, made as ``benchmarks/length_limit.py`` makes them (test sentences
 joined and cut to length); test exact match; the lowest exact match over the stress suites; the training seconds to
-99% valid exact match; and how many of the wrong long decodes stopped early. A full run (every stop setting, three
-seeds or more) stores its figures in ``benchmarks/results/length_fix.json`` and ``.md`` (``benchmarks/stored.py``),
-which ``docs/model.md`` quotes and ``tests/docs/test_docs_figures.py`` checks.
+99% valid exact match, and that time against the readout's (the default's) in the same run; and how many of the
+wrong long decodes stopped early. A run with the readout among its settings on three seeds or more stores its figures
+(``benchmarks/stored.py``): on the built-in corpus in ``benchmarks/results/length_fix.json`` and ``.md``, on
+``--user-corpus`` (the corpus file of ``benchmarks/user_corpus.py``, trained on as ``--train-file`` does) in
+``length_fix_user_corpus``; ``docs/model.md`` quotes them and ``tests/docs/test_docs_figures.py`` checks them.
 """
 
 import argparse
@@ -33,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.ablation import time_to  # noqa: E402
 from benchmarks.length_limit import joined_sentences  # noqa: E402
 from benchmarks.stored import store  # noqa: E402
+from benchmarks.user_corpus import write_user_corpus  # noqa: E402
 from seq2seq.config import STOP_KINDS, Config  # noqa: E402
 from seq2seq.data import load_run_data  # noqa: E402
 from seq2seq.decoding import Reverser  # noqa: E402
@@ -40,6 +45,18 @@ from seq2seq.run_folder import Trainer  # noqa: E402
 from seq2seq.stress import build_suites, run_stress, trained_lengths  # noqa: E402
 
 GOAL = 0.99  # exact match every length must reach
+NO_QUERY = "+no-query"  # a setting's suffix: the attention has no query term (Config.attention_query "none")
+SETTINGS = [*STOP_KINDS, *(stop + NO_QUERY for stop in STOP_KINDS)]
+
+
+def setting_config(base: Config, setting: str) -> Config:
+    """The config a setting names: ``"attention"`` -> stop attention; ``"attention+no-query"`` -> also no query."""
+    stop = setting.removesuffix(NO_QUERY)
+    return base.replace(stop=stop, attention_query="none" if setting.endswith(NO_QUERY) else base.attention_query)
+
+
+def setting_of(config: Config) -> str:
+    return config.stop + (NO_QUERY if config.attention_query == "none" else "")
 
 
 def score_lengths(reverser: Reverser, factor: int, per_length: int, seed: int) -> dict:
@@ -79,14 +96,16 @@ def train_and_score(config: Config, out: Path, args: argparse.Namespace) -> dict
     suites = build_suites(reverser.checkpoint, seed=1000 + config.seed, size=300, per_length=30)
     stress = run_stress(reverser, suites)["suites"]
     row = {
+        "setting": setting_of(config),
         "stop": config.stop,
+        "attention_query": config.attention_query,
         "seed": config.seed,
         "test_exact_match": reverser.checkpoint.metrics["test"]["exact_match"],
         "stress_lowest": min(v["exact_match"] for name, v in stress.items() if "no copy" not in name),
         "seconds_to_99": time_to(history, 0.99),
         **score_lengths(reverser, args.factor, args.per_length, config.seed),
     }
-    print(f"{config.stop} seed {config.seed}: test {row['test_exact_match']:.3f}, "
+    print(f"{row['setting']} seed {config.seed}: test {row['test_exact_match']:.3f}, "
         f"stress lowest {row['stress_lowest']:.3f}, "
         f"held to {row['held_to']} of {args.factor * row['seen_max_length']} words (lowest {row['lowest']:.2f}), "
         f"t99 {row['seconds_to_99']} s ({time.perf_counter() - started:.0f} s)",
@@ -94,14 +113,23 @@ def train_and_score(config: Config, out: Path, args: argparse.Namespace) -> dict
     return row
 
 
-def summary(runs: list[dict], stops: list[str], factor: int) -> list[dict]:
-    """One row per stop setting over its seeds."""
+def median_seconds_to_99(runs: list[dict]) -> float | None:
+    reached = [r["seconds_to_99"] for r in runs if r["seconds_to_99"] is not None]
+    return statistics.median(reached) if reached else None
+
+
+def summary(runs: list[dict], settings: list[str], factor: int) -> list[dict]:
+    """One row per setting over its seeds; its median seconds to 99% valid against the readout's, when both ran."""
+    readout = median_seconds_to_99([r for r in runs if r["setting"] == "readout"])
     rows = []
-    for stop in stops:
-        mine = [r for r in runs if r["stop"] == stop]
+    for setting in settings:
+        mine = [r for r in runs if r["setting"] == setting]
         reached = [r["seconds_to_99"] for r in mine if r["seconds_to_99"] is not None]
+        seconds = median_seconds_to_99(mine)
         rows.append({
-            "stop": stop,
+            "setting": setting,
+            "stop": mine[0]["stop"],
+            "attention_query": mine[0]["attention_query"],
             "seeds": len(mine),
             "test_lowest": min(r["test_exact_match"] for r in mine),
             "stress_lowest": min(r["stress_lowest"] for r in mine),
@@ -109,8 +137,9 @@ def summary(runs: list[dict], stops: list[str], factor: int) -> list[dict]:
             "held_to_lowest": min(r["held_to"] for r in mine),
             "goal_length": max(r["seen_max_length"] for r in mine) * factor,
             "holds": all(r["lowest"] >= GOAL for r in mine),
-            "seconds_to_99_median": statistics.median(reached) if reached else None,
+            "seconds_to_99_median": seconds,
             "reached_99": f"{len(reached)}/{len(mine)}",
+            "seconds_to_99_vs_readout": None if seconds is None or not readout else seconds / readout,
             "stopped_early": sum(r["stopped_early"] for r in mine),
             "went_on": sum(r["went_on"] for r in mine),
         })  # fmt: skip
@@ -119,40 +148,48 @@ def summary(runs: list[dict], stops: list[str], factor: int) -> list[dict]:
 
 def markdown(rows: list[dict], factor: int) -> str:
     lines = [
-        f"| stop | seeds | lowest exact match, lengths 1 to {factor}x | every length >= {GOAL} up to (worst seed) "
-        "| wrong long decodes: stopped early / went on | test (lowest) | stress (lowest) "
-        "| seconds to 99% valid (median) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| stop | attention query | seeds | lowest exact match, lengths 1 to {factor}x "
+        f"| every length >= {GOAL} up to (worst seed) | wrong long decodes: stopped early / went on | test (lowest) "
+        "| stress (lowest) | seconds to 99% valid (median) | against the readout's |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         t99 = "-" if r["seconds_to_99_median"] is None else f"{r['seconds_to_99_median']:.0f} ({r['reached_99']})"
+        ratio = "-" if r["seconds_to_99_vs_readout"] is None else f"{r['seconds_to_99_vs_readout']:.2f}x"
         lines.append(
-            f"| {r['stop']} | {r['seeds']} | {r['length_lowest']:.2f} | {r['held_to_lowest']} of {r['goal_length']} "
-            f"| {r['stopped_early']} / {r['went_on']} | {r['test_lowest']:.3f} | {r['stress_lowest']:.3f} | {t99} |"
+            f"| {r['stop']} | {r['attention_query']} | {r['seeds']} | {r['length_lowest']:.2f} "
+            f"| {r['held_to_lowest']} of {r['goal_length']} | {r['stopped_early']} / {r['went_on']} "
+            f"| {r['test_lowest']:.3f} | {r['stress_lowest']:.3f} | {t99} | {ratio} |"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stops", nargs="+", choices=STOP_KINDS, default=list(STOP_KINDS))
+    parser.add_argument("--stops", nargs="+", choices=SETTINGS, default=[*STOP_KINDS, "attention" + NO_QUERY],
+                        help=f"stop settings; {NO_QUERY} also drops the attention's query term")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=Config().epochs, help="the same budget for every model")
     parser.add_argument("--evals-per-epoch", type=int, default=10)
     parser.add_argument("--factor", type=int, default=3, help="score lengths up to this x the longest trained example")
     parser.add_argument("--per-length", type=int, default=50)
-    parser.add_argument("--train-file", type=Path, help="a corpus file instead of the built-in generator")
+    corpus = parser.add_mutually_exclusive_group()
+    corpus.add_argument("--train-file", type=Path, help="a corpus file instead of the built-in generator")
+    corpus.add_argument("--user-corpus", action="store_true", help="the corpus file of benchmarks/user_corpus.py")
     parser.add_argument("--runs", type=Path, default=Path("/tmp/length_fix_runs"), help="where the models are kept")
     parser.add_argument("--reuse", action="store_true", help="score a model already in --runs instead of retraining")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--jobs", type=int, default=1, help="models trained at once, one process and thread each")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.user_corpus:
+        args.runs.mkdir(parents=True, exist_ok=True)
+        args.train_file = write_user_corpus(args.runs)[0]
     base = Config(device="cpu", epochs=args.epochs, evals_per_epoch=args.evals_per_epoch,
                   train_file=args.train_file.name if args.train_file else None)  # fmt: skip
     corpus = args.train_file.stem if args.train_file else "builtin"
-    configs = [base.replace(seed=seed, stop=stop) for seed in args.seeds for stop in args.stops]
-    folders = [args.runs / f"{corpus}-e{args.epochs}-{c.stop}-seed{c.seed}" for c in configs]
+    configs = [setting_config(base.replace(seed=seed), setting) for seed in args.seeds for setting in args.stops]
+    folders = [args.runs / f"{corpus}-e{args.epochs}-{setting_of(c)}-seed{c.seed}" for c in configs]
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         runs = list(pool.map(train_and_score, configs, folders, [args] * len(configs)))
     rows = summary(runs, args.stops, args.factor)
@@ -162,12 +199,13 @@ def main() -> None:
               "rows": rows, "runs": runs}  # fmt: skip
     if args.out:
         args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    if set(args.stops) == set(STOP_KINDS) and len(args.seeds) >= 3:
+    stored_as = "length_fix_user_corpus" if args.user_corpus else None if args.train_file else "length_fix"
+    if stored_as and "readout" in args.stops and len(args.seeds) >= 3:
         command = "python benchmarks/length_fix.py " + " ".join(sys.argv[1:])
         note = (
             f"{args.jobs} models trained at once on {os.cpu_count()} cores shared with other work: timings under load"
         )
-        print(f"written to {store('length_fix', result, table, command, note)}")
+        print(f"written to {store(stored_as, result, table, command, note)}")
 
 
 if __name__ == "__main__":

@@ -24,20 +24,26 @@ from seq2seq.run_folder import Trainer  # noqa: E402
 from seq2seq.stress import build_suites, run_stress, stress_table  # noqa: E402
 
 
+def write_user_corpus(folder: Path) -> tuple[Path, int]:
+    """Write the stand-in corpus file into ``folder``; return its path and its number of lines."""
+    corpus = folder / "user-corpus.txt"
+    sentences = generate_corpus(22_000, 3, 15, 0.25, seed=2024)
+    corpus.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
+    return corpus, len(sentences)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
-        corpus = Path(workdir) / "user-corpus.txt"
-        sentences = generate_corpus(22_000, 3, 15, 0.25, seed=2024)
-        corpus.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
+        corpus, lines = write_user_corpus(Path(workdir))
         config = Config(train_file=corpus.name)
         data = load_run_data(config, corpus)
         result = Trainer(config, data, Path(workdir) / "run", log=lambda line: None).run()
         reverser = Reverser.load(result.checkpoint_path)
         results = run_stress(reverser, build_suites(reverser.checkpoint))
-    text = f"corpus file: {len(sentences):,} lines of 3-15 words; default config; stopped: {result.stop_reason}\n"
+    text = f"corpus file: {lines:,} lines of 3-15 words; default config; stopped: {result.stop_reason}\n"
     text += stress_table(results)
     print(text)
-    data = {"lines": len(sentences), "stop_reason": result.stop_reason, "config": config.to_dict(), "stress": results}
+    data = {"lines": lines, "stop_reason": result.stop_reason, "config": config.to_dict(), "stress": results}
     print(f"written to {store('user_corpus', data, text, 'python benchmarks/user_corpus.py')}")
 
 

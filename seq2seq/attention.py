@@ -72,6 +72,7 @@ class Attention(nn.Module):
 
     reads_previous_weights = False  # whether alpha_{i-1} changes alpha_i
     aligns = True  # whether the weights are an alignment computed from the query (False: a fixed context)
+    reads_query = True  # whether the energy has a query term W_a s (the decoder then computes W_a s for it)
     energy_terms: tuple[EnergyTerm, ...] = ()  # the terms inside its energy that ``switched_off`` can zero
     switched_off: EnergyTerm | None = None  # an inference-time ablation: this term is zeroed (``seq2seq.ablate``)
 
@@ -128,13 +129,19 @@ class AdditiveAttention(Attention):
 
 class LocationAwareAttention(AdditiveAttention):
     """Chorowski, Bahdanau et al. (2015): the 2014 energy plus U_f (F * alpha_{i-1})_j, a convolution of the previous
-    weights straight into the attention space, written as one linear map of the window around j."""
+    weights straight into the attention space, written as one linear map of the window around j. Without a query
+    (``reads_query=False``, ``Config.attention_query="none"``) the energy is v_a^T tanh(U_a h_j + U_f (F *
+    alpha_{i-1})_j): where to look comes from the words and from where it looked last, never from the decoder state;
+    the decoder then passes a zero query."""
 
     reads_previous_weights = True
     energy_terms: tuple[EnergyTerm, ...] = ("location", "content", "query")
 
-    def __init__(self, annotation_size: int, attention_size: int, kernel: int) -> None:
+    def __init__(self, annotation_size: int, attention_size: int, kernel: int, reads_query: bool = True) -> None:
         super().__init__(annotation_size, attention_size)
+        self.reads_query = reads_query
+        if not reads_query:
+            self.energy_terms = ("location", "content")
         self.kernel = kernel
         self.location = nn.Linear(kernel, attention_size, bias=False)  # U_f F
 
@@ -190,7 +197,8 @@ def build_attention(config: Config, annotation_size: int) -> Attention:
     if config.attention == "additive":
         return AdditiveAttention(annotation_size, config.attention_size)
     if config.attention == "location":
-        return LocationAwareAttention(annotation_size, config.attention_size, config.location_kernel)
+        reads_query = config.attention_query != "none"
+        return LocationAwareAttention(annotation_size, config.attention_size, config.location_kernel, reads_query)
     if config.attention == "encdec":
         return FixedContext()
     if config.attention == "none":

@@ -65,6 +65,8 @@ TRAIN_FLAGS = {
     "attention_size": "attention layer size",
     "attention": "location (default), additive (the 2014 paper's exactly), encdec (the paper's baseline: no "
     "attention, the encoder's last state as context) or none (the annotations' mean as context)",
+    "attention_query": "what the attention is queried with: previous (default, the paper's: s_{i-1}), current (s_i) "
+    "or none (no query term: location attention moved by the words and where it looked last alone)",
     "stop": "where <eos> comes from: readout (default, the paper's), attention (a learned gate on the attention "
     "reaching the source's <eos>), gate (both added) or coverage (a learned gate on the least attention any source "
     "word has had: every word read, stop)",

@@ -35,6 +35,10 @@ ATTENTION_KINDS = ("location", "additive", "encdec", "none")
 # attention any source word has received so far: every word read, stop).
 STOP_KINDS = ("readout", "attention", "gate", "coverage")
 
+# What the attention is queried with (seq2seq.model): the previous decoder state s_{i-1} (the paper's), the current
+# one s_i, or nothing (the location-aware energy without its query term W_a s).
+ATTENTION_QUERIES = ("previous", "current", "none")
+
 
 @dataclass
 class Config:
@@ -52,7 +56,9 @@ class Config:
     # Where the <eos> logit comes from (STOP_KINDS); all but "readout" read location or additive attention
     stop: str = "readout"
     # Single ideas of the design that the ablation switches off (see seq2seq.model); the defaults are the paper's
-    attention_query: str = "previous"  # or "current": attend from s_i instead of s_{i-1}
+    # "current": attend from s_i instead of s_{i-1}; "none": no query term, so where to look comes from the words and
+    # from where it looked last alone (location attention only), and no count in the decoder state reaches it
+    attention_query: str = "previous"
     bidirectional: bool = True
     mask_padding: bool = True
     # Data: the built-in generator (used when no training file is given) and the splits
@@ -115,8 +121,14 @@ class Config:
             raise ValueError(f"stop {self.stop!r} reads the attention: it needs attention location or additive")
         if self.location_kernel % 2 == 0:
             raise ValueError(f"location_kernel must be an odd whole number, not {self.location_kernel!r}")
-        if self.attention_query not in ("previous", "current"):
-            raise ValueError(f"attention_query must be 'previous' or 'current', not {self.attention_query!r}")
+        if self.attention_query not in ATTENTION_QUERIES:
+            choices = ", ".join(ATTENTION_QUERIES)
+            raise ValueError(f"attention_query must be one of {choices}, not {self.attention_query!r}")
+        if self.attention_query == "none" and self.attention != "location":
+            raise ValueError(
+                "attention_query 'none' needs attention location: without a query only the location term "
+                "moves the attention from step to step"
+            )
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be zero or positive, not {self.weight_decay!r}")
         if self.lr_schedule not in ("linear", "constant"):

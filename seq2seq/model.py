@@ -42,7 +42,9 @@ The config can switch off single ideas, for the ablation in ``benchmarks/ablatio
 plain encoder-decoder whose context is the same mean of the annotations at every step; ``attention_query="current"``
 attends from s_i, computed from the previous context, as many popular implementations do; ``bidirectional=False``
 reads the source left to right only (s_0 then comes from the last forward state); ``mask_padding=False`` lets
-attention fall on padded positions.
+attention fall on padded positions. ``attention_query="none"`` drops the query term W_a s from the location-aware
+energy: nothing from the decoder state, and so no count of the steps, reaches the attention (with ``stop="attention"``
+nothing reaches the stop either), which then moves by the location term and finds words by the content term alone.
 """
 
 import functools
@@ -124,8 +126,10 @@ class Decoder(nn.Module):
         # The GRU's input is [E y_{i-1}; c_i]; its projection is split so each part is computed where it is cheapest.
         self.input_from_embedding = nn.Linear(e, 3 * h)  # W_e (with the input bias)
         self.input_from_context = nn.Linear(d, 3 * h, bias=False)  # W_c
-        # W_a (query) and W_hh (recurrence) both read s_{i-1}: one matrix multiply per step serves both.
-        self.from_state = nn.Linear(h, a + 3 * h)
+        # W_a (query) and W_hh (recurrence) both read s_{i-1}: one matrix multiply per step serves both. An attention
+        # without a query term has no W_a (Q = 0).
+        self.query_size = a if self.attention.reads_query else 0  # Q
+        self.from_state = nn.Linear(h, self.query_size + 3 * h)
         self.readout = nn.Sequential(nn.Linear(h + d + e, h), nn.Tanh())  # L_o, deep output
         self.output = nn.Linear(h, vocab_size)  # W_o
         self.stop = config.stop
@@ -159,8 +163,14 @@ class Decoder(nn.Module):
     def attention_terms(self, query_state: Tensor, prev_weights: Tensor, enc: EncoderOutput) -> EnergyTerms:
         """A step's attention term by term, from the state it queries with (B, H): s_{i-1} (s_i when
         ``attention_query="current"``) and the previous weights alpha_{i-1} (B, S)."""
-        query = self.from_state(query_state)[:, : self.attention_size]  # (B, A): W_a s
+        query = self.query(self.from_state(query_state))  # (B, A): W_a s
         return self.attention.terms(query, enc.keys, prev_weights, self.attention_mask(enc))
+
+    def query(self, projected: Tensor) -> Tensor:
+        """W_a s (B, A) from a state's projection (B, Q + 3H); zeros when the attention has no query term (Q = 0)."""
+        if self.query_size:
+            return projected[:, : self.query_size]
+        return projected.new_zeros(projected.size(0), self.attention_size)
 
     def gru(self, input_gates: Tensor, hidden_gates: Tensor, state: Tensor) -> Tensor:
         """A GRU cell from precomputed input (B, 3H) and recurrent (B, 3H) projections."""
@@ -183,20 +193,20 @@ class Decoder(nn.Module):
         alpha_{i-1}, used by location-aware attention and when the query is the current state. ``forced_weights``
         (B, S), when given, replace the step's own attention (the Decoder page's "what if it looked here").
         """
-        a = self.attention_size
-        projected = self.from_state(state)  # (B, A + 3H): W_a s_{i-1} and W_hh s_{i-1}
+        q = self.query_size
+        projected = self.from_state(state)  # (B, Q + 3H): W_a s_{i-1} and W_hh s_{i-1}
         if self.query_current:  # s_i from the previous context, then attend with s_i
             previous = context_of(prev_weights, enc)
-            state = self.gru(input_gates + self.input_from_context(previous), projected[:, a:], state)
+            state = self.gru(input_gates + self.input_from_context(previous), projected[:, q:], state)
             weights = forced_weights
             if weights is None:
-                weights = self.attention_weights(self.from_state(state)[:, :a], prev_weights, enc)
+                weights = self.attention_weights(self.query(self.from_state(state)), prev_weights, enc)
             return state, weights, context_of(weights, enc)
         weights = forced_weights
         if weights is None:
-            weights = self.attention_weights(projected[:, :a], prev_weights, enc)
+            weights = self.attention_weights(self.query(projected), prev_weights, enc)
         context = context_of(weights, enc)
-        return self.gru(input_gates + self.input_from_context(context), projected[:, a:], state), weights, context
+        return self.gru(input_gates + self.input_from_context(context), projected[:, q:], state), weights, context
 
     @property
     def reads_coverage(self) -> bool:
