@@ -1,6 +1,7 @@
 """Figure 2 of Bahdanau et al. (2014), on reversal: exact match against source length for the RNN Encoder-Decoder
-(no attention), the 2014 additive attention and the location-aware attention, each trained on sentences up to a
-short and a long cap (the paper's -30 and -50), with several seeds. Run by hand; a test runs it with ``--tiny``.
+(no attention), the 2014 additive attention, the location-aware attention and the same without a query and with the
+stop read from the attention (seq2seq.paper_figure FIGURE_CONFIGS), each trained on sentences up to a short and a long
+cap (the paper's -30 and -50), with several seeds. Run by hand; a test runs it with ``--tiny``.
 
     python benchmarks/paper_figure.py                   # writes artifacts/paper_figure.json and .png
     python benchmarks/paper_figure.py --tiny --out /tmp/fig.json
@@ -36,7 +37,15 @@ from seq2seq.failures import failure_counts  # noqa: E402
 from seq2seq.fileio import atomic_write_text  # noqa: E402
 from seq2seq.grammar import SentenceGrammar  # noqa: E402
 from seq2seq.metrics import token_matches  # noqa: E402
-from seq2seq.paper_figure import FIGURE_KINDS, PaperFigure, PaperRun, check_paper_figure, findings, series  # noqa: E402
+from seq2seq.paper_figure import (  # noqa: E402
+    FIGURE_CONFIGS,
+    FIGURE_KINDS,
+    PaperFigure,
+    PaperRun,
+    check_paper_figure,
+    findings,
+    series,
+)
 from seq2seq.plots import paper_figure, write_paper_figure_png  # noqa: E402
 from seq2seq.run_folder import Trainer  # noqa: E402
 
@@ -71,7 +80,7 @@ def score(reverser: Reverser, longest: int, per_length: int, seed: int) -> tuple
 
 def train_and_score(base: Config, kind: str, cap: int, seed: int, longest: int, per_length: int) -> PaperRun:
     torch.set_num_threads(1)
-    config = base.replace(attention=kind, max_length=cap, seed=seed)
+    config = base.replace(**FIGURE_CONFIGS[kind], max_length=cap, seed=seed)
     data = load_run_data(config)
     steps = [0]
 
@@ -108,6 +117,18 @@ def summary(data: PaperFigure, short: int, long: int) -> str:
     return "\n".join(lines)
 
 
+def same_settings(previous: dict | None, settings: dict) -> bool:
+    """Whether a file's settings are ``settings``, its config read as a Config (a field added since it was written
+    takes its default, as in an old checkpoint)."""
+    if not isinstance(previous, dict) or not isinstance(previous.get("config"), dict):
+        return False
+    try:
+        config = Config.from_dict(previous["config"]).to_dict()
+    except (TypeError, ValueError):
+        return False
+    return {**previous, "config": config} == settings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "paper_figure.json")
@@ -136,7 +157,7 @@ def main() -> None:
     data: PaperFigure = {"runs": [], "command": command, "updates": updates}
     if args.out.is_file() and not args.fresh:
         previous = check_paper_figure(json.loads(args.out.read_text(encoding="utf-8")))
-        if previous.get("settings") == settings:  # the same experiment: keep the models it finished
+        if same_settings(previous.get("settings"), settings):  # the same experiment: keep the models it finished
             data["runs"] = previous["runs"]
     data["settings"] = settings
     done = {(r["attention"], r["max_train_length"], r["seed"]) for r in data["runs"]}

@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from .attention import KIND_EXPLANATIONS, KIND_NAMES
+from .attention import departures, kind_explanation, kind_name
 from .decoding import Reversal, Reverser
 from .evaluation import SHOWCASE_SENTENCE, TestReport, evaluate_sentences, pick_examples
 from .failures import FAILURES, failures_text
@@ -148,14 +148,15 @@ def _exact_by_length(table: dict) -> str:
 def _no_attention_markdown(reverser: Reverser, evaluation: Evaluation, stress: dict | None, live: bool) -> str:
     """The analysis of a model without attention: there are no weights to read, only what it gets right."""
     config = reverser.checkpoint.config
-    kind = KIND_NAMES.get(config.attention, config.attention)
+    kind = kind_name(config)
+    explanation = kind_explanation(config)
     longer = {n: row for n, row in ((stress or {}).get("per_length") or {}).items() if n not in evaluation.per_length}
     by_length = _exact_by_length(evaluation.per_length)
     if longer:
         by_length += f". On longer sentences, made from its test split by `stress`: {_exact_by_length(longer)}"
     return f"""# A model without attention: {kind}
 
-{KIND_EXPLANATIONS.get(config.attention, "")[0].upper()}{KIND_EXPLANATIONS.get(config.attention, "")[1:]}
+{explanation[:1].upper()}{explanation[1:]}
 
 Computed {_computed_by(live)} on its test split of {evaluation.total:,} sentences: exact match
 {percent(evaluation.exact_match)} ({evaluation.correct:,}/{evaluation.total:,}), token accuracy
@@ -250,6 +251,8 @@ def analysis_markdown(
             " This model's attention is location-aware: its energies also read a convolution of the previous "
             'step\'s weights, so "one position left of where I looked last" is a pattern it can learn directly.'
         )
+    if departures(reverser.checkpoint.config):
+        mechanism += " " + departures(reverser.checkpoint.config)
     text = f"""# How attention reverses a sentence
 
 Every number below is computed from the model {_computed_by(live)} on its test split of
@@ -399,6 +402,6 @@ def write_report(
     snapshots = reverser.checkpoint.snapshots
     if not snapshots:
         return [*lines, "no replay: this checkpoint kept no moments of its training"]
-    title = f"{KIND_NAMES[reverser.checkpoint.config.attention]}, learning to reverse"
+    title = f"{kind_name(reverser.checkpoint.config)}, learning to reverse"
     html_path, gif_path = write_replay(snapshots, out, title)
     return [*lines, f"wrote {html_path} and {gif_path}: the replay of training, {len(snapshots)} moments"]

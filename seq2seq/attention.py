@@ -46,6 +46,43 @@ KIND_EXPLANATIONS = {
     "particular word.",
 }
 
+# How a model departs from its kind in when it stops (Config.stop other than the readout's), and in what its
+# attention is queried with (Config.attention_query "none"), in the same words.
+STOP_NAMES = {
+    "attention": "stop read from the attention",
+    "gate": "stop from the readout and the attention",
+    "coverage": "stop read from the coverage",
+}
+STOP_EXPLANATIONS = {
+    "attention": "It stops when its attention reaches the end marker of the input, not when a count in its state "
+    "says so.",
+    "gate": "It stops when its state says so, pushed by its attention reaching the end marker of the input.",
+    "coverage": "It stops once its attention has read every input word.",
+}
+NO_QUERY_EXPLANATION = (
+    "Where it looks comes from the words and from where it looked last alone, never from its state, so nothing in "
+    "it counts the steps."
+)
+
+
+def kind_name(config: Config) -> str:
+    """What a model is, in a few words: its attention kind (``KIND_NAMES``), and where it departs from it."""
+    name = KIND_NAMES.get(config.attention, config.attention)
+    if config.attention_query == "none":
+        name += " without a query"
+    return name + (f", {STOP_NAMES[config.stop]}" if config.stop in STOP_NAMES else "")
+
+
+def departures(config: Config) -> str:
+    """How the model departs from its kind (no query, another stop), in sentences; empty when it does not."""
+    parts = [NO_QUERY_EXPLANATION] if config.attention_query == "none" else []
+    return " ".join([*parts, *([STOP_EXPLANATIONS[config.stop]] if config.stop in STOP_EXPLANATIONS else [])])
+
+
+def kind_explanation(config: Config) -> str:
+    """What ``kind_name`` means, in sentences a learner understands."""
+    return " ".join(part for part in (KIND_EXPLANATIONS.get(config.attention, ""), departures(config)) if part)
+
 
 EnergyTerm = Literal["location", "content", "query"]
 ENERGY_TERMS: tuple[EnergyTerm, ...] = get_args(EnergyTerm)

@@ -13,17 +13,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
-from .attention import KIND_NAMES
+from .attention import kind_name
+from .config import Config
 from .failures import FAILURES
 from .paths import default_checkpoint_path
 
-FIGURE_KINDS = ("encdec", "additive", "location")  # the figure's models, in the order they are drawn
+# The figure's models, in the order they are drawn, and the settings each changes from the config: the paper's
+# baseline and model, the default's attention, and that attention with the stop read from it and no query (the
+# shipped artifacts/stop).
+FIGURE_CONFIGS: dict[str, dict[str, str]] = {
+    "encdec": {"attention": "encdec"},
+    "additive": {"attention": "additive"},
+    "location": {"attention": "location"},
+    "stop": {"attention": "location", "attention_query": "none", "stop": "attention"},
+}
+FIGURE_KINDS = tuple(FIGURE_CONFIGS)
+
+
+def figure_name(kind: str) -> str:
+    """A figure model's name in words (``attention.kind_name`` of its settings)."""
+    return kind_name(Config(**FIGURE_CONFIGS[kind])) if kind in FIGURE_CONFIGS else kind
 
 
 class PaperRun(TypedDict):
     """One trained model, scored at every source length (keys are lengths as strings, as JSON keeps them)."""
 
-    attention: str
+    attention: str  # the figure's model (FIGURE_KINDS): an attention kind, or "stop"
     max_train_length: int
     seed: int
     updates: int
@@ -43,7 +58,7 @@ class PaperFigure(TypedDict):
 class Series:
     """One line of the figure: a model at one cap, mean and range over its seeds per length."""
 
-    attention: str
+    attention: str  # the figure's model (FIGURE_KINDS): an attention kind, or "stop"
     max_train_length: int
     seeds: int
     lengths: list[int]
@@ -53,7 +68,7 @@ class Series:
 
     @property
     def label(self) -> str:
-        return f"{KIND_NAMES.get(self.attention, self.attention)}, trained on ≤{self.max_train_length} words"
+        return f"{figure_name(self.attention)}, trained on ≤{self.max_train_length} words"
 
     def mean_over(self, first: int, last: int) -> float | None:
         values = [m for n, m in zip(self.lengths, self.mean, strict=True) if first <= n <= last]
@@ -131,7 +146,7 @@ def load_paper_figure(path: str | Path | None = None) -> tuple[PaperFigure | Non
 
 
 def series(data: PaperFigure, metric: str = "exact_match_per_length") -> list[Series]:
-    """One series per (attention, cap), in the order encdec, additive, location and short cap first."""
+    """One series per (model, cap), in the order of FIGURE_KINDS and short cap first."""
     groups: dict[tuple[str, int], list[PaperRun]] = {}
     for run in data["runs"]:
         groups.setdefault((run["attention"], run["max_train_length"]), []).append(run)
@@ -207,10 +222,10 @@ def findings(data: PaperFigure) -> list[Finding]:
         s30 > e50,
     ))  # fmt: skip
     past = (long + 1, 2 * long)
-    for kind in ("additive", "location"):
+    for kind in ("additive", "location", "stop"):
         if (kind, long) not in lines:
             continue
-        line, name = lines[kind, long], KIND_NAMES[kind]
+        line, name = lines[kind, long], figure_name(kind)
         within, beyond = at(line, 1, long), at(line, *past)
         out.append(Finding(
             "(Not in the paper, which tested no sentence longer than its models were trained on.) Past the trained "

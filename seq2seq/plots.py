@@ -361,7 +361,7 @@ def training_figure(
 
 
 # ------------------------------------------------------------------------------------------------- Figure 2
-KIND_COLORS = {"encdec": "#d62728", "additive": "#1f77b4", "location": "#2ca02c"}
+KIND_COLORS = {"encdec": "#d62728", "additive": "#1f77b4", "location": "#2ca02c", "stop": "#9467bd"}
 
 
 def _rgba(color: str, alpha: float) -> str:

@@ -19,8 +19,9 @@ from seq2seq.app.dispatch import TrainingPool
 from seq2seq.app.models import model_label, model_options
 from seq2seq.app.views import markdown_escape
 from seq2seq.app.worker import TrainingState
-from seq2seq.attention import KIND_NAMES, kind_aligns
+from seq2seq.attention import kind_aligns, kind_name
 from seq2seq.checkpoint_checks import CheckpointError
+from seq2seq.config import Config
 from seq2seq.metrics import GOOD, percent
 from seq2seq.plots import (
     heatmap_figure,
@@ -51,6 +52,7 @@ class Replayed:
     history: list[HistoryRow]
     snapshots: list[Snapshot]
     attention: str
+    kind: str  # what the model is, in words (attention.kind_name)
     version: tuple
 
     @property
@@ -69,14 +71,17 @@ def replayed(path: str, state: TrainingState) -> Replayed:
     """The replay of the run at ``path``: the live run's from the trainer, any other from its checkpoint (checked on
     load: CheckpointError says in one line why it cannot be used)."""
     if state.active and path == str(state.checkpoint_path):
-        attention = state.config.attention if state.config else "location"
+        config = state.config or Config()
         version = ("live", state.run_id, len(state.history))
-        return Replayed(f"run {state.run_dir.name}", state.history, state.replay, attention, version)
+        return Replayed(f"run {state.run_dir.name}", state.history, state.replay, config.attention, kind_name(config),
+                        version)  # fmt: skip
     loaded = model_cache().get(path)
     checkpoint = loaded.checkpoint
     stat = Path(path).stat()
     version = (path, stat.st_mtime_ns, stat.st_size)
-    return Replayed(model_label(path), checkpoint.history, checkpoint.snapshots, checkpoint.config.attention, version)
+    config = checkpoint.config
+    return Replayed(model_label(path), checkpoint.history, checkpoint.snapshots, config.attention, kind_name(config),
+                    version)  # fmt: skip
 
 
 def _marks(run: Replayed) -> list[tuple[str, str, int]]:
@@ -191,7 +196,7 @@ def show_moment(run: Replayed, path: str, playing: bool) -> None:
     snapshot = run.snapshots[index]
     st.markdown(f"**{markdown_escape(moment_title(snapshot))}**")
     if not run.aligns:
-        st.info(f"This model ({KIND_NAMES[run.attention]}) has no attention: no heatmap to watch, only its decodes.")
+        st.info(f"This model ({run.kind}) has no attention: no heatmap to watch, only its decodes.")
     examples = snapshot["examples"]
     for example in examples:
         verdict = "right" if example["output"] == example["tokens"][::-1] else "wrong"
@@ -219,7 +224,7 @@ def downloads(run: Replayed) -> None:
         return
     from seq2seq.replay_export import replay_gif, replay_html
 
-    title = f"{run.label} ({KIND_NAMES[run.attention]}), learning to reverse"
+    title = f"{run.label} ({run.kind}), learning to reverse"
     exports = [
         ("Download the replay (HTML, plays offline)", lambda: replay_html(run.snapshots, title), "html", "text/html"),
         ("Download the heatmaps forming (GIF)", lambda: replay_gif(run.snapshots, title), "gif", "image/gif"),

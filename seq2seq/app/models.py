@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..ablate import term_ablation
-from ..attention import KIND_EXPLANATIONS, KIND_NAMES, EnergyTerm
+from ..attention import EnergyTerm, kind_explanation, kind_name
 from ..checkpoint import CheckpointError
 from ..config import Config
 from ..decoding import Forcing, Reversal, Reverser
@@ -125,12 +125,12 @@ class LoadedModel:
     @property
     def kind_name(self) -> str:
         """What the model is, in a few words: "2014 additive attention", "encoder–decoder, no attention", …"""
-        return KIND_NAMES.get(self.config.attention, self.config.attention)
+        return kind_name(self.config)
 
     @property
     def kind_text(self) -> str:
         """What that means, in a sentence a learner understands."""
-        return KIND_EXPLANATIONS.get(self.config.attention, "")
+        return kind_explanation(self.config)
 
     @property
     def has_attention(self) -> bool:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import plotly.graph_objects as go
 
-from ..attention import KIND_NAMES
+from .. import attention
 from ..decoding import Reversal, Reverser
 from ..evaluation import SHOWCASE_SENTENCE
 from ..stress import trained_lengths
@@ -100,8 +100,7 @@ def kind_of(reverser: Reverser) -> str:
 
 
 def kind_name(reverser: Reverser) -> str:
-    kind = kind_of(reverser)
-    return KIND_NAMES.get(kind, kind)
+    return attention.kind_name(reverser.checkpoint.config) if reverser.checkpoint else "unknown"
 
 
 def lesson_sentence(reverser: Reverser) -> list[str]:

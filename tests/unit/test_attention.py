@@ -3,11 +3,14 @@
 import torch
 
 from seq2seq.attention import (
+    KIND_EXPLANATIONS,
     AdditiveAttention,
     FixedContext,
     LocationAwareAttention,
     MeanContext,
     build_attention,
+    kind_explanation,
+    kind_name,
 )
 from seq2seq.config import Config
 
@@ -76,3 +79,15 @@ def test_fixed_context_is_one_hot_on_the_last_real_position_whatever_the_query()
     torch.testing.assert_close(attention(torch.randn(B, A), keys, torch.rand(B, S), mask), weights)
     torch.testing.assert_close(attention(query, keys, prev, None)[1], torch.tensor([0.0, 0, 0, 0, 1]))
     assert not attention.aligns and keys.shape == (B, S, 0)
+
+
+def test_a_model_is_named_by_its_kind_and_how_it_departs_from_it():
+    assert kind_name(Config()) == "location-aware attention"
+    assert kind_explanation(Config()) == KIND_EXPLANATIONS["location"]
+    assert kind_name(Config(attention="encdec")) == "encoder–decoder, no attention"
+    stop = Config(stop="attention", attention_query="none")
+    assert kind_name(stop) == "location-aware attention without a query, stop read from the attention"
+    explained = kind_explanation(stop)
+    assert explained.startswith(KIND_EXPLANATIONS["location"] + " ")
+    assert "nothing in it counts the steps" in explained and "reaches the end marker" in explained
+    assert kind_name(Config(stop="coverage")) == "location-aware attention, stop read from the coverage"

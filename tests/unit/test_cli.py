@@ -148,6 +148,7 @@ def test_train_on_corpus_files(capsys, tmp_path, tiny_corpus):
         (["train", "--lr", "nan"], "lr must be"),
         (["train", "--corpus-size", "1000000000"], "corpus_size must be a whole number from 1 to 500,000"),
         (["train", "--train-file", "/nonexistent.txt"], "corpus file not found"),
+        (["train", "--attention-query", "none", "--attention", "additive"], "attention_query 'none' needs attention"),
     ],
 )
 def test_user_errors_print_one_line_and_exit_2(capsys, argv, message):

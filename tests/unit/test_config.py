@@ -41,6 +41,8 @@ def test_unknown_fields_are_refused():
         {"seed": -1},
         {"seed": "7"},
         {"corpus_size": True},
+        {"attention_query": "sideways"},
+        {"attention_query": "none", "attention": "additive"},
     ],
 )
 def test_bad_settings_are_refused_with_their_name(changes):

@@ -119,6 +119,16 @@ def test_querying_with_the_current_state_makes_step_i_depend_on_its_input_word()
     assert not torch.allclose(before[:, 2], after[:, 2])
 
 
+def test_without_a_query_the_attention_never_reads_the_decoder_state():
+    """``attention_query="none"``: no W_a, and the weights follow from the source and the previous weights alone, so
+    the word read at step 2 moves no step's weights (with a query it moves step 3's: the test above)."""
+    model = make_variant(attention_query="none")
+    assert model.decoder.from_state.out_features == 3 * 12  # W_hh only
+    assert model.decoder.attention.energy_terms == ("location", "content")
+    before, after = attention_with_step_2_word_changed(model)
+    torch.testing.assert_close(before, after)
+
+
 def test_a_unidirectional_encoder_starts_from_the_last_forward_state():
     src, lengths, tgt_in = inputs()
     model = make_variant(bidirectional=False)

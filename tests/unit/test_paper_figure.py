@@ -28,7 +28,7 @@ def test_tiny_run_trains_every_model_and_cap_with_equal_updates_and_scores_every
     data = json.loads(out.read_text())
     runs = data["runs"]
     assert {(r["attention"], r["max_train_length"]) for r in runs} == {
-        (kind, cap) for kind in ("encdec", "additive", "location") for cap in (3, 5)
+        (kind, cap) for kind in ("encdec", "additive", "location", "stop") for cap in (3, 5)
     }
     assert data["updates"] > 0 and all(r["updates"] == data["updates"] for r in runs)
     for run in runs:  # every length from 1 to twice the long cap, on both metrics
@@ -45,7 +45,10 @@ def test_tiny_run_trains_every_model_and_cap_with_equal_updates_and_scores_every
             wrong = row["total"] - round(run["exact_match_per_length"][n] * row["total"])
             assert sum(row["failures"].values()) == wrong
         assert run["attention"] != "encdec" or not any(row["failures"]["attention drifted"] for row in table.values())
-    # running it again resumes: nothing left to train, the same runs come back
+    # running it again resumes: nothing left to train, the same runs come back, also from a file written before a
+    # setting existed (its config has no "stop": the readout's, as in an old checkpoint)
+    del data["settings"]["config"]["stop"]
+    out.write_text(json.dumps(data))
     again = run_script(out)
     assert again.returncode == 0 and "cap 3 seed 0:" not in again.stderr
     assert json.loads(out.read_text())["runs"] == runs
@@ -119,10 +122,22 @@ def test_keeping_its_place_past_the_trained_length_is_found_per_model():
     """The 2014 attention collapses past its trained length while the location-aware one holds: one finding each,
     never a single "attention keeps its place — holds" for both."""
     curves = {"encdec": lambda n: 0.0, "additive": lambda n: 1.0 if n <= 20 else 0.007,
-              "location": lambda n: 1.0 if n <= 20 else 0.989}  # fmt: skip
+              "location": lambda n: 1.0 if n <= 20 else 0.989, "stop": lambda n: 1.0}  # fmt: skip
     runs = [fake(kind, cap, 0, {str(n): curve(n) for n in range(1, 41)}) for cap in (10, 20)
             for kind, curve in curves.items()]  # fmt: skip
     data = {"runs": runs, "command": "x", "updates": 5}
     past = [f for f in findings(check_paper_figure(data)) if "Past the trained length" in f.claim]
-    assert [("2014 additive" in f.claim, f.holds) for f in past] == [(True, False), (False, True)]
+    assert [("2014 additive" in f.claim, f.holds) for f in past] == [(True, False), (False, True), (False, True)]
     assert "location-aware attention trained on ≤20: 1.000 on 1–20 words, 0.989 on 21–40" in past[1].measured
+    stop = "location-aware attention without a query, stop read from the attention"
+    assert f"{stop} trained on ≤20: 1.000 on 1–20 words, 1.000 on 21–40" in past[2].measured
+
+
+def test_the_stop_model_is_a_line_of_its_own_named_by_its_settings():
+    data = {"runs": [fake("stop", 20, 0, {"1": 1.0}), fake("location", 20, 0, {"1": 0.5})], "command": "x",
+            "updates": 5}  # fmt: skip
+    location, stop = series(check_paper_figure(data))
+    assert (location.attention, stop.attention) == ("location", "stop")
+    assert stop.label == "location-aware attention without a query, stop read from the attention, trained on ≤20 words"
+    colors = {trace.line.color for trace in paper_figure(data).data if trace.mode == "lines+markers"}
+    assert len(colors) == 2
