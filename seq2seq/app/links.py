@@ -3,11 +3,11 @@
 
 Parameters come from a URL anyone can write, so each is checked and bounded here, without Streamlit: an unknown or
 unusable parameter is dropped with a note for the page to show, never an error. A model is named as the sidebar's
-picker names it: ``default`` for the shipped default, a shipped model's folder name (``additive``, ``encdec``), or a
-run folder's name (``runs/<name>`` when that name is a shipped model's too). Names are mapped to checkpoints through
-``shipped_models`` and ``usable_run``, the lists the picker offers: a path in a URL never reaches the file system,
-and a run still training is refused as the picker refuses it (a replay's ``run`` excepted: the run training now may be
-replayed as it goes).
+picker names it: ``default`` for the shipped default, a shipped model's folder name (``additive``, ``encdec``,
+``stop``), or a run folder's name (``runs/<name>`` when that name is a shipped model's too). Names are mapped to
+checkpoints through ``shipped_models`` and ``usable_run``, the lists the picker offers: a path in a URL never reaches
+the file system, and a run still training is refused as the picker refuses it (a replay's ``run`` excepted: the run
+training now may be replayed as it goes).
 """
 
 from collections.abc import Collection, Mapping
@@ -50,7 +50,8 @@ class Link:
 
 
 def shipped_names() -> dict[str, Path]:
-    """The shipped models by link name: ``default``, then each shipped folder's name (``additive``, ``encdec``)."""
+    """The shipped models by link name: ``default``, then each shipped folder's name (``additive``, ``encdec``,
+    ``stop``)."""
     default = default_checkpoint_path()
     names = {DEFAULT_MODEL: default}
     for path in shipped_models():

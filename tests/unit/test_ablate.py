@@ -38,7 +38,7 @@ def test_a_term_the_kind_does_not_have_is_refused_by_name(tiny_reverser):
     assert terms_of(Reverser.load(ARTIFACTS / "encdec" / "model.pt")) == ()
 
 
-@pytest.mark.parametrize("folder", ["", "additive", "encdec"])
+@pytest.mark.parametrize("folder", ["", "additive", "encdec", "stop"])
 def test_shipped_checkpoints_load_and_decode_as_their_stored_metrics_say(folder):
     """Every shipped model still loads and decodes its test split to the exact match per length it stored."""
     torch.set_num_threads(1)

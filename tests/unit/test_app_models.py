@@ -14,6 +14,7 @@ from seq2seq.app.models import (
     UNKNOWN_WORD_EXAMPLE,
     ModelCache,
     model_label,
+    shipped_models,
     usable_run,
 )
 from seq2seq.app.runs import RUNS_ENV, delete_run, write_run_info
@@ -72,6 +73,18 @@ def test_model_cache_remembers_broken_files_and_says_why(tmp_path):
             cache.get(broken)
         assert "\n" not in str(info.value)
     assert cache.loads == 1
+
+
+def test_the_shipped_stop_model_is_listed_after_the_others_and_named_by_what_it_is(monkeypatch):
+    """artifacts/stop is offered wherever the shipped models are (the picker, Compare, the replay, links), named by its
+    folder, and its kind says how it departs from the default's."""
+    monkeypatch.delenv(CHECKPOINT_ENV, raising=False)
+    monkeypatch.delenv(RUNS_ENV, raising=False)
+    paths = shipped_models()
+    assert [model_label(p) for p in paths] == ["shipped default", "shipped additive", "shipped encdec", "shipped stop"]
+    stop = ModelCache().get(paths[-1])
+    assert stop.kind_name == "location-aware attention without a query, stop read from the attention"
+    assert "reaches the end marker of the input" in stop.kind_text
 
 
 def test_loaded_model_summary_report_and_examples(tiny_checkpoint):

@@ -98,9 +98,9 @@ def test_killing_a_process_mid_write_leaves_the_old_checkpoint_loadable(tiny_che
     assert load_checkpoint(target).history
 
 
-@pytest.mark.parametrize("folder", ["", "additive", "encdec"])
+@pytest.mark.parametrize("folder", ["", "additive", "encdec", "stop"])
 def test_the_shipped_checkpoints_load_and_reverse_as_their_stored_scores_say(folder):
-    """The default model is a version 1 file (read by renaming), the other two version 2. Those whose stored test
+    """The default model is a version 1 file (read by renaming), the others version 2. Those whose stored test
     score is perfect reverse their first 100 test sentences exactly; every one builds its model."""
     path = Path(__file__).resolve().parents[2] / "artifacts" / folder / "model.pt"
     checkpoint = load_checkpoint(path)

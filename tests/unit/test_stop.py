@@ -20,6 +20,7 @@ from tests.conftest import tiny_config
 
 V, B, S, T = 20, 3, 6, 5
 SHIPPED = [REPO_ROOT / "artifacts" / "model.pt", *sorted((REPO_ROOT / "artifacts").glob("*/model.pt"))]
+STOP_MODEL = REPO_ROOT / "artifacts" / "stop" / "model.pt"  # the one shipped model whose stop is not the readout's
 
 
 def gated_model(stop: str) -> Seq2Seq:
@@ -153,7 +154,19 @@ def test_every_hypothesis_of_a_beam_scores_as_the_training_pass_scores_its_words
     assert checked >= len(sentences)
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.parent.name)
+def decodes_as_scored(checkpoint) -> bool:
+    """Whether the checkpoint scores its test split exactly as it stored when it was trained."""
+    reverser = Reverser.from_checkpoint(checkpoint)
+    stored = checkpoint.metrics["test"]
+    again = evaluate_results(reverser.reverse_tokens(checkpoint.test_sentences), aligns=True)
+    return (again.correct, again.total, again.token_accuracy) == (
+        stored["correct"],
+        stored["total"],
+        stored["token_accuracy"],
+    )
+
+
+@pytest.mark.parametrize("path", [p for p in SHIPPED if p != STOP_MODEL], ids=lambda p: p.parent.name)
 def test_shipped_checkpoints_keep_the_readouts_stop_and_decode_their_test_split_as_they_scored(path):
     """Checkpoints saved before ``stop`` existed load as the readout's stop, with no gate, and score their test split
     exactly as stored when they were trained."""
@@ -161,14 +174,17 @@ def test_shipped_checkpoints_keep_the_readouts_stop_and_decode_their_test_split_
     checkpoint = load_checkpoint(path)
     assert checkpoint.config.stop == "readout"
     assert not any(name.startswith("decoder.stop_gate") for name in checkpoint.state_dict)
-    reverser = Reverser.from_checkpoint(checkpoint)
-    stored = checkpoint.metrics["test"]
-    again = evaluate_results(reverser.reverse_tokens(checkpoint.test_sentences), aligns=True)
-    assert (again.correct, again.total, again.token_accuracy) == (
-        stored["correct"],
-        stored["total"],
-        stored["token_accuracy"],
-    )
+    assert decodes_as_scored(checkpoint)
+
+
+def test_the_shipped_stop_model_reads_its_stop_from_the_attention_and_decodes_its_test_split_as_it_scored():
+    torch.set_num_threads(1)
+    checkpoint = load_checkpoint(STOP_MODEL)
+    config = checkpoint.config
+    assert (config.attention, config.stop, config.attention_query) == ("location", "attention", "none")
+    assert "decoder.stop_gate.weight" in checkpoint.state_dict
+    assert checkpoint.state_dict["decoder.from_state.weight"].shape[0] == 3 * config.hidden_size  # no W_a
+    assert decodes_as_scored(checkpoint)
 
 
 @pytest.mark.parametrize("stop", ["attention", "coverage"])
