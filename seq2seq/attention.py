@@ -54,14 +54,16 @@ STOP_NAMES = {
     "coverage": "stop read from the coverage",
 }
 STOP_EXPLANATIONS = {
-    "attention": "It stops when its attention reaches the end marker of the input, not when a count in its state "
-    "says so.",
-    "gate": "It stops when its state says so, pushed by its attention reaching the end marker of the input.",
-    "coverage": "It stops once its attention has read every input word.",
+    "attention": "Its score for stopping comes from a learned gate on the weight its attention gives the input's end "
+    "marker, not from its state, which would have to count the steps.",
+    "gate": "Its score for stopping comes from its state, plus a learned gate on the weight its attention gives the "
+    "input's end marker.",
+    "coverage": "Its score for stopping comes from a learned gate on how much attention the least-read input word has "
+    "had so far.",
 }
 NO_QUERY_EXPLANATION = (
-    "Where it looks comes from the words and from where it looked last alone, never from its state, so nothing in "
-    "it counts the steps."
+    "Where it looks comes from the words and from where it looked last alone, never from its state, so no count of "
+    "the steps in its state can move its attention."
 )
 
 

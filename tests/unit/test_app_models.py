@@ -84,7 +84,7 @@ def test_the_shipped_stop_model_is_listed_after_the_others_and_named_by_what_it_
     assert [model_label(p) for p in paths] == ["shipped default", "shipped additive", "shipped encdec", "shipped stop"]
     stop = ModelCache().get(paths[-1])
     assert stop.kind_name == "location-aware attention without a query, stop read from the attention"
-    assert "reaches the end marker of the input" in stop.kind_text
+    assert "the weight its attention gives the input's end marker" in stop.kind_text
 
 
 def test_loaded_model_summary_report_and_examples(tiny_checkpoint):

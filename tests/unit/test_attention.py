@@ -89,5 +89,6 @@ def test_a_model_is_named_by_its_kind_and_how_it_departs_from_it():
     assert kind_name(stop) == "location-aware attention without a query, stop read from the attention"
     explained = kind_explanation(stop)
     assert explained.startswith(KIND_EXPLANATIONS["location"] + " ")
-    assert "nothing in it counts the steps" in explained and "reaches the end marker" in explained
+    assert "no count of the steps in its state can move its attention" in explained
+    assert "a learned gate on the weight its attention gives the input's end marker" in explained
     assert kind_name(Config(stop="coverage")) == "location-aware attention, stop read from the coverage"
