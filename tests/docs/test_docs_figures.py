@@ -446,6 +446,8 @@ def test_where_reversal_disagrees_with_the_paper_is_read_from_both_stored_runs()
             f"({exact['encdec', 20].mean_over(3, 3):.2f} at 3 words)",
             f"which holds {min(exact['location', 20].mean[20:40]):.2f} or better up to 40",
             f"trained on ≤10 it too fails by {first_zero(exact['location', 10])} words",
+            f"its mean exact match is {min(exact['stop', 20].mean[:40]):.2f} or more at every length from 1 to 40 "
+            f"trained on ≤20 words, and {min(exact['stop', 10].mean[:40]):.2f} or more trained on ≤10",
         ]),
         ("paper_figure_1200.json", lambda exact, token: [
             f"scores {exact['additive', 20].mean_over(1, 10):.3f} on 1-10 words and "
