@@ -27,8 +27,17 @@ def runs(monkeypatch, tmp_path, tiny_checkpoint) -> Path:
     """The tiny model as the default, runs in a temporary folder; the shared trainer left idle afterwards."""
     monkeypatch.setenv(CHECKPOINT_ENV, str(tiny_checkpoint))
     monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs"))
+    close_training_pool()  # the next page makes one on this test's runs folder
     yield tmp_path / "runs"
     leave_training_idle()
+    close_training_pool()
+
+
+def close_training_pool() -> None:
+    """Close the server's training pool and forget it. A pool keeps the queue of the runs folder it was made in and
+    runs its rounds on a thread of its own: left open, it would go on taking runs from that folder's queue."""
+    training.training_pool().close()
+    training.training_pool.clear()
 
 
 def leave_training_idle() -> None:
