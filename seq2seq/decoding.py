@@ -94,7 +94,7 @@ class EnergyBreakdown:
     Their sum is what the energy would be without the tanh; the tanh squashes it, so the parts do not add up to the
     energy exactly. ``query`` is the same at every position: on its own it cannot move the peak."""
 
-    query: list[float]  # v_a^T W_a s_{i-1}, repeated per position
+    query: list[float] | None  # v_a^T W_a s_{i-1}, repeated per position; None without a query term
     keys: list[float]  # v_a^T U_a h_j
     location: list[float] | None  # v_a^T U_f (F * alpha_{i-1})_j; None without a location term
     energies: list[float]  # e_ij
@@ -577,12 +577,14 @@ class _Run:
         enc = _rows(self.enc, torch.full((n,), b, dtype=torch.long, device=states.device))
         terms = model.decoder.attention_terms(states, previous, enc)
         v = model.decoder.attention.energy.weight[0]  # (A,) v_a
-        query = (terms.query @ v).unsqueeze(1).expand(n, previous.size(1))  # (T, S)
+        query = (terms.query @ v).unsqueeze(1).expand(n, previous.size(1)).tolist()  # (T, S)
+        if not model.decoder.attention.reads_query:
+            query = [None] * n
         keys = terms.keys @ v  # (T, S)
         location = None if terms.location is None else (terms.location @ v).tolist()
         return [
             EnergyBreakdown(
-                query=query[i].tolist(),
+                query=query[i],
                 keys=keys[i].tolist(),
                 location=None if location is None else location[i],
                 energies=terms.energies[i].tolist(),

@@ -86,16 +86,15 @@ def weights_figure(record: StepRecord, tokens: Sequence[str]) -> go.Figure:
 
 
 def energy_figure(record: StepRecord, tokens: Sequence[str]) -> go.Figure | None:
-    """Per source position: the projections on v_a of the query, key and location terms as stacked bars, and the
-    energy e_ij the model computed as a marker (the tanh between them is why they do not add up to it)."""
+    """Per source position: the projections on v_a of the query, key and location terms (those the model has) as
+    stacked bars, and the energy e_ij the model computed as a marker (the tanh between them is why they do not add up
+    to it)."""
     energy = record.energy
     if energy is None:
         return None
     x = source_labels(tokens)
-    parts = [
-        ("from the previous state: v·W_a s", energy.query, "#9ecae1"),
-        ("from the word: v·U_a h_j", energy.keys, "#3182bd"),
-    ]
+    parts = [] if energy.query is None else [("from the previous state: v·W_a s", energy.query, "#9ecae1")]
+    parts.append(("from the word: v·U_a h_j", energy.keys, "#3182bd"))
     if energy.location is not None:
         parts.append(("from where it looked last: v·U_f(F*α)", energy.location, "#fd8d3c"))
     figure = go.Figure(

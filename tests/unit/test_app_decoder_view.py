@@ -4,9 +4,13 @@ stop, told against the reversal, and what a what-if changed."""
 from types import SimpleNamespace
 
 import pytest
+import torch
 
-from seq2seq.app.decoder_view import recovery_text, stop_step, stop_text
-from seq2seq.decoding import Candidate, StepRecord
+from seq2seq.app.decoder_view import energy_figure, recovery_text, stop_step, stop_text
+from seq2seq.batching import make_batch
+from seq2seq.config import Config
+from seq2seq.decoding import Candidate, StepRecord, search
+from seq2seq.model import Seq2Seq
 from seq2seq.vocab import EOS
 
 OWN = ["dog", "big", "the"]  # the model's own output, without its <eos>
@@ -48,3 +52,22 @@ def test_the_stop_step_is_where_eos_is_first_most_likely_and_is_told_against_the
     forced = decoded(["c", EOS, "a", EOS], ["c", "b", "a", EOS])  # a word forced where <eos> was most likely
     assert stop_step(forced.found.steps) == 1
     assert stop_text(decoded(["c", "b"])).endswith("the length cap ends this decode after 2 steps.")
+
+
+def energy_bars(model: Seq2Seq, vocab) -> list[set[str]]:
+    """The bars of each step's energy figure for one decode."""
+    tokens = ["the", "big", "dog", "ran"]
+    batch = make_batch([tokens], vocab)
+    found = search(model, batch.src, batch.src_lengths, vocab=vocab)[0][0]
+    return [{bar.name for bar in energy_figure(record, tokens).data if bar.type == "bar"} for record in found.steps]
+
+
+def test_the_energy_shows_a_query_bar_only_for_a_model_with_a_query_term(tiny_reverser):
+    query = "from the previous state: v·W_a s"
+    assert all(query in bars for bars in energy_bars(tiny_reverser.model, tiny_reverser.vocab))
+    torch.manual_seed(0)
+    config = Config(embedding_size=8, hidden_size=12, attention_size=10, attention_query="none")
+    model = Seq2Seq(len(tiny_reverser.vocab), config).eval().requires_grad_(False)
+    steps = energy_bars(model, tiny_reverser.vocab)
+    word, location = "from the word: v·U_a h_j", "from where it looked last: v·U_f(F*α)"
+    assert steps and all(bars == {word, location} for bars in steps)
