@@ -90,6 +90,8 @@ def show_answer(typed: "TypedSentence") -> None:
     with left:
         st.markdown("**True reversal**")
         widgets.words_box(result.reference, key="true_reversal")
+    widgets.let_browser_paint()  # the words are drawn before the tables and the heatmap are sent
+    with left:
         st.markdown("**Tokens the model saw**")
         st.dataframe(pd.DataFrame(token_rows(result)), hide_index=True, key="tokens_table")
     with right:
