@@ -18,6 +18,7 @@ from ui import training
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "streamlit_app.py")
+ENTRY_PAGE = "pages/try_it.py"
 PAGES = ["pages/train.py", "pages/examples.py", "pages/attention.py", "pages/analysis.py", "pages/runs.py"]
 
 
@@ -47,13 +48,15 @@ def leave_training_idle() -> None:
 
 
 def open_app(page: str | None = None, params: dict | None = None, timeout: float = 60) -> AppTest:
-    """The app, then ``page`` (its first view, with the link's ``params`` when given)."""
-    at = AppTest.from_file(APP, default_timeout=timeout).run()
-    if page:
-        at.switch_page(page)
-        for name, value in (params or {}).items():
-            at.query_params[name] = value
+    """``page`` as a link opens it, with the link's ``params`` when given: the app, then the page (none, or Try it:
+    the entry page itself, whose first run reads the link)."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if page and page != ENTRY_PAGE:
         at.run()
+        at.switch_page(page)
+    for name, value in (params or {}).items():
+        at.query_params[name] = value
+    at.run()
     assert not at.exception, at.exception
     return at
 
