@@ -8,7 +8,6 @@ With ``SEQ2SEQ_SCREENSHOTS=<folder>`` set, ``test_screenshots_of_every_screen`` 
 screen, on the shipped default model, into that folder (the README's pictures live in ``docs/screenshots``).
 """
 
-import asyncio
 import io
 import json
 import os
@@ -39,7 +38,7 @@ from harness.browser import (
     wait_for_reversal,
     wait_ready,
 )
-from harness.streamlit_client import AppSession
+from harness.streamlit_client import AppSession, run_apart
 from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT
 from ui.widgets import PAINT_GAP
 
@@ -119,7 +118,7 @@ def test_try_it_sends_the_words_a_frame_before_the_tables_and_the_heatmap(server
                 seconds.append(min(heavy) - max(words))
             return seconds
 
-    assert statistics.median(asyncio.run(gaps())) >= PAINT_GAP / 2
+    assert statistics.median(run_apart(gaps())) >= PAINT_GAP / 2
 
 
 def test_the_model_picker_is_drawn_when_its_popover_opens(server, page):

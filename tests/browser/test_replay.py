@@ -2,13 +2,12 @@
 curves shows that moment's heatmap; through the page's websocket, the heatmap comes a frame before the per-length
 chart."""
 
-import asyncio
 import statistics
 
 import pytest
 
 from harness.browser import missing_browser, new_tab, shot_on_failure
-from harness.streamlit_client import AppSession
+from harness.streamlit_client import AppSession, run_apart
 from seq2seq.checkpoint import load_checkpoint
 from seq2seq.plots import moment_title
 from ui.widgets import PAINT_GAP
@@ -66,4 +65,4 @@ def test_a_moments_heatmap_is_sent_a_frame_before_its_per_length_chart(server, t
                 seconds.append(lengths - heatmap)
             return seconds
 
-    assert statistics.median(asyncio.run(gaps())) >= PAINT_GAP / 2
+    assert statistics.median(run_apart(gaps())) >= PAINT_GAP / 2
