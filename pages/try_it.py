@@ -38,13 +38,20 @@ def try_a_sentence() -> None:
     if not sentence and not st.query_params:
         st.info("Type a sentence and press Enter, or click an example above.")
         return
-    from seq2seq.tokenize import InputError
-    from ui import session, warm_up  # imported once per server by the page's first run (below): a lookup here
+    try:
+        answer(sentence)
+    finally:
+        # The URL carries the sentence, so a copied link reopens it. Kept after the answer: the browser's work on a
+        # new address would come before the words.
+        links.keep_link(sentence or None)
 
-    links.keep_link(sentence or None)  # the URL carries the sentence, so a copied link reopens it
+
+def answer(sentence: str) -> None:
     if not sentence:
         st.info("Type a sentence and press Enter, or click an example above.")
         return
+    from seq2seq.tokenize import InputError
+    from ui import session, warm_up  # imported once per server by the page's first run (below): a lookup here
 
     model, _ = session.load_active_model()
     if model is None:

@@ -50,14 +50,13 @@ def test_a_click_on_a_curve_point_shows_that_moments_heatmap(server, browser, ti
 
 def test_a_moments_heatmap_is_sent_a_frame_before_its_per_length_chart(server, tiny_checkpoint):
     """The browser draws every element that has arrived in one pass: the heatmap a scrub waits for must reach it
-    before the per-length chart, by more than a render and a frame (the median of three moments: a busy machine may
-    delay one)."""
+    before the per-length chart, a pause (``PAINT_GAP``) apart (the median of five moments)."""
     snapshots = load_checkpoint(tiny_checkpoint).snapshots
 
     async def gaps() -> list[float]:
         async with AppSession(server.url) as tab:
             seconds = []
-            for shown in snapshots[:3]:
+            for shown in snapshots[:5]:
                 run = await tab.open("Train", query=f"run=default&step={shown['step']}")
                 charts = [a for a in run.arrivals if a.node.kind == "plotly_chart"]
                 heatmap = next(a.at for a in charts if a.node.proto.id.endswith("replay_heatmap"))
@@ -65,4 +64,6 @@ def test_a_moments_heatmap_is_sent_a_frame_before_its_per_length_chart(server, t
                 seconds.append(lengths - heatmap)
             return seconds
 
-    assert statistics.median(run_apart(gaps())) >= PAINT_GAP / 2
+    # Sent together, they arrive microseconds apart. A quarter of the pause: on a busy machine the server may send
+    # the first part late, within the pause.
+    assert statistics.median(run_apart(gaps())) >= PAINT_GAP / 4
