@@ -6,7 +6,8 @@ answers and draws the sidebar.
 The heading and the text box are drawn before anything heavy is imported: where this page runs on a server that was
 not warmed (``streamlit run pages/try_it.py``, tests), importing torch, pandas and the app's modules is most of the
 first page view, and a person can start typing meanwhile. The answer to a sentence is a fragment: Enter reruns only
-it, not the sidebar, heading and example buttons.
+it, not the sidebar, heading and example buttons. Its words are sent a frame before its tables and heatmap, so that
+the browser paints them first (``widgets.let_browser_paint``).
 """
 
 import sys

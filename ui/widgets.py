@@ -1,5 +1,6 @@
-"""What several pages draw alike: a reversal's words, an attention heatmap with its PNG download, and the active
-model's test-set report behind a spinner."""
+"""What several pages draw alike: a reversal's words, an attention heatmap with its PNG download, the active model's
+test-set report behind a spinner, and the pause that lets the browser paint what a person waits for before the heavy
+elements after it."""
 
 import time
 
