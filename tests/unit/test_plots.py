@@ -50,6 +50,27 @@ def test_template_and_colours_are_explicit_even_after_streamlit_changes_the_defa
     assert figure.data[0].colorscale[-1][1] != figure.data[0].colorscale[0][1]
 
 
+def test_figures_get_the_template_without_rebuilding_and_checking_it(monkeypatch):
+    """Set by name, Plotly rebuilds the template and checks every value (most of the cost of a small figure, under
+    the GIL of a server drawing for a whole class); the figures copy its values as Plotly sets its default one."""
+    from plotly.graph_objs.layout import Template
+
+    checked = []  # templates built from their values with every value checked
+    build = Template.__init__
+
+    def counted(self, arg=None, *args, **kwargs):
+        if arg and kwargs.get("_validate", True):
+            checked.append(arg)
+        build(self, arg, *args, **kwargs)
+
+    monkeypatch.setattr(Template, "__init__", counted)
+    heatmap = heatmap_figure(SOURCE, OUTPUT, ATTENTION)
+    lengths = per_length_figure({"2": {"exact_match": 1.0, "correct": 1, "total": 1}})
+    assert checked == []
+    assert heatmap.to_dict()["layout"]["template"] == pio.templates["plotly_white"].to_plotly_json()
+    assert lengths.to_dict()["layout"]["template"] == pio.templates["plotly_white"].to_plotly_json()
+
+
 def _pixels(png: bytes) -> Image.Image:
     return Image.open(io.BytesIO(png)).convert("RGB")
 
