@@ -248,26 +248,30 @@ def eos_figure(eos_probs: Sequence[float], written: Sequence[str], stop: int | N
     where the reversal ends (``source_length`` + 1, 1-based) marked."""
     steps = list(range(1, len(eos_probs) + 1))
     colors = ["#d62728" if stop is not None and step - 1 == stop else "#1f77b4" for step in steps]
-    figure = go.Figure(
-        go.Bar(
-            x=steps,
-            y=list(eos_probs),
-            customdata=[html.escape(shorten(word)) for word in written],
-            marker_color=colors,
-            hovertemplate="step %{x} writes %{customdata}<br>p(&lt;eos&gt;) %{y:.4f}<extra></extra>",
-        )
+    bars = go.Bar(
+        x=steps,
+        y=list(eos_probs),
+        customdata=[html.escape(shorten(word)) for word in written],
+        marker_color=colors,
+        hovertemplate="step %{x} writes %{customdata}<br>p(&lt;eos&gt;) %{y:.4f}<extra></extra>",
     )
-    figure.add_vline(x=source_length + 1, line={"color": "green", "dash": "dot"})
-    figure.add_annotation(
-        x=source_length + 1, y=1.0, text="the reversal ends here", showarrow=False, xanchor="right", yanchor="top"
-    )
-    figure.update_layout(
-        xaxis={"title": {"text": "decoder step"}, "dtick": 1 if len(steps) <= 30 else None},
-        yaxis={"title": {"text": "p(&lt;eos&gt;)"}, "range": [0, 1.05]},
-        height=220,
-        showlegend=False,
-        margin={"l": 60, "r": 20, "t": 20, "b": 40},
-    )
+    ends = source_length + 1
+    layout = {  # given whole, with the mark and its note: add_vline and update_layout took four times as long
+        "shapes": [
+            {"type": "line", "x0": ends, "x1": ends, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+             "line": {"color": "green", "dash": "dot"}},
+        ],
+        "annotations": [
+            {"x": ends, "y": 1.0, "text": "the reversal ends here", "showarrow": False, "xanchor": "right",
+             "yanchor": "top"},
+        ],
+        "xaxis": {"title": {"text": "decoder step"}, "dtick": 1 if len(steps) <= 30 else None},
+        "yaxis": {"title": {"text": "p(&lt;eos&gt;)"}, "range": [0, 1.05]},
+        "height": 220,
+        "showlegend": False,
+        "margin": {"l": 60, "r": 20, "t": 20, "b": 40},
+    }  # fmt: skip
+    figure = go.Figure(bars, layout)
     return on_template(figure)
 
 

@@ -12,6 +12,7 @@ from seq2seq.plots import (
     TRUTH_MARK,
     _matplotlib_png,
     class_answers_figure,
+    eos_figure,
     heatmap_figure,
     heatmap_png,
     moment_title,
@@ -185,3 +186,14 @@ def test_the_replay_animation_has_a_frame_and_a_slider_step_per_moment():
     assert [step.label for step in figure.layout.sliders[0].steps] == ["10", "20"]
     assert moment_title(moments[0]).endswith("in 25.0% of steps")
     assert "n/a (no attention)" in moment_title(moments[1])
+
+
+def test_the_eos_figure_marks_where_it_stops_and_where_the_reversal_ends():
+    figure = eos_figure([0.1, 0.2, 0.9, 0.95], ["c", "b", "a", "<eos>"], stop=2, source_length=3)
+    bars = figure.data[0]
+    assert list(bars.y) == [0.1, 0.2, 0.9, 0.95] and list(bars.marker.color).count("#d62728") == 1
+    assert list(bars.marker.color)[2] == "#d62728"  # the step where it would stop
+    (mark,) = figure.layout.shapes
+    assert (mark.x0, mark.x1, mark.yref) == (4, 4, "y domain")  # the reversal of 3 words ends at step 4
+    assert [note.text for note in figure.layout.annotations] == ["the reversal ends here"]
+    assert figure.layout.template == pio.templates["plotly_white"]
