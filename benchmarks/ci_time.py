@@ -1,6 +1,7 @@
 """CI in a fresh clone, timed: clone this repository's HEAD into a temporary folder and run ``bash .ci/run`` there
 (a fresh virtual environment, ruff, the whole test suite). Stores the times and the test counts in
-``benchmarks/results/ci.json`` and ``.md`` (``benchmarks/stored.py``), which ``docs/`` quotes.
+``benchmarks/results/ci.json`` and ``.md`` (``benchmarks/stored.py``), which ``docs/`` quotes. A failed run stores
+nothing: it names the failing tests and keeps the whole output in ``seq2seq-ci.log`` in the temporary folder.
 
     python benchmarks/ci_time.py
 """
@@ -27,6 +28,12 @@ def main() -> int:
         total = time.perf_counter() - started
     output = process.stdout + process.stderr
     print(output[-3000:])
+    failures = [line for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    if failures:
+        print("\n".join(["failing tests:", *failures]), file=sys.stderr)
+    log = Path(tempfile.gettempdir()) / "seq2seq-ci.log"
+    log.write_text(output)
+    print(f"the whole output: {log}")
     summary = re.search(r"(\d+) passed(?:, (\d+) skipped)?.* in ([\d.]+)s", output)
     times = re.search(r"ci: install (\d+) s, tests (\d+) s, total (\d+) s", output)
     if process.returncode != 0 or not summary or not times:

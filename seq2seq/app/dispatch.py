@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..data import RunData
-from .database import DatabaseUnavailable
+from .database import DatabaseUnavailable, database_path
 from .process_worker import ProcessWorker
 from .runs import runs_root
 from .training_queue import Entry, EntryStatus, TrainingQueue, process_claimer
@@ -209,7 +209,10 @@ class TrainingPool:
 def server_pool(corpus_for: Callable[[Config], RunData | None]) -> TrainingPool:
     """The pool a server runs: with ``SEQ2SEQ_RAY_ADDRESS`` set, Ray installed and its cluster reachable, slots that
     train on the cluster (as many as its CPUs, or GPUs, unless ``SEQ2SEQ_TRAIN_SLOTS`` says); else ``train_slots()``
-    workers training on this machine, each run in a child process."""
+    workers training on this machine, each run in a child process. Its queue is the database of the runs folder the
+    server has now, for good: its rounds never follow a later change of ``SEQ2SEQ_RUNS_DIR`` into another folder's
+    queue."""
+    queue = TrainingQueue(database_path())
     address = os.environ.get(RAY_ENV, "").strip()
     if address:
         from .ray_dispatch import ray_workers  # imports Ray only when asked to
@@ -217,5 +220,5 @@ def server_pool(corpus_for: Callable[[Config], RunData | None]) -> TrainingPool:
         cluster = ray_workers(address)
         if cluster is not None:
             make_worker, slots = cluster
-            return TrainingPool(slots=train_slots(slots), corpus_for=corpus_for, make_worker=make_worker)
-    return TrainingPool(slots=train_slots(), corpus_for=corpus_for, make_worker=ProcessWorker)
+            return TrainingPool(queue, slots=train_slots(slots), corpus_for=corpus_for, make_worker=make_worker)
+    return TrainingPool(queue, slots=train_slots(), corpus_for=corpus_for, make_worker=ProcessWorker)

@@ -18,6 +18,7 @@ from ui import training
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "streamlit_app.py")
+ENTRY_PAGE = "pages/try_it.py"
 PAGES = ["pages/train.py", "pages/examples.py", "pages/attention.py", "pages/analysis.py", "pages/runs.py"]
 
 
@@ -26,8 +27,17 @@ def runs(monkeypatch, tmp_path, tiny_checkpoint) -> Path:
     """The tiny model as the default, runs in a temporary folder; the shared trainer left idle afterwards."""
     monkeypatch.setenv(CHECKPOINT_ENV, str(tiny_checkpoint))
     monkeypatch.setenv(RUNS_ENV, str(tmp_path / "runs"))
+    close_training_pool()  # the next page makes one on this test's runs folder
     yield tmp_path / "runs"
     leave_training_idle()
+    close_training_pool()
+
+
+def close_training_pool() -> None:
+    """Close the server's training pool and forget it. A pool keeps the queue of the runs folder it was made in and
+    runs its rounds on a thread of its own: left open, it would go on taking runs from that folder's queue."""
+    training.training_pool().close()
+    training.training_pool.clear()
 
 
 def leave_training_idle() -> None:
@@ -47,13 +57,15 @@ def leave_training_idle() -> None:
 
 
 def open_app(page: str | None = None, params: dict | None = None, timeout: float = 60) -> AppTest:
-    """The app, then ``page`` (its first view, with the link's ``params`` when given)."""
-    at = AppTest.from_file(APP, default_timeout=timeout).run()
-    if page:
-        at.switch_page(page)
-        for name, value in (params or {}).items():
-            at.query_params[name] = value
+    """``page`` as a link opens it, with the link's ``params`` when given: the app, then the page (none, or Try it:
+    the entry page itself, whose first run reads the link)."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if page and page != ENTRY_PAGE:
         at.run()
+        at.switch_page(page)
+    for name, value in (params or {}).items():
+        at.query_params[name] = value
+    at.run()
     assert not at.exception, at.exception
     return at
 

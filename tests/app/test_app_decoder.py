@@ -16,22 +16,10 @@ from seq2seq.app.runs import write_run_info
 from seq2seq.decoding import Reverser
 from seq2seq.fileio import FolderLock
 from seq2seq.paths import CHECKPOINT_ENV
-from tests.app.conftest import APP
+from tests.app.conftest import open_app
 from ui import session
 
 DECODER = "pages/decoder.py"
-
-
-def open_decoder(params: dict | None = None, page: str = DECODER) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if page != "pages/try_it.py":
-        at.run()
-        at.switch_page(page)
-    for name, value in (params or {}).items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def markdown(at: AppTest) -> str:
@@ -49,7 +37,7 @@ def rerun_fragment(at: AppTest, key: str) -> AppTest:
 
 
 def test_the_decoder_page_steps_through_a_typed_sentence(runs, tiny_reverser):
-    at = open_decoder()
+    at = open_app(DECODER)
     at.text_input(key="decoder_sentence").set_value("the big dog").run()
     assert at.code[0].value.endswith("output: dog big the")
     expected = tiny_reverser.reverse_tokens([["the", "big", "dog"]], record=True)[0].found.steps
@@ -64,7 +52,7 @@ def test_the_decoder_page_steps_through_a_typed_sentence(runs, tiny_reverser):
 
 
 def test_p_eos_at_every_step_is_drawn_under_the_heatmap_with_where_it_would_stop(runs, tiny_reverser):
-    at = open_decoder({"sentence": "the big dog"})
+    at = open_app(DECODER, {"sentence": "the big dog"})
     decoded = tiny_reverser.reverse_tokens([["the", "big", "dog"]], record=True)[0]
     charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
     (stop,) = [c for c in charts if "eos" in c["layout"]["yaxis"]["title"]["text"]]
@@ -76,7 +64,7 @@ def test_p_eos_at_every_step_is_drawn_under_the_heatmap_with_where_it_would_stop
 
 
 def test_forcing_a_word_shows_both_outputs_and_where_they_part(runs):
-    at = open_decoder({"sentence": "the big dog", "step": "1"})
+    at = open_app(DECODER, {"sentence": "the big dog", "step": "1"})
     at.text_input(key="whatif_typed").set_value("cat").run()
     codes = [c.value for c in at.code]
     assert codes[1] == "dog big the" and codes[2].startswith("cat ")
@@ -90,7 +78,7 @@ def test_forcing_a_word_shows_both_outputs_and_where_they_part(runs):
 
 
 def test_beam_and_score_sections(runs):
-    at = open_decoder({"sentence": "the big dog"})
+    at = open_app(DECODER, {"sentence": "the big dog"})
     at.number_input(key="beam_width").set_value(3).run()
     table = at.dataframe[1].value
     assert len(table) == 3 and table["output"].iloc[0] == "dog big the"
@@ -103,12 +91,12 @@ def test_beam_and_score_sections(runs):
 
 
 def test_a_deep_link_opens_the_step_and_bad_parameters_get_notes(runs):
-    at = open_decoder({"sentence": "a red bird", "step": "3", "colour": "<b>x</b>", "model": "../model.pt"})
+    at = open_app(DECODER, {"sentence": "a red bird", "step": "3", "colour": "<b>x</b>", "model": "../model.pt"})
     assert at.text_input(key="decoder_sentence").value == "a red bird"
     assert at.slider(key="decoder_step").value == 3
     notes = " ".join(i.value for i in at.info)
     assert "colour" in notes and "nor a trained run here" in notes
-    at = open_decoder({"sentence": "the cat", "step": "99"})
+    at = open_app(DECODER, {"sentence": "the cat", "step": "99"})
     assert at.slider(key="decoder_step").value == 3 and "Step 99 does not exist" in " ".join(i.value for i in at.info)
 
 
@@ -117,7 +105,7 @@ def test_a_link_to_try_it_reverses_its_sentence_and_can_choose_a_run(runs, monke
     run.mkdir(parents=True)
     write_run_info(run, {"status": "finished"})
     (run / "model.pt").write_bytes(tiny_checkpoint.read_bytes())
-    at = open_decoder({"sentence": "the cat sat", "model": run.name}, page="pages/try_it.py")
+    at = open_app("pages/try_it.py", {"sentence": "the cat sat", "model": run.name})
     assert at.text[0].value == "sat cat the"
     assert any("run 20250101-120000" in c.value.replace("\\", "") for c in at.caption)
     assert "run 20250101-120000" in [m.value.replace("\\", "") for m in at.sidebar.markdown]  # on its first view too
@@ -126,7 +114,7 @@ def test_a_link_to_try_it_reverses_its_sentence_and_can_choose_a_run(runs, monke
 
 def test_a_model_without_attention_says_there_are_no_weights(runs, monkeypatch, plain_checkpoint):
     monkeypatch.setenv(CHECKPOINT_ENV, str(plain_checkpoint))
-    at = open_decoder({"sentence": "the cat"})
+    at = open_app(DECODER, {"sentence": "the cat"})
     assert any("no attention weights to show" in i.value for i in at.info)
     assert at.radio(key="whatif_kind").options == ["write another word here"]
     assert re.search(r"Step 1 (writes|ends the sentence)", markdown(at)) and "looks at" not in markdown(at)
@@ -134,7 +122,7 @@ def test_a_model_without_attention_says_there_are_no_weights(runs, monkeypatch, 
 
 @pytest.mark.parametrize("sentence", ["", "x " * 101, "<script>alert(1)</script>"])
 def test_unusable_or_odd_sentences_get_a_message_not_an_error(runs, sentence):
-    at = open_decoder()
+    at = open_app(DECODER)
     at.text_input(key="decoder_sentence").set_value(sentence).run()
     assert not at.exception
     if sentence.startswith("<"):
@@ -144,7 +132,7 @@ def test_unusable_or_odd_sentences_get_a_message_not_an_error(runs, sentence):
 
 
 def test_a_special_token_typed_as_the_forced_word_is_refused_in_one_line(runs):
-    at = open_decoder({"sentence": "the big dog", "step": "2"})
+    at = open_app(DECODER, {"sentence": "the big dog", "step": "2"})
     for word in ["<pad>", "<sos>"]:
         at.text_input(key="whatif_typed").set_value(word).run()
         errors = [e.value.replace("\\", "") for e in at.error]
@@ -170,7 +158,7 @@ def test_a_step_slider_move_decodes_nothing_again_and_leaves_the_whole_heatmap_a
     monkeypatch.setattr(Reverser, "reverse_tokens", counted_decode)
     monkeypatch.setattr(plots, "with_clickable_rows", counted_heatmap)
     session.model_cache().clear()  # no decodes kept from other tests
-    at = open_decoder({"sentence": "the big dog", "step": "1"})
+    at = open_app(DECODER, {"sentence": "the big dog", "step": "1"})
     assert calls == {"decode": 3, "whole heatmap": 1}  # its own decode, the what-if at step 1, the beam
     at.run()  # a whole rerun of the same sentence and settings (a click on the heatmap makes one)
     assert calls == {"decode": 3, "whole heatmap": 2}
@@ -208,17 +196,17 @@ def active_caption(at: AppTest) -> str:
 def test_a_link_to_a_shipped_model_opens_it_and_the_page_writes_the_same_link(shipped, page, params):
     """Every page that shows a model names it in its URL, under the name a link reads: opening the URL a page wrote
     gives the same model (the 2014 model and the encoder-decoder were written as no model at all, and refused)."""
-    at = open_decoder(params, page=page)
+    at = open_app(page, params)
     assert f"shipped {params['model']}" in active_caption(at)
     assert not [i.value for i in at.info if "The link's" in i.value]
     assert dict(at.query_params) == params
-    again = open_decoder(dict(at.query_params), page=page)
+    again = open_app(page, dict(at.query_params))
     assert active_caption(again) == active_caption(at) and dict(again.query_params) == params
 
 
 @pytest.mark.parametrize("page", ["pages/examples.py", "pages/attention.py", "pages/analysis.py"])
 def test_a_model_picked_on_a_page_is_written_into_its_url(shipped, page):
-    at = open_decoder(page=page)
+    at = open_app(page)
     assert dict(at.query_params) == {"model": "default"}
     at.selectbox(key="model_picker").set_value(str(shipped / "encdec" / "model.pt")).run()
     assert "shipped encdec" in active_caption(at) and dict(at.query_params) == {"model": "encdec"}
@@ -231,7 +219,7 @@ def test_a_link_cannot_make_a_run_still_training_the_model(runs, tiny_checkpoint
     write_run_info(run, {"status": "running"})
     (run / "model.pt").write_bytes(tiny_checkpoint.read_bytes())
     with FolderLock(run):  # trained into by another process (the live run of this server reads the same)
-        at = open_decoder({"sentence": "the cat", "model": run.name})
+        at = open_app(DECODER, {"sentence": "the cat", "model": run.name})
     assert "shipped default" in active_caption(at)
     assert any("still training" in i.value for i in at.info)
 
@@ -239,7 +227,7 @@ def test_a_link_cannot_make_a_run_still_training_the_model(runs, tiny_checkpoint
 def test_decoder_options_and_messages_read_as_plain_text(runs):
     """A select box shows its options as text: "2·&" and "4·<eos>", never "2·&amp;"; a bad candidate is called
     the candidate; a long unknown word is echoed cut short."""
-    at = open_decoder({"sentence": "a & b"})
+    at = open_app(DECODER, {"sentence": "a & b"})
     at.radio(key="whatif_kind").set_value("look somewhere else here").run()
     options = at.selectbox(key="whatif_pos").options
     assert options == ["1·a", "2·&", "3·b", "4·<eos>"]
@@ -252,7 +240,7 @@ def test_decoder_options_and_messages_read_as_plain_text(runs):
 
 
 def test_forcing_the_end_says_the_output_ends_there(runs):
-    at = open_decoder({"sentence": "the big dog", "step": "3"})
+    at = open_app(DECODER, {"sentence": "the big dog", "step": "3"})
     at.text_input(key="whatif_typed").set_value("<EOS>").run()
     assert not at.exception, at.exception
     assert (
@@ -266,6 +254,6 @@ def test_forcing_the_end_says_the_output_ends_there(runs):
     [("pages/examples.py", "the link's sentence or step"), ("pages/try_it.py", "the link's step;")],
 )
 def test_a_link_parameter_a_page_does_not_use_gets_a_note(runs, page, note):
-    at = open_decoder({"sentence": "the cat", "step": "2"}, page=page)
+    at = open_app(page, {"sentence": "the cat", "step": "2"})
     notes = [info.value.replace("\\", "") for info in at.info]
     assert any(f"This page does not use {note}" in line for line in notes), notes

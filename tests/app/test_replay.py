@@ -13,20 +13,9 @@ from seq2seq.checkpoint import load_checkpoint
 from seq2seq.data import load_run_data
 from seq2seq.paths import CHECKPOINT_ENV
 from seq2seq.replay import markers
-from tests.app.conftest import APP
+from tests.app.conftest import open_app
 from tests.conftest import tiny_config
 from ui import training
-
-
-def open_train(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("pages/train.py")
-    for name, value in (params or {}).items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def moment_heading(at: AppTest) -> str:
@@ -53,7 +42,7 @@ def verdict(example: dict) -> str:
 def test_a_link_opens_the_nearest_moment_and_the_slider_scrubs_to_another(runs, tiny_checkpoint):
     snapshots = load_checkpoint(tiny_checkpoint).snapshots
     first, second = snapshots[0], snapshots[1]
-    at = open_train({"run": "default", "step": str(second["step"] - 1)})
+    at = open_app("pages/train.py", {"run": "default", "step": str(second["step"] - 1)})
     assert moment_heading(at).startswith(f"step {second['step']:,} (epoch {second['epoch']})")
     assert same(heatmap_cells(at), second["examples"][-1]["attention"])
     decodes = [t.value for t in at.text]
@@ -72,14 +61,14 @@ def test_a_link_opens_the_nearest_moment_and_the_slider_scrubs_to_another(runs, 
 
 
 def test_a_link_to_an_unknown_run_says_so_and_shows_another(runs):
-    at = open_train({"run": "nope", "step": "3"})
+    at = open_app("pages/train.py", {"run": "nope", "step": "3"})
     assert any("The link's run 'nope' is not a shipped model" in i.value.replace("\\", "") for i in at.info)
     assert moment_heading(at)
 
 
 def test_a_model_without_attention_replays_its_decodes_and_says_why_no_heatmap(runs, monkeypatch, plain_checkpoint):
     monkeypatch.setenv(CHECKPOINT_ENV, str(plain_checkpoint))
-    at = open_train()
+    at = open_app("pages/train.py")
     assert "n/a (no attention)" in moment_heading(at)
     assert any("has no attention: no heatmap to watch" in i.value for i in at.info)
     assert any("no alignment can emerge" in c.value for c in at.caption)
@@ -94,7 +83,7 @@ def test_the_curves_of_several_runs_share_one_axis_with_their_markers(runs, tiny
     run.mkdir(parents=True)
     write_run_info(run, {"status": "finished"})
     (run / "model.pt").write_bytes(plain_checkpoint.read_bytes())
-    at = open_train()
+    at = open_app("pages/train.py")
     picker = at.multiselect(key="replay_overlay")
     assert picker.value == [str(tiny_checkpoint)]  # the shipped models there are (here only the default)
     picker.set_value([str(tiny_checkpoint), str(run / "model.pt")]).run()
@@ -114,7 +103,7 @@ def test_the_run_training_now_is_replayed_as_it_goes(runs, tiny_corpus):
     deadline = time.monotonic() + 60
     while len(worker.state(max_points=0).replay) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    at = open_train()
+    at = open_app("pages/train.py")
     picker = at.selectbox(key="replay_run")
     assert picker.options[0].startswith(f"run {state.run_dir.name} (training now)")  # offered first,
     assert picker.value != str(state.checkpoint_path)  # not picked for you: the live view above shows it
@@ -128,7 +117,7 @@ def test_the_run_training_now_is_replayed_as_it_goes(runs, tiny_corpus):
 
 def test_play_steps_through_the_moments_and_round_again(runs, tiny_checkpoint):
     snapshots = load_checkpoint(tiny_checkpoint).snapshots
-    at = open_train({"run": "default", "step": str(snapshots[-2]["step"])})
+    at = open_app("pages/train.py", {"run": "default", "step": str(snapshots[-2]["step"])})
     at.toggle(key="replay_play").set_value(True).run()  # each run while playing shows the next moment
     assert moment_heading(at).startswith(f"step {snapshots[-1]['step']:,}")
     at.run()
@@ -145,6 +134,7 @@ def test_the_overlaid_curves_are_built_once_for_every_session(runs, tiny_checkpo
     monkeypatch.setattr(ui.replay, "overlay_figure", lambda lines: built.append(lines) or build(lines))
     ui.replay._overlay_figure.clear()
     for _ in range(2):  # two sessions
-        chart = next(c for c in open_train().get("plotly_chart") if c.proto.id.endswith("replay_overlay_chart"))
+        at = open_app("pages/train.py")
+        chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("replay_overlay_chart"))
         assert [t["name"] for t in json.loads(chart.proto.spec)["data"] if t["mode"] == "lines"] == ["shipped default"]
     assert len(built) == 1

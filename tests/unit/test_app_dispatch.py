@@ -155,3 +155,19 @@ def test_without_ray_the_server_trains_on_this_machine_whatever_the_setting(monk
     pool.close()
     assert [type(worker) for worker in pool.workers] == [ProcessWorker] * train_slots()
     assert ("Ray is not installed" in caplog.text) == (ray_address is not None)
+
+
+def test_a_server_pool_keeps_the_queue_of_the_runs_folder_it_was_made_in(runs, tiny_corpus, monkeypatch, tmp_path):
+    """A server's rounds never follow a later change of the runs folder into another folder's queue (in the tests,
+    a pool left by one test took the runs another test had queued)."""
+    monkeypatch.delenv(RAY_ENV, raising=False)
+    pool = server_pool(lambda config: load_run_data(config, tiny_corpus))
+    try:
+        monkeypatch.setenv(RUNS_ENV, str(tmp_path / "elsewhere"))
+        other = TrainingQueue()
+        other.enqueue("me", quick_config(1), "tiny.txt")
+        pool.dispatch()
+        assert other.latest("me").status == "queued" and not any(worker.busy for worker in pool.workers)
+        assert pool.queue.path == runs / "app.sqlite3"
+    finally:
+        pool.close()
