@@ -1,12 +1,12 @@
 """Training a run in a child process: the training slot the server uses when it trains on this machine.
 
-A run trained on a thread of the server holds the GIL for most of every batch that is not inside a torch kernel, and
-each session's script waits for it: with a class on one server, the answers on Try it slowed down many times over
-while a run trained. A ``ProcessWorker`` is a ``TrainingWorker`` whose run trains in a child process started with
-"spawn" (a fork of a server full of threads is unsafe), one torch thread, into the run folder itself: the child runs
-``train_reporting`` and sends its progress reports and log lines back through a queue, which the worker's thread
-takes in as a run on a thread reports; Stop sets an event that the child reads at each report; how the run ended
-comes back at its end. The run folder, ``run.json`` and the live view stay the worker's as for a run on a thread.
+A run trained on a thread of the server holds the interpreter lock for most of every batch that is not inside a torch
+kernel, and every session's script waits for it. A ``ProcessWorker`` is a ``TrainingWorker`` whose run trains in a
+child process started with "spawn" (a fork of a server full of threads is unsafe), one torch thread, into the run
+folder itself: the child runs ``train_reporting`` and sends its progress reports and log lines back through a queue,
+which the worker's thread takes in as a run on a thread reports; Stop sets an event that the child reads at each
+report; how the run ended comes back at its end. The run folder, ``run.json`` and the live view stay the worker's as
+for a run on a thread.
 
 A child that dies without saying how its run ended (killed, out of memory) fails its run with one line, and the queue
 goes on. A child whose server is gone stops its run at its next report, keeping its best model.

@@ -1,6 +1,7 @@
 """A run trained in a child process: it reports, saves and stops as a run on a thread does, a failure in it is one
 line, and a child killed mid-run fails its run with one line while the queue goes on."""
 
+import contextlib
 import json
 import os
 import re
@@ -127,3 +128,37 @@ def test_interpreter_exit_during_a_run_in_a_child_stops_it_as_the_server_stoppin
     (run_dir,) = tmp_path.iterdir()
     assert json.loads((run_dir / "run.json").read_text())["stop_reason"] == "server_stopped"
     load_checkpoint(run_dir / "model.pt")
+
+
+def test_a_child_whose_server_is_killed_stops_its_run_and_keeps_its_best_model(tmp_path, tiny_corpus):
+    script = textwrap.dedent(
+        f"""
+        import os, re, signal, sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        from seq2seq.data import load_run_data
+        from seq2seq.app.process_worker import ProcessWorker
+        from tests.conftest import quick_config
+        config = quick_config(1000)
+        worker = ProcessWorker(report_every=1)
+        worker.start(config, {str(tmp_path)!r}, load_run_data(config, {str(tiny_corpus)!r}))
+        while len(worker.state().history) < 1:
+            time.sleep(0.05)
+        print(next(m.group(1) for m in map(re.compile({CHILD.pattern!r}).match, worker.state().log) if m), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    with server.stdout:
+        pid = int(server.stdout.readline())
+    assert server.wait(timeout=120) == -signal.SIGKILL
+    child = Path(f"/proc/{pid}/status")
+    try:
+        deadline = time.monotonic() + 120
+        while child.exists() and "zombie" not in child.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not child.exists() or "zombie" in child.read_text(), "the child trains on without its server"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # none left training, whatever the test found
+    (run_dir,) = tmp_path.iterdir()
+    assert load_checkpoint(run_dir / "model.pt").metrics["test"]["total"] == 30  # stopped, saved and scored
