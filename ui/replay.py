@@ -92,6 +92,14 @@ def _curve_figure(version: tuple, _run: Replayed) -> plotly.graph_objects.Figure
     return replay_curve_figure(_run.history, _marks(_run))
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _overlay_figure(versions: tuple, _runs: tuple[Replayed, ...]) -> plotly.graph_objects.Figure:
+    """Several runs' curves on one step axis, built once per set of runs (and their versions) for every session: each
+    view of the Train page draws it, and in a class every watching session's page is drawn again when a run starts or
+    ends."""
+    return overlay_figure([(run.label, run.history, _marks(run)) for run in _runs])
+
+
 HEATMAPS_KEPT = 96  # heatmaps cached for every session: a few runs' moments
 
 
@@ -254,18 +262,17 @@ def overlay(options: dict[str, str], state: TrainingState) -> None:
         max_selections=MAX_OVERLAID,
         key=OVERLAY_KEY,
     )
-    lines, problems = [], []
+    runs, problems = [], []
     for path in chosen:
         try:
-            run = replayed(path, state)
+            runs.append(replayed(path, state))
         except (CheckpointError, OSError) as problem:
             problems.append(f"{options[path]}: {problem}")
-            continue
-        lines.append((run.label, run.history, _marks(run)))
     for problem in problems:
         st.warning(markdown_escape(problem))
-    if lines:
-        st.plotly_chart(overlay_figure(lines), theme=None, key="replay_overlay_chart")
+    if runs:
+        figure = _overlay_figure(tuple(run.version for run in runs), tuple(runs))
+        st.plotly_chart(figure, theme=None, key="replay_overlay_chart")
         st.caption(
             f"Star: where alignment emerges (the peak on the mirror word in at least {percent(GOOD)} of steps); "
             f"diamond: where valid exact match reaches {percent(EXACT_MARK)}."
