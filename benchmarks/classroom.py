@@ -24,7 +24,9 @@ found, a script that did not compile, a websocket the server closed, an answer n
 reversal, a lost run, a traceback in the server's log. The server's resident memory (``VmRSS`` in
 ``/proc/<pid>/status``) is sampled every second; its growth over the last half of the class is the trend of those
 samples (a least-squares line through them, from the half-way moment to the end), flat when within ``RSS_SLACK`` of
-the half-way RSS. A trend, not two moments: a run starting or ending moves the RSS for a while.
+the half-way RSS. A trend, not two moments: a run starting or ending moves the RSS for a while. Each run trains in
+a child process of the server, whose memory is not the server's: the children's RSS together is sampled too (its
+peak is reported).
 
 How the students are simulated: not by browsers. Each Chromium context holds a whole Streamlit frontend (React, the
 page's scripts, Plotly), and a trial of ten contexts on the two-core machine held gigabytes of memory and kept both
@@ -49,6 +51,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,6 +339,9 @@ def measure(settings: Settings, checkpoint: Path) -> dict:
         server = Server(checkpoint, runs_dir, Path(folder) / "streamlit.log")
         load_before = os.getloadavg()
         memory = MemoryWatch(server, every=1.0)
+        # Each run trains in a child process of the server (seq2seq/app/process_worker.py): its memory is not the
+        # server's, so it is sampled beside it.
+        training_memory = MemoryWatch(SimpleNamespace(rss_mb=server.children_rss_mb), every=1.0)
         try:
             rss_up = server.rss_mb()
             solo_times = asyncio.run(solo(server.url, alone, settings, tally))
@@ -346,6 +352,7 @@ def measure(settings: Settings, checkpoint: Path) -> dict:
             rss_after = server.rss_mb()
         finally:
             memory.stop()
+            training_memory.stop()
             exit_code = server.stop()
         load_after = os.getloadavg()
         settle_starts(tally, runs_dir)
@@ -378,6 +385,7 @@ def measure(settings: Settings, checkpoint: Path) -> dict:
             "after": rss_after,
         },
         "rss_samples_mb": [round(rss, 1) for _, rss in samples],
+        "children_rss_peak_mb": training_memory.peak,
         "rss_growth_last_half_mb": trend([(at, rss) for at, rss in samples if at >= half], class_end - half),
         "load_average": {"before": load_before, "after": load_after},
         "server_exit": exit_code,
@@ -450,6 +458,11 @@ def report(figures: dict) -> str:
         f"with every session closed |  |",
         f"| RSS growth over the last half of the class (its trend) | {growth_text} | none (within {RSS_SLACK:.0%}): "
         f"{holds(flat)} |",
+        *(  # a run stored before runs trained in child processes has none
+            [f"| its child processes (each run training is one), together | peak {mb(f['children_rss_peak_mb'])} |  |"]
+            if "children_rss_peak_mb" in f
+            else []
+        ),
         f"| server exit | status {f['server_exit']}{EXIT_MEANINGS.get(f['server_exit'], '')} |  |",
     ]
     if f["problems"]:

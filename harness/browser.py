@@ -61,6 +61,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def process_rss_mb(pid: int) -> float | None:
+    """A process's resident memory (``VmRSS`` in ``/proc/<pid>/status``) in MB; None once it is gone or where there
+    is no ``/proc``."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^VmRSS:\s+(\d+)\s+kB", status, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else None
+
+
 class Server:
     """``streamlit run streamlit_app.py`` (or ``script``) on 127.0.0.1 and a free port, up once ``/_stcore/health``
     answers."""
@@ -114,12 +125,17 @@ class Server:
     def rss_mb(self) -> float | None:
         """The server process's resident memory (``VmRSS`` in ``/proc/<pid>/status``) in MB; None once it is gone
         or where there is no ``/proc``."""
+        return process_rss_mb(self.process.pid)
+
+    def children_rss_mb(self) -> float | None:
+        """The resident memory of the server's child processes together (each run it trains is one), in MB; 0 with
+        none, None once the server is gone or where there is no ``/proc``."""
         try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
+            tasks = list(Path(f"/proc/{self.process.pid}/task").iterdir())
+            children = [pid for task in tasks for pid in (task / "children").read_text().split()]
         except OSError:
             return None
-        match = re.search(r"^VmRSS:\s+(\d+)\s+kB", status, re.MULTILINE)
-        return int(match.group(1)) / 1024 if match else None
+        return sum(process_rss_mb(int(pid)) or 0.0 for pid in children)
 
     def stop(self) -> int | None:
         if self.process.poll() is None:

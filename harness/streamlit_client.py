@@ -18,8 +18,10 @@ box, a page not found, a script that did not compile, and the websocket closed b
 import asyncio
 import contextlib
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -34,6 +36,16 @@ DONE = (
     FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
     FINISHED.FINISHED_WITH_COMPILE_ERROR,
 )
+
+
+T = TypeVar("T")
+
+
+def run_apart(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end in an event loop of its own, on a thread of its own: where the calling thread
+    already runs one (Playwright's sync API keeps one going while a browser is open), ``asyncio.run`` is refused."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 class SessionClosed(ConnectionError):

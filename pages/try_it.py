@@ -6,7 +6,8 @@ answers and draws the sidebar.
 The heading and the text box are drawn before anything heavy is imported: where this page runs on a server that was
 not warmed (``streamlit run pages/try_it.py``, tests), importing torch, pandas and the app's modules is most of the
 first page view, and a person can start typing meanwhile. The answer to a sentence is a fragment: Enter reruns only
-it, not the sidebar, heading and example buttons.
+it, not the sidebar, heading and example buttons. Its words are sent a frame before its tables and heatmap, so that
+the browser paints them first (``widgets.let_browser_paint``).
 """
 
 import sys
@@ -38,13 +39,20 @@ def try_a_sentence() -> None:
     if not sentence and not st.query_params:
         st.info("Type a sentence and press Enter, or click an example above.")
         return
-    from seq2seq.tokenize import InputError
-    from ui import session, warm_up  # imported once per server by the page's first run (below): a lookup here
+    try:
+        answer(sentence)
+    finally:
+        # The URL carries the sentence, so a copied link reopens it. Kept after the answer: the browser's work on a
+        # new address would come before the words.
+        links.keep_link(sentence or None)
 
-    links.keep_link(sentence or None)  # the URL carries the sentence, so a copied link reopens it
+
+def answer(sentence: str) -> None:
     if not sentence:
         st.info("Type a sentence and press Enter, or click an example above.")
         return
+    from seq2seq.tokenize import InputError
+    from ui import session, warm_up  # imported once per server by the page's first run (below): a lookup here
 
     model, _ = session.load_active_model()
     if model is None:
@@ -90,6 +98,8 @@ def show_answer(typed: "TypedSentence") -> None:
     with left:
         st.markdown("**True reversal**")
         widgets.words_box(result.reference, key="true_reversal")
+    widgets.let_browser_paint()  # the words are drawn before the tables and the heatmap are sent
+    with left:
         st.markdown("**Tokens the model saw**")
         st.dataframe(pd.DataFrame(token_rows(result)), hide_index=True, key="tokens_table")
     with right:

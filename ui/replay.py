@@ -9,6 +9,7 @@ once per run and moment (``st.cache_resource``), so a step answers in a fraction
 """
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from seq2seq.records import HistoryRow, Snapshot
 from seq2seq.replay import EXACT_MARK, emergence_text, markers, moment_index
 from ui import links
 from ui.session import model_cache
+from ui.widgets import PAINT_GAP, let_browser_paint
 
 RUN_KEY, STEP_KEY, PLAY_KEY, SENTENCE_KEY = "replay_run", "replay_step", "replay_play", "replay_sentence"
 CURVE_KEY, OVERLAY_KEY = "replay_curves", "replay_overlay"
@@ -95,6 +97,14 @@ def _curve_figure(version: tuple, _run: Replayed) -> plotly.graph_objects.Figure
     return replay_curve_figure(_run.history, _marks(_run))
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _overlay_figure(versions: tuple, _runs: tuple[Replayed, ...]) -> plotly.graph_objects.Figure:
+    """Several runs' curves on one step axis, built once per set of runs (and their versions) for every session: each
+    view of the Train page draws it, and in a class every watching session's page is drawn again when a run starts or
+    ends."""
+    return overlay_figure([(run.label, run.history, _marks(run)) for run in _runs])
+
+
 HEATMAPS_KEPT = 96  # heatmaps cached for every session: a few runs' moments
 
 
@@ -108,13 +118,16 @@ def warm_neighbours(run: Replayed, index: int, sentence: int) -> None:
     """Build, on a thread, the heatmaps of ``sentence`` at the moments just before and after ``index`` (about 12 ms
     each; the cache keeps them for every session): the next step of a scrub or of Play then finds its figure built,
     where building it was most of a step's server time (``benchmarks/replay_speed.py``). Only two, so that the thread
-    is done long before the next step, not competing with it."""
+    is done long before the next step, not competing with it; and only once this step's answer has been sent (the
+    thread first waits ``PAINT_GAP``): building them holds the GIL, which the server needs to send it."""
     neighbours = [i for i in (index + 1, index - 1) if 0 <= i < len(run.snapshots)]
-    threading.Thread(
-        target=lambda: [_heatmap(run.version, i, sentence, run) for i in neighbours],
-        name="seq2seq-replay-warm",
-        daemon=True,
-    ).start()
+
+    def build() -> None:
+        time.sleep(PAINT_GAP)
+        for i in neighbours:
+            _heatmap(run.version, i, sentence, run)
+
+    threading.Thread(target=build, name="seq2seq-replay-warm", daemon=True).start()
 
 
 @st.cache_resource(show_spinner=False, max_entries=96)
@@ -210,13 +223,15 @@ def show_moment(run: Replayed, path: str, playing: bool) -> None:
             key=SENTENCE_KEY,
         )
         st.plotly_chart(_heatmap(run.version, index, sentence, run), theme=None, key="replay_heatmap", width="content")
-        warm_neighbours(run, index, sentence)
     by_length = snapshot.get("exact_by_length") or {}
     if by_length:
+        let_browser_paint()  # the heatmap is drawn before the per-length chart comes
         st.plotly_chart(_lengths(run.version, index, run), theme=None, key="replay_lengths")
     else:
         st.caption("Exact match per length was not recorded for this run (trained before the replay kept it).")
     links.keep_link(None, step, path)
+    if run.aligns and examples:
+        warm_neighbours(run, index, sentence)
 
 
 def downloads(run: Replayed) -> None:
@@ -252,18 +267,17 @@ def overlay(options: dict[str, str], state: TrainingState) -> None:
         max_selections=MAX_OVERLAID,
         key=OVERLAY_KEY,
     )
-    lines, problems = [], []
+    runs, problems = [], []
     for path in chosen:
         try:
-            run = replayed(path, state)
+            runs.append(replayed(path, state))
         except (CheckpointError, OSError) as problem:
             problems.append(f"{options[path]}: {problem}")
-            continue
-        lines.append((run.label, run.history, _marks(run)))
     for problem in problems:
         st.warning(markdown_escape(problem))
-    if lines:
-        st.plotly_chart(overlay_figure(lines), theme=None, key="replay_overlay_chart")
+    if runs:
+        figure = _overlay_figure(tuple(run.version for run in runs), tuple(runs))
+        st.plotly_chart(figure, theme=None, key="replay_overlay_chart")
         st.caption(
             f"Star: where alignment emerges (the peak on the mirror word in at least {percent(GOOD)} of steps); "
             f"diamond: where valid exact match reaches {percent(EXACT_MARK)}."

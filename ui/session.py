@@ -6,6 +6,7 @@ widgets that print text as text (``st.text``, code blocks, tables, Plotly labels
 escaped with ``markdown_escape`` first; nothing in it uses ``unsafe_allow_html``.
 """
 
+import sys
 from pathlib import Path
 
 # Imported here, on the script thread, before any page or fragment runs: a first import of these inside a fragment's
@@ -27,6 +28,12 @@ from ui.training import training_pool
 # busy machine turned a 2 ms reversal into a 100 ms one. Set here, on a script thread, it holds for the threads
 # started after it (script runs, fragments), as in the command line and the trainer.
 torch.set_num_threads(1)
+# Every session's script runs on a thread of this one process, and a reversal gives the interpreter lock up around
+# each of its tensor operations: to get it back it waits until a busy session's thread is made to let go, after
+# Python's default of 5 ms. With three sessions busy (a page opening, a live view), a 7 ms reversal then took about
+# 95 ms (400 ms at worst); switching every millisecond, about 28 ms. Process-wide, set once per server.
+SWITCH_INTERVAL_S = 0.001
+sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 MODEL_KEY = "active_model_path"
 NOTICE_KEY = "active_model_notice"  # why this session's chosen model was dropped, shown once in the sidebar

@@ -1,5 +1,8 @@
-"""What several pages draw alike: a reversal's words, an attention heatmap with its PNG download, and the active
-model's test-set report behind a spinner."""
+"""What several pages draw alike: a reversal's words, an attention heatmap with its PNG download, the active model's
+test-set report behind a spinner, and the pause that lets the browser paint what a person waits for before the heavy
+elements after it."""
+
+import time
 
 import plotly.graph_objects
 import streamlit as st
@@ -9,6 +12,9 @@ from seq2seq.decoding import Reversal
 from seq2seq.evaluation import TestReport
 from seq2seq.plots import heatmap_figure, heatmap_png
 from ui.session import load_active_model
+
+PAINT_GAP = 0.05
+"""Seconds between what a person waits for and the heavy elements sent after it (``let_browser_paint``)."""
 
 
 def report_on_test_set(model: LoadedModel) -> TestReport:
@@ -23,6 +29,17 @@ def words_box(words: list[str], key: str) -> None:
     held a first answer back (docs/speed.md)."""
     with st.container(border=True, key=key):
         st.text(" ".join(words))
+
+
+def let_browser_paint() -> None:
+    """Pause ``PAINT_GAP``, so that what the page sends next reaches the browser after it has drawn what came before.
+
+    Streamlit's frontend applies each delta as it arrives (a React state update), and React renders every update
+    queued by then in one pass, which the browser paints only when it ends: words sent a few milliseconds before two
+    tables and a Plotly chart appear with them, after one long pass. With the script asleep (the GIL free), the
+    server sends the words at once; a pause longer than their render and a 60 Hz frame lets them be painted first.
+    """
+    time.sleep(PAINT_GAP)
 
 
 def heatmap(

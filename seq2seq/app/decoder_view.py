@@ -9,7 +9,7 @@ from itertools import zip_longest
 import plotly.graph_objects as go
 
 from ..decoding import BeamEntry, Reversal, StepRecord
-from ..plots import TEMPLATE, eos_figure, position_labels
+from ..plots import eos_figure, on_template, position_labels
 from ..scoring import Score
 from ..vocab import EOS
 from .views import counted
@@ -76,13 +76,12 @@ def weights_figure(record: StepRecord, tokens: Sequence[str]) -> go.Figure:
         )
     )
     figure.update_layout(
-        template=TEMPLATE,
         yaxis={"title": {"text": "attention weight"}, "range": [0, 1]},
         xaxis={"type": "category"},
         height=300,
         margin={"l": 60, "r": 20, "t": 20, "b": 60},
     )
-    return figure
+    return on_template(figure)
 
 
 def energy_figure(record: StepRecord, tokens: Sequence[str]) -> go.Figure | None:
@@ -114,7 +113,6 @@ def energy_figure(record: StepRecord, tokens: Sequence[str]) -> go.Figure | None
         )
     )
     figure.update_layout(
-        template=TEMPLATE,
         barmode="relative",
         xaxis={"type": "category"},
         yaxis={"title": {"text": "contribution (projected on v_a)"}},
@@ -122,7 +120,7 @@ def energy_figure(record: StepRecord, tokens: Sequence[str]) -> go.Figure | None
         legend={"orientation": "h", "y": -0.3},
         margin={"l": 60, "r": 20, "t": 20, "b": 40},
     )
-    return figure
+    return on_template(figure)
 
 
 def top_rows(record: StepRecord) -> list[dict]:

@@ -5,9 +5,10 @@ Each round (``dispatch``) records how the runs that ended went, beats the heartb
 those whose owners pressed Stop, on whichever server), marks "interrupted" the runs whose server is gone, then claims
 queued runs for the free slots. A Start calls a round at once, so a run starts without waiting for the next tick.
 
-How many runs train at once is a server setting, ``SEQ2SEQ_TRAIN_SLOTS``. Each run trains on one core (one intra-op
-thread, ``TrainingWorker``), and the answers on Try it need a core of their own to stay fast, so the default keeps
-half the cores for them: ``cores // 2``, at least one (one on a two-core machine). With ``SEQ2SEQ_RAY_ADDRESS`` set
+How many runs train at once is a server setting, ``SEQ2SEQ_TRAIN_SLOTS``. Each run trains on one core, in a child
+process of the server (one intra-op thread, ``ProcessWorker``), and the answers on Try it need a core of their own to
+stay fast, so the default keeps half the cores for them: ``cores // 2``, at least one (one on a two-core machine).
+With ``SEQ2SEQ_RAY_ADDRESS`` set
 the slots train on a Ray cluster instead (``seq2seq.app.ray_dispatch``), and the default is what the cluster's CPUs
 allow.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from ..config import Config
 from ..data import RunData
 from .database import DatabaseUnavailable, database_path
+from .process_worker import ProcessWorker
 from .runs import runs_root
 from .training_queue import Entry, EntryStatus, TrainingQueue, process_claimer
 from .worker import TrainingState, TrainingWorker
@@ -207,8 +209,9 @@ class TrainingPool:
 def server_pool(corpus_for: Callable[[Config], RunData | None]) -> TrainingPool:
     """The pool a server runs: with ``SEQ2SEQ_RAY_ADDRESS`` set, Ray installed and its cluster reachable, slots that
     train on the cluster (as many as its CPUs, or GPUs, unless ``SEQ2SEQ_TRAIN_SLOTS`` says); else ``train_slots()``
-    workers training in this process. Its queue is the database of the runs folder the server has now, for good: its
-    rounds never follow a later change of ``SEQ2SEQ_RUNS_DIR`` into another folder's queue."""
+    workers training on this machine, each run in a child process. Its queue is the database of the runs folder the
+    server has now, for good: its rounds never follow a later change of ``SEQ2SEQ_RUNS_DIR`` into another folder's
+    queue."""
     queue = TrainingQueue(database_path())
     address = os.environ.get(RAY_ENV, "").strip()
     if address:
@@ -218,4 +221,4 @@ def server_pool(corpus_for: Callable[[Config], RunData | None]) -> TrainingPool:
         if cluster is not None:
             make_worker, slots = cluster
             return TrainingPool(queue, slots=train_slots(slots), corpus_for=corpus_for, make_worker=make_worker)
-    return TrainingPool(queue, slots=train_slots(), corpus_for=corpus_for)
+    return TrainingPool(queue, slots=train_slots(), corpus_for=corpus_for, make_worker=ProcessWorker)

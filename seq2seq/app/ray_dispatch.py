@@ -24,11 +24,8 @@ from ..config import Config
 from ..data import RunData
 from ..fileio import FolderLock, atomic_write
 from ..records import StopReason
-from ..replay import Thinning
-from ..run_folder import Trainer
-from ..train import Progress
 from .dispatch import RAY_ENV
-from .worker import TrainingWorker
+from .worker import RemoteRun, TrainingWorker, train_reporting
 
 POLL_S = 0.25  # how often the server collects a remote run's progress
 PACKAGE = Path(__file__).resolve().parents[1]  # the seq2seq package, sent to the cluster with every task
@@ -66,30 +63,11 @@ def train_on_node(config: dict, data: RunData, box, report_every: int) -> dict:
     torch.set_num_threads(1)  # the task holds one CPU
     with tempfile.TemporaryDirectory(prefix="seq2seq-ray-") as folder:
         box.put.remote("log", f"training on Ray node {ray.util.get_node_ip_address()}, process {os.getpid()}")
-
-        def report(progress: Progress) -> None:
-            if ray.get(box.put.remote("progress", progress)):
-                trainer.stop()
-
-        trainer = Trainer(
-            Config.from_dict(config), data, folder, callback=report, report_every=report_every,
-            log=lambda line: box.put.remote("log", line),
-        )  # fmt: skip
-        result = trainer.run()
+        outcome = train_reporting(
+            Config.from_dict(config), data, folder, lambda kind, item: ray.get(box.put.remote(kind, item)), report_every
+        )
         files = {name: (Path(folder) / name).read_bytes() for name in ("model.pt", "history.csv")}
-    return {"stop_reason": result.stop_reason, "test": result.test.to_dict(), "files": files}
-
-
-class RemoteRun:
-    """What a worker stops a remote run with, and the moments of its replay as they come back (the remote
-    ``Trainer`` keeps the same ones in the checkpoint)."""
-
-    def __init__(self, box) -> None:
-        self.box = box
-        self.replay = Thinning()
-
-    def stop(self) -> None:
-        self.box.stop.remote()
+    return {**outcome, "files": files}
 
 
 class RayWorker(TrainingWorker):
@@ -116,7 +94,7 @@ class RayWorker(TrainingWorker):
             heard = False
             try:
                 done = self.task.remote(config.to_dict(), data, box, self.report_every)
-                remote = RemoteRun(box)
+                remote = RemoteRun(box.stop.remote)
                 self._training(remote)
                 finished = False
                 while not finished:
@@ -140,15 +118,6 @@ class RayWorker(TrainingWorker):
         for name, content in result["files"].items():
             atomic_write(run_dir / name, lambda handle, content=content: handle.write(content))
         return result["stop_reason"], result["test"]
-
-    def _take(self, items: list[tuple[str, object]], remote: RemoteRun) -> None:
-        for kind, item in items:
-            if kind == "log":
-                self._log(str(item))
-            elif kind == "progress":
-                if item.kind == "eval" and item.snapshot is not None:
-                    remote.replay.add(item.snapshot)  # as the remote Trainer recorded it before reporting it
-                self._on_progress(item)
 
 
 def ray_workers(address: str) -> tuple[Callable[[], TrainingWorker], int] | None:

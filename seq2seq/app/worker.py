@@ -4,19 +4,23 @@ A worker is one training slot: the app's ``TrainingPool`` (``seq2seq.app.dispatc
 the runs it takes from the queue on the free ones; every browser session reads them. The worker knows nothing about
 Streamlit. At most one run goes on per worker: a second ``start`` while one runs raises ``TrainingBusy`` instead of
 starting another. Each run gets a new folder under the runs root, so it never writes over another run or the shipped
-model. ``_train`` is the one step a subclass changes to train elsewhere (``seq2seq.app.ray_dispatch``).
+model. ``_train`` is the one step a subclass changes to train elsewhere (a child process,
+``seq2seq.app.process_worker``; a Ray cluster, ``seq2seq.app.ray_dispatch``): there the run is ``train_reporting``,
+which sends its reports back, and the worker takes them in with ``_take``.
 
 Workers are stopped and joined at interpreter exit: a thread still inside torch when the interpreter tears down
-aborts the process (exit status 134).
+aborts the process (exit status 134), and a child process still training would be terminated, its run lost.
 """
 
 import atexit
 import contextlib
 import itertools
 import logging
+import multiprocessing.util  # noqa: F401 - its exit hook, which terminates child processes, must run after ours
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +32,7 @@ from ..data import RunData, load_run_data
 from ..fileio import atomic_write
 from ..paths import new_run_dir
 from ..records import BatchPoint, HistoryRow, Snapshot, StopReason
+from ..replay import Thinning
 from ..run_folder import Trainer
 from ..train import Progress
 from .runs import ACTIVE_STATUSES, RunStatus, upload_run_data, write_run_info
@@ -48,6 +53,39 @@ class Stoppable(Protocol):
     """What a worker stops a run with: the ``Trainer``, or a handle on a run trained elsewhere."""
 
     def stop(self) -> None: ...
+
+
+Send = Callable[[str, object], bool]
+"""How a run trained elsewhere sends a report, ``("progress", Progress)`` or ``("log", line)``: returns whether the
+run is asked to stop."""
+
+
+def train_reporting(config: Config, data: RunData, folder: str | Path, send: Send, report_every: int) -> dict:
+    """Train ``data`` into ``folder``, sending every progress report and log line with ``send`` and stopping when it
+    says so: a run trained elsewhere (a child process, a Ray node). Returns how it ended, ``{"stop_reason", "test"}``
+    (the test metrics)."""
+
+    def report(progress: Progress) -> None:
+        if send("progress", progress):
+            trainer.stop()
+
+    trainer = Trainer(
+        config, data, folder, callback=report, report_every=report_every, log=lambda line: send("log", line)
+    )
+    result = trainer.run()
+    return {"stop_reason": result.stop_reason, "test": result.test.to_dict()}
+
+
+class RemoteRun:
+    """What a worker stops a run trained elsewhere with (``stop``: asks it), and the moments of its replay as they
+    come back (the remote ``Trainer`` keeps the same ones in the checkpoint)."""
+
+    def __init__(self, stop: Callable[[], object]) -> None:
+        self._stop = stop
+        self.replay = Thinning()
+
+    def stop(self) -> None:
+        self._stop()
 
 
 def downsample(points: list, limit: int = MAX_CURVE_POINTS) -> list:
@@ -287,6 +325,16 @@ class TrainingWorker:
                     changes["replay"] = self._trainer.replay.moments
             self._state = replace(self._state, **changes)
 
+    def _take(self, reports: list[tuple[str, object]], remote: RemoteRun) -> None:
+        """The reports of a run trained elsewhere (``train_reporting``), as this worker's own run's would come."""
+        for kind, item in reports:
+            if kind == "log":
+                self._log(str(item))
+            elif kind == "progress":
+                if item.kind == "eval" and item.snapshot is not None:
+                    remote.replay.add(item.snapshot)  # as the remote Trainer recorded it before reporting it
+                self._on_progress(item)
+
     def _log(self, line: str) -> None:
         with self._lock:
             self._log_locked(line)
@@ -309,10 +357,10 @@ class TrainingWorker:
         }
 
 
-@atexit.register
+@atexit.register  # after multiprocessing.util registered its hook (imported above): exit hooks run last first
 def shutdown_all() -> None:
     """Stop and join every worker (each run saves its best model and writes its status): when the server shuts down,
-    and again at exit, before the interpreter tears down torch."""
+    and again at exit, before the interpreter tears down torch and multiprocessing terminates the child processes."""
     for worker in list(_WORKERS):
         with contextlib.suppress(Exception):  # at exit, nothing is left to report to
             worker.shutdown(timeout=60.0)

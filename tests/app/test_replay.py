@@ -124,3 +124,17 @@ def test_play_steps_through_the_moments_and_round_again(runs, tiny_checkpoint):
     assert moment_heading(at).startswith(f"step {snapshots[0]['step']:,}")  # after the last, the first
     at.toggle(key="replay_play").set_value(False).run()
     assert moment_heading(at).startswith(f"step {snapshots[0]['step']:,}")  # stopped where it was
+
+
+def test_the_overlaid_curves_are_built_once_for_every_session(runs, tiny_checkpoint, monkeypatch):
+    import ui.replay
+
+    built = []
+    build = ui.replay.overlay_figure
+    monkeypatch.setattr(ui.replay, "overlay_figure", lambda lines: built.append(lines) or build(lines))
+    ui.replay._overlay_figure.clear()
+    for _ in range(2):  # two sessions
+        at = open_app("pages/train.py")
+        chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("replay_overlay_chart"))
+        assert [t["name"] for t in json.loads(chart.proto.spec)["data"] if t["mode"] == "lines"] == ["shipped default"]
+    assert len(built) == 1

@@ -2,8 +2,10 @@
 before it answers and joins a training run when it shuts down."""
 
 import asyncio
+import sys
 from pathlib import Path
 
+import pytest
 from streamlit.web.server.app_discovery import discover_asgi_app
 
 import streamlit_app
@@ -48,3 +50,10 @@ def test_the_pages_keep_their_addresses_and_none_is_its_file_name():
     assert {title: addresses[title] for title in pages} == {title: title for title in pages}
     for path, _title, address, _icon, _reads in streamlit_app.PAGES:
         assert address != Path(path).stem, path
+
+
+def test_the_server_switches_threads_often_so_that_a_reversal_does_not_wait_behind_busy_sessions():
+    import ui.session
+
+    assert ui.session.SWITCH_INTERVAL_S < 0.005  # Python's default
+    assert sys.getswitchinterval() == pytest.approx(ui.session.SWITCH_INTERVAL_S)

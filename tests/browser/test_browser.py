@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,9 @@ from harness.browser import (
     wait_for_reversal,
     wait_ready,
 )
+from harness.streamlit_client import AppSession, run_apart
 from seq2seq.paths import CHECKPOINT_ENV, DEFAULT_CHECKPOINT
+from ui.widgets import PAINT_GAP
 
 PAGES = {
     "Train": "Train a model",
@@ -96,6 +99,28 @@ def test_type_a_sentence_and_see_the_reversal_and_heatmap_markup_stays_text(serv
         shown = page.locator(TRUE_REVERSAL).inner_text().strip()
         assert shown == "> ) 2 ( alert = onerror x = src img < > script / < ) 1 ( alert > script <"
         assert dialogs == [] and page.locator("img[src=x]").count() == 0
+
+
+def test_try_it_sends_the_words_a_frame_before_the_tables_and_the_heatmap(server):
+    """The browser draws every element that has arrived in one pass: the words must reach it before the tables and
+    the heatmap, a pause (``PAINT_GAP``) apart, or they are painted only with them (docs/speed.md). Timed as
+    the page's websocket receives the answer, over several Enters (the median)."""
+
+    async def gaps() -> list[float]:
+        async with AppSession(server.url) as tab:
+            await tab.open()
+            seconds = []
+            for sentence in ("the dog saw bird", "a cat sat", "the bird saw the cat", "dog sat", "a bird"):
+                run = await tab.type("sentence", sentence)
+                words = [at for at, body in run.keyed_text("true_reversal") if body == " ".join(sentence.split()[::-1])]
+                heavy = [a.at for a in run.arrivals if a.node.kind in ("dataframe", "plotly_chart")]
+                assert words and len(heavy) == 3, (sentence, [a.node.kind for a in run.arrivals])
+                seconds.append(min(heavy) - max(words))
+            return seconds
+
+    # Sent together, they arrive microseconds apart. A quarter of the pause: on a busy machine the server may send
+    # the first part late, within the pause.
+    assert statistics.median(run_apart(gaps())) >= PAINT_GAP / 4
 
 
 def test_the_model_picker_is_drawn_when_its_popover_opens(server, page):

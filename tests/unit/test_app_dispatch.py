@@ -8,6 +8,7 @@ import pytest
 
 from seq2seq.app.database import DatabaseUnavailable
 from seq2seq.app.dispatch import RAY_ENV, SLOTS_ENV, TrainingPool, machine_cores, server_pool, train_slots
+from seq2seq.app.process_worker import ProcessWorker
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.app.worker import TrainingWorker
@@ -142,7 +143,7 @@ def test_the_slots_setting_defaults_to_half_the_cores_and_a_bad_value_is_logged(
 
 
 @pytest.mark.parametrize("ray_address", [None, "127.0.0.1:6379"], ids=["no setting", "Ray not installed"])
-def test_without_ray_the_server_trains_in_its_own_process_whatever_the_setting(monkeypatch, caplog, ray_address):
+def test_without_ray_the_server_trains_on_this_machine_whatever_the_setting(monkeypatch, caplog, ray_address):
     monkeypatch.setitem(sys.modules, "ray", None)  # importing it raises ImportError, as where it is not installed
     monkeypatch.delenv(SLOTS_ENV, raising=False)
     if ray_address is None:
@@ -152,7 +153,7 @@ def test_without_ray_the_server_trains_in_its_own_process_whatever_the_setting(m
     with caplog.at_level(logging.WARNING):
         pool = server_pool(lambda config: None)
     pool.close()
-    assert [type(worker) for worker in pool.workers] == [TrainingWorker] * train_slots()
+    assert [type(worker) for worker in pool.workers] == [ProcessWorker] * train_slots()
     assert ("Ray is not installed" in caplog.text) == (ray_address is not None)
 
 

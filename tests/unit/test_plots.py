@@ -12,6 +12,7 @@ from seq2seq.plots import (
     TRUTH_MARK,
     _matplotlib_png,
     class_answers_figure,
+    eos_figure,
     heatmap_figure,
     heatmap_png,
     moment_title,
@@ -48,6 +49,27 @@ def test_template_and_colours_are_explicit_even_after_streamlit_changes_the_defa
     assert figure.layout.template == pio.templates["plotly_white"]
     assert figure.data[0].colorscale == heatmap_figure(SOURCE, OUTPUT, ATTENTION).data[0].colorscale
     assert figure.data[0].colorscale[-1][1] != figure.data[0].colorscale[0][1]
+
+
+def test_figures_get_the_template_without_rebuilding_and_checking_it(monkeypatch):
+    """Set by name, Plotly rebuilds the template and checks every value (most of the cost of a small figure, under
+    the GIL of a server drawing for a whole class); the figures copy its values as Plotly sets its default one."""
+    from plotly.graph_objs.layout import Template
+
+    checked = []  # templates built from their values with every value checked
+    build = Template.__init__
+
+    def counted(self, arg=None, *args, **kwargs):
+        if arg and kwargs.get("_validate", True):
+            checked.append(arg)
+        build(self, arg, *args, **kwargs)
+
+    monkeypatch.setattr(Template, "__init__", counted)
+    heatmap = heatmap_figure(SOURCE, OUTPUT, ATTENTION)
+    lengths = per_length_figure({"2": {"exact_match": 1.0, "correct": 1, "total": 1}})
+    assert checked == []
+    assert heatmap.to_dict()["layout"]["template"] == pio.templates["plotly_white"].to_plotly_json()
+    assert lengths.to_dict()["layout"]["template"] == pio.templates["plotly_white"].to_plotly_json()
 
 
 def _pixels(png: bytes) -> Image.Image:
@@ -164,3 +186,14 @@ def test_the_replay_animation_has_a_frame_and_a_slider_step_per_moment():
     assert [step.label for step in figure.layout.sliders[0].steps] == ["10", "20"]
     assert moment_title(moments[0]).endswith("in 25.0% of steps")
     assert "n/a (no attention)" in moment_title(moments[1])
+
+
+def test_the_eos_figure_marks_where_it_stops_and_where_the_reversal_ends():
+    figure = eos_figure([0.1, 0.2, 0.9, 0.95], ["c", "b", "a", "<eos>"], stop=2, source_length=3)
+    bars = figure.data[0]
+    assert list(bars.y) == [0.1, 0.2, 0.9, 0.95] and list(bars.marker.color).count("#d62728") == 1
+    assert list(bars.marker.color)[2] == "#d62728"  # the step where it would stop
+    (mark,) = figure.layout.shapes
+    assert (mark.x0, mark.x1, mark.yref) == (4, 4, "y domain")  # the reversal of 3 words ends at step 4
+    assert [note.text for note in figure.layout.annotations] == ["the reversal ends here"]
+    assert figure.layout.template == pio.templates["plotly_white"]

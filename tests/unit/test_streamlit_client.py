@@ -8,7 +8,7 @@ import time
 import pytest
 
 from harness.browser import Server
-from harness.streamlit_client import AppSession, SessionClosed
+from harness.streamlit_client import AppSession, SessionClosed, run_apart
 
 APP = """
 import streamlit as st
@@ -154,3 +154,14 @@ def test_a_wait_ends_with_session_closed_when_the_server_goes(tmp_path):
     finally:
         doomed.stop()
     assert took < 10 and problems == ["websocket closed by the server"]
+
+
+def test_run_apart_runs_a_coroutine_where_an_event_loop_already_runs():
+    async def answer() -> int:
+        await asyncio.sleep(0)
+        return 42
+
+    async def caller() -> int:
+        return run_apart(answer())  # asyncio.run here would be refused
+
+    assert asyncio.run(caller()) == 42

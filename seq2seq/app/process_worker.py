@@ -1,0 +1,103 @@
+"""Training a run in a child process: the training slot the server uses when it trains on this machine.
+
+A run trained on a thread of the server holds the interpreter lock for most of every batch that is not inside a torch
+kernel, and every session's script waits for it. A ``ProcessWorker`` is a ``TrainingWorker`` whose run trains in a
+child process started with "spawn" (a fork of a server full of threads is unsafe), one torch thread, into the run
+folder itself: the child runs ``train_reporting`` and sends its progress reports and log lines back through a queue,
+which the worker's thread takes in as a run on a thread reports; Stop sets an event that the child reads at each
+report; how the run ended comes back at its end. The run folder, ``run.json`` and the live view stay the worker's as
+for a run on a thread.
+
+A child that dies without saying how its run ended (killed, out of memory) fails its run with one line, and the queue
+goes on. A child whose server is gone stops its run at its next report, keeping its best model.
+"""
+
+import multiprocessing
+import os
+import queue
+import signal
+from pathlib import Path
+
+from ..config import Config
+from ..data import RunData
+from ..records import StopReason
+from .worker import RemoteRun, TrainingWorker, train_reporting
+
+POLL_S = 0.25  # how often the worker looks whether its child is still there while no report comes
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def one_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def train_in_child(config: Config, data: RunData, run_dir: Path, reports, stopping, report_every: int) -> None:
+    """The child process: train into ``run_dir``, each report put on ``reports``; then ``("ended", how)`` or
+    ``("failed", one line)``. The run stops when ``stopping`` is set or the server is gone."""
+    import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the server's terminal: the server stops the run
+    torch.set_num_threads(1)  # the run holds one core; the server's answers need the other
+    server = multiprocessing.parent_process()
+
+    def send(kind: str, item: object) -> bool:
+        reports.put((kind, item))
+        return stopping.is_set() or (server is not None and not server.is_alive())
+
+    reports.put(("log", f"training in process {os.getpid()}, a child of the server"))
+    try:
+        reports.put(("ended", train_reporting(config, data, run_dir, send, report_every)))
+    except Exception as error:  # the worker reports it as a thread's failure would be
+        reports.put(("failed", one_line(error)))
+
+
+class ProcessWorker(TrainingWorker):
+    """A training slot whose runs train in a child process; everything else is ``TrainingWorker``'s."""
+
+    def _train(self, config: Config, data: RunData, run_dir: Path) -> tuple[StopReason, dict]:
+        reports, stopping = SPAWN.Queue(), SPAWN.Event()
+        child = SPAWN.Process(
+            target=train_in_child,
+            args=(config, data, run_dir, reports, stopping, self.report_every),
+            name=f"seq2seq-train-{run_dir.name}",
+            daemon=True,  # never outlives the server's exit
+        )
+        child.start()
+        remote = RemoteRun(stopping.set)
+        self._training(remote)
+        try:
+            outcome = self._follow(child, reports, remote)
+        finally:
+            child.join(timeout=5.0)
+            reports.close()
+        if outcome[0] == "failed":
+            raise RuntimeError(outcome[1])
+        return outcome[1]["stop_reason"], outcome[1]["test"]
+
+    def _follow(self, child, reports, remote: RemoteRun) -> tuple[str, object]:
+        """Take the child's reports in until it says how its run ended; a child that dies first fails the run."""
+        while True:
+            try:
+                kind, item = reports.get(timeout=POLL_S)
+            except queue.Empty:
+                if child.is_alive():
+                    continue
+                try:  # it may have ended just after its last put
+                    kind, item = reports.get(timeout=POLL_S)
+                except queue.Empty:
+                    lost = f"the process training this run was lost ({exit_text(child.exitcode)})"
+                    raise RuntimeError(lost) from None
+            if kind in ("ended", "failed"):
+                return kind, item
+            self._take([(kind, item)], remote)
+
+
+def exit_text(code: int | None) -> str:
+    """How a child process ended, in words: ``-9`` -> "killed by SIGKILL"."""
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
