@@ -14,7 +14,7 @@ from seq2seq.decoding import Reversal
 from seq2seq.paths import default_checkpoint_path
 from seq2seq.plots import heatmap_figure
 from ui.session import model_cache
-from ui.training import default_corpus
+from ui.training import default_corpus, training_pool
 
 
 @dataclass
@@ -51,10 +51,12 @@ def warm_up() -> dict[str, float]:
     """Make what a first visit needs, once per server before it answers; returns the seconds each step took.
 
     The default model is loaded and its example sentences reversed and drawn (a first reversal, or an example button,
-    then costs no load or figure building); the default corpus is generated and what an optimizer imports is imported
-    (a Start with the defaults trains at once). A default model that cannot be loaded is left to the pages, which say
-    why."""
+    then costs no load or figure building); the training slots are made, the default corpus is generated and what an
+    optimizer imports is imported (a Start with the defaults trains at once, in a child forked ready to train). A
+    default model that cannot be loaded is left to the pages, which say why."""
     steps = {
+        # First: its fork server imports torch and the training code on another core while the steps below go on.
+        "training slots": training_pool,
         "torch._dynamo (imported by an optimizer's constructor)": lambda: importlib.import_module("torch._dynamo"),
         "emoji pattern (a page's first set_page_config)": lambda: importlib.import_module("streamlit.emojis"),
         "default corpus": lambda: default_corpus().result(),

@@ -2,20 +2,26 @@
 
 A run trained on a thread of the server holds the interpreter lock for most of every batch that is not inside a torch
 kernel, and every session's script waits for it. A ``ProcessWorker`` is a ``TrainingWorker`` whose run trains in a
-child process started with "spawn" (a fork of a server full of threads is unsafe), one torch thread, into the run
-folder itself: the child runs ``train_reporting`` and sends its progress reports and log lines back through a queue,
-which the worker's thread takes in as a run on a thread reports; Stop sets an event that the child reads at each
-report; how the run ended comes back at its end. The run folder, ``run.json`` and the live view stay the worker's as
-for a run on a thread.
+child process, one torch thread, into the run folder itself: the child runs ``train_reporting`` and sends its
+progress reports and log lines back through a queue, which the worker's thread takes in as a run on a thread reports;
+Stop sets an event that the child reads at each report; how the run ended comes back at its end. The run folder,
+``run.json`` and the live view stay the worker's as for a run on a thread.
 
 A child that dies without saying how its run ended (killed, out of memory) fails its run with one line, and the queue
 goes on. A child whose server is gone stops its run at its next report, keeping its best model.
+
+The children are forked from a fork server (``multiprocessing``'s "forkserver"), a small process started with the
+first worker that has imported torch and the training code once: a run does not wait the seconds a fresh interpreter
+takes to import them. A fork of the server itself would be unsafe (it is full of
+threads); the fork server has none. Where there is no fork server (Windows), each child is a fresh interpreter
+("spawn").
 """
 
 import multiprocessing
 import os
 import queue
 import signal
+from multiprocessing import forkserver
 from pathlib import Path
 
 from ..config import Config
@@ -24,7 +30,15 @@ from ..records import StopReason
 from .worker import RemoteRun, TrainingWorker, train_reporting
 
 POLL_S = 0.25  # how often the worker looks whether its child is still there while no report comes
-SPAWN = multiprocessing.get_context("spawn")
+# Imported once, by the fork server, for every child: torch._dynamo is what an optimizer's constructor imports.
+PRELOAD = ["torch", "torch._dynamo", "seq2seq.app.process_worker"]
+
+
+def start_method() -> str:
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+CHILDREN = multiprocessing.get_context(start_method())
 
 
 def one_line(error: BaseException) -> str:
@@ -52,12 +66,24 @@ def train_in_child(config: Config, data: RunData, run_dir: Path, reports, stoppi
         reports.put(("failed", one_line(error)))
 
 
+def start_fork_server() -> None:
+    """Start the fork server now, with torch and the training code imported in it, so that the first run does not
+    wait for them (it starts with the first worker; nothing to do where children are spawned)."""
+    if CHILDREN.get_start_method() == "forkserver":
+        CHILDREN.set_forkserver_preload(PRELOAD)
+        forkserver.ensure_running()
+
+
 class ProcessWorker(TrainingWorker):
     """A training slot whose runs train in a child process; everything else is ``TrainingWorker``'s."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        start_fork_server()
+
     def _train(self, config: Config, data: RunData, run_dir: Path) -> tuple[StopReason, dict]:
-        reports, stopping = SPAWN.Queue(), SPAWN.Event()
-        child = SPAWN.Process(
+        reports, stopping = CHILDREN.Queue(), CHILDREN.Event()
+        child = CHILDREN.Process(
             target=train_in_child,
             args=(config, data, run_dir, reports, stopping, self.report_every),
             name=f"seq2seq-train-{run_dir.name}",

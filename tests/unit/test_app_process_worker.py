@@ -12,8 +12,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from seq2seq.app.dispatch import TrainingPool
-from seq2seq.app.process_worker import ProcessWorker, exit_text
+from seq2seq.app.process_worker import CHILDREN, ProcessWorker, exit_text, start_fork_server, start_method
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.checkpoint import load_checkpoint
@@ -162,3 +164,12 @@ def test_a_child_whose_server_is_killed_stops_its_run_and_keeps_its_best_model(t
             os.kill(pid, signal.SIGKILL)  # none left training, whatever the test found
     (run_dir,) = tmp_path.iterdir()
     assert load_checkpoint(run_dir / "model.pt").metrics["test"]["total"] == 30  # stopped, saved and scored
+
+
+@pytest.mark.skipif(start_method() != "forkserver", reason="no fork server on this platform: each child is spawned")
+def test_children_are_forked_from_a_server_that_imported_torch_and_the_training_code_once():
+    start_fork_server()
+    with CHILDREN.Pool(1) as children:  # eval: a builtin, so the child imports nothing to unpickle it
+        imported = children.apply(eval, ("[m in __import__('sys').modules for m in ('torch', 'torch._dynamo')]",))
+        parent = children.apply(os.getppid)
+    assert imported == [True, True] and parent != os.getpid()  # forked ready, by the fork server
