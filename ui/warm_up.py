@@ -9,6 +9,7 @@ import plotly.graph_objects
 import streamlit as st
 
 from seq2seq.app.models import LoadedModel
+from seq2seq.app.process_worker import wait_for_fork_server
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.decoding import Reversal
 from seq2seq.paths import default_checkpoint_path
@@ -61,6 +62,7 @@ def warm_up() -> dict[str, float]:
         "emoji pattern (a page's first set_page_config)": lambda: importlib.import_module("streamlit.emojis"),
         "default corpus": lambda: default_corpus().result(),
         "default model and its examples": _warm_default_model,
+        "training's fork server (torch imported in it)": wait_for_fork_server,
     }
     took = {}
     for name, step in steps.items():

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
 from multiprocessing import forkserver
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def start_method() -> str:
 
 
 CHILDREN = multiprocessing.get_context(start_method())
+_FORK_SERVER_STARTED = threading.Event()
 
 
 def one_line(error: BaseException) -> str:
@@ -72,6 +74,16 @@ def start_fork_server() -> None:
     if CHILDREN.get_start_method() == "forkserver":
         CHILDREN.set_forkserver_preload(PRELOAD)
         forkserver.ensure_running()
+        _FORK_SERVER_STARTED.set()
+
+
+def wait_for_fork_server() -> None:
+    """Wait until the fork server, if one was started, has imported what it preloads: it forks its first child only
+    then. The server waits once, as it warms up, so that the import does not compete with its first pages."""
+    if _FORK_SERVER_STARTED.is_set():
+        child = CHILDREN.Process(target=os.getpid, daemon=True)
+        child.start()
+        child.join()
 
 
 class ProcessWorker(TrainingWorker):
