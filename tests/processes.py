@@ -1,9 +1,11 @@
 """Helpers for the tests that run real processes: a tiny ``python -m seq2seq train`` started in the background, a
-wait for a file to appear or go, and the id of a process that has ended."""
+server-like program whose worker trains a tiny endless run, a wait for a file to appear or go, and the id of a
+process that has ended."""
 
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -19,6 +21,28 @@ def start_training(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "seq2seq", "train", "--train-file", str(corpus), "--out", str(out), *TINY_TRAIN,
                *extra]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def worker_program(worker: str, runs: Path, corpus: Path, until: str, then: str) -> str:
+    """A Python program (for ``python -c``) in which a ``worker`` of ``seq2seq.app`` ("worker.TrainingWorker") trains
+    a tiny endless run in ``runs`` until ``until``, an expression on ``state`` (the worker's state), holds; then it
+    runs ``then``, as a server stopping or killed there would."""
+    module, name = worker.rsplit(".", 1)
+    program = f"""
+        import os, re, signal, sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from seq2seq.data import load_run_data
+        from seq2seq.app.{module} import {name}
+        from tests.conftest import quick_config
+        config = quick_config(1000)
+        worker = {name}(report_every=1)
+        worker.start(config, {str(runs)!r}, load_run_data(config, {str(corpus)!r}))
+        state = worker.state()
+        while not ({until}):
+            time.sleep(0.05)
+            state = worker.state()
+        """
+    return textwrap.dedent(program) + textwrap.dedent(then)
 
 
 def wait_for(path: Path, timeout: float = 60.0, gone: bool = False) -> None:

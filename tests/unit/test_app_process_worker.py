@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from seq2seq.corpus import Splits
 from seq2seq.data import RunData, load_run_data
 from seq2seq.vocab import Vocabulary
 from tests.conftest import quick_config, tiny_config
+from tests.processes import worker_program
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = re.compile(r"^training in process (\d+), a child of the server$")
@@ -109,20 +109,8 @@ def test_how_a_child_ended_in_words():
 
 def test_interpreter_exit_during_a_run_in_a_child_stops_it_as_the_server_stopping(tmp_path, tiny_corpus):
     """At exit multiprocessing terminates the children still there; the workers' own hook stops them first."""
-    script = textwrap.dedent(
-        f"""
-        import sys, time
-        sys.path.insert(0, {str(REPO)!r})
-        from seq2seq.data import load_run_data
-        from seq2seq.app.process_worker import ProcessWorker
-        from tests.conftest import quick_config
-        config = quick_config(1000)
-        worker = ProcessWorker(report_every=1)
-        worker.start(config, {str(tmp_path)!r}, load_run_data(config, {str(tiny_corpus)!r}))
-        while not worker.state().batches:
-            time.sleep(0.05)
-        print("exiting mid-run", flush=True)
-        """
+    script = worker_program(
+        "process_worker.ProcessWorker", tmp_path, tiny_corpus, "state.batches", 'print("exiting mid-run", flush=True)'
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -133,22 +121,9 @@ def test_interpreter_exit_during_a_run_in_a_child_stops_it_as_the_server_stoppin
 
 
 def test_a_child_whose_server_is_killed_stops_its_run_and_keeps_its_best_model(tmp_path, tiny_corpus):
-    script = textwrap.dedent(
-        f"""
-        import os, re, signal, sys, time
-        sys.path.insert(0, {str(REPO)!r})
-        from seq2seq.data import load_run_data
-        from seq2seq.app.process_worker import ProcessWorker
-        from tests.conftest import quick_config
-        config = quick_config(1000)
-        worker = ProcessWorker(report_every=1)
-        worker.start(config, {str(tmp_path)!r}, load_run_data(config, {str(tiny_corpus)!r}))
-        while len(worker.state().history) < 1:
-            time.sleep(0.05)
-        print(next(m.group(1) for m in map(re.compile({CHILD.pattern!r}).match, worker.state().log) if m), flush=True)
-        os.kill(os.getpid(), signal.SIGKILL)
-        """
-    )
+    said_pid = f"print(next(m.group(1) for m in map(re.compile({CHILD.pattern!r}).match, state.log) if m), flush=True)"
+    then = f"{said_pid}\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    script = worker_program("process_worker.ProcessWorker", tmp_path, tiny_corpus, "state.history", then)
     server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     with server.stdout:
         pid = int(server.stdout.readline())

@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from seq2seq.corpus import Splits
 from seq2seq.data import RunData, load_run_data
 from seq2seq.vocab import Vocabulary
 from tests.conftest import tiny_config
+from tests.processes import worker_program
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -132,21 +132,8 @@ def test_bad_settings_are_refused_before_anything_starts(tmp_path):
 
 def test_interpreter_exit_during_a_run_stops_and_joins_it(tmp_path, tiny_corpus):
     """A daemon thread still in torch at exit aborts the process (status 134); the atexit hook prevents that."""
-    script = textwrap.dedent(
-        f"""
-        import sys, time
-        sys.path.insert(0, {str(REPO)!r})
-        from seq2seq.data import load_run_data
-        from seq2seq.app.worker import TrainingWorker
-        from tests.conftest import tiny_config
-        config = tiny_config(train_file="tiny.txt", epochs=1000, valid_size=30, test_size=30,
-                             embedding_size=8, hidden_size=16, attention_size=16)
-        worker = TrainingWorker(report_every=1)
-        worker.start(config, {str(tmp_path)!r}, load_run_data(config, {str(tiny_corpus)!r}))
-        while not worker.state().batches:
-            time.sleep(0.05)
-        print("exiting mid-run", flush=True)
-        """
+    script = worker_program(
+        "worker.TrainingWorker", tmp_path, tiny_corpus, "state.batches", 'print("exiting mid-run", flush=True)'
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
