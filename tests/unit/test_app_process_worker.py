@@ -107,19 +107,6 @@ def test_how_a_child_ended_in_words():
     assert exit_text(-9) == "killed by SIGKILL" and exit_text(1) == "exit status 1"
 
 
-def test_interpreter_exit_during_a_run_in_a_child_stops_it_as_the_server_stopping(tmp_path, tiny_corpus):
-    """At exit multiprocessing terminates the children still there; the workers' own hook stops them first."""
-    script = worker_program(
-        "process_worker.ProcessWorker", tmp_path, tiny_corpus, "state.batches", 'print("exiting mid-run", flush=True)'
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "exiting mid-run" in done.stdout
-    (run_dir,) = tmp_path.iterdir()
-    assert json.loads((run_dir / "run.json").read_text())["stop_reason"] == "server_stopped"
-    load_checkpoint(run_dir / "model.pt")
-
-
 def test_a_child_whose_server_is_killed_stops_its_run_and_keeps_its_best_model(tmp_path, tiny_corpus):
     said_pid = f"print(next(m.group(1) for m in map(re.compile({CHILD.pattern!r}).match, state.log) if m), flush=True)"
     then = f"{said_pid}\nos.kill(os.getpid(), signal.SIGKILL)\n"

@@ -130,12 +130,12 @@ def test_bad_settings_are_refused_before_anything_starts(tmp_path):
     assert worker.state().status == "idle" and not list(tmp_path.iterdir())
 
 
-def test_interpreter_exit_during_a_run_stops_and_joins_it(tmp_path, tiny_corpus):
-    """A daemon thread still in torch at exit aborts the process (status 134); the atexit hook prevents that."""
-    script = worker_program(
-        "worker.TrainingWorker", tmp_path, tiny_corpus, "state.batches", 'print("exiting mid-run", flush=True)'
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize("worker", ["worker.TrainingWorker", "process_worker.ProcessWorker"])
+def test_interpreter_exit_during_a_run_stops_it_as_the_server_stopping(tmp_path, tiny_corpus, worker):
+    """A daemon thread still in torch at exit aborts the process (status 134), and multiprocessing terminates the
+    children still there; the workers' atexit hook stops and joins their runs first."""
+    script = worker_program(worker, tmp_path, tiny_corpus, "state.batches", 'print("exiting mid-run", flush=True)')
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "exiting mid-run" in done.stdout
     (run_dir,) = tmp_path.iterdir()
