@@ -36,8 +36,9 @@ link_notes = links.apply_link(KEY)  # before the default sentence below
 st.title("Compare the models")
 st.markdown(
     "Type one sentence and see what each model makes of it, side by side: the 2014 paper's attention, the "
-    "location-aware attention, and the paper's baseline, an encoder–decoder with no attention. Try a sentence longer "
-    "than any the models trained on to see where they part ways."
+    "location-aware attention, the paper's baseline (an encoder–decoder with no attention), and the location-aware "
+    "attention without a query, whose stop is read from its attention. Try a sentence longer than any the models "
+    "trained on to see where they part ways."
 )
 
 options = model_options()  # the shipped models first, then the finished runs
