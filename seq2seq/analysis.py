@@ -251,8 +251,9 @@ def analysis_markdown(
             " This model's attention is location-aware: its energies also read a convolution of the previous "
             'step\'s weights, so "one position left of where I looked last" is a pattern it can learn directly.'
         )
-    if departures(reverser.checkpoint.config):
-        mechanism += " " + departures(reverser.checkpoint.config)
+    departs = departures(reverser.checkpoint.config)
+    if departs:
+        mechanism += " " + departs
     text = f"""# How attention reverses a sentence
 
 Every number below is computed from the model {_computed_by(live)} on its test split of

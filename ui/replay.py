@@ -47,19 +47,23 @@ OVERLAY_DEFAULTS = ("shipped default", "shipped additive", "shipped encdec")
 
 @dataclass(frozen=True)
 class Replayed:
-    """What the replay of one run draws from: its history, its moments, its kind, and a version that changes with
+    """What the replay of one run draws from: its history, its moments, its config, and a version that changes with
     them (the cache key of its figures)."""
 
     label: str
     history: list[HistoryRow]
     snapshots: list[Snapshot]
-    attention: str
-    kind: str  # what the model is, in words (attention.kind_name)
+    config: Config
     version: tuple
 
     @property
     def aligns(self) -> bool:
-        return kind_aligns(self.attention)
+        return kind_aligns(self.config.attention)
+
+    @property
+    def kind(self) -> str:
+        """What the model is, in words."""
+        return kind_name(self.config)
 
 
 def runs_to_replay(state: TrainingState) -> dict[str, str]:
@@ -73,17 +77,13 @@ def replayed(path: str, state: TrainingState) -> Replayed:
     """The replay of the run at ``path``: the live run's from the trainer, any other from its checkpoint (checked on
     load: CheckpointError says in one line why it cannot be used)."""
     if state.active and path == str(state.checkpoint_path):
-        config = state.config or Config()
         version = ("live", state.run_id, len(state.history))
-        return Replayed(f"run {state.run_dir.name}", state.history, state.replay, config.attention, kind_name(config),
-                        version)  # fmt: skip
+        return Replayed(f"run {state.run_dir.name}", state.history, state.replay, state.config or Config(), version)
     loaded = model_cache().get(path)
     checkpoint = loaded.checkpoint
     stat = Path(path).stat()
     version = (path, stat.st_mtime_ns, stat.st_size)
-    config = checkpoint.config
-    return Replayed(model_label(path), checkpoint.history, checkpoint.snapshots, config.attention, kind_name(config),
-                    version)  # fmt: skip
+    return Replayed(model_label(path), checkpoint.history, checkpoint.snapshots, checkpoint.config, version)
 
 
 def _marks(run: Replayed) -> list[tuple[str, str, int]]:
