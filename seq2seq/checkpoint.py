@@ -18,6 +18,7 @@ import torch
 from .attention import kind_aligns
 from .checkpoint_checks import CheckpointError, check_file, check_weights, checked_fields
 from .config import Config
+from .errors import one_line
 from .fileio import atomic_write
 from .model import Seq2Seq
 from .records import HistoryRow, Snapshot
@@ -85,7 +86,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         try:
             payload = torch.load(handle, map_location="cpu", weights_only=True)
         except Exception as error:  # torch raises many kinds for truncated, foreign or hostile files
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            reason = one_line(error)
             if "weights_only" in str(error) or "Unsupported global" in str(error):
                 reason = "it holds Python objects that could run code when loaded, so it was not loaded"
             raise CheckpointError(f"{path.name} is not a readable checkpoint: {reason[:200]}") from None

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import one_line
 from .runs import runs_root
 
 DATABASE_NAME = "app.sqlite3"
@@ -32,7 +33,7 @@ def database_path(root: str | Path | None = None) -> Path:
 
 
 def _unavailable(path: Path, error: sqlite3.Error) -> DatabaseUnavailable:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = one_line(error)
     if "locked" in text or "busy" in text:
         return DatabaseUnavailable(f"the shared database {path.name} is busy (locked by another process); try again")
     return DatabaseUnavailable(f"the shared database {path} cannot be used: {text}")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..data import RunData
+from ..errors import one_line
 from .database import DatabaseUnavailable, database_path
 from .process_worker import ProcessWorker
 from .runs import runs_root
@@ -172,7 +173,7 @@ class TrainingPool:
                 entry.config, runs_root(), data, corpus=entry.corpus, corpus_text=corpus_text
             )
         except (OSError, ValueError) as problem:  # an unwritable runs folder; settings that cannot train
-            message = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
+            message = one_line(problem)
             self.queue.end(entry.id, "failed", f"the run could not start: {message}")
             return
         self._entries[slot] = entry

@@ -15,6 +15,7 @@ from ..attention import EnergyTerm, kind_explanation, kind_name
 from ..checkpoint import CheckpointError
 from ..config import Config
 from ..decoding import Forcing, Reversal, Reverser
+from ..errors import one_line
 from ..evaluation import SHOWCASE_SENTENCE, TestReport, evaluate_sentences
 from ..metrics import percent
 from ..paths import default_checkpoint_path
@@ -286,7 +287,7 @@ class ModelCache:
             self._remember_failure((name, *version), error)
             raise
         except (ValueError, RuntimeError, KeyError, TypeError) as error:  # weights that do not build
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            reason = one_line(error)
             failure = CheckpointError(f"{path.name} cannot be used: {reason[:200]}")
             self._remember_failure((name, *version), failure)
             raise failure from None

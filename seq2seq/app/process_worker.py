@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..data import RunData
+from ..errors import one_line
 from ..records import StopReason
 from .worker import RemoteRun, TrainingWorker, train_reporting
 
@@ -41,11 +42,6 @@ def start_method() -> str:
 
 CHILDREN = multiprocessing.get_context(start_method())
 _FORK_SERVER_STARTED = threading.Event()
-
-
-def one_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def train_in_child(config: Config, data: RunData, run_dir: Path, reports, stopping, report_every: int) -> None:

@@ -29,6 +29,7 @@ import torch
 
 from ..config import Config
 from ..data import RunData, load_run_data
+from ..errors import one_line
 from ..fileio import atomic_write
 from ..paths import new_run_dir
 from ..records import BatchPoint, HistoryRow, Snapshot, StopReason
@@ -279,7 +280,7 @@ class TrainingWorker:
                 )
         except Exception as error:  # any failure ends the run with a message, never a dead thread
             logger.exception("training run %s failed", run_dir)
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            message = one_line(error)
             with self._lock:
                 self._log_locked(f"failed: {message}")
                 self._state = replace(self._state, status="failed", error=message, finished_at=time.time())
