@@ -18,10 +18,8 @@ from seq2seq.app.process_worker import CHILDREN, ProcessWorker, exit_text, start
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.checkpoint import load_checkpoint
-from seq2seq.corpus import Splits
-from seq2seq.data import RunData, load_run_data
-from seq2seq.vocab import Vocabulary
-from tests.conftest import quick_config, tiny_config
+from seq2seq.data import load_run_data
+from tests.conftest import quick_config
 from tests.processes import worker_program
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,16 +66,6 @@ def test_stop_and_the_server_stopping_reach_the_child_which_keeps_its_best_model
     worker.start(config, tmp_path, load_run_data(config, tiny_corpus))
     assert worker.stop()  # asked before the child began: it stops at its first report
     assert worker.wait(120) and worker.state().stop_reason == "stopped"
-
-
-def test_a_failure_in_the_child_fails_the_run_with_its_one_line(tmp_path):
-    empty = RunData(Splits([], [["a"]], [["a"]]), Vocabulary.build([["a"]]), {})
-    worker = ProcessWorker()
-    worker.start(tiny_config(), tmp_path, empty)
-    assert worker.wait(120)
-    state = worker.state()
-    assert state.status == "failed" and "no training sentences" in state.error and "\n" not in state.error
-    assert not worker.busy
 
 
 def test_a_child_killed_mid_run_fails_its_run_with_one_line_and_the_queue_goes_on(tmp_path, monkeypatch, tiny_corpus):

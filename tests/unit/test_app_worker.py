@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from seq2seq.app.process_worker import ProcessWorker
 from seq2seq.app.runs import list_runs
 from seq2seq.app.views import status_text
 from seq2seq.app.worker import TrainingBusy, TrainingWorker, downsample
@@ -101,11 +102,12 @@ def test_builtin_corpus_is_generated_on_the_worker_thread(tmp_path):
     assert state.log[0] == "generating the built-in corpus" and "60 train / 10 valid / 10 test" in state.data_summary
 
 
-def test_a_failing_run_reports_one_line_and_frees_the_worker(tmp_path):
+@pytest.mark.parametrize("make_worker", [TrainingWorker, ProcessWorker], ids=["thread", "child process"])
+def test_a_failing_run_reports_one_line_and_frees_the_worker(tmp_path, make_worker):
     empty = RunData(Splits([], [["a"]], [["a"]]), Vocabulary.build([["a"]]), {})
-    worker = TrainingWorker()
+    worker = make_worker()
     worker.start(tiny_config(), tmp_path, empty)
-    assert worker.wait(30)
+    assert worker.wait(120)
     state = worker.state()
     assert state.status == "failed" and "no training sentences" in state.error and "\n" not in state.error
     assert json.loads((state.run_dir / "run.json").read_text())["status"] == "failed"
