@@ -49,14 +49,19 @@ def token_matches(output: Sequence[str], reference: Sequence[str]) -> tuple[int,
     return sum(a == b for a, b in zip(output, reference, strict=False)), max(len(output), len(reference))
 
 
-def per_length_accuracy(results: Sequence[Reversal], aligns: bool) -> dict[str, dict]:
-    """Per source length: exact match, correct, total, and the wrong decodes per failure label (``aligns``: whether
-    the model's weights are an alignment, which "attention drifted" needs)."""
+def by_length(results: Sequence[Reversal]) -> dict[int, list[Reversal]]:
+    """The results grouped by source length, shortest first."""
     table: dict[int, list[Reversal]] = {}
     for r in results:
         table.setdefault(len(r.tokens), []).append(r)
+    return dict(sorted(table.items()))
+
+
+def per_length_accuracy(results: Sequence[Reversal], aligns: bool) -> dict[str, dict]:
+    """Per source length: exact match, correct, total, and the wrong decodes per failure label (``aligns``: whether
+    the model's weights are an alignment, which "attention drifted" needs)."""
     rows = {}
-    for length, group in sorted(table.items()):
+    for length, group in by_length(results).items():
         correct = sum(r.match for r in group)
         rows[str(length)] = {
             "exact_match": correct / len(group),

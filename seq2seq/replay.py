@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .checkpoint_checks import MAX_REPLAY_CELLS, MAX_REPLAY_MOMENTS
 from .decoding import Reversal
-from .metrics import GOOD, alignment_metrics, percent
+from .metrics import GOOD, alignment_metrics, by_length, percent
 from .records import HistoryRow, Snapshot, SnapshotExample
 
 EXACT_MARK = 0.99
@@ -24,10 +24,7 @@ EXACT_MARK = 0.99
 
 def exact_by_length(results: Sequence[Reversal]) -> dict[str, float]:
     """Exact match per source length, keyed by the length as text (as ``metrics.per_length_accuracy`` keys it)."""
-    groups: dict[int, list[bool]] = {}
-    for r in results:
-        groups.setdefault(len(r.tokens), []).append(r.match)
-    return {str(n): sum(hits) / len(hits) for n, hits in sorted(groups.items())}
+    return {str(n): sum(r.match for r in group) / len(group) for n, group in by_length(results).items()}
 
 
 def mirror_peak_share(pairs: Sequence[tuple[Sequence[str], Sequence[Sequence[float]]]]) -> float | None:
