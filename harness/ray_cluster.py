@@ -45,7 +45,9 @@ class LocalRayCluster:
         self.folder = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
         port = free_port()
         self.address = f"127.0.0.1:{port}"
-        common = [f"--num-cpus={self.cpus}", "--num-gpus=0", "--disable-usage-stats", "--block"]
+        # No log monitor: the server reads no worker's output (log_to_driver=False), so it would only poll files.
+        common = [f"--num-cpus={self.cpus}", "--num-gpus=0", "--include-log-monitor=false", "--disable-usage-stats",
+                  "--block"]  # fmt: skip
         try:
             # Every port Ray would otherwise take at a fixed number is a free one: two clusters can run at once.
             self._start("head", "--head", f"--port={port}", "--include-dashboard=false",

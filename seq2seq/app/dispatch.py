@@ -9,8 +9,8 @@ How many runs train at once is a server setting, ``SEQ2SEQ_TRAIN_SLOTS``. Each r
 process of the server (one intra-op thread, ``ProcessWorker``), and the answers on Try it need a core of their own to
 stay fast, so the default keeps half the cores for them: ``cores // 2``, at least one (one on a two-core machine).
 With ``SEQ2SEQ_RAY_ADDRESS`` set
-the slots train on a Ray cluster instead (``seq2seq.app.ray_dispatch``), and the default is what the cluster's CPUs
-allow.
+the slots train on a Ray cluster instead (``seq2seq.app.ray_dispatch``), and the default, and the most, is what the
+cluster's CPUs allow.
 """
 
 import logging
@@ -209,10 +209,10 @@ class TrainingPool:
 
 def server_pool(corpus_for: Callable[[Config], RunData | None]) -> TrainingPool:
     """The pool a server runs: with ``SEQ2SEQ_RAY_ADDRESS`` set, Ray installed and its cluster reachable, slots that
-    train on the cluster (as many as its CPUs, or GPUs, unless ``SEQ2SEQ_TRAIN_SLOTS`` says); else ``train_slots()``
-    workers training on this machine, each run in a child process. Its queue is the database of the runs folder the
-    server has now, for good: its rounds never follow a later change of ``SEQ2SEQ_RUNS_DIR`` into another folder's
-    queue."""
+    train on the cluster (as many as its CPUs, or GPUs, unless ``SEQ2SEQ_TRAIN_SLOTS`` says fewer); else
+    ``train_slots()`` workers training on this machine, each run in a child process. Its queue is the database of the
+    runs folder the server has now, for good: its rounds never follow a later change of ``SEQ2SEQ_RUNS_DIR`` into
+    another folder's queue."""
     queue = TrainingQueue(database_path())
     address = os.environ.get(RAY_ENV, "").strip()
     if address:
@@ -221,5 +221,8 @@ def server_pool(corpus_for: Callable[[Config], RunData | None]) -> TrainingPool:
         cluster = ray_workers(address)
         if cluster is not None:
             make_worker, slots = cluster
-            return TrainingPool(queue, slots=train_slots(slots), corpus_for=corpus_for, make_worker=make_worker)
+            # Each slot's actor holds one CPU (or GPU) of the cluster: a slot beyond them would wait for ever.
+            return TrainingPool(
+                queue, slots=min(train_slots(slots), slots), corpus_for=corpus_for, make_worker=make_worker
+            )
     return TrainingPool(queue, slots=train_slots(), corpus_for=corpus_for, make_worker=ProcessWorker)

@@ -2,26 +2,32 @@
 
 With ``SEQ2SEQ_RAY_ADDRESS`` naming a cluster (``ray start --head`` on one machine, ``ray start --address=...`` on the
 others), each of the server's slots is a ``RayWorker``: the run's folder, ``run.json`` and live view stay on the
-server as for a local run, but the training itself is a Ray task (one CPU, or one GPU where the cluster has any). The
-task trains in a temporary folder on its node, sends every progress report and log line to a small actor that the
-server polls, and returns the best checkpoint's and the history's bytes, which the server writes into the run folder:
-no disk is shared. The ``seq2seq`` package travels with the task (Ray's ``py_modules``); each node needs the
-packages of ``requirements.txt``.
+server as for a local run, but the training itself is a call on the slot's ``NodeTrainer``, a Ray actor that holds one
+CPU of the cluster (or one GPU where the cluster has any) for as long as the server runs. The actor is a process on a
+node that imported torch and the training code once, as the server started, so a run neither waits for a new process
+nor for those imports. The run trains in a temporary folder on its node, keeps its progress reports and log lines in
+the actor, which the server collects, and returns the best checkpoint's and the history's bytes, which the server
+writes into the run folder: no disk is shared. The ``seq2seq`` package travels to the cluster (Ray's ``py_modules``);
+each node needs the packages of ``requirements.txt``.
 
-A task whose worker process dies (killed, out of memory, its node lost) once the run has begun is not retried: its run
-fails with a message and the queue goes on; one whose worker dies before the run sends anything is sent once more.
-Without the setting, or when Ray is not installed or the cluster cannot be reached (logged),
-the server trains in its own process as it does without Ray.
+A run whose actor dies (killed, out of memory, its node lost) once the run has begun is not retried: it fails with a
+message, the slot makes a new actor for its next run, and the queue goes on; a run whose actor had died before the run
+sent anything is sent once more, to a new one. Without the setting, or when Ray is not installed or the cluster cannot
+be reached (logged), the server trains in its own process as it does without Ray.
 """
 
+import contextlib
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable
+from itertools import count
 from pathlib import Path
 
 from ..config import Config
 from ..data import RunData
+from ..errors import one_line
 from ..fileio import FolderLock, atomic_write
 from ..records import StopReason
 from .dispatch import RAY_ENV
@@ -29,95 +35,117 @@ from .worker import RemoteRun, TrainingWorker, train_reporting
 
 POLL_S = 0.25  # how often the server collects a remote run's progress
 PACKAGE = Path(__file__).resolve().parents[1]  # the seq2seq package, sent to the cluster with every task
+CALLS = 2  # the actor's threads: a run training on one, the server's collecting and stopping on the other
 
 logger = logging.getLogger(__name__)
 
 
-class ProgressBox:
-    """A Ray actor (``ray.remote(ProgressBox)``) between a remote run and the server: the run puts its reports in
-    and asks whether to stop; the server takes them out and asks it to stop."""
+class NodeTrainer:
+    """A Ray actor (``ray.remote(NodeTrainer)``), one per slot: trains the slot's runs one after another. ``train``
+    runs on one of its threads; meanwhile the server takes the run's reports out (``take``) and may ask it to stop
+    (``stop``, which a run not begun yet finds when it begins)."""
 
     def __init__(self) -> None:
-        self.items: list[tuple[str, object]] = []
-        self.stopping = False
+        import torch
+        import torch._dynamo  # noqa: F401 - what an optimizer's constructor imports: imported now, not by a run
 
-    def put(self, kind: str, item: object) -> bool:
-        """Keep one report ("progress" or "log"); returns whether the run was asked to stop."""
-        self.items.append((kind, item))
-        return self.stopping
+        torch.set_num_threads(1)  # the actor holds one CPU
+        self._lock = threading.Lock()
+        self._items: list[tuple[str, object]] = []
+        self._stopped: set[int] = set()  # the runs asked to stop
+
+    def train(self, run: int, config: dict, data: RunData, report_every: int) -> dict:
+        """Train run number ``run`` in a temporary folder on this node; how it ended and the bytes of its
+        ``model.pt`` and ``history.csv``."""
+        import ray
+
+        def send(kind: str, item: object) -> bool:
+            with self._lock:
+                self._items.append((kind, item))
+                return run in self._stopped
+
+        with self._lock:
+            self._items = []
+        with tempfile.TemporaryDirectory(prefix="seq2seq-ray-") as folder:
+            send("log", f"training on Ray node {ray.util.get_node_ip_address()}, process {os.getpid()}")
+            outcome = train_reporting(Config.from_dict(config), data, folder, send, report_every)
+            files = {name: (Path(folder) / name).read_bytes() for name in ("model.pt", "history.csv")}
+        with self._lock:
+            self._stopped.discard(run)
+        return {**outcome, "files": files}
 
     def take(self) -> list[tuple[str, object]]:
-        items, self.items = self.items, []
+        """The reports kept since the last ``take``."""
+        with self._lock:
+            items, self._items = self._items, []
         return items
 
-    def stop(self) -> None:
-        self.stopping = True
-
-
-def train_on_node(config: dict, data: RunData, box, report_every: int) -> dict:
-    """The Ray task: train in a temporary folder on this node, reporting to ``box``; returns how the run ended and
-    the bytes of its ``model.pt`` and ``history.csv``."""
-    import ray
-    import torch
-
-    torch.set_num_threads(1)  # the task holds one CPU
-    with tempfile.TemporaryDirectory(prefix="seq2seq-ray-") as folder:
-        box.put.remote("log", f"training on Ray node {ray.util.get_node_ip_address()}, process {os.getpid()}")
-        outcome = train_reporting(
-            Config.from_dict(config), data, folder, lambda kind, item: ray.get(box.put.remote(kind, item)), report_every
-        )
-        files = {name: (Path(folder) / name).read_bytes() for name in ("model.pt", "history.csv")}
-    return {**outcome, "files": files}
+    def stop(self, run: int) -> None:
+        with self._lock:
+            self._stopped.add(run)
 
 
 class RayWorker(TrainingWorker):
-    """A training slot whose runs train as Ray tasks; everything else is ``TrainingWorker``'s."""
+    """A training slot whose runs train on its ``NodeTrainer`` actor, made at once so that it is ready (torch
+    imported) by the slot's first run; everything else is ``TrainingWorker``'s."""
 
     def __init__(self, ray, resources: dict, report_every: int = 5) -> None:
         super().__init__(report_every=report_every)
         self.ray = ray
-        self.task = ray.remote(max_retries=0, **resources)(train_on_node)
-        self.box_class = ray.remote(num_cpus=0)(ProgressBox)
+        self.actor_class = ray.remote(max_concurrency=CALLS, **resources)(NodeTrainer)
+        self.actor = self.actor_class.remote()
+        self._runs = count(1)
 
     def _train(self, config: Config, data: RunData, run_dir: Path) -> tuple[StopReason, dict]:
-        # The run folder is locked here as a local run's is: no one deletes or picks it while the task trains.
+        # The run folder is locked here as a local run's is: no one deletes or picks it while the actor trains.
         with FolderLock(run_dir):
             return self._train_remotely(config, data, run_dir)
 
     def _train_remotely(self, config: Config, data: RunData, run_dir: Path) -> tuple[StopReason, dict]:
-        """Train the run as a Ray task and wait for it. A task whose worker dies before it reports anything is sent
-        once more (Ray can hand a new task to a worker that is dying; the run had not begun); one that dies after it
-        began fails its run."""
+        """Train the run on the slot's actor and wait for it. A run whose actor had died before the run reported
+        anything is sent once more, to a new actor (the run had not begun); one whose actor dies after it began fails.
+        Either way the slot's next run gets a new actor."""
         ray = self.ray
         for attempt in range(2):
-            box = self.box_class.remote()
-            heard = False
-            try:
-                done = self.task.remote(config.to_dict(), data, box, self.report_every)
-                remote = RemoteRun(box.stop.remote)
-                self._training(remote)
-                finished = False
-                while not finished:
-                    finished = bool(ray.wait([done], timeout=POLL_S)[0])
-                    items = ray.get(box.take.remote())
-                    heard = heard or bool(items)
-                    self._take(items, remote)
+            actor, run = self.actor, next(self._runs)
+            done = actor.train.remote(run, config.to_dict(), data, self.report_every)
+            remote = RemoteRun(lambda actor=actor, run=run: actor.stop.remote(run))
+            self._training(remote)
+            heard = finished = False
+            while not finished:
+                finished = bool(ray.wait([done], timeout=POLL_S)[0])
                 try:
-                    result = ray.get(done)
+                    items = ray.get(actor.take.remote())
+                except ray.exceptions.RayError:  # the actor is gone: how the run ended is ``done``'s to say
                     break
-                except ray.exceptions.RayError as error:
-                    if not heard and attempt == 0:
-                        self._log("the Ray worker given this run died before the run began: sending it once more")
-                        continue
-                    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-                    raise RuntimeError(
-                        f"the Ray task training this run was lost: {lines[0] if lines else repr(error)}"
-                    ) from error
-            finally:
-                ray.kill(box)
+                heard = heard or bool(items)
+                self._take(items, remote)
+            try:
+                result = ray.get(done)
+                break
+            except ray.exceptions.RayTaskError as error:  # the run raised: the actor is as good as before
+                raise RuntimeError(one_line(error.cause)) from error
+            except ray.exceptions.RayError as error:
+                self._replace_actor()
+                if not heard and attempt == 0:
+                    self._log("the Ray actor given this run died before the run began: sending it once more")
+                    continue
+                raise RuntimeError(f"the Ray task training this run was lost: {one_line(error)}") from error
         for name, content in result["files"].items():
             atomic_write(run_dir / name, lambda handle, content=content: handle.write(content))
         return result["stop_reason"], result["test"]
+
+    def _replace_actor(self) -> None:
+        """A new actor for the slot's next run, where the last one is lost (killed for good, should it linger)."""
+        with contextlib.suppress(Exception):
+            self.ray.kill(self.actor)
+        self.actor = self.actor_class.remote()
+
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Stop the run going on as ``TrainingWorker`` does, then give the slot's CPU (or GPU) back to the cluster."""
+        super().shutdown(timeout)
+        with contextlib.suppress(Exception):  # at exit, Ray may be gone already
+            self.ray.kill(self.actor)
 
 
 def ray_workers(address: str) -> tuple[Callable[[], TrainingWorker], int] | None:
@@ -142,7 +170,7 @@ def ray_workers(address: str) -> tuple[Callable[[], TrainingWorker], int] | None
     except Exception as error:  # Ray raises ConnectionError, RuntimeError, ValueError for an address it cannot use
         logger.warning("the Ray cluster at %s cannot be used (%s): training here", address, error)
         return None
-    task = {"num_gpus": 1} if resources.get("GPU", 0) >= 1 else {"num_cpus": 1}
+    held = {"num_gpus": 1} if resources.get("GPU", 0) >= 1 else {"num_cpus": 1}
     slots = int(resources.get("GPU", 0)) or int(resources.get("CPU", 1))
-    logger.info("training on the Ray cluster at %s: %d slots, each task %s", address, slots, task)
-    return (lambda: RayWorker(ray, task)), max(slots, 1)
+    logger.info("training on the Ray cluster at %s: %d slots, each an actor holding %s", address, slots, held)
+    return (lambda: RayWorker(ray, held)), max(slots, 1)

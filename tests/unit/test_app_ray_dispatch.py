@@ -1,7 +1,8 @@
-"""Training the queue on a Ray cluster the test starts on this machine (``harness.ray_cluster``): a run trains as a
-Ray task, its progress streams back and its checkpoint lands in the run folder; a Ray worker killed mid-run fails its
-run with a message and the queue goes on. Those are skipped where Ray is not installed (``requirements-ray.txt``);
-what a worker does when a task's worker dies before or after the run began is tested on a stand-in for Ray."""
+"""Training the queue on a Ray cluster the test starts on this machine (``harness.ray_cluster``): a run trains on its
+slot's Ray actor, its progress streams back and its checkpoint lands in the run folder; the slot's next run trains in
+the same process; a Ray worker killed mid-run fails its run with a message and the queue goes on. Those are skipped
+where Ray is not installed (``requirements-ray.txt``); what a worker does when its actor dies before or after the run
+began, or the run raises, is tested on a stand-in for Ray."""
 
 import importlib.util
 import json
@@ -14,7 +15,7 @@ import pytest
 
 from harness.ray_cluster import LocalRayCluster
 from seq2seq.app.dispatch import TrainingPool
-from seq2seq.app.ray_dispatch import ProgressBox, RayWorker, ray_workers
+from seq2seq.app.ray_dispatch import NodeTrainer, RayWorker, ray_workers
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.checkpoint import load_checkpoint
@@ -96,6 +97,31 @@ def test_a_ray_worker_killed_mid_run_fails_the_run_with_a_message_and_the_queue_
     assert pool.queue.latest("next").status == "finished"
 
 
+@requires_ray
+def test_a_slots_runs_train_one_after_another_in_one_process_its_actor(pool):
+    def process(worker) -> str:
+        return next(line for line in worker.state().log if line.startswith("training on Ray node")).split()[-1]
+
+    pool.submit("first", quick_config(1), "tiny.txt")
+    pool.submit("second", quick_config(1), "tiny.txt")
+    (worker,) = pool.workers
+    assert worker.wait(180) and worker.state().status == "finished", worker.state().error
+    first = process(worker)
+    pool.dispatch()
+    assert pool.queue.latest("second").status == "running"
+    assert worker.wait(180) and worker.state().status == "finished", worker.state().error
+    assert process(worker) == first  # no new process, no imports again
+
+
+@requires_ray
+def test_a_stop_that_reaches_the_actor_before_its_run_begins_stops_the_run_when_it_begins(tiny_corpus):
+    trainer = NodeTrainer()
+    trainer.stop(7)
+    outcome = trainer.train(7, quick_config(50).to_dict(), load_run_data(quick_config(50), tiny_corpus), 5)
+    assert outcome["stop_reason"] == "stopped" and set(outcome["files"]) == {"model.pt", "history.csv"}
+    assert trainer.take()[0][1].startswith("training on Ray node") and trainer.take() == []
+
+
 class _Call:
     """``handle.method.remote(...)``: the method's value at once."""
 
@@ -104,33 +130,47 @@ class _Call:
 
 
 class StandInRay:
-    """Enough of the ``ray`` module for a RayWorker: each task is (the reports its box holds, its result or the
-    RayError its worker's death raises), taken in turn as the worker makes a box and sends a task."""
+    """Enough of the ``ray`` module for a RayWorker: each run sent to an actor is (the reports it keeps, its result
+    or the RayError it raises), taken in turn; ``actors`` counts the actors made."""
 
     class exceptions:  # noqa: N801 - named as ray's module is
         class RayError(Exception):
             pass
 
-    def __init__(self, tasks: list) -> None:
-        self.tasks = list(tasks)
-        self.sent = 0
+        class RayTaskError(RayError):
+            def __init__(self, cause: Exception) -> None:
+                super().__init__(f"ray::NodeTrainer.train() (pid=4242, ip=10.0.0.2)\n{cause!r}")
+                self.cause = cause
 
-    def remote(self, **_resources):
+    def __init__(self, runs: list) -> None:
+        self.runs = list(runs)
+        self.sent = self.actors = 0
+
+    def remote(self, **_options):
         def wrap(target):
-            if target is ProgressBox:
-                return _Call(self._new_box)
-            return _Call(self._send)
+            assert target is NodeTrainer
+            return _Call(self._new_actor)
 
         return wrap
 
-    def _new_box(self):
-        self.current = self.tasks.pop(0)
-        reports = self.current[0]
-        return type("Box", (), {"take": _Call(lambda: reports), "stop": _Call(lambda: None)})()
+    def _new_actor(self):
+        self.actors += 1
+        reports = []
+        return type(
+            "Actor",
+            (),
+            {
+                "train": _Call(lambda *_: self._send(reports)),
+                "take": _Call(lambda: reports),
+                "stop": _Call(lambda run: None),
+            },
+        )()
 
-    def _send(self, *_args):
+    def _send(self, reports: list):
         self.sent += 1
-        return self.current[1]
+        run_reports, outcome = self.runs.pop(0)
+        reports[:] = run_reports
+        return outcome
 
     def wait(self, refs, timeout):
         return refs, []
@@ -146,19 +186,34 @@ class StandInRay:
 
 RESULT = {"stop_reason": "finished", "test": {"exact_match": 1.0}, "files": {"model.pt": b"weights"}}
 BEGAN = [("log", "training on Ray node 10.0.0.2, process 4242")]
+DIED = StandInRay.exceptions.RayError("The actor died unexpectedly before finishing this task.")
 
 
-def test_a_task_whose_worker_dies_before_the_run_began_is_sent_once_more(tmp_path):
-    ray = StandInRay([([], StandInRay.exceptions.RayError("The worker died unexpectedly")), (BEGAN, RESULT)])
+def test_a_run_whose_actor_had_died_before_the_run_began_is_sent_once_more_to_a_new_actor(tmp_path):
+    ray = StandInRay([([], DIED), (BEGAN, RESULT)])
     worker = RayWorker(ray, {"num_cpus": 1})
     assert worker._train_remotely(quick_config(1), None, tmp_path) == ("finished", {"exact_match": 1.0})
-    assert ray.sent == 2 and (tmp_path / "model.pt").read_bytes() == b"weights"
+    assert ray.sent == 2 and ray.actors == 2 and (tmp_path / "model.pt").read_bytes() == b"weights"
     assert any("died before the run began" in line for line in worker.state().log)
 
 
-def test_a_task_whose_worker_dies_after_the_run_began_fails_the_run(tmp_path):
-    ray = StandInRay([(BEGAN, StandInRay.exceptions.RayError("The worker died unexpectedly")), (BEGAN, RESULT)])
+def test_a_run_whose_actor_dies_after_the_run_began_fails_and_the_next_run_gets_a_new_actor(tmp_path):
+    ray = StandInRay([(BEGAN, DIED), (BEGAN, RESULT)])
     worker = RayWorker(ray, {"num_cpus": 1})
-    with pytest.raises(RuntimeError, match="^the Ray task training this run was lost: The worker died unexpectedly$"):
+    with pytest.raises(
+        RuntimeError, match="^the Ray task training this run was lost: The actor died unexpectedly before finishing"
+    ):
         worker._train_remotely(quick_config(1), None, tmp_path)
-    assert ray.sent == 1 and not (tmp_path / "model.pt").exists()
+    assert ray.sent == 1 and ray.actors == 2 and not (tmp_path / "model.pt").exists()
+    assert worker._train_remotely(quick_config(1), None, tmp_path)[0] == "finished"
+    assert ray.sent == 2 and ray.actors == 2
+
+
+def test_a_run_that_raises_fails_with_its_own_line_and_the_actor_stays(tmp_path):
+    raised = StandInRay.exceptions.RayTaskError(ValueError("the corpus has no sentence\nmore detail"))
+    ray = StandInRay([(BEGAN, raised), (BEGAN, RESULT)])
+    worker = RayWorker(ray, {"num_cpus": 1})
+    with pytest.raises(RuntimeError, match="^the corpus has no sentence$"):
+        worker._train_remotely(quick_config(1), None, tmp_path)
+    assert worker._train_remotely(quick_config(1), None, tmp_path)[0] == "finished"
+    assert ray.sent == 2 and ray.actors == 1
