@@ -74,6 +74,10 @@ class NodeTrainer:
             self._stopped.discard(run)
         return {**outcome, "files": files}
 
+    def ready(self) -> int:
+        """This actor's process id, once it is up (torch imported)."""
+        return os.getpid()
+
     def take(self) -> list[tuple[str, object]]:
         """The reports kept since the last ``take``."""
         with self._lock:
@@ -95,6 +99,11 @@ class RayWorker(TrainingWorker):
         self.actor_class = ray.remote(max_concurrency=CALLS, **resources)(NodeTrainer)
         self.actor = self.actor_class.remote()
         self._runs = count(1)
+
+    def wait_ready(self) -> int:
+        """Wait until the slot's actor is up, torch imported, as a run sent now would first; its process id. A server
+        need not: it makes its slots as it starts, and a run waits for its actor if it must."""
+        return self.ray.get(self.actor.ready.remote())
 
     def _train(self, config: Config, data: RunData, run_dir: Path) -> tuple[StopReason, dict]:
         # The run folder is locked here as a local run's is: no one deletes or picks it while the actor trains.

@@ -98,19 +98,20 @@ def test_a_ray_worker_killed_mid_run_fails_the_run_with_a_message_and_the_queue_
 
 
 @requires_ray
-def test_a_slots_runs_train_one_after_another_in_one_process_its_actor(pool):
+def test_a_slots_runs_train_one_after_another_in_the_process_its_actor_made_ready(pool):
     def process(worker) -> str:
         return next(line for line in worker.state().log if line.startswith("training on Ray node")).split()[-1]
 
+    (worker,) = pool.workers
+    ready = str(worker.wait_ready())  # the process the slot's actor made, torch imported, before any run
     pool.submit("first", quick_config(1), "tiny.txt")
     pool.submit("second", quick_config(1), "tiny.txt")
-    (worker,) = pool.workers
     assert worker.wait(180) and worker.state().status == "finished", worker.state().error
     first = process(worker)
     pool.dispatch()
     assert pool.queue.latest("second").status == "running"
     assert worker.wait(180) and worker.state().status == "finished", worker.state().error
-    assert process(worker) == first  # no new process, no imports again
+    assert process(worker) == first == ready  # no new process, no imports again
 
 
 @requires_ray
