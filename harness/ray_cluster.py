@@ -74,7 +74,10 @@ class LocalRayCluster:
 
     def _start(self, name: str, *arguments: str) -> None:
         log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 - the process keeps it; closed with the folder
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        # Ray turns token authentication on for a cluster started where ~/.ray/auth_token exists (say, made by someone
+        # else's `ray get-auth-token --generate`), and its clients here would not send it: a cluster on this machine
+        # for a test or a benchmark stays without, whatever that home folder holds.
+        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
         command = [str(RAY), "start", f"--dashboard-agent-listen-port={free_port()}", *arguments]
         self.processes.append(
             subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)

@@ -1,5 +1,6 @@
 """Shared fixtures: a tiny corpus, and a tiny model trained on it once per test session (a few seconds)."""
 
+import importlib.util
 import random
 import shutil
 from pathlib import Path
@@ -13,6 +14,11 @@ from seq2seq.decoding import Reverser
 from seq2seq.run_folder import Trainer
 
 TINY_WORDS = ["the", "cat", "dog", "sat", "ran", "on", "mat", "big", "red", "saw", "a", "bird"]
+
+
+requires_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install -r requirements-ray.txt)"
+)
 
 
 def tiny_config(**changes) -> Config:

@@ -4,7 +4,6 @@ the same process; a Ray worker killed mid-run fails its run with a message and t
 where Ray is not installed (``requirements-ray.txt``); what a worker does when its actor dies before or after the run
 began, or the run raises, is tested on a stand-in for Ray."""
 
-import importlib.util
 import json
 import os
 import re
@@ -21,11 +20,7 @@ from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.checkpoint import load_checkpoint
 from seq2seq.data import load_run_data
 from seq2seq.fileio import folder_is_locked
-from tests.conftest import quick_config
-
-requires_ray = pytest.mark.skipif(
-    importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install -r requirements-ray.txt)"
-)
+from tests.conftest import quick_config, requires_ray
 
 
 @pytest.fixture(scope="module")
