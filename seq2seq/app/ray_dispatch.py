@@ -34,7 +34,7 @@ from .dispatch import RAY_ENV
 from .worker import RemoteRun, TrainingWorker, train_reporting
 
 POLL_S = 0.25  # how often the server collects a remote run's progress
-PACKAGE = Path(__file__).resolve().parents[1]  # the seq2seq package, sent to the cluster with every task
+PACKAGE = Path(__file__).resolve().parents[1]  # the seq2seq package, sent to the cluster as the server connects
 CALLS = 2  # the actor's threads: a run training on one, the server's collecting and stopping on the other
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class NodeTrainer:
         torch.set_num_threads(1)  # the actor holds one CPU
         self._lock = threading.Lock()
         self._items: list[tuple[str, object]] = []
-        self._stopped: set[int] = set()  # the runs asked to stop
+        self._stopped = 0  # the latest run asked to stop (a slot numbers its runs upwards)
 
     def train(self, run: int, config: dict, data: RunData, report_every: int) -> dict:
         """Train run number ``run`` in a temporary folder on this node; how it ended and the bytes of its
@@ -62,7 +62,7 @@ class NodeTrainer:
         def send(kind: str, item: object) -> bool:
             with self._lock:
                 self._items.append((kind, item))
-                return run in self._stopped
+                return run == self._stopped
 
         with self._lock:
             self._items = []
@@ -70,8 +70,6 @@ class NodeTrainer:
             send("log", f"training on Ray node {ray.util.get_node_ip_address()}, process {os.getpid()}")
             outcome = train_reporting(Config.from_dict(config), data, folder, send, report_every)
             files = {name: (Path(folder) / name).read_bytes() for name in ("model.pt", "history.csv")}
-        with self._lock:
-            self._stopped.discard(run)
         return {**outcome, "files": files}
 
     def ready(self) -> int:
@@ -86,7 +84,7 @@ class NodeTrainer:
 
     def stop(self, run: int) -> None:
         with self._lock:
-            self._stopped.add(run)
+            self._stopped = max(self._stopped, run)
 
 
 class RayWorker(TrainingWorker):

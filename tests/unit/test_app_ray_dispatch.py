@@ -110,6 +110,21 @@ def test_a_slots_runs_train_one_after_another_in_the_process_its_actor_made_read
 
 
 @requires_ray
+def test_a_stop_reaches_a_run_training_on_its_actor_which_keeps_its_best_model(pool):
+    pool.submit("me", quick_config(500), "tiny.txt")
+    (worker,) = pool.workers
+    deadline = time.monotonic() + 180
+    while not worker.state().history:  # a validation has kept a best model
+        assert time.monotonic() < deadline and worker.busy, worker.state().error
+        time.sleep(0.1)
+    assert pool.stop("me")
+    assert worker.wait(60)  # not the 500 epochs
+    state = worker.state()
+    assert (state.status, state.stop_reason) == ("finished", "stopped"), state.error
+    assert load_checkpoint(state.run_dir / "model.pt").metrics["test"]["total"] == 30
+
+
+@requires_ray
 def test_a_stop_that_reaches_the_actor_before_its_run_begins_stops_the_run_when_it_begins(tiny_corpus):
     trainer = NodeTrainer()
     trainer.stop(7)
