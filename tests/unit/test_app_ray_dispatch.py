@@ -13,7 +13,7 @@ import time
 import pytest
 
 from harness.ray_cluster import LocalRayCluster
-from seq2seq.app.dispatch import TrainingPool
+from seq2seq.app.dispatch import RAY_ENV, SLOTS_ENV, TrainingPool, server_pool
 from seq2seq.app.ray_dispatch import NodeTrainer, RayWorker, ray_workers
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
@@ -122,6 +122,17 @@ def test_a_stop_reaches_a_run_training_on_its_actor_which_keeps_its_best_model(p
     state = worker.state()
     assert (state.status, state.stop_reason) == ("finished", "stopped"), state.error
     assert load_checkpoint(state.run_dir / "model.pt").metrics["test"]["total"] == 30
+
+
+@requires_ray
+@pytest.mark.parametrize(("setting", "slots"), [("", 2), ("1", 1), ("5", 2)])
+def test_a_server_on_the_cluster_has_a_slot_per_cpu_or_fewer_if_told(cluster, tmp_path, monkeypatch, setting, slots):
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path))
+    monkeypatch.setenv(RAY_ENV, cluster.address)
+    monkeypatch.setenv(SLOTS_ENV, setting)
+    pool = server_pool(lambda config: None)
+    pool.close()
+    assert [type(worker) for worker in pool.workers] == [RayWorker] * slots  # never more: each actor holds a CPU
 
 
 @requires_ray
