@@ -18,6 +18,9 @@ from pathlib import Path
 from harness.browser import free_port
 
 RAY = Path(sys.executable).with_name("ray")
+# A node's processes (``ray start --block`` itself, its raylet, the GCS) go on for 30 s and more after a SIGTERM: a node
+# still there this long after it is SIGKILLed, as ``ray stop --force`` would (its folder is removed next anyway).
+STOP_GRACE_S = 5.0
 _WAIT_FOR_NODES = textwrap.dedent(
     """
     import sys, time, ray
@@ -90,9 +93,10 @@ class LocalRayCluster:
         for process in reversed(self.processes):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
         for process in reversed(self.processes):
             try:
-                process.wait(30)
+                process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
