@@ -37,6 +37,10 @@ from seq2seq.tokenize import InputError
 from ui import replay, session, training
 
 REFRESH_SECONDS = 1.0  # how often the live view of a run redraws
+# How often the queue (places, estimates, the table) redraws while a run trains or this session's waits: it changes
+# when a run starts or ends, which redraws the whole page anyway; every watching session redrawing its table every
+# second held the server's interpreter lock that a class's answers wait for.
+QUEUE_SECONDS = 5.0
 IDLE_POLL_SECONDS = 5.0  # how often a page with no run going on looks for one that another session started
 BUILT_IN, UPLOAD = "built-in generator", "uploaded text file"
 QUEUE_MESSAGE = "queue_message"  # what Cancel or Start it again did, shown once
@@ -295,7 +299,7 @@ def is_queued(entry: Entry | None) -> bool:
     return entry is not None and entry.status == "queued"
 
 
-mine, _ = my_entry()  # a queue that cannot be read is said once, in the live view
+mine, _ = my_entry()  # a queue that cannot be read is said once, in the queue section
 initial = pool.view(mine, max_points=0)
 st.session_state["seen_training"] = (initial.run_id, initial.active, is_queued(mine))
 
@@ -307,12 +311,18 @@ def redraw_if_a_run_started_or_ended(state: TrainingState, entry: Entry | None) 
         st.rerun()
 
 
+@st.fragment(run_every=QUEUE_SECONDS if initial.active or is_queued(mine) else None)
+def queue_section() -> None:
+    entry, _ = my_entry()
+    redraw_if_a_run_started_or_ended(pool.view(entry, max_points=0), entry)  # Cancel: the page says so, redrawn
+    show_queue(entry)
+
+
 @st.fragment(run_every=REFRESH_SECONDS if initial.active or is_queued(mine) else None)
 def live_view() -> None:
     entry, _ = my_entry()
     state = pool.view(entry)
     redraw_if_a_run_started_or_ended(state, entry)
-    show_queue(entry)
     show_run(state)
 
 
@@ -324,6 +334,7 @@ def watch_for_a_run() -> None:
 
 
 st.divider()
+queue_section()
 live_view()
 if not (initial.active or is_queued(mine)):
     watch_for_a_run()

@@ -16,6 +16,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from harness.browser import run_folders
@@ -248,6 +249,29 @@ def test_a_second_sessions_start_waits_in_the_queue_says_its_place_and_can_be_ca
     assert "finished (stopped by a user)" in wait_for_run_end(mine)
     (run_dir,) = run_folders(runs)  # one run only, in its own folder: the cancelled one never started
     assert (run_dir / "model.pt").is_file()
+
+
+def test_while_a_run_trains_its_view_redraws_every_second_and_the_queue_every_five(runs, monkeypatch):
+    """Every watching session redraws on the server's one interpreter, which a class's answers wait for: the queue's
+    places and table change when a run starts or ends (which redraws the whole page), so they redraw less often."""
+    intervals = {}  # each fragment the page defines: its run_every
+    fragment = st.fragment
+
+    def recorded(func=None, **options):
+        if func is None:
+            return lambda func: recorded(func, **options)
+        intervals[func.__name__] = options.get("run_every")
+        return fragment(func, **options)
+
+    monkeypatch.setattr(st, "fragment", recorded)
+    at = open_app("pages/train.py")
+    assert intervals["queue_section"] is None and intervals["live_view"] is None  # no run: nothing to refresh
+    tiny_settings(at, epochs=500)
+    at.button(key="start_training").click().run()
+    at.run()  # the page as drawn once the run trains
+    assert (intervals["live_view"], intervals["queue_section"]) == (1.0, 5.0)
+    at.button(key="stop_training").click().run()
+    assert "finished (stopped by a user)" in wait_for_run_end(at)
 
 
 def test_a_queued_run_starts_by_itself_when_the_run_ahead_ends(runs):
