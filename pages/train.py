@@ -27,6 +27,7 @@ from seq2seq.app.views import (
     validation_text,
     watched_index,
 )
+from seq2seq.app.watchers import live_refresh_seconds
 from seq2seq.app.worker import TrainingState
 from seq2seq.attention import KIND_NAMES
 from seq2seq.config import MAX_VALUES
@@ -36,7 +37,6 @@ from seq2seq.metrics import percent
 from seq2seq.tokenize import InputError
 from ui import replay, session, training
 
-REFRESH_SECONDS = 1.0  # how often the live view of a run redraws
 # How often the queue (places, estimates, the table) redraws while a run trains or this session's waits: it changes
 # when a run starts or ends, which redraws the whole page anyway; every watching session redrawing its table every
 # second held the server's interpreter lock that a class's answers wait for.
@@ -302,6 +302,9 @@ def is_queued(entry: Entry | None) -> bool:
 mine, _ = my_entry()  # a queue that cannot be read is said once, in the queue section
 initial = pool.view(mine, max_points=0)
 st.session_state["seen_training"] = (initial.run_id, initial.active, is_queued(mine))
+# The more sessions watch the live view, the less often each redraws it (``watchers``): set as the page is drawn, and
+# the page is drawn again whenever a run starts or ends.
+refresh = live_refresh_seconds(training.watchers().saw(owner, time.monotonic()))
 
 
 def redraw_if_a_run_started_or_ended(state: TrainingState, entry: Entry | None) -> None:
@@ -318,8 +321,9 @@ def queue_section() -> None:
     show_queue(entry)
 
 
-@st.fragment(run_every=REFRESH_SECONDS if initial.active or is_queued(mine) else None)
+@st.fragment(run_every=refresh if initial.active or is_queued(mine) else None)
 def live_view() -> None:
+    training.watchers().saw(owner, time.monotonic())
     entry, _ = my_entry()
     state = pool.view(entry)
     redraw_if_a_run_started_or_ended(state, entry)

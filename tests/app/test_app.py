@@ -24,6 +24,7 @@ from seq2seq.ablate import term_ablation
 from seq2seq.app.runs import delete_run, write_run_info
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.app.views import ablation_text, markdown_escape
+from seq2seq.app.watchers import live_refresh_seconds
 from seq2seq.config import Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.data import load_run_data
@@ -253,7 +254,9 @@ def test_a_second_sessions_start_waits_in_the_queue_says_its_place_and_can_be_ca
 
 def test_while_a_run_trains_its_view_redraws_every_second_and_the_queue_every_five(runs, monkeypatch):
     """Every watching session redraws on the server's one interpreter, which a class's answers wait for: the queue's
-    places and table change when a run starts or ends (which redraws the whole page), so they redraw less often."""
+    places and table change when a run starts or ends (which redraws the whole page), so they redraw less often; and
+    while a class watches, each session redraws the live view less often than one alone."""
+    training.watchers.clear()  # no session of an earlier test watches
     intervals = {}  # each fragment the page defines: its run_every
     fragment = st.fragment
 
@@ -270,6 +273,10 @@ def test_while_a_run_trains_its_view_redraws_every_second_and_the_queue_every_fi
     at.button(key="start_training").click().run()
     at.run()  # the page as drawn once the run trains
     assert (intervals["live_view"], intervals["queue_section"]) == (1.0, 5.0)
+    for other in range(9):  # nine more sessions watch
+        training.watchers().saw(f"another session {other}", time.monotonic())
+    at.run()
+    assert intervals["live_view"] == live_refresh_seconds(10) > 1.0
     at.button(key="stop_training").click().run()
     assert "finished (stopped by a user)" in wait_for_run_end(at)
 
