@@ -382,7 +382,14 @@ def test_the_length_limit_tables_are_the_stored_runs(stored, marker):
     assert cells(slipped)[1:] == [str(row["failed_with_attention_slip"]) for row in rows]
     steps = [row["first_error_step_median"] for row in rows if row["failed"]]
     if stored == "length_limit.json":
-        assert f"too soon (at step {min(steps):g}-{max(steps):g}, median)" in flat(MODEL)
+        assert f"too soon (at step {min(steps):g}-{max(steps):g}, median" in flat(MODEL)
+        exact_to = max(
+            r["length"] for r in rows if all(q["exact_match"] == 1.0 for q in rows if q["length"] <= r["length"])
+        )
+        phrase = (
+            f"reverses all 50 sentences at each length `benchmarks/length_limit.py` measures up to {exact_to} words"
+        )
+        assert phrase in flat(PAPER), phrase
 
 
 def test_the_figure_2_tables_are_the_stored_run():

@@ -100,10 +100,14 @@ def test_killing_a_process_mid_write_leaves_the_old_checkpoint_loadable(tiny_che
 
 @pytest.mark.parametrize("folder", ["", "additive", "encdec", "stop"])
 def test_the_shipped_checkpoints_load_and_reverse_as_their_stored_scores_say(folder):
-    """The default model is a version 1 file (read by renaming), the others version 2. Those whose stored test
-    score is perfect reverse their first 100 test sentences exactly; every one builds its model."""
+    """Those whose stored test score is perfect reverse their first 100 test sentences exactly; every one builds its
+    model, and its file keeps the full replay its training took: each moment's exact match per length, and its
+    mirror-peak share (none without attention), as stored, not computed on load."""
     path = Path(__file__).resolve().parents[2] / "artifacts" / folder / "model.pt"
+    moments = torch.load(path, weights_only=True)["snapshots"]
+    assert moments and all(m["exact_by_length"] and "mirror_peak_share" in m for m in moments)
     checkpoint = load_checkpoint(path)
+    assert [m["mirror_peak_share"] for m in moments] == [m["mirror_peak_share"] for m in checkpoint.snapshots]
     reverser = Reverser.from_checkpoint(checkpoint)
     sentences = checkpoint.test_sentences[:100]
     outputs = [r.output for r in reverser.reverse_tokens(sentences)]
