@@ -34,7 +34,9 @@ cores busy drawing, so thirty would measure Chromium, not the server. Each stude
 own websocket protocol (``harness/streamlit_client.py``): the messages a browser's frontend sends (the page, the query
 string, every widget value, the fragment a widget belongs to, the auto-reruns of a live view) and the answers it
 reads, all students in one asyncio process. What it leaves out is drawing: a time is when the answer reached the
-student, not when a browser showed it (``benchmarks/app_latency.py`` times a real browser, one user).
+student, not when a browser showed it (``benchmarks/app_latency.py`` times a real browser, one user). That process's
+own heap (torch, the checkpoint it reads sentences from) is set aside from its garbage collection (``gc.freeze``)
+before the first student: a full pass over it paused every student at once, a pause of the client, not the server.
 
 It prints a Markdown table and writes ``benchmarks/results/classroom.json`` and ``.md`` (``benchmarks/stored.py``),
 which ``docs/classroom.md`` quotes; ``--no-store`` leaves them as they are. Exit status 1 on any error or lost run.
@@ -42,6 +44,7 @@ which ``docs/classroom.md`` quotes; ``--no-store`` leaves them as they are. Exit
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import re
@@ -344,6 +347,9 @@ def measure(settings: Settings, checkpoint: Path) -> dict:
         training_memory = MemoryWatch(SimpleNamespace(rss_mb=server.children_rss_mb), every=1.0)
         try:
             rss_up = server.rss_mb()
+            # The students' own process holds torch and the model's checkpoint: set aside from its garbage collection,
+            # whose full pass over them would pause every student at once and count as the server's time.
+            gc.freeze()
             solo_times = asyncio.run(solo(server.url, alone, settings, tally))
             class_start = time.monotonic()
             asyncio.run(class_session(server.url, runs_dir, per_student, settings, tally))

@@ -27,6 +27,7 @@ from seq2seq.app.views import (
     validation_text,
     watched_index,
 )
+from seq2seq.app.watchers import drawn_from, live_refresh_seconds, refresh_is_off, waits
 from seq2seq.app.worker import TrainingState
 from seq2seq.attention import KIND_NAMES
 from seq2seq.config import MAX_VALUES
@@ -36,7 +37,10 @@ from seq2seq.metrics import percent
 from seq2seq.tokenize import InputError
 from ui import replay, session, training
 
-REFRESH_SECONDS = 1.0  # how often the live view of a run redraws
+# How often the queue (places, estimates, the table) redraws while a run trains or this session's waits: it changes
+# when a run starts or ends, which redraws the whole page anyway; every watching session redrawing its table every
+# second held the server's interpreter lock that a class's answers wait for.
+QUEUE_SECONDS = 5.0
 IDLE_POLL_SECONDS = 5.0  # how often a page with no run going on looks for one that another session started
 BUILT_IN, UPLOAD = "built-in generator", "uploaded text file"
 QUEUE_MESSAGE = "queue_message"  # what Cancel or Start it again did, shown once
@@ -288,44 +292,50 @@ def show_run(state: TrainingState) -> None:
             st.rerun()
 
 
-def is_queued(entry: Entry | None) -> bool:
-    """Whether ``entry`` waits in the queue: when it starts, the run on show becomes it (a new run id), and when it
-    ends, that run is no longer active; so this, the run id and whether it is active tell every change worth a
-    redraw."""
-    return entry is not None and entry.status == "queued"
-
-
-mine, _ = my_entry()  # a queue that cannot be read is said once, in the live view
+mine, _ = my_entry()  # a queue that cannot be read is said once, in the queue section
 initial = pool.view(mine, max_points=0)
-st.session_state["seen_training"] = (initial.run_id, initial.active, is_queued(mine))
+st.session_state["drawn_from"] = drawn_from(initial.active, mine)
+# The more sessions watch the live view, the less often each redraws it (``watchers``): set as the page is drawn, and
+# drawn again when the number watching calls for another rate.
+refresh = live_refresh_seconds(training.watchers().saw(owner, time.monotonic()))
 
 
-def redraw_if_a_run_started_or_ended(state: TrainingState, entry: Entry | None) -> None:
-    """Since the page was drawn, a run started or ended, or this session's run left the queue (here or in another
+def redraw_if_the_page_changed(state: TrainingState, entry: Entry | None) -> None:
+    """Since the page was drawn, what it is drawn from changed (``drawn_from``): a run started where none trained, the
+    last one ended, or this session's run was started, began training or left the queue (here or in another
     session): redraw the whole page (run list, sidebar, refresh rate)."""
-    if st.session_state.get("seen_training") != (state.run_id, state.active, is_queued(entry)):
+    if st.session_state.get("drawn_from") != drawn_from(state.active, entry):
         st.rerun()
 
 
-@st.fragment(run_every=REFRESH_SECONDS if initial.active or is_queued(mine) else None)
+@st.fragment(run_every=QUEUE_SECONDS if initial.active or waits(mine) else None)
+def queue_section() -> None:
+    entry, _ = my_entry()
+    redraw_if_the_page_changed(pool.view(entry, max_points=0), entry)  # Cancel: the page says so, redrawn
+    show_queue(entry)
+
+
+@st.fragment(run_every=refresh if initial.active or waits(mine) else None)
 def live_view() -> None:
     entry, _ = my_entry()
     state = pool.view(entry)
-    redraw_if_a_run_started_or_ended(state, entry)
-    show_queue(entry)
+    redraw_if_the_page_changed(state, entry)
     show_run(state)
+    if refresh_is_off(refresh, training.watchers().saw(owner, time.monotonic())):  # after a click was taken in
+        st.rerun()
 
 
 @st.fragment(run_every=IDLE_POLL_SECONDS)
 def watch_for_a_run() -> None:
     """With no run going on, look now and then for one another session starts; draws nothing."""
     entry, _ = my_entry()
-    redraw_if_a_run_started_or_ended(pool.view(entry, max_points=0), entry)
+    redraw_if_the_page_changed(pool.view(entry, max_points=0), entry)
 
 
 st.divider()
+queue_section()
 live_view()
-if not (initial.active or is_queued(mine)):
+if not (initial.active or waits(mine)):
     watch_for_a_run()
 st.divider()
 replay.replay_section(pool)

@@ -5,6 +5,7 @@ and every way a file's split or vocabulary differs from the settings is a note i
 ``planned_counts`` says before training what a built-in run will get.
 """
 
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -80,11 +81,18 @@ def run_data_from_text(config: Config, data: bytes, name: str) -> RunData:
     return _run_data(split_corpus(sentences, config.valid_size, config.test_size, config.seed), {name: report})
 
 
+_PLANNING = threading.Lock()
+
+
 def planned_counts(config: Config) -> SplitCounts:
     """What a run on the built-in corpus will train, validate and test on, before it starts (the corpus is generated
-    as training will; the counts of recent configs are kept). Raises InputError as ``load_run_data`` would."""
-    return _planned_counts(config.corpus_size, config.min_length, config.max_length, config.random_share,
-                           config.valid_size, config.test_size, config.seed)  # fmt: skip
+    as training will; the counts of recent configs are kept). Raises InputError as ``load_run_data`` would.
+
+    One at a time: sessions that ask for the same new config at once (a class opening the Train page, each page
+    with the defaults) wait for one generation (a third of a second for the defaults), not make one each."""
+    with _PLANNING:
+        return _planned_counts(config.corpus_size, config.min_length, config.max_length, config.random_share,
+                               config.valid_size, config.test_size, config.seed)  # fmt: skip
 
 
 @lru_cache(maxsize=16)

@@ -1,6 +1,7 @@
 """The server's training slots and what the Train page draws from them: the queue they are fed from, the key a
 browser session's runs are queued under, the corpus a Start with the defaults uses (made once per server, in the
-background), uploaded corpora, and the live curves and snapshot heatmaps every watching session shares."""
+background), uploaded corpora, and the live curves, snapshot heatmaps and count of watching sessions every watching
+session shares."""
 
 import threading
 import uuid
@@ -12,6 +13,7 @@ import streamlit as st
 from seq2seq.app.dispatch import TrainingPool, server_pool
 from seq2seq.app.runs import upload_run_data
 from seq2seq.app.views import snapshot_example
+from seq2seq.app.watchers import Watchers
 from seq2seq.app.worker import TrainingState
 from seq2seq.config import Config
 from seq2seq.data import RunData, load_run_data
@@ -27,6 +29,13 @@ def training_pool() -> TrainingPool:
     when a page is left or reloaded."""
     future = default_corpus()  # taken here, on a script thread: the pool's rounds run on a thread of their own
     return server_pool(lambda config: prepared_corpus(config, future))
+
+
+@st.cache_resource(show_spinner=False)
+def watchers() -> Watchers:
+    """The sessions that watch the live view of a run, for every session of the server (how often each redraws it
+    depends on how many there are)."""
+    return Watchers()
 
 
 def session_owner() -> str:

@@ -1,6 +1,7 @@
 """What the server makes before it answers anyone (``warm_up``, run by ``streamlit_app.py``'s lifespan), and the cache
 of typed sentences that it fills with the default model's examples."""
 
+import gc
 import importlib
 import time
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ def warm_up() -> dict[str, float]:
         "default corpus": lambda: default_corpus().result(),
         "default model and its examples": _warm_default_model,
         "training's fork server (torch imported in it)": wait_for_fork_server,
+        "what it made, set aside from garbage collection": set_aside_from_garbage_collection,  # last: all of it
     }
     took = {}
     for name, step in steps.items():
@@ -70,6 +72,15 @@ def warm_up() -> dict[str, float]:
         step()
         took[name] = time.perf_counter() - started
     return took
+
+
+def set_aside_from_garbage_collection() -> None:
+    """Move every object the server holds now (torch, the app's modules, the default model and corpus: what it keeps
+    until it stops) out of the garbage collector's reach (``gc.freeze``). A full collection walks every object it
+    tracks, holding the interpreter lock the while: with the warmed server's hundreds of thousands it took most of
+    a second, now and then, and every session's answer waited. Later collections walk only what came after. The
+    warm-up leaves next to no garbage to be kept by mistake."""
+    gc.freeze()
 
 
 def _warm_default_model() -> None:

@@ -5,7 +5,8 @@ kernel, and every session's script waits for it. A ``ProcessWorker`` is a ``Trai
 child process, one torch thread, into the run folder itself: the child runs ``train_reporting`` and sends its
 progress reports and log lines back through a queue, which the worker's thread takes in as a run on a thread reports;
 Stop sets an event that the child reads at each report; how the run ended comes back at its end. The run folder,
-``run.json`` and the live view stay the worker's as for a run on a thread.
+``run.json`` and the live view stay the worker's as for a run on a thread. The child trains at a lower CPU priority
+than the server (``TRAINING_NICE``): where every core is busy, the answers to the sessions come first.
 
 A child that dies without saying how its run ended (killed, out of memory) fails its run with one line, and the queue
 goes on. A child whose server is gone stops its run at its next report, keeping its best model.
@@ -32,6 +33,9 @@ from ..records import StopReason
 from .worker import RemoteRun, TrainingWorker, train_reporting
 
 POLL_S = 0.25  # how often the worker looks whether its child is still there while no report comes
+# How much lower the child's CPU priority is than the server's (``os.nice``): where the cores are all busy, the
+# server's answers to every session come first and the run takes what is left. On an idle core it trains as fast.
+TRAINING_NICE = 10
 # Imported once, by the fork server, for every child: torch._dynamo is what an optimizer's constructor imports.
 PRELOAD = ["torch", "torch._dynamo", "seq2seq.app.process_worker"]
 
@@ -51,13 +55,14 @@ def train_in_child(config: Config, data: RunData, run_dir: Path, reports, stoppi
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the server's terminal: the server stops the run
     torch.set_num_threads(1)  # the run holds one core; the server's answers need the other
+    niceness = os.nice(TRAINING_NICE) if hasattr(os, "nice") else 0  # no os.nice on Windows
     server = multiprocessing.parent_process()
 
     def send(kind: str, item: object) -> bool:
         reports.put((kind, item))
         return stopping.is_set() or (server is not None and not server.is_alive())
 
-    reports.put(("log", f"training in process {os.getpid()}, a child of the server"))
+    reports.put(("log", f"training in process {os.getpid()}, a child of the server, at nice {niceness}"))
     try:
         reports.put(("ended", train_reporting(config, data, run_dir, send, report_every)))
     except Exception as error:  # the worker reports it as a thread's failure would be

@@ -5,6 +5,7 @@ sentences of a dozen words) and writes runs under ``SEQ2SEQ_RUNS_DIR`` (here a t
 """
 
 import csv
+import gc
 import html
 import json
 import re
@@ -16,6 +17,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from harness.browser import run_folders
@@ -23,6 +25,7 @@ from seq2seq.ablate import term_ablation
 from seq2seq.app.runs import delete_run, write_run_info
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.app.views import ablation_text, markdown_escape
+from seq2seq.app.watchers import live_refresh_seconds
 from seq2seq.config import Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.data import load_run_data
@@ -248,6 +251,35 @@ def test_a_second_sessions_start_waits_in_the_queue_says_its_place_and_can_be_ca
     assert "finished (stopped by a user)" in wait_for_run_end(mine)
     (run_dir,) = run_folders(runs)  # one run only, in its own folder: the cancelled one never started
     assert (run_dir / "model.pt").is_file()
+
+
+def test_while_a_run_trains_its_view_redraws_every_second_and_the_queue_every_five(runs, monkeypatch):
+    """Every watching session redraws on the server's one interpreter, which a class's answers wait for: the queue's
+    places and table change when a run starts or ends (which redraws the whole page), so they redraw less often; and
+    while a class watches, each session redraws the live view less often than one alone."""
+    training.watchers.clear()  # no session of an earlier test watches
+    intervals = {}  # each fragment the page defines: its run_every
+    fragment = st.fragment
+
+    def recorded(func=None, **options):
+        if func is None:
+            return lambda func: recorded(func, **options)
+        intervals[func.__name__] = options.get("run_every")
+        return fragment(func, **options)
+
+    monkeypatch.setattr(st, "fragment", recorded)
+    at = open_app("pages/train.py")
+    assert intervals["queue_section"] is None and intervals["live_view"] is None  # no run: nothing to refresh
+    tiny_settings(at, epochs=500)
+    at.button(key="start_training").click().run()
+    at.run()  # the page as drawn once the run trains
+    assert (intervals["live_view"], intervals["queue_section"]) == (1.0, 5.0)
+    for other in range(9):  # nine more sessions watch
+        training.watchers().saw(f"another session {other}", time.monotonic())
+    at.run()
+    assert intervals["live_view"] == live_refresh_seconds(10) > 1.0
+    at.button(key="stop_training").click().run()
+    assert "finished (stopped by a user)" in wait_for_run_end(at)
 
 
 def test_a_queued_run_starts_by_itself_when_the_run_ahead_ends(runs):
@@ -757,7 +789,13 @@ def test_the_server_warms_what_a_first_visit_needs(runs, monkeypatch):
     warm_up.typed_sentence.clear()
     session.model_cache().clear()
     before = session.model_cache().loads
-    warm_up.warm_up()
+    gc.unfreeze()
+    try:
+        warm_up.warm_up()
+        # What it made is set aside from garbage collection: a full collection walks only what comes after.
+        assert gc.get_freeze_count() > 10 * len(gc.get_objects())
+    finally:
+        gc.unfreeze()  # this test process goes on as it was
     loads = session.model_cache().loads
     assert loads == before + 1 and training.default_corpus().done()
     drawn = []
@@ -772,7 +810,10 @@ def test_warming_a_server_whose_default_model_is_broken_leaves_the_page_to_say_w
     broken = tmp_path / "model.pt"
     broken.write_bytes(b"not a checkpoint")
     monkeypatch.setenv(CHECKPOINT_ENV, str(broken))
-    warm_up.warm_up()  # no exception: the server starts
+    try:
+        warm_up.warm_up()  # no exception: the server starts
+    finally:
+        gc.unfreeze()
     assert any("cannot be loaded" in e for e in texts(open_app().error))
 
 

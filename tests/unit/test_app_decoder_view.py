@@ -6,11 +6,12 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from seq2seq.app.decoder_view import energy_figure, recovery_text, stop_step, stop_text
+from seq2seq.app.decoder_view import energy_figure, mark_row, recovery_text, stop_step, stop_text
 from seq2seq.batching import make_batch
 from seq2seq.config import Config
 from seq2seq.decoding import Candidate, StepRecord, search
 from seq2seq.model import Seq2Seq
+from seq2seq.plots import heatmap_figure
 from seq2seq.vocab import EOS
 
 OWN = ["dog", "big", "the"]  # the model's own output, without its <eos>
@@ -71,3 +72,17 @@ def test_the_energy_shows_a_query_bar_only_for_a_model_with_a_query_term(tiny_re
     steps = energy_bars(model, tiny_reverser.vocab)
     word, location = "from the word: v·U_a h_j", "from where it looked last: v·U_f(F*α)"
     assert steps and all(bars == {word, location} for bars in steps)
+
+
+def test_mark_row_outlines_the_first_different_step_of_a_heatmap_and_nothing_past_its_rows():
+    figure = heatmap_figure(["the", "big", "dog"], OWN, [[0.0, 0.0, 1.0, 0.0]] * 4)
+    mark_row(figure, 1)
+    (line,) = figure.layout.shapes
+    assert (line.type, line.xref, line.x0, line.x1, line.yref) == ("line", "x domain", 0, 1, "y")
+    assert line.y0 == line.y1 == figure.data[0].y[1] and line.line.color == "red"
+    (note,) = figure.layout.annotations
+    assert note.text == "first difference" and note.y == figure.data[0].y[1]
+    for step in (None, 4):  # no difference, or one past the rows drawn
+        untouched = heatmap_figure(["the", "big", "dog"], OWN, [[0.0, 0.0, 1.0, 0.0]] * 4)
+        mark_row(untouched, step)
+        assert not untouched.layout.shapes and not untouched.layout.annotations

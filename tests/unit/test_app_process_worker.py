@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from seq2seq.app.dispatch import TrainingPool
-from seq2seq.app.process_worker import CHILDREN, ProcessWorker, exit_text, start_fork_server, start_method
+from seq2seq.app.process_worker import (
+    CHILDREN,
+    TRAINING_NICE,
+    ProcessWorker,
+    exit_text,
+    start_fork_server,
+    start_method,
+)
 from seq2seq.app.runs import RUNS_ENV
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.checkpoint import load_checkpoint
@@ -23,25 +30,33 @@ from tests.conftest import quick_config
 from tests.processes import worker_program
 
 REPO = Path(__file__).resolve().parents[2]
-CHILD = re.compile(r"^training in process (\d+), a child of the server$")
+CHILD = re.compile(r"^training in process (\d+), a child of the server, at nice (\d+)$")
 
 
-def child_pid(worker: ProcessWorker, timeout: float = 60.0) -> int:
-    """The process training the worker's run, from the line it sends first."""
+def child_line(worker: ProcessWorker, timeout: float = 60.0) -> re.Match:
+    """The line the process training the worker's run sends first: its id and its niceness."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [int(m.group(1)) for m in map(CHILD.match, worker.state().log) if m]
+        found = [m for m in map(CHILD.match, worker.state().log) if m]
         if found:
             return found[0]
         time.sleep(0.05)
     raise AssertionError(f"no child reported: {worker.state().log}")
 
 
+def child_pid(worker: ProcessWorker, timeout: float = 60.0) -> int:
+    """The process training the worker's run."""
+    return int(child_line(worker, timeout).group(1))
+
+
 def test_a_run_trains_in_a_child_process_and_reports_as_on_a_thread(tmp_path, tiny_corpus):
     config = quick_config(2)
     worker = ProcessWorker(report_every=1)
     worker.start(config, tmp_path, load_run_data(config, tiny_corpus), corpus="tiny.txt")
-    assert child_pid(worker) != os.getpid()
+    line = child_line(worker)
+    assert int(line.group(1)) != os.getpid()
+    # It trains at a lower CPU priority than the server, whose answers come first where the cores are busy.
+    assert int(line.group(2)) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + TRAINING_NICE)
     assert worker.wait(120)
     state = worker.state()
     assert state.status == "finished" and state.stop_reason == "epochs" and state.fraction == 1.0, state.error

@@ -1,5 +1,10 @@
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
+from seq2seq import data as data_module
+from seq2seq.corpus import builtin_splits
 from seq2seq.data import SplitCounts, load_run_data, planned_counts, run_data_from_text
 from seq2seq.tokenize import InputError
 from seq2seq.vocab import MAX_WORDS
@@ -86,3 +91,19 @@ def test_the_vocabulary_keeps_the_most_frequent_words_and_says_how_many_it_cut()
     assert set(common) <= set(data.vocab.words)
     note = f"vocabulary capped at {MAX_WORDS:,} most frequent words; {distinct - MAX_WORDS:,} rarer words"
     assert note in data.summary()
+
+
+def test_sessions_asking_for_the_same_new_plan_at_once_wait_for_one_generation(monkeypatch):
+    """A class opening the Train page at once: one corpus generated for its plan, not one per session."""
+    generated = []
+
+    def slow_splits(config):
+        generated.append(config.corpus_size)
+        time.sleep(0.2)  # long enough that every session asks while the first generates
+        return builtin_splits(config)
+
+    monkeypatch.setattr(data_module, "builtin_splits", slow_splits)
+    config = tiny_config(corpus_size=123, seed=98765)  # a plan no other test asks for
+    with ThreadPoolExecutor(max_workers=4) as sessions:
+        plans = list(sessions.map(lambda _: planned_counts(config), range(4)))
+    assert generated == [123] and plans == [SplitCounts(123, config.valid_size, config.test_size)] * 4

@@ -29,6 +29,12 @@ OUTPUT = SOURCE[::-1]
 ATTENTION = [[1.0 if j == (4 - i if i < 5 else 5) else 0.0 for j in range(6)] for i in range(6)]
 
 
+def white_for(*trace_types: str) -> dict:
+    """The ``plotly_white`` template a figure of ``trace_types`` carries: its layout whole, those types' defaults."""
+    whole = pio.templates["plotly_white"].to_plotly_json()
+    return {"data": {kind: whole["data"][kind] for kind in trace_types}, "layout": whole["layout"]}
+
+
 def test_repeated_words_get_distinct_labels():
     assert position_labels(SOURCE) == ["1·the", "2·dog", "3·saw", "4·the", "5·dog"]
     figure = heatmap_figure(SOURCE, OUTPUT, ATTENTION)
@@ -46,7 +52,7 @@ def test_markup_in_tokens_is_escaped():
 def test_template_and_colours_are_explicit_even_after_streamlit_changes_the_default():
     pio.templates.default = "none"
     figure = heatmap_figure(SOURCE, OUTPUT, ATTENTION)
-    assert figure.layout.template == pio.templates["plotly_white"]
+    assert figure.layout.template.to_plotly_json() == white_for("heatmap")
     assert figure.data[0].colorscale == heatmap_figure(SOURCE, OUTPUT, ATTENTION).data[0].colorscale
     assert figure.data[0].colorscale[-1][1] != figure.data[0].colorscale[0][1]
 
@@ -68,8 +74,19 @@ def test_figures_get_the_template_without_rebuilding_and_checking_it(monkeypatch
     heatmap = heatmap_figure(SOURCE, OUTPUT, ATTENTION)
     lengths = per_length_figure({"2": {"exact_match": 1.0, "correct": 1, "total": 1}})
     assert checked == []
-    assert heatmap.to_dict()["layout"]["template"] == pio.templates["plotly_white"].to_plotly_json()
-    assert lengths.to_dict()["layout"]["template"] == pio.templates["plotly_white"].to_plotly_json()
+    assert heatmap.to_dict()["layout"]["template"] == white_for("heatmap")
+    assert lengths.to_dict()["layout"]["template"] == white_for(*{trace.type for trace in lengths.data})
+
+
+def test_a_figure_carries_the_template_defaults_of_its_own_trace_types_only():
+    """The defaults of the two dozen trace types a figure does not draw are never used by the browser; copied,
+    serialised and sent with every figure every session draws, they were most of a heatmap's JSON."""
+    heatmap = heatmap_figure(SOURCE, OUTPUT, ATTENTION)
+    curves = training_figure([], [], 10)
+    assert set(heatmap.to_dict()["layout"]["template"]["data"]) == {"heatmap"}
+    assert set(curves.to_dict()["layout"]["template"]["data"]) == {"scatter"}
+    whole = len(pio.to_json(heatmap.update_layout(template=pio.templates["plotly_white"])))
+    assert len(pio.to_json(heatmap_figure(SOURCE, OUTPUT, ATTENTION))) < 0.7 * whole
 
 
 def _pixels(png: bytes) -> Image.Image:
@@ -196,4 +213,4 @@ def test_the_eos_figure_marks_where_it_stops_and_where_the_reversal_ends():
     (mark,) = figure.layout.shapes
     assert (mark.x0, mark.x1, mark.yref) == (4, 4, "y domain")  # the reversal of 3 words ends at step 4
     assert [note.text for note in figure.layout.annotations] == ["the reversal ends here"]
-    assert figure.layout.template == pio.templates["plotly_white"]
+    assert figure.layout.template.to_plotly_json() == white_for("bar")
