@@ -145,7 +145,7 @@ def with_clickable_rows(figure: go.Figure) -> go.Figure:
         )
     )
     heatmap.hoverinfo = "skip"
-    return figure
+    return on_template(figure)  # again: the template now keeps the markers' trace type too
 
 
 def heatmap_png(

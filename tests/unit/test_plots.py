@@ -76,6 +76,8 @@ def test_figures_get_the_template_without_rebuilding_and_checking_it(monkeypatch
     assert checked == []
     assert heatmap.to_dict()["layout"]["template"] == white_for("heatmap")
     assert lengths.to_dict()["layout"]["template"] == white_for(*{trace.type for trace in lengths.data})
+    clickable = with_clickable_rows(heatmap_figure(SOURCE, OUTPUT, ATTENTION))  # a trace added after the heatmap's
+    assert clickable.to_dict()["layout"]["template"] == white_for("heatmap", "scatter")
 
 
 def test_a_figure_carries_the_template_defaults_of_its_own_trace_types_only():
