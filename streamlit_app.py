@@ -6,7 +6,8 @@ One file, two roles, told apart by ``__name__``:
   server import ``streamlit_app:app``), it is the server. Before the server answers anyone it warms itself: torch
   and the app's modules imported, the default model loaded, its example sentences reversed, the default corpus
   generated (``ui.warm_up``), and it prints what that took; a person who opens the app then pays only for the page
-  itself (docs/speed.md has the times). When the server shuts down (Ctrl+C, SIGTERM), a training run still going on
+  itself (docs/speed.md has the times). Its listening socket is set to send small messages at once
+  (``seq2seq.app.server_sockets``). When the server shuts down (Ctrl+C, SIGTERM), a training run still going on
   is stopped and joined first, so that it saves its best model and its status.
 - run as ``__main__`` (the ``st.App``'s script, on every rerun of every session), it is the frame: the page menu
   (``PAGES``: each page's file, title, address and icon, in menu order, defined here only), the page's browser tab
@@ -65,7 +66,13 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     # read "Page not found" before the frame draws it.
     from streamlit.runtime.pages_manager import PagesManager
 
+    from seq2seq.app.server_sockets import turn_off_nagle
+
     PagesManager.uses_pages_directory = False
+    # Streamlit's listening socket leaves Nagle's algorithm on, which held answers back about 40 ms (the module says
+    # why); its connections take the setting from it, so it is set before the first visitor.
+    if not turn_off_nagle():
+        print("  Nagle's algorithm left on: no listening socket found; an answer may arrive 40 ms late.", flush=True)
     started = time.perf_counter()
     import ui.warm_up
     from seq2seq.app.worker import shutdown_all

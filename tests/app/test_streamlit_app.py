@@ -10,7 +10,7 @@ from streamlit.web.server.app_discovery import discover_asgi_app
 
 import streamlit_app
 import ui.warm_up
-from seq2seq.app import worker
+from seq2seq.app import server_sockets, worker
 
 ENTRY = Path(streamlit_app.__file__)
 
@@ -26,8 +26,9 @@ def test_streamlit_run_finds_the_app_and_its_pages():
     }
 
 
-def test_the_server_warms_before_it_serves_and_joins_training_when_it_stops(monkeypatch, capsys):
+def test_the_server_turns_nagle_off_warms_before_it_serves_and_joins_training_when_it_stops(monkeypatch, capsys):
     calls = []
+    monkeypatch.setattr(server_sockets, "turn_off_nagle", lambda: calls.append("nagle off") or 1)
     monkeypatch.setattr(ui.warm_up, "warm_up", lambda: calls.append("warm up") or {"default model": 0.25})
     monkeypatch.setattr(worker, "shutdown_all", lambda: calls.append("join training"))
 
@@ -36,9 +37,23 @@ def test_the_server_warms_before_it_serves_and_joins_training_when_it_stops(monk
             calls.append("serving")
 
     asyncio.run(serve())
-    assert calls == ["warm up", "serving", "join training"]
+    assert calls == ["nagle off", "warm up", "serving", "join training"]
     said = capsys.readouterr().out
     assert said.strip().startswith("Warmed up in") and "default model 0.25 s" in said
+    assert "Nagle" not in said
+
+
+def test_a_server_whose_listening_socket_is_not_found_says_its_answers_may_be_late(monkeypatch, capsys):
+    monkeypatch.setattr(server_sockets, "turn_off_nagle", lambda: 0)
+    monkeypatch.setattr(ui.warm_up, "warm_up", lambda: {})
+    monkeypatch.setattr(worker, "shutdown_all", lambda: None)
+
+    async def serve() -> None:
+        async with streamlit_app.lifespan(streamlit_app.app):
+            pass
+
+    asyncio.run(serve())
+    assert "Nagle's algorithm left on" in capsys.readouterr().out
 
 
 def test_the_pages_keep_their_addresses_and_none_is_its_file_name():
