@@ -9,12 +9,15 @@ from dataclasses import dataclass
 import plotly.graph_objects
 import streamlit as st
 
-from seq2seq.app.models import LoadedModel
+from seq2seq.app import decoder_view
+from seq2seq.app.models import LoadedModel, shipped_models
 from seq2seq.app.process_worker import wait_for_fork_server
 from seq2seq.checkpoint import CheckpointError
 from seq2seq.decoding import Reversal
+from seq2seq.evaluation import SHOWCASE_SENTENCE
 from seq2seq.paths import default_checkpoint_path
-from seq2seq.plots import heatmap_figure
+from seq2seq.plots import heatmap_figure, with_clickable_rows
+from seq2seq.tokenize import checked_tokens
 from ui.session import model_cache
 from ui.training import default_corpus, training_pool
 
@@ -53,9 +56,10 @@ def warm_up() -> dict[str, float]:
     """Make what a first visit needs, once per server before it answers; returns the seconds each step took.
 
     The default model is loaded and its example sentences reversed and drawn (a first reversal, or an example button,
-    then costs no load or figure building); the training slots are made, the default corpus is generated and what an
-    optimizer imports is imported (a Start with the defaults trains at once, in a child forked ready to train). A
-    default model that cannot be loaded is left to the pages, which say why."""
+    then costs no load or figure building), then the other shipped models and the Decoder's first view; the training
+    slots are made, the default corpus is generated and what an optimizer imports is imported (a Start with the
+    defaults trains at once, in a child forked ready to train). A default model that cannot be loaded is left to the
+    pages, which say why."""
     steps = {
         # First: its fork server imports torch and the training code on another core while the steps below go on.
         "training slots": training_pool,
@@ -63,6 +67,8 @@ def warm_up() -> dict[str, float]:
         "emoji pattern (a page's first set_page_config)": lambda: importlib.import_module("streamlit.emojis"),
         "default corpus": lambda: default_corpus().result(),
         "default model and its examples": _warm_default_model,
+        "the other shipped models (Compare opens with all of them)": _load_shipped_models,
+        "the Decoder's first view": _warm_decoder_view,
         "training's fork server (torch imported in it)": wait_for_fork_server,
         "what it made, set aside from garbage collection": set_aside_from_garbage_collection,  # last: all of it
     }
@@ -81,6 +87,33 @@ def set_aside_from_garbage_collection() -> None:
     a second, now and then, and every session's answer waited. Later collections walk only what came after. The
     warm-up leaves next to no garbage to be kept by mistake."""
     gc.freeze()
+
+
+def _load_shipped_models() -> None:
+    """Load every shipped model, as a first Compare does: a class's first visitors there then wait for none of them,
+    and the server's memory holds them from the start rather than growing as the class goes on. One that cannot be
+    loaded is left to the page, which says why."""
+    for path in shipped_models():
+        try:
+            model_cache().get(path)
+        except CheckpointError:
+            continue
+
+
+def _warm_decoder_view() -> None:
+    """Decode the Decoder's opening sentence with the default model and build its figures, as a first Decoder open
+    does: the decode is kept for every session (``LoadedModel.decode``), and Plotly loads what checks each kind of
+    trace and property the first time one is built, which a class's first visitor there then does not wait for."""
+    try:
+        model = model_cache().get(default_checkpoint_path())
+    except CheckpointError:
+        return
+    decoded = model.decode(checked_tokens(SHOWCASE_SENTENCE), record=True)
+    with_clickable_rows(heatmap_figure(decoded.tokens, decoded.output, decoded.attention))
+    decoder_view.stop_figure(decoded)
+    first_step = decoded.found.steps[0]
+    decoder_view.weights_figure(first_step, decoded.tokens)
+    decoder_view.energy_figure(first_step, decoded.tokens)
 
 
 def _warm_default_model() -> None:

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from harness.browser import run_folders
 from seq2seq.ablate import term_ablation
+from seq2seq.app.models import shipped_models
 from seq2seq.app.runs import delete_run, write_run_info
 from seq2seq.app.training_queue import TrainingQueue
 from seq2seq.app.views import ablation_text, markdown_escape
@@ -29,11 +30,11 @@ from seq2seq.app.watchers import live_refresh_seconds
 from seq2seq.config import Config
 from seq2seq.corpus import MAX_CORPUS_BYTES
 from seq2seq.data import load_run_data
-from seq2seq.evaluation import evaluate_sentences
+from seq2seq.evaluation import SHOWCASE_SENTENCE, evaluate_sentences
 from seq2seq.metrics import percent
-from seq2seq.paths import CHECKPOINT_ENV
+from seq2seq.paths import CHECKPOINT_ENV, default_checkpoint_path
 from seq2seq.run_folder import Trainer
-from seq2seq.tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, tokenize
+from seq2seq.tokenize import MAX_SENTENCE_CHARS, MAX_SENTENCE_TOKENS, checked_tokens, tokenize
 from tests.app.conftest import APP, PAGES, REPO, open_app, texts, tiny_settings
 from tests.conftest import TINY_WORDS, tiny_config
 from tests.processes import dead_pid
@@ -783,9 +784,15 @@ def test_try_it_shows_the_reversal_before_it_builds_the_heatmap(runs, monkeypatc
     assert order == ["words", "words", "figure"]  # the model's reversal and the true one, then the heatmap
 
 
-def test_the_server_warms_what_a_first_visit_needs(runs, monkeypatch):
+def test_the_server_warms_what_a_first_visit_needs(runs, monkeypatch, tmp_path, tiny_checkpoint):
     """``streamlit_app.py`` calls ``warm_up`` before the server answers anyone: afterwards a first visit's example
-    sentence is neither loaded, decoded nor drawn, and the default corpus is ready for a Start."""
+    sentence is neither loaded, decoded nor drawn, a first Compare loads no model and a first Decoder decodes
+    nothing, and the default corpus is ready for a Start."""
+    shipped = tmp_path / "artifacts"
+    for place in (shipped, shipped / "other"):  # a default and one other shipped model beside it
+        place.mkdir()
+        shutil.copy(tiny_checkpoint, place / "model.pt")
+    monkeypatch.setenv(CHECKPOINT_ENV, str(shipped / "model.pt"))
     warm_up.typed_sentence.clear()
     session.model_cache().clear()
     before = session.model_cache().loads
@@ -797,13 +804,19 @@ def test_the_server_warms_what_a_first_visit_needs(runs, monkeypatch):
     finally:
         gc.unfreeze()  # this test process goes on as it was
     loads = session.model_cache().loads
-    assert loads == before + 1 and training.default_corpus().done()
+    assert loads == before + len(shipped_models()) == before + 2 and training.default_corpus().done()
+    default = session.model_cache().get(default_checkpoint_path())
+    decoded = default.decode_runs
+    default.decode(checked_tokens(SHOWCASE_SENTENCE), record=True)  # the Decoder's opening decode
+    assert default.decode_runs == decoded
     drawn = []
     monkeypatch.setattr(warm_up, "heatmap_figure", lambda *args: drawn.append(args))
     at = open_app()
     at.button(key="example_0").click().run()
     assert texts(at.text)[1] == "mat the on sat cat the"  # the true reversal, beside the model's
     assert drawn == [] and session.model_cache().loads == loads
+    open_app("pages/compare.py")
+    assert session.model_cache().loads == loads
 
 
 def test_warming_a_server_whose_default_model_is_broken_leaves_the_page_to_say_why(runs, monkeypatch, tmp_path):
