@@ -90,12 +90,14 @@ def set_aside_from_garbage_collection() -> None:
 
 
 def _load_shipped_models() -> None:
-    """Load every shipped model, as a first Compare does: a class's first visitors there then wait for none of them,
-    and the server's memory holds them from the start rather than growing as the class goes on. One that cannot be
-    loaded is left to the page, which says why."""
-    for path in shipped_models():
+    """Load the shipped models, as a first Compare does: a class's first visitors there then wait for none of them,
+    and the server's memory holds them from the start rather than growing as the class goes on. No more than the model
+    cache keeps, the default last, so that none of them pushes the default out. One that cannot be loaded is left to
+    the page, which says why."""
+    cache = model_cache()
+    for path in reversed(shipped_models()[: cache.max_entries]):
         try:
-            model_cache().get(path)
+            cache.get(path)
         except CheckpointError:
             continue
 

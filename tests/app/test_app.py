@@ -789,7 +789,8 @@ def test_the_server_warms_what_a_first_visit_needs(runs, monkeypatch, tmp_path, 
     sentence is neither loaded, decoded nor drawn, a first Compare loads no model and a first Decoder decodes
     nothing, and the default corpus is ready for a Start."""
     shipped = tmp_path / "artifacts"
-    for place in (shipped, shipped / "other"):  # a default and one other shipped model beside it
+    # A default and four other shipped models beside it: one more than the model cache keeps.
+    for place in (shipped, *(shipped / name for name in "abcd")):
         place.mkdir()
         shutil.copy(tiny_checkpoint, place / "model.pt")
     monkeypatch.setenv(CHECKPOINT_ENV, str(shipped / "model.pt"))
@@ -804,8 +805,10 @@ def test_the_server_warms_what_a_first_visit_needs(runs, monkeypatch, tmp_path, 
     finally:
         gc.unfreeze()  # this test process goes on as it was
     loads = session.model_cache().loads
-    assert loads == before + len(shipped_models()) == before + 2 and training.default_corpus().done()
+    assert len(shipped_models()) == 5 and training.default_corpus().done()
+    assert loads == before + session.model_cache().max_entries  # as many as it keeps, the default among them
     default = session.model_cache().get(default_checkpoint_path())
+    assert session.model_cache().loads == loads
     decoded = default.decode_runs
     default.decode(checked_tokens(SHOWCASE_SENTENCE), record=True)  # the Decoder's opening decode
     assert default.decode_runs == decoded
