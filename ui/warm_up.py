@@ -106,9 +106,8 @@ def _warm_decoder_view() -> None:
     """Decode the Decoder's opening sentence with the default model and build its figures, as a first Decoder open
     does: the decode is kept for every session (``LoadedModel.decode``), and Plotly loads what checks each kind of
     trace and property the first time one is built, which a class's first visitor there then does not wait for."""
-    try:
-        model = model_cache().get(default_checkpoint_path())
-    except CheckpointError:
+    model = _default_model()
+    if model is None:
         return
     decoded = model.decode(checked_tokens(SHOWCASE_SENTENCE), record=True)
     with_clickable_rows(heatmap_figure(decoded.tokens, decoded.output, decoded.attention))
@@ -119,9 +118,16 @@ def _warm_decoder_view() -> None:
 
 
 def _warm_default_model() -> None:
-    try:
-        model = model_cache().get(default_checkpoint_path())
-    except CheckpointError:
+    model = _default_model()
+    if model is None:
         return
     for sentence in model.example_sentences():
         typed_sentence(id(model), sentence, model).figure  # noqa: B018 (built now, before anyone asks)
+
+
+def _default_model() -> LoadedModel | None:
+    """The default model, or None where it cannot be loaded: that is left to the pages, which say why."""
+    try:
+        return model_cache().get(default_checkpoint_path())
+    except CheckpointError:
+        return None
