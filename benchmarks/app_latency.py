@@ -15,11 +15,17 @@ a new browser context (no cache, as a new user):
 4. opens the Train page in another tab, presses Start with the defaults, and times until the page shows the first
    validation and until its "valid exact match" reads 99% or more; then stops the run.
 
-For scale, each round then opens two floor pages, each served the same way: a Streamlit page holding nothing but a
-text box (its box timed), and one whose box echoes the reversed words of what is typed (its box timed, then the same
-sentences typed, each Enter timed until the echo is shown). Try it is set against them: its box against the first,
-its Enter -> reversal against Enter -> echo. The first open also records, inside the page, when Streamlit's page,
-the heading and the box first appear, and each round keeps the server's own "Warmed up in ..." line.
+For scale, each round then opens three floor pages, each served the same way: a Streamlit page holding nothing but a
+text box (its box timed); one whose box echoes the reversed words of what is typed (its box timed, then the same
+sentences typed, each Enter timed until the echo is shown); and the model floor, a page holding only the box and the
+shipped model's reversal, made the way Try it makes it (the same sentences, each Enter timed). Try it is set against
+them: its box against the first, its Enter -> reversal against Enter -> echo; the model floor shows how much of the
+difference is the model. The first open also records, inside the page, when Streamlit's page, the heading and the box
+first appear, and each round keeps the server's own "Warmed up in ..." line.
+
+After its timed Enters, each page that answers takes ``COUNTED`` more sentences, not timed, for which it counts what
+the browser drew from the Enter until the words were shown: React's commits, and the components rendered in them
+(through React's developer-tools hook, installed before the page loads and idle while the timed Enters run).
 
 Times are wall-clock seconds measured by this script around Playwright calls (the page is polled on every animation
 frame), so they include Playwright's round trips of a few milliseconds. It prints a Markdown table and writes
@@ -66,6 +72,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 FIRST_SENTENCE = "the cat sat on the mat"
 APP_RUN_CONFIG = {"evals_per_epoch": 20, "valid_subset": 200}  # how the Train page validates by default
 ENTERS = 10
+COUNTED = 3  # sentences per page, after the timed ones, whose Enters count React's work instead
 GOALS = {  # the issue's goals, seconds
     "open_box": 1.0,
     "first_reversal": 1.5,
@@ -99,6 +106,28 @@ new MutationObserver((_, observer) => {
   if (Object.keys(window.__firstOpen).length === Object.keys(firsts).length) observer.disconnect();
 }).observe(document, {subtree: true, childList: true});
 """
+# React's developer-tools hook, installed before the page loads (React looks for it as it starts): while
+# ``window.__renders`` is an array, each commit React makes adds [when, how many components rendered in it]. Idle
+# otherwise, as React calls it on every commit.
+_RENDER_COUNT = """
+window.__REACT_DEVTOOLS_GLOBAL_HOOK__ = {
+  renderers: new Map(), supportsFiber: true,
+  inject(renderer) { this.renderers.set(this.renderers.size + 1, renderer); return this.renderers.size; },
+  checkDCE() {}, onScheduleFiberRoot() {}, onCommitFiberUnmount() {}, onPostCommitFiberRoot() {}, setStrictMode() {},
+  onCommitFiberRoot(_id, root) {
+    if (!Array.isArray(window.__renders)) return;
+    let rendered = 0;
+    const walk = (fiber) => {
+      for (; fiber; fiber = fiber.sibling) {
+        if (fiber.flags & 1) rendered++;  // PerformedWork: its component ran in this commit's render
+        walk(fiber.child);
+      }
+    };
+    walk(root.current.child);
+    window.__renders.push([performance.now(), rendered]);
+  },
+};
+"""
 # The model's output and the true reversal both show ``expected``.
 _REVERSAL_SHOWN = """([expected, boxes]) => boxes.every(selector => {
   const shown = document.querySelector(selector);
@@ -125,10 +154,27 @@ _VALID_EXACT_MATCH = """(at_least) => {
 
 
 def enter_sentences(checkpoint: Path, rounds: int) -> list[list[str]]:
-    """``ENTERS`` different test sentences of 4-12 words for each round (none typed twice on one server)."""
+    """``ENTERS`` + ``COUNTED`` different test sentences of 4-12 words for each round (none typed twice on one
+    server): the timed ones first."""
+    per_round = ENTERS + COUNTED
     tests = [s for s in load_checkpoint(checkpoint).test_sentences if 4 <= len(s) <= 12]
-    picks = [" ".join(s) for s in tests[: ENTERS * rounds]]
-    return [picks[i * ENTERS : (i + 1) * ENTERS] for i in range(rounds)]
+    picks = [" ".join(s) for s in tests[: per_round * rounds]]
+    return [picks[i * per_round : (i + 1) * per_round] for i in range(rounds)]
+
+
+def counted_enter(tab, sentence: str, boxes: list[str]) -> dict:
+    """Type ``sentence``, press Enter and wait until its words are shown, counting React's commits meanwhile and the
+    components rendered in them."""
+    box = tab.get_by_role("textbox", name="Sentence", exact=True)
+    box.fill(sentence)
+    tab.evaluate("() => { window.__renders = []; }")
+    pressed = tab.evaluate("() => performance.now()")
+    box.press("Enter")
+    tab.wait_for_function(_REVERSAL_SHOWN, arg=[" ".join(reversed(sentence.split())), boxes], polling="raf")
+    shown, commits = tab.evaluate("() => [performance.now(), window.__renders]")
+    tab.evaluate("() => { window.__renders = null; }")
+    drawn = [rendered for when, rendered in commits if pressed <= when <= shown]
+    return {"commits": len(drawn), "components": sum(drawn)}
 
 
 def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, train_timeout: float) -> dict:
@@ -140,6 +186,7 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
         with new_context(browser) as context:
             tab = open_tab(context, timeout_ms=120_000)
             tab.add_init_script(_FIRST_OPEN_TRACE)
+            tab.add_init_script(_RENDER_COUNT)
             with shot_on_failure(tab, "app_latency_try_it"):
                 sample = try_it(tab, server.url, sentences)
             train_tab = open_tab(context, timeout_ms=120_000)
@@ -150,7 +197,10 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
     sample["server_start"] = server_start
     sample["server_warm_up"] = warmed[0] if warmed else None
     sample["floor_open_box"] = floor_round(browser, checkpoint, workdir)
-    sample.update(echo_round(browser, checkpoint, workdir, [FIRST_SENTENCE, *sentences]))
+    echo = floor_answers(browser, checkpoint, workdir, "echo_page", ECHO_PAGE, sentences)
+    sample.update(echo_open_box=echo["open_box"], echo_enters=echo["enters"], echo_renders=echo["renders"])
+    model = floor_answers(browser, checkpoint, workdir, "model_page", MODEL_PAGE, sentences)
+    sample.update(model_open_box=model["open_box"], model_enters=model["enters"], model_renders=model["renders"])
     sample["server_exit"] = code
     sample["traceback_in_log"] = "Traceback" in server.log(last=10**7)
     return sample
@@ -165,6 +215,35 @@ sentence = st.text_input("Sentence")
 with st.container(key="echo"):
     st.text(" ".join(reversed(sentence.split())))
 """
+# The model floor: the echo page with the shipped model's reversal in place of the reversed words, made as Try it
+# makes it (the session's model, the reversal cached per model and sentence), on a server whose lifespan sends small
+# messages at once, as the app's does. What Streamlit and the model cost, with no app around them.
+MODEL_PAGE = f"""import sys
+from contextlib import asynccontextmanager
+
+sys.path.insert(0, {str(ROOT)!r})
+import streamlit as st
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    from seq2seq.app.server_sockets import turn_off_nagle
+
+    turn_off_nagle()
+    yield
+
+
+if __name__ == "__main__":
+    from ui import session, warm_up
+
+    sentence = st.text_input("Sentence")
+    model, _ = session.load_active_model()
+    words = warm_up.typed_sentence(id(model), sentence, model).result.output if sentence else []
+    with st.container(key="echo"):
+        st.text(" ".join(words))
+else:
+    app = st.App(__file__, lifespan=lifespan)
+"""
 ECHO = [".st-key-echo"]
 
 
@@ -178,6 +257,7 @@ def floor_page(browser, checkpoint: Path, workdir: Path, name: str, source: str)
     try:
         with new_context(browser) as context:
             tab = open_tab(context, timeout_ms=120_000)
+            tab.add_init_script(_RENDER_COUNT)
             start = time.perf_counter()
             tab.goto(server.url, wait_until="commit")
             tab.wait_for_function(_BOX_SHOWN, polling="raf")
@@ -193,13 +273,14 @@ def floor_round(browser, checkpoint: Path, workdir: Path) -> float:
         return open_box
 
 
-def echo_round(browser, checkpoint: Path, workdir: Path, sentences: list[str]) -> dict:
-    """The echo floor page: seconds from opening until its box is there, and from each Enter until the echo of that
-    sentence is shown (the first sentence's left out, as Try it's, which is timed from opening instead)."""
-    with floor_page(browser, checkpoint, workdir, "echo_page", ECHO_PAGE) as (tab, open_box):
+def floor_answers(browser, checkpoint: Path, workdir: Path, name: str, source: str, sentences: list[str]) -> dict:
+    """A floor page that answers each Enter (the echo page, the model page): seconds from opening until its box is
+    there, and from each of the timed Enters until its answer to that sentence is shown (the first sentence's left
+    out, as Try it's, which is timed from opening instead); then the counted Enters."""
+    with floor_page(browser, checkpoint, workdir, name, source) as (tab, open_box):
         box = tab.get_by_role("textbox", name="Sentence", exact=True)
         enters = []
-        for sentence in sentences:
+        for sentence in [FIRST_SENTENCE, *sentences[:ENTERS]]:
             box.fill(sentence)
             pressed = time.perf_counter()
             box.press("Enter")
@@ -207,7 +288,11 @@ def echo_round(browser, checkpoint: Path, workdir: Path, sentences: list[str]) -
             tab.wait_for_function(_REVERSAL_SHOWN, arg=[expected, ECHO], polling="raf")
             enters.append(time.perf_counter() - pressed)
             wait_ready(tab)
-        return {"echo_open_box": open_box, "echo_enters": enters[1:]}
+        renders = []
+        for sentence in sentences[ENTERS:]:
+            renders.append(counted_enter(tab, sentence, ECHO))
+            wait_ready(tab)
+        return {"open_box": open_box, "enters": enters[1:], "renders": renders}
 
 
 def try_it(tab, url: str, sentences: list[str]) -> dict:
@@ -227,7 +312,7 @@ def try_it(tab, url: str, sentences: list[str]) -> dict:
     first_heatmap = time.perf_counter() - start
     wait_ready(tab)
     enters, heatmaps = [], []
-    for sentence in sentences:
+    for sentence in sentences[:ENTERS]:
         words = sentence.split()
         box.fill(sentence)
         pressed = time.perf_counter()
@@ -237,6 +322,11 @@ def try_it(tab, url: str, sentences: list[str]) -> dict:
         tab.wait_for_function(_HEATMAP_SHOWN, arg=f"1·{words[0]}", polling="raf")
         heatmaps.append(time.perf_counter() - pressed)
         wait_ready(tab)
+    renders = []
+    for sentence in sentences[ENTERS:]:
+        renders.append(counted_enter(tab, sentence, BOXES))
+        tab.wait_for_function(_HEATMAP_SHOWN, arg=f"1·{sentence.split()[0]}", polling="raf")
+        wait_ready(tab)
     return {
         "open_box": open_box,
         "first_open_in_page_ms": first_open,
@@ -244,6 +334,7 @@ def try_it(tab, url: str, sentences: list[str]) -> dict:
         "first_heatmap": first_heatmap,
         "enters": enters,
         "enter_heatmaps": heatmaps,
+        "renders": renders,
     }
 
 
@@ -320,6 +411,7 @@ def table(samples: list[dict]) -> list[str]:
     enters = [t for s in samples for t in s["enters"]]
     heatmaps = [t for s in samples for t in s["enter_heatmaps"]]
     echoes = [t for s in samples for t in s["echo_enters"]]
+    models = [t for s in samples for t in s["model_enters"]]
     goal = GOALS | GOALS_VS_FLOOR
     rows = [
         (
@@ -360,6 +452,13 @@ def table(samples: list[dict]) -> list[str]:
             "",
         ),
         (
+            f"(the model floor: press Enter -> the model's reversal shown on a page holding only the box and the "
+            f"words, median of {len(models)} / worst)",
+            f"{seconds(statistics.median(models))} / {seconds(max(models))}",
+            "",
+        ),
+        ("(the model floor's Enter against Enter -> echo (medians))", ratio(models, echoes), ""),
+        (
             "press Enter -> new reversal shown, against Enter -> echo (medians)",
             ratio(enters, echoes),
             f"<= {goal['enter_vs_echo']}x",
@@ -381,6 +480,21 @@ def table(samples: list[dict]) -> list[str]:
         ),
     ]
     return ["| moment | measured | goal |", "|---|---|---|", *[f"| {a} | {b} | {c} |" for a, b, c in rows]]
+
+
+def renders_line(samples: list[dict]) -> str:
+    """What the browser drew for an Enter on each page that answers, from the counted Enters."""
+    pages = {"Try it": "renders", "the model floor": "model_renders", "the echo floor": "echo_renders"}
+    counted = {page: [r for s in samples for r in s[key]] for page, key in pages.items()}
+    described = [
+        f"{page} {statistics.median(r['commits'] for r in runs):.0f} commits, "
+        f"{statistics.median(r['components'] for r in runs):,.0f} components"
+        for page, runs in counted.items()
+    ]
+    return (
+        "What the browser drew for an Enter until its words were shown (React commits, and components rendered in "
+        f"them; median of {len(counted['Try it'])} counted Enters a page): " + "; ".join(described) + "."
+    )
 
 
 def commit() -> str:
@@ -432,6 +546,7 @@ def main() -> None:
         + ", ".join(f"{name} {statistics.median(t[name] for t in traces):.0f}" for name in traces[0])
         + "."
     )
+    notes.append(renders_line(samples))
     watched = [s["run_99"] for s in samples]
     notes.append(
         "Watched run at 99%: "
@@ -462,6 +577,7 @@ def main() -> None:
         "samples": samples,
         "headless_run": headless,
         "table": lines,
+        "renders": renders_line(samples),
     }
     (args.out / "app_latency.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     markdown = ["# App latency (`python benchmarks/app_latency.py`)", "", *lines, "", *notes, ""]

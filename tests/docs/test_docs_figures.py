@@ -269,11 +269,12 @@ def test_the_mutation_scores_are_the_stored_runs(label):
         assert cell in row, (module, label, cell, row)
 
 
-def test_the_browser_table_and_the_warm_up_lines_are_the_stored_run():
+def test_the_browser_table_the_warm_up_lines_and_what_an_enter_drew_are_the_stored_run():
     record = json.loads((RESULTS / "app_latency.json").read_text(encoding="utf-8"))
     assert "\n".join(record["table"]) in SPEED
     for sample in record["samples"]:
         assert sample["server_warm_up"] in SPEED
+    assert record["renders"] in SPEED
 
 
 def metrics_of(label: str) -> dict:
