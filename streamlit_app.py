@@ -15,8 +15,9 @@ One file, two roles, told apart by ``__name__``:
 """
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import streamlit as st
 
@@ -40,12 +41,24 @@ PAGES = [
 ]
 
 
-def frame() -> None:
+APP_DIR = Path(__file__).resolve().parent  # the pages' files are found from here, whichever script calls the frame
+
+
+def frame(home: Callable[[], None] | None = None) -> None:
     """The page the address asks for, in the frame every page shares. The sidebar is drawn before the page, which may
-    stop anywhere (``st.stop``: nothing after it is drawn); on a warmed server what it needs is loaded already."""
+    stop anywhere (``st.stop``: nothing after it is drawn); on a warmed server what it needs is loaded already.
+
+    ``home``, when given, is drawn in place of Try it, under its title and address: the benchmark's framed echo floor
+    (``benchmarks/app_latency.py``), a page that only echoes, in this same frame."""
     page = st.navigation(
         [
-            st.Page(path, title=title, url_path=address, icon=icon, default=index == 0)
+            st.Page(
+                home if home and index == 0 else APP_DIR / path,
+                title=title,
+                url_path=address,
+                icon=icon,
+                default=index == 0,
+            )
             for index, (path, title, address, icon, _) in enumerate(PAGES)
         ]
     )

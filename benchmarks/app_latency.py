@@ -43,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -201,6 +202,8 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
     sample.update(echo_open_box=echo["open_box"], echo_enters=echo["enters"], echo_renders=echo["renders"])
     model = floor_answers(browser, checkpoint, workdir, "model_page", MODEL_PAGE, sentences)
     sample.update(model_open_box=model["open_box"], model_enters=model["enters"], model_renders=model["renders"])
+    framed = floor_answers(browser, checkpoint, workdir, "framed_page", FRAMED_PAGE, sentences)
+    sample.update(framed_open_box=framed["open_box"], framed_enters=framed["enters"], framed_renders=framed["renders"])
     sample["server_exit"] = code
     sample["traceback_in_log"] = "Traceback" in server.log(last=10**7)
     return sample
@@ -209,12 +212,11 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
 # The floor: a Streamlit page that holds nothing but a text box, served the same way.
 FLOOR_PAGE = 'import streamlit as st\n\nst.text_input("Sentence")\n'
 # The echo floor: what Streamlit itself costs for type, Enter, see the words reversed, with no model or app around it.
-ECHO_PAGE = """import streamlit as st
-
-sentence = st.text_input("Sentence")
+ECHO_ANSWER = """sentence = st.text_input("Sentence")
 with st.container(key="echo"):
     st.text(" ".join(reversed(sentence.split())))
 """
+ECHO_PAGE = "import streamlit as st\n\n" + ECHO_ANSWER
 # The model floor: the echo page with the shipped model's reversal in place of the reversed words, made as Try it
 # makes it (the session's model, the reversal cached per model and sentence), on a server whose lifespan sends small
 # messages at once, as the app's does. What Streamlit and the model cost, with no app around them.
@@ -241,6 +243,33 @@ if __name__ == "__main__":
     words = warm_up.typed_sentence(id(model), sentence, model).result.output if sentence else []
     with st.container(key="echo"):
         st.text(" ".join(words))
+else:
+    app = st.App(__file__, lifespan=lifespan)
+"""
+# The framed echo floor: the echo page drawn by the app's frame in place of Try it (its menu, its sidebar with the
+# active model), on a server whose lifespan sends small messages at once. What the frame costs, with no model.
+FRAMED_PAGE = f"""import sys
+from contextlib import asynccontextmanager
+
+sys.path.insert(0, {str(ROOT)!r})
+import streamlit as st
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    from seq2seq.app.server_sockets import turn_off_nagle
+
+    turn_off_nagle()
+    yield
+
+
+def echo():
+{textwrap.indent(ECHO_ANSWER, "    ")}
+
+if __name__ == "__main__":
+    import streamlit_app
+
+    streamlit_app.frame(home=echo)
 else:
     app = st.App(__file__, lifespan=lifespan)
 """
@@ -412,6 +441,7 @@ def table(samples: list[dict]) -> list[str]:
     heatmaps = [t for s in samples for t in s["enter_heatmaps"]]
     echoes = [t for s in samples for t in s["echo_enters"]]
     models = [t for s in samples for t in s["model_enters"]]
+    framed = [t for s in samples for t in s["framed_enters"]]
     goal = GOALS | GOALS_VS_FLOOR
     rows = [
         (
@@ -459,6 +489,14 @@ def table(samples: list[dict]) -> list[str]:
         ),
         ("(the model floor's Enter against Enter -> echo (medians))", ratio(models, echoes), ""),
         (
+            "(the framed echo floor: press Enter -> the echo shown on the echo page drawn in the app's frame, with its "
+            f"menu and sidebar, median of {len(framed)} / worst)",
+            f"{seconds(statistics.median(framed))} / {seconds(max(framed))}",
+            "",
+        ),
+        ("(the framed echo floor's Enter against Enter -> echo (medians))", ratio(framed, echoes), ""),
+        ("(Try it's Enter against the framed echo floor's (medians))", ratio(enters, framed), ""),
+        (
             "press Enter -> new reversal shown, against Enter -> echo (medians)",
             ratio(enters, echoes),
             f"<= {goal['enter_vs_echo']}x",
@@ -484,7 +522,12 @@ def table(samples: list[dict]) -> list[str]:
 
 def renders_line(samples: list[dict]) -> str:
     """What the browser drew for an Enter on each page that answers, from the counted Enters."""
-    pages = {"Try it": "renders", "the model floor": "model_renders", "the echo floor": "echo_renders"}
+    pages = {
+        "Try it": "renders",
+        "the framed echo floor": "framed_renders",
+        "the model floor": "model_renders",
+        "the echo floor": "echo_renders",
+    }
     counted = {page: [r for s in samples for r in s[key]] for page, key in pages.items()}
     described = [
         f"{page} {statistics.median(r['commits'] for r in runs):.0f} commits, "

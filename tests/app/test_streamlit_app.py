@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 from streamlit.web.server.app_discovery import discover_asgi_app
 
 import streamlit_app
@@ -72,3 +73,33 @@ def test_the_server_switches_threads_often_so_that_a_reversal_does_not_wait_behi
 
     assert ui.session.SWITCH_INTERVAL_S < 0.005  # Python's default
     assert sys.getswitchinterval() == pytest.approx(ui.session.SWITCH_INTERVAL_S)
+
+
+def test_the_frame_draws_a_home_page_given_in_place_of_try_it_with_its_menu_and_sidebar(runs):
+    """The benchmark's framed echo floor: a script elsewhere (AppTest writes this one to a temporary folder) hands the
+    frame its own home page, and gets the app's menu, with every page file found, and the sidebar around it."""
+    script = f"""
+import sys
+
+sys.path.insert(0, {str(ENTRY.parent)!r})
+import streamlit as st
+
+import streamlit_app
+
+
+def echo():
+    sentence = st.text_input("Sentence", key="sentence")
+    st.text("echo: " + " ".join(reversed(sentence.split())))
+
+
+streamlit_app.frame(home=echo)
+"""
+    at = AppTest.from_string(script, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert "**Active model**" in [markdown.value for markdown in at.sidebar.markdown]
+    at.text_input(key="sentence").input("the cat sat").run()
+    assert "echo: sat cat the" in [text.value for text in at.text]
+    at.switch_page(str(ENTRY.parent / "pages/runs.py")).run()
+    assert not at.exception, at.exception
+    assert "echo: sat cat the" not in [text.value for text in at.text]
