@@ -202,6 +202,8 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
     sample.update(echo_open_box=echo["open_box"], echo_enters=echo["enters"], echo_renders=echo["renders"])
     model = floor_answers(browser, checkpoint, workdir, "model_page", MODEL_PAGE, sentences)
     sample.update(model_open_box=model["open_box"], model_enters=model["enters"], model_renders=model["renders"])
+    menu = floor_answers(browser, checkpoint, workdir, "menu_page", MENU_PAGE, sentences)
+    sample.update(menu_open_box=menu["open_box"], menu_enters=menu["enters"], menu_renders=menu["renders"])
     framed = floor_answers(browser, checkpoint, workdir, "framed_page", FRAMED_PAGE, sentences)
     sample.update(framed_open_box=framed["open_box"], framed_enters=framed["enters"], framed_renders=framed["renders"])
     sample["server_exit"] = code
@@ -217,6 +219,8 @@ with st.container(key="echo"):
     st.text(" ".join(reversed(sentence.split())))
 """
 ECHO_PAGE = "import streamlit as st\n\n" + ECHO_ANSWER
+# The same answer as the home page of a multipage frame, in a fragment as Try it's: an Enter reruns only it.
+ECHO_HOME = "@st.fragment\ndef echo():\n" + textwrap.indent(ECHO_ANSWER, "    ")
 # The model floor: the echo page with the shipped model's reversal in place of the reversed words, made as Try it
 # makes it (the session's model, the reversal cached per model and sentence), on a server whose lifespan sends small
 # messages at once, as the app's does. What Streamlit and the model cost, with no app around them.
@@ -263,8 +267,7 @@ async def lifespan(_app):
     yield
 
 
-def echo():
-{textwrap.indent(ECHO_ANSWER, "    ")}
+{ECHO_HOME}
 
 if __name__ == "__main__":
     import streamlit_app
@@ -272,6 +275,32 @@ if __name__ == "__main__":
     streamlit_app.frame(home=echo)
 else:
     app = st.App(__file__, lifespan=lifespan)
+"""
+# The menu floor: the echo page in Streamlit's own multipage frame, its menu listing the app's pages (their titles,
+# addresses and icons; the others hold a line of text) in the sidebar, in the app's wide layout: what Streamlit's
+# navigation costs, with none of the app's sidebar and no model.
+MENU_PAGE = f"""import sys
+
+sys.path.insert(0, {str(ROOT)!r})
+import streamlit as st
+
+from streamlit_app import PAGES
+
+
+{ECHO_HOME}
+
+def elsewhere():
+    st.write("Another page.")
+
+
+page = st.navigation(
+    [
+        st.Page(echo if index == 0 else elsewhere, title=title, url_path=address, icon=icon, default=index == 0)
+        for index, (_, title, address, icon, _) in enumerate(PAGES)
+    ]
+)
+st.set_page_config(layout="wide")
+page.run()
 """
 ECHO = [".st-key-echo"]
 
@@ -442,6 +471,7 @@ def table(samples: list[dict]) -> list[str]:
     echoes = [t for s in samples for t in s["echo_enters"]]
     models = [t for s in samples for t in s["model_enters"]]
     framed = [t for s in samples for t in s["framed_enters"]]
+    menus = [t for s in samples for t in s["menu_enters"]]
     goal = GOALS | GOALS_VS_FLOOR
     rows = [
         (
@@ -489,6 +519,13 @@ def table(samples: list[dict]) -> list[str]:
         ),
         ("(the model floor's Enter against Enter -> echo (medians))", ratio(models, echoes), ""),
         (
+            "(the menu floor: press Enter -> the echo shown on the echo page in Streamlit's multipage frame, its menu "
+            f"listing the app's pages, median of {len(menus)} / worst)",
+            f"{seconds(statistics.median(menus))} / {seconds(max(menus))}",
+            "",
+        ),
+        ("(the menu floor's Enter against Enter -> echo (medians))", ratio(menus, echoes), ""),
+        (
             "(the framed echo floor: press Enter -> the echo shown on the echo page drawn in the app's frame, with its "
             f"menu and sidebar, median of {len(framed)} / worst)",
             f"{seconds(statistics.median(framed))} / {seconds(max(framed))}",
@@ -525,6 +562,7 @@ def renders_line(samples: list[dict]) -> str:
     pages = {
         "Try it": "renders",
         "the framed echo floor": "framed_renders",
+        "the menu floor": "menu_renders",
         "the model floor": "model_renders",
         "the echo floor": "echo_renders",
     }
