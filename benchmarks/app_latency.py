@@ -206,6 +206,9 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
     sample.update(menu_open_box=menu["open_box"], menu_enters=menu["enters"], menu_renders=menu["renders"])
     framed = floor_answers(browser, checkpoint, workdir, "framed_page", FRAMED_PAGE, sentences)
     sample.update(framed_open_box=framed["open_box"], framed_enters=framed["enters"], framed_renders=framed["renders"])
+    both = floor_answers(browser, checkpoint, workdir, "framed_model_page", FRAMED_MODEL_PAGE, sentences)
+    sample.update(framed_model_open_box=both["open_box"], framed_model_enters=both["enters"])
+    sample.update(framed_model_renders=both["renders"])
     sample["server_exit"] = code
     sample["traceback_in_log"] = "Traceback" in server.log(last=10**7)
     return sample
@@ -219,66 +222,40 @@ with st.container(key="echo"):
     st.text(" ".join(reversed(sentence.split())))
 """
 ECHO_PAGE = "import streamlit as st\n\n" + ECHO_ANSWER
-# The same answer as the home page of a multipage frame, in a fragment as Try it's: an Enter reruns only it.
-ECHO_HOME = "@st.fragment\ndef echo():\n" + textwrap.indent(ECHO_ANSWER, "    ")
-# The model floor: the echo page with the shipped model's reversal in place of the reversed words, made as Try it
-# makes it (the session's model, the reversal cached per model and sentence), on a server whose lifespan sends small
-# messages at once, as the app's does. What Streamlit and the model cost, with no app around them.
-MODEL_PAGE = f"""import sys
-from contextlib import asynccontextmanager
+# The shipped model's reversal in place of the reversed words, made as Try it makes it (the session's model, the
+# reversal cached per model and sentence).
+MODEL_ANSWER = """from ui import session, warm_up
 
-sys.path.insert(0, {str(ROOT)!r})
-import streamlit as st
-
-
-@asynccontextmanager
-async def lifespan(_app):
-    from seq2seq.app.server_sockets import turn_off_nagle
-
-    turn_off_nagle()
-    yield
-
-
-if __name__ == "__main__":
-    from ui import session, warm_up
-
-    sentence = st.text_input("Sentence")
-    model, _ = session.load_active_model()
-    words = warm_up.typed_sentence(id(model), sentence, model).result.output if sentence else []
-    with st.container(key="echo"):
-        st.text(" ".join(words))
-else:
-    app = st.App(__file__, lifespan=lifespan)
+sentence = st.text_input("Sentence")
+model, _ = session.load_active_model()
+words = warm_up.typed_sentence(id(model), sentence, model).result.output if sentence else []
+with st.container(key="echo"):
+    st.text(" ".join(words))
 """
-# The framed echo floor: the echo page drawn by the app's frame in place of Try it (its menu, its sidebar with the
-# active model), on a server whose lifespan sends small messages at once. What the frame costs, with no model.
-FRAMED_PAGE = f"""import sys
-from contextlib import asynccontextmanager
-
-sys.path.insert(0, {str(ROOT)!r})
-import streamlit as st
 
 
-@asynccontextmanager
-async def lifespan(_app):
-    from seq2seq.app.server_sockets import turn_off_nagle
-
-    turn_off_nagle()
-    yield
+def home_page(answer: str) -> str:
+    """``answer`` as the home page of a multipage frame, in a fragment as Try it's: an Enter reruns only it."""
+    return "@st.fragment\ndef home():\n" + textwrap.indent(answer, "    ")
 
 
-{ECHO_HOME}
+def served_as_the_app(body: str) -> str:
+    """A floor page's script served as the app is: its ``st.App`` takes the app's lifespan (small messages sent at
+    once, the server warmed before it answers) and each run draws ``body``."""
+    return (
+        f"import sys\n\nsys.path.insert(0, {str(ROOT)!r})\nimport streamlit as st\n\nimport streamlit_app\n\n"
+        'if __name__ == "__main__":\n'
+        + textwrap.indent(body, "    ")
+        + "else:\n    app = st.App(__file__, lifespan=streamlit_app.lifespan)\n"
+    )
 
-if __name__ == "__main__":
-    import streamlit_app
 
-    streamlit_app.frame(home=echo)
-else:
-    app = st.App(__file__, lifespan=lifespan)
-"""
-# The menu floor: the echo page in Streamlit's own multipage frame, its menu listing the app's pages (their titles,
-# addresses and icons; the others hold a line of text) in the sidebar, in the app's wide layout: what Streamlit's
-# navigation costs, with none of the app's sidebar and no model.
+# The model floor: the model's reversal on a page holding only the box and the words. What Streamlit and the model
+# cost, with no app around them.
+MODEL_PAGE = served_as_the_app(MODEL_ANSWER)
+# The menu floor: the echo as the home page of Streamlit's own multipage frame, its menu listing the app's pages
+# (their titles, addresses and icons; the others hold a line of text) in the sidebar, in the app's wide layout: what
+# Streamlit's navigation costs, with none of the app's sidebar and no model.
 MENU_PAGE = f"""import sys
 
 sys.path.insert(0, {str(ROOT)!r})
@@ -287,7 +264,7 @@ import streamlit as st
 from streamlit_app import PAGES
 
 
-{ECHO_HOME}
+{home_page(ECHO_ANSWER)}
 
 def elsewhere():
     st.write("Another page.")
@@ -295,13 +272,17 @@ def elsewhere():
 
 page = st.navigation(
     [
-        st.Page(echo if index == 0 else elsewhere, title=title, url_path=address, icon=icon, default=index == 0)
+        st.Page(home if index == 0 else elsewhere, title=title, url_path=address, icon=icon, default=index == 0)
         for index, (_, title, address, icon, _) in enumerate(PAGES)
     ]
 )
 st.set_page_config(layout="wide")
 page.run()
 """
+# The framed floors: the echo, then the model's reversal, as the home page the app's frame draws in place of Try it
+# (its menu, and its sidebar with the active model). What the frame costs, without and with the model.
+FRAMED_PAGE = served_as_the_app(home_page(ECHO_ANSWER) + "\nstreamlit_app.frame(home=home)\n")
+FRAMED_MODEL_PAGE = served_as_the_app(home_page(MODEL_ANSWER) + "\nstreamlit_app.frame(home=home)\n")
 ECHO = [".st-key-echo"]
 
 
@@ -472,6 +453,7 @@ def table(samples: list[dict]) -> list[str]:
     models = [t for s in samples for t in s["model_enters"]]
     framed = [t for s in samples for t in s["framed_enters"]]
     menus = [t for s in samples for t in s["menu_enters"]]
+    both = [t for s in samples for t in s["framed_model_enters"]]
     goal = GOALS | GOALS_VS_FLOOR
     rows = [
         (
@@ -532,7 +514,14 @@ def table(samples: list[dict]) -> list[str]:
             "",
         ),
         ("(the framed echo floor's Enter against Enter -> echo (medians))", ratio(framed, echoes), ""),
-        ("(Try it's Enter against the framed echo floor's (medians))", ratio(enters, framed), ""),
+        (
+            "(the framed model floor: press Enter -> the model's reversal shown on the model page drawn in the app's "
+            f"frame, median of {len(both)} / worst)",
+            f"{seconds(statistics.median(both))} / {seconds(max(both))}",
+            "",
+        ),
+        ("(the framed model floor's Enter against Enter -> echo (medians))", ratio(both, echoes), ""),
+        ("(Try it's Enter against the framed model floor's (medians))", ratio(enters, both), ""),
         (
             "press Enter -> new reversal shown, against Enter -> echo (medians)",
             ratio(enters, echoes),
@@ -561,6 +550,7 @@ def renders_line(samples: list[dict]) -> str:
     """What the browser drew for an Enter on each page that answers, from the counted Enters."""
     pages = {
         "Try it": "renders",
+        "the framed model floor": "framed_model_renders",
         "the framed echo floor": "framed_renders",
         "the menu floor": "menu_renders",
         "the model floor": "model_renders",
