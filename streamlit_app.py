@@ -48,8 +48,8 @@ def frame(home: Callable[[], None] | None = None) -> None:
     """The page the address asks for, in the frame every page shares. The sidebar is drawn before the page, which may
     stop anywhere (``st.stop``: nothing after it is drawn); on a warmed server what it needs is loaded already.
 
-    ``home``, when given, is drawn in place of Try it, under its title and address: the benchmark's framed echo floor
-    (``benchmarks/app_latency.py``), a page that only echoes, in this same frame."""
+    ``home``, when given, is drawn in place of Try it, under its title and address: the benchmark's framed floors
+    (``benchmarks/app_latency.py``), pages that only echo or only show the model's reversal, in this same frame."""
     page = st.navigation(
         [
             st.Page(

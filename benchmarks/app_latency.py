@@ -15,13 +15,16 @@ a new browser context (no cache, as a new user):
 4. opens the Train page in another tab, presses Start with the defaults, and times until the page shows the first
    validation and until its "valid exact match" reads 99% or more; then stops the run.
 
-For scale, each round then opens three floor pages, each served the same way: a Streamlit page holding nothing but a
+For scale, each round then opens the floor pages, each served the same way: a Streamlit page holding nothing but a
 text box (its box timed); one whose box echoes the reversed words of what is typed (its box timed, then the same
-sentences typed, each Enter timed until the echo is shown); and the model floor, a page holding only the box and the
-shipped model's reversal, made the way Try it makes it (the same sentences, each Enter timed). Try it is set against
-them: its box against the first, its Enter -> reversal against Enter -> echo; the model floor shows how much of the
-difference is the model. The first open also records, inside the page, when Streamlit's page, the heading and the box
-first appear, and each round keeps the server's own "Warmed up in ..." line.
+sentences typed, each Enter timed until the echo is shown); and four more that take the same sentences, each Enter
+timed: the model floor (the box and the shipped model's reversal, made as Try it makes it), the menu floor (the echo
+as the home page of Streamlit's own multipage frame, its menu listing the app's pages), and the framed echo and
+framed model floors (the echo, and the model's reversal, as the home page the app's frame draws, with its menu and
+sidebar). The model and framed floors are served as the app is (its lifespan: warmed before it answers). Try it is set
+against the first two: its box against the first, its Enter -> reversal against Enter -> echo; the other four show
+where the difference lies. The first open also records, inside the page, when Streamlit's page, the heading and the
+box first appear, and each round keeps the server's own "Warmed up in ..." line.
 
 After its timed Enters, each page that answers takes ``COUNTED`` more sentences, not timed, for which it counts what
 the browser drew from the Enter until the words were shown: React's commits, and the components rendered in them
