@@ -2,6 +2,7 @@
 default, and a model without attention."""
 
 import contextlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,16 @@ REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "streamlit_app.py")
 ENTRY_PAGE = "pages/try_it.py"
 PAGES = ["pages/train.py", "pages/examples.py", "pages/attention.py", "pages/analysis.py", "pages/runs.py"]
+
+
+@pytest.fixture(autouse=True)
+def main_module_kept():
+    """AppTest runs each script as ``__main__`` and leaves it in ``sys.modules``: a child process started afterwards
+    (a training run's, in a later test) would run that script again as it starts, and die where the script was a
+    temporary file. Each test here gives the test process its own ``__main__`` back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture
