@@ -453,6 +453,18 @@ def table(samples: list[dict]) -> list[str]:
     enters = [t for s in samples for t in s["enters"]]
     heatmaps = [t for s in samples for t in s["enter_heatmaps"]]
     echoes = [t for s in samples for t in s["echo_enters"]]
+
+    def floor_rows(name: str, shown: str, times: list[float]) -> list[tuple[str, str, str]]:
+        """A floor page's Enter (median and worst), and set against the echo floor's."""
+        return [
+            (
+                f"(the {name}: press Enter -> {shown}, median of {len(times)} / worst)",
+                f"{seconds(statistics.median(times))} / {seconds(max(times))}",
+                "",
+            ),
+            (f"(the {name}'s Enter against Enter -> echo (medians))", ratio(times, echoes), ""),
+        ]
+
     models = [t for s in samples for t in s["model_enters"]]
     framed = [t for s in samples for t in s["framed_enters"]]
     menus = [t for s in samples for t in s["menu_enters"]]
@@ -496,34 +508,20 @@ def table(samples: list[dict]) -> list[str]:
             f"{seconds(statistics.median(echoes))} / {seconds(max(echoes))}",
             "",
         ),
-        (
-            f"(the model floor: press Enter -> the model's reversal shown on a page holding only the box and the "
-            f"words, median of {len(models)} / worst)",
-            f"{seconds(statistics.median(models))} / {seconds(max(models))}",
-            "",
+        *floor_rows("model floor", "the model's reversal shown on a page holding only the box and the words", models),
+        *floor_rows(
+            "menu floor",
+            "the echo shown on the echo page in Streamlit's multipage frame, its menu listing the app's pages",
+            menus,
         ),
-        ("(the model floor's Enter against Enter -> echo (medians))", ratio(models, echoes), ""),
-        (
-            "(the menu floor: press Enter -> the echo shown on the echo page in Streamlit's multipage frame, its menu "
-            f"listing the app's pages, median of {len(menus)} / worst)",
-            f"{seconds(statistics.median(menus))} / {seconds(max(menus))}",
-            "",
+        *floor_rows(
+            "framed echo floor",
+            "the echo shown on the echo page drawn in the app's frame, with its menu and sidebar",
+            framed,
         ),
-        ("(the menu floor's Enter against Enter -> echo (medians))", ratio(menus, echoes), ""),
-        (
-            "(the framed echo floor: press Enter -> the echo shown on the echo page drawn in the app's frame, with its "
-            f"menu and sidebar, median of {len(framed)} / worst)",
-            f"{seconds(statistics.median(framed))} / {seconds(max(framed))}",
-            "",
+        *floor_rows(
+            "framed model floor", "the model's reversal shown on the model page drawn in the app's frame", both
         ),
-        ("(the framed echo floor's Enter against Enter -> echo (medians))", ratio(framed, echoes), ""),
-        (
-            "(the framed model floor: press Enter -> the model's reversal shown on the model page drawn in the app's "
-            f"frame, median of {len(both)} / worst)",
-            f"{seconds(statistics.median(both))} / {seconds(max(both))}",
-            "",
-        ),
-        ("(the framed model floor's Enter against Enter -> echo (medians))", ratio(both, echoes), ""),
         ("(Try it's Enter against the framed model floor's (medians))", ratio(enters, both), ""),
         (
             "press Enter -> new reversal shown, against Enter -> echo (medians)",
