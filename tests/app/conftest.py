@@ -1,5 +1,5 @@
 """Fixtures and helpers of the AppTest tier: the app's entry page and pages, a runs folder with the tiny model as the
-default, and a model without attention."""
+default, a model without attention, and the test process's own ``__main__`` kept from test to test."""
 
 import contextlib
 import sys

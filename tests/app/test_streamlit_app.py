@@ -76,7 +76,7 @@ def test_the_server_switches_threads_often_so_that_a_reversal_does_not_wait_behi
 
 
 def test_the_frame_draws_a_home_page_given_in_place_of_try_it_with_its_menu_and_sidebar(runs):
-    """The benchmark's framed echo floor: a script elsewhere (AppTest writes this one to a temporary folder) hands the
+    """The benchmark's framed floors: a script elsewhere (AppTest writes this one to a temporary folder) hands the
     frame its own home page, and gets the app's menu, with every page file found, and the sidebar around it."""
     script = f"""
 import sys
