@@ -201,17 +201,9 @@ def one_round(browser, checkpoint: Path, sentences: list[str], workdir: Path, tr
     sample["server_start"] = server_start
     sample["server_warm_up"] = warmed[0] if warmed else None
     sample["floor_open_box"] = floor_round(browser, checkpoint, workdir)
-    echo = floor_answers(browser, checkpoint, workdir, "echo_page", ECHO_PAGE, sentences)
-    sample.update(echo_open_box=echo["open_box"], echo_enters=echo["enters"], echo_renders=echo["renders"])
-    model = floor_answers(browser, checkpoint, workdir, "model_page", MODEL_PAGE, sentences)
-    sample.update(model_open_box=model["open_box"], model_enters=model["enters"], model_renders=model["renders"])
-    menu = floor_answers(browser, checkpoint, workdir, "menu_page", MENU_PAGE, sentences)
-    sample.update(menu_open_box=menu["open_box"], menu_enters=menu["enters"], menu_renders=menu["renders"])
-    framed = floor_answers(browser, checkpoint, workdir, "framed_page", FRAMED_PAGE, sentences)
-    sample.update(framed_open_box=framed["open_box"], framed_enters=framed["enters"], framed_renders=framed["renders"])
-    both = floor_answers(browser, checkpoint, workdir, "framed_model_page", FRAMED_MODEL_PAGE, sentences)
-    sample.update(framed_model_open_box=both["open_box"], framed_model_enters=both["enters"])
-    sample.update(framed_model_renders=both["renders"])
+    for name, source in FLOORS.items():  # each page's open_box, enters and renders, under its name
+        answers = floor_answers(browser, checkpoint, workdir, f"{name}_page", source, sentences)
+        sample.update({f"{name}_{key}": value for key, value in answers.items()})
     sample["server_exit"] = code
     sample["traceback_in_log"] = "Traceback" in server.log(last=10**7)
     return sample
@@ -286,6 +278,13 @@ page.run()
 # (its menu, and its sidebar with the active model). What the frame costs, without and with the model.
 FRAMED_PAGE = served_as_the_app(home_page(ECHO_ANSWER) + "\nstreamlit_app.frame(home=home)\n")
 FRAMED_MODEL_PAGE = served_as_the_app(home_page(MODEL_ANSWER) + "\nstreamlit_app.frame(home=home)\n")
+FLOORS = {  # the floor pages that answer, timed in this order after Try it
+    "echo": ECHO_PAGE,
+    "model": MODEL_PAGE,
+    "menu": MENU_PAGE,
+    "framed": FRAMED_PAGE,
+    "framed_model": FRAMED_MODEL_PAGE,
+}
 ECHO = [".st-key-echo"]
 
 
