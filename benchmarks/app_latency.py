@@ -617,7 +617,8 @@ def main() -> None:
         + ", ".join(f"{name} {statistics.median(t[name] for t in traces):.0f}" for name in traces[0])
         + "."
     )
-    notes.append(renders_line(samples))
+    drew = renders_line(samples)
+    notes.append(drew)
     watched = [s["run_99"] for s in samples]
     notes.append(
         "Watched run at 99%: "
@@ -648,7 +649,7 @@ def main() -> None:
         "samples": samples,
         "headless_run": headless,
         "table": lines,
-        "renders": renders_line(samples),
+        "renders": drew,
     }
     (args.out / "app_latency.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     markdown = ["# App latency (`python benchmarks/app_latency.py`)", "", *lines, "", *notes, ""]
